@@ -1,0 +1,48 @@
+# Helpers that give every Sluice target the same flags. Flags are set per target, never
+# through the global CMAKE_CXX_FLAGS, so third-party code is not held to our warnings.
+
+set(SLUICE_SOURCE_ROOT ${CMAKE_SOURCE_DIR}/src)
+
+function(sluice_target_flags target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror)
+  target_include_directories(${target} PUBLIC ${SLUICE_SOURCE_ROOT} ${CMAKE_SOURCE_DIR}/include)
+  if(SLUICE_SANITIZE)
+    target_compile_options(${target} PUBLIC -fsanitize=address,undefined -fno-omit-frame-pointer
+                                            -fno-sanitize-recover=undefined)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+  endif()
+  if(SLUICE_FAILPOINTS)
+    target_compile_definitions(${target} PUBLIC SLUICE_FAILPOINTS=1)
+  endif()
+endfunction()
+
+# sluice_library(NAME SOURCES ... [DEPS ...])
+function(sluice_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  sluice_target_flags(${name})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# sluice_executable(NAME SOURCES ... [DEPS ...])
+function(sluice_executable name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  sluice_target_flags(${name})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+endfunction()
+
+# sluice_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [TIMEOUT seconds])
+# One binary per test file; tests are discovered from the binary by CTest.
+function(sluice_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  sluice_target_flags(${name})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 600)
+  endif()
+  gtest_discover_tests(${name}
+    DISCOVERY_TIMEOUT 60
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
+endfunction()

@@ -1,0 +1,90 @@
+#pragma once
+// A target database behind one interface. Each backend writes typed records in its own
+// SQL dialect and applies a batch of records in ONE transaction together with the
+// watermark row that says how far this (node, epoch, stream) has been applied; that is
+// what makes replay after a crash exactly-once.
+//
+// Errors: a Status with retryable() == true is transient (connection lost, server
+// shutting down, serialization failure, deadlock, disk full on the server, out of
+// memory, SQLite busy): the applier reconnects and retries the same batch. retryable()
+// == false is permanent (syntax, undefined table/column, constraint, data/type error):
+// the applier isolates the offending record by retrying smaller batches.
+//
+// Thread safety: a Backend object is used by one thread at a time. Backends of the same
+// SQLite file share one writer connection internally (see sqlite/sqlite_backend.h).
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "sluice/v1/records.pb.h"
+
+namespace sluice::store {
+
+using Lsn = uint64_t;
+
+// Key of a watermark row: one per (node, epoch, stream) in every target.
+struct WatermarkKey {
+  std::string node;
+  std::string epoch;
+  std::string stream;
+};
+
+struct ApplyItem {
+  Lsn lsn = 0;
+  const v1::Record* record = nullptr;  // not owned; outlives the ApplyBatch call
+};
+
+// A record a target rejected permanently, written to its sluice_error table in the same
+// transaction as the watermark moving past it.
+struct ErrorEntry {
+  std::string stream;
+  Lsn lsn = 0;
+  std::string record_kind;  // "samples", "sql", ...
+  std::string message;      // the target's own message
+  std::string payload_json; // the record, readable, for the operator
+  int64_t failed_at_us = 0;
+};
+
+struct BackendOptions {
+  std::string name;        // the target's name in the config
+  std::string connection;  // SQLite: file path; PostgreSQL: libpq conninfo
+  // PostgreSQL: partitions of sample tables are created this far ahead of the data.
+  int64_t partition_span_us = 86'400'000'000;  // one day per partition
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // "sqlite" or "postgres".
+  virtual std::string_view dialect() const = 0;
+  virtual const std::string& name() const = 0;
+
+  // Connects (or reconnects) and creates or migrates the schema. Idempotent.
+  virtual Status Connect() = 0;
+  // Cheap liveness check on the current connection (SELECT 1).
+  virtual Status Ping() = 0;
+
+  // Claims `node_id` on this target for this process (PostgreSQL: advisory lock held by
+  // the session; SQLite: a lock row plus a file lock). A second claimant gets
+  // kFailedPrecondition naming the node. Must be called after each Connect().
+  virtual Status ClaimNode(const std::string& node_id) = 0;
+
+  // The last applied LSN for `key`, 0 when none was ever applied.
+  virtual Result<Lsn> ReadWatermark(const WatermarkKey& key) = 0;
+
+  // In one transaction: applies `items` in order, records `errors` in sluice_error, and
+  // sets the watermark of `key` to `watermark`. Commits durably. On any error nothing of
+  // it is applied.
+  virtual Status ApplyBatch(const WatermarkKey& key, std::span<const ApplyItem> items,
+                            std::span<const ErrorEntry> errors, Lsn watermark) = 0;
+};
+
+// Creates a backend for `dialect` ("sqlite" or "postgres"); does not connect.
+Result<std::unique_ptr<Backend>> NewBackend(std::string_view dialect, const BackendOptions& options);
+
+}  // namespace sluice::store
