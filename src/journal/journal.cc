@@ -18,6 +18,12 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
     return Status::InvalidArgument(fmt::format(
         "stream name '{}' must be 1 to {} characters", options.stream, kMaxStreamNameLength));
   }
+  // The name is a directory name under DATA_DIR/journal: "." and ".." would name that
+  // directory itself or DATA_DIR.
+  if (options.stream == "." || options.stream == "..") {
+    return Status::InvalidArgument(
+        fmt::format("stream name '{}' is not allowed (it names a directory)", options.stream));
+  }
   for (char c : options.stream) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
       return Status::InvalidArgument(fmt::format(
@@ -154,6 +160,7 @@ Status Journal::Recover() {
     // A cut tail must stay cut after a power loss.
     if (truncated) SLUICE_RETURN_IF_ERROR(live_->Sync());
   }
+  initial_next_lsn_ = next_lsn_;
   acked_lsn_ = next_lsn_ - 1;
   durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
   return Status::OK();
@@ -358,7 +365,9 @@ Lsn Journal::last_assigned_lsn() const {
 
 Lsn Journal::first_lsn() const {
   std::lock_guard lk(mu_);
-  return segments_.empty() ? next_lsn_ : segments_.front().first_lsn;
+  // Before the first segment exists, the first LSN is the one the journal started with,
+  // even if records with it are already queued.
+  return segments_.empty() ? initial_next_lsn_ : segments_.front().first_lsn;
 }
 
 bool Journal::WaitForNewerThan(Lsn lsn, std::chrono::milliseconds timeout) const {

@@ -144,6 +144,7 @@ class Journal {
   bool stopping_ = false;
   Status sticky_error_;          // GUARDED_BY(mu_)
   Lsn next_lsn_ = 1;             // GUARDED_BY(mu_)
+  Lsn initial_next_lsn_ = 1;     // GUARDED_BY(mu_) next_lsn_ when the journal was opened
   std::string queue_;            // GUARDED_BY(mu_) framed records not yet written
   // Offsets in queue_ at which a new segment starts, with that segment's first LSN.
   std::vector<std::pair<size_t, Lsn>> rolls_;  // GUARDED_BY(mu_)

@@ -258,8 +258,11 @@ Result<RetentionReport> JournalSet::RunRetention() {
       auto segments = journal->Segments();
       Lsn min_lsn = std::numeric_limits<Lsn>::max();
       bool any = false;
+      bool registered = false;
       for (auto& [key, c] : cursors_) {
-        if (c.stream != name || c.needs_resync) continue;
+        if (c.stream != name) continue;
+        registered = true;
+        if (c.needs_resync) continue;
         if (c.options.budget_bytes > 0) {
           uint64_t held = 0;
           for (const auto& s : segments) {
@@ -286,7 +289,11 @@ Result<RetentionReport> JournalSet::RunRetention() {
         min_lsn = std::min(min_lsn, c.lsn);
       }
       // A stream nobody has registered for yet keeps everything: its consumers may still
-      // be on their way.
+      // be on their way. A stream whose cursors are all detached holds nothing for them.
+      if (registered && !any) {
+        any = true;
+        min_lsn = journal->durable_lsn();
+      }
       if (any && min_lsn > 0) delete_up_to[name] = min_lsn;
     }
     // Cursors are durable before any segment they allow to go is deleted.

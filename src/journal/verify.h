@@ -15,6 +15,8 @@
 //     after it, a missing segment, a segment of another epoch or stream) is damage:
 //     recovery would refuse to open the journal.
 // A segment that disappears while a live daemon's retention deletes it is not damage.
+// Both functions read the files directly, not through a Journal: beside a live daemon
+// they may count or print records that are written but not yet fdatasync'd.
 //
 // Thread safety: the functions are reentrant.
 

@@ -1,0 +1,30 @@
+// `sluice`: the command-line tool of the Sluice history data service.
+
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace sluice::cli;
+  CLI::App app{"sluice: inspect and operate a Sluice history data service", "sluice"};
+  app.require_subcommand(1);
+  // Subcommands created afterwards inherit this footer unless they set their own.
+  app.footer(
+      "Exit codes: 0 success, 1 the command found a problem (e.g. journal damage), 2 usage "
+      "error or not a data directory, 3 the command could not run (e.g. I/O error).");
+  Context context;
+  RegisterJournalCommands(app, &context);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and friends exit 0; every real parse error is a usage error.
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sluice: error: {}\n", e.what());
+    return kExitError;
+  }
+  return context.exit_code;
+}

@@ -1,0 +1,205 @@
+#pragma once
+// The configuration of `sluiced --config FILE`: everything a control centre operator
+// sets, parsed from TOML and validated strictly before anything starts.
+//
+// Strictness is the point. A typo in a config file must never be silently ignored (a
+// misspelled `prority` would quietly change which database becomes active), so unknown
+// keys and tables are errors with a did-you-mean suggestion, every value is type checked,
+// and the sections are cross-checked against each other. Every error names the file, the
+// line and column, and the key:
+//
+//   sluiced.toml:12:1: target 'pg-b': unknown key 'prority' (did you mean 'priority'?)
+//   sluiced.toml:7:11: stream 'samples': 'ordered' must be a boolean, not a string
+//   sluiced.toml:20:1: duplicate target name 'pg-a' (first defined at line 14)
+//
+// All errors found are reported at once (one per line, in file order), so an operator
+// fixes a file in one pass. Conditions that concern the whole file (no [node] table, no
+// [[target]]) name the file only, as there is no line to point at.
+//
+// Values:
+//   sizes      an integer (bytes) or a string: "64MiB", "1.5GiB", "20GB", "4096";
+//              binary units B KiB MiB GiB TiB, decimal units KB MB GB TB.
+//   durations  a string: "250us", "5ms", "2s", "1min", "1h", "30d", "1h30min"; "0".
+//   timestamps an RFC 3339 string with offset ("2000-01-01T00:00:00Z"), a TOML
+//              offset date-time, or an integer of microseconds since the Unix epoch.
+//
+// Relative paths (data_dir, log_file, tls files, token_file, oneway `dir` destination)
+// are resolved against the directory of the config file; a relative SQLite target file is
+// resolved against node.data_dir, so targets can live "under the data dir".
+//
+// Thread safety: the functions are pure (apart from reading the files named) and may be
+// called from any thread; a Config is a plain value.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "config/values.h"
+
+namespace sluice::config {
+
+struct NodeConfig {
+  std::string id;        // required; part of every watermark key
+  std::string data_dir;  // required; resolved against the config file's directory
+  std::vector<ListenAddress> listen = {{"127.0.0.1", 7400}};
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string log_file;            // empty: stderr only
+};
+
+enum class AckMode { kDurable, kWritten };
+
+struct JournalConfig {
+  uint64_t segment_size = 64 * kMiB;
+  uint64_t max_record_size = 16 * kMiB;  // fits in 32 bits, <= segment_size
+  uint64_t budget = 0;                   // 0: no total budget
+  uint64_t free_space_floor = 1 * kGiB;  // 0: no floor
+  AckMode ack = AckMode::kDurable;
+  Duration retention_interval = std::chrono::seconds(1);
+};
+
+enum class OnError { kSkip, kBlock };
+
+// A stream of the journal. Defaults depend on the stream: the standard streams (model,
+// events, sql, samples) take their standard `ordered` and `priority` when not given; any
+// other stream must say whether it is ordered (order is never guessed) and has priority 0
+// unless given. Batch defaults depend on `ordered`: ordered streams keep batches small so
+// a standby primary stays nearly caught up; unordered streams batch much larger.
+struct StreamConfig {
+  std::string name;
+  bool ordered = true;
+  int priority = 0;  // higher first: model changes before samples
+  uint64_t reserved = 256 * kMiB;
+  OnError on_error = OnError::kSkip;
+  uint64_t batch_records = 0;
+  uint64_t batch_bytes = 0;
+  Duration batch_delay{0};
+  int line = 0;  // where it is defined in the config file (0: a default stream)
+};
+
+// Batch defaults for an ordered or unordered stream.
+inline constexpr uint64_t kOrderedBatchRecords = 1000;
+inline constexpr uint64_t kOrderedBatchBytes = 4 * kMiB;
+inline constexpr Duration kOrderedBatchDelay = std::chrono::milliseconds(5);
+inline constexpr uint64_t kUnorderedBatchRecords = 10000;
+inline constexpr uint64_t kUnorderedBatchBytes = 32 * kMiB;
+inline constexpr Duration kUnorderedBatchDelay = std::chrono::milliseconds(20);
+
+// The streams used when the config has no [[stream]]: model (ordered, 100), events
+// (ordered, 50), sql (ordered, 40), samples (unordered, 10), each reserving 256MiB.
+std::vector<StreamConfig> DefaultStreams();
+
+enum class TargetRole { kPrimary, kReplica, kOneway };
+enum class Dialect { kSqlite, kPostgres };
+enum class RetentionPolicy { kHold, kDetach };
+enum class OnewayTransport { kDir, kUdp };
+
+struct TargetConfig {
+  std::string name;
+  TargetRole role = TargetRole::kPrimary;
+  int priority = 0;  // primaries only: higher is preferred; distinct among primaries
+  Dialect dialect = Dialect::kSqlite;  // key `driver` in the file
+  // Primary and replica: SQLite file path (resolved against data_dir) or libpq conninfo.
+  std::string connection;
+  // Oneway only: how sealed bundles leave this node. `dir`: a directory (resolved against
+  // the config file's directory); `udp`: host:port of the receiver side.
+  OnewayTransport transport = OnewayTransport::kDir;
+  std::string destination;
+  uint64_t retention_budget = 0;  // 0: no budget of its own
+  RetentionPolicy retention_policy = RetentionPolicy::kHold;  // default: primary hold, else detach
+  bool enabled = true;
+  int line = 0;  // where it is defined in the config file
+};
+
+struct LimitsConfig {
+  uint64_t max_message_size = 64 * kMiB;  // gRPC, both directions; < 2GiB
+  uint64_t max_records_per_request = 10000;
+  uint64_t max_lob_size = 16 * kMiB;  // <= journal.max_record_size
+  uint64_t max_string_length = 65536;
+  int64_t timestamp_min = 946'684'800'000'000;  // 2000-01-01T00:00:00Z, µs
+  Duration timestamp_max_ahead = std::chrono::hours(24);
+};
+
+enum class TokenRole { kIngest, kRead, kSql, kAdmin };
+
+struct TokenConfig {
+  std::string name;
+  // The secret (read from token_file when that was given). Never printed in messages.
+  std::string token;
+  std::string token_file;  // empty when the token was given inline
+  std::vector<TokenRole> roles;
+  int line = 0;
+
+  bool HasRole(TokenRole role) const;
+};
+
+struct AuthConfig {
+  bool required = true;  // false only when every listen address is loopback
+  std::vector<TokenConfig> tokens;
+};
+
+struct TlsConfig {
+  std::string cert_file;  // both cert and key, or neither
+  std::string key_file;
+  std::string ca_file;  // optional: verify client certificates against it
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct HealthConfig {
+  Duration probe_interval = std::chrono::milliseconds(200);
+  Duration probe_timeout = std::chrono::milliseconds(500);
+  Duration reconnect_probe_delay = std::chrono::milliseconds(100);
+  Duration switch_deadline = std::chrono::seconds(2);
+};
+
+struct ClientDedupConfig {
+  Duration idle_forget = std::chrono::hours(24 * 30);
+};
+
+struct Config {
+  std::string source;  // the file (or source name) it was read from
+  NodeConfig node;
+  JournalConfig journal;
+  std::vector<StreamConfig> streams;  // in file order (DefaultStreams() when none given)
+  std::vector<TargetConfig> targets;  // in file order
+  LimitsConfig limits;
+  AuthConfig auth;
+  TlsConfig tls;
+  HealthConfig health;
+  ClientDedupConfig client_dedup;
+  // Valid but risky settings, each "file:line:col: message", for the daemon to log at
+  // startup (authentication off, clear text on a network, readable token files, ...).
+  std::vector<std::string> warnings;
+
+  const StreamConfig* FindStream(std::string_view name) const;
+  const TargetConfig* FindTarget(std::string_view name) const;
+  // Primary-role targets, highest priority first.
+  std::vector<const TargetConfig*> PrimariesByPriority() const;
+  // Streams, highest priority first (ties in file order).
+  std::vector<const StreamConfig*> StreamsByPriority() const;
+};
+
+// Reads and parses a config file. A file that cannot be read gives
+// "cannot read config file PATH: <reason>" (kNotFound, kPermissionDenied or kIOError);
+// any problem in it gives kInvalidArgument with every error found.
+Result<Config> LoadConfigFile(const std::string& path);
+
+// Parses config text. `source_name` prefixes every message. Relative paths are resolved
+// against `base_dir`; when it is empty they are left relative (to the working directory),
+// except SQLite files, which are always resolved against data_dir.
+Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
+                           std::string_view base_dir = {});
+
+// Names as written in the config file.
+std::string_view AckModeName(AckMode mode);
+std::string_view OnErrorName(OnError on_error);
+std::string_view TargetRoleName(TargetRole role);
+std::string_view DialectName(Dialect dialect);
+std::string_view RetentionPolicyName(RetentionPolicy policy);
+std::string_view OnewayTransportName(OnewayTransport transport);
+std::string_view TokenRoleName(TokenRole role);
+
+}  // namespace sluice::config

@@ -1,0 +1,476 @@
+#include "replicate/applier.h"
+
+#include <algorithm>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "common/failpoint.h"
+#include "common/log.h"
+#include "replicate/record_codec.h"
+
+namespace sluice::replicate {
+
+std::string_view ApplierStateName(ApplierState state) {
+  switch (state) {
+    case ApplierState::kConnecting: return "connecting";
+    case ApplierState::kRunning: return "running";
+    case ApplierState::kDown: return "down";
+    case ApplierState::kBlocked: return "blocked";
+    case ApplierState::kNeedsResync: return "needs resync";
+    case ApplierState::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+Applier::Applier(journal::JournalSet* journals, std::unique_ptr<store::Backend> backend,
+                 ErrorLog* error_log, StreamLedger* ledger, ApplierOptions options)
+    : journals_(journals),
+      journal_(journals->stream(options.stream)),
+      backend_(std::move(backend)),
+      error_log_(error_log),
+      ledger_(ledger),
+      options_(std::move(options)),
+      target_(backend_->name()) {
+  key_ = store::WatermarkKey{options_.node_id, journal::EpochToHex(journals->epoch()), options_.stream};
+  status_.target = target_;
+  status_.stream = options_.stream;
+  read_records_ = options_.batch_records;
+}
+
+Applier::~Applier() { Stop(); }
+
+void Applier::Start() {
+  if (journal_ == nullptr) {
+    SetState(ApplierState::kStopped, fmt::format("no stream '{}'", options_.stream));
+    return;
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Applier::Stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lk(mu_);
+  for (Command* c : commands_) c->done.set_value(Status::Unavailable("applier stopped"));
+  commands_.clear();
+}
+
+ApplierStatus Applier::status() const {
+  std::lock_guard lk(mu_);
+  ApplierStatus s = status_;
+  s.diverged = ledger_ != nullptr && ledger_->diverged(target_);
+  return s;
+}
+
+bool Applier::WaitApplied(Lsn lsn, std::chrono::milliseconds timeout) const {
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, timeout, [&] {
+    return status_.applied_lsn >= lsn || status_.state == ApplierState::kNeedsResync ||
+           status_.state == ApplierState::kStopped;
+  });
+  return status_.applied_lsn >= lsn;
+}
+
+void Applier::SetState(ApplierState state, const std::string& error) {
+  std::lock_guard lk(mu_);
+  if (state != status_.state || error != status_.last_error) {
+    if (!error.empty() && error != status_.last_error) {
+      SLUICE_LOG_WARN("target '{}' stream '{}': {} ({})", target_, options_.stream,
+                      ApplierStateName(state), error);
+    } else if (state != status_.state) {
+      SLUICE_LOG_INFO("target '{}' stream '{}': {}", target_, options_.stream, ApplierStateName(state));
+    }
+  }
+  status_.state = state;
+  if (!error.empty() || state == ApplierState::kRunning) status_.last_error = error;
+  cv_.notify_all();
+}
+
+void Applier::Backoff() {
+  backoff_ = backoff_.count() == 0 ? options_.backoff_initial
+                                   : std::min(options_.backoff_max, backoff_ * 2);
+  static thread_local std::mt19937 rng(std::random_device{}());
+  auto jittered = std::chrono::milliseconds(
+      backoff_.count() / 2 + std::uniform_int_distribution<int64_t>(0, backoff_.count() / 2)(rng));
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, jittered, [&] { return stop_ || !commands_.empty(); });
+}
+
+Status Applier::ConnectAndPosition() {
+  SetState(ApplierState::kConnecting);
+  SLUICE_RETURN_IF_ERROR(backend_->Connect());
+  SLUICE_RETURN_IF_ERROR(backend_->ClaimNode(options_.node_id));
+  SLUICE_ASSIGN_OR_RETURN(Lsn watermark, backend_->ReadWatermark(key_));
+  Lsn head = journal_->durable_lsn();
+  Lsn first = journal_->first_lsn();
+  if (watermark > head) {
+    return Status::NeedsResync(fmt::format(
+        "its watermark for stream '{}' (epoch {}) is LSN {}, above the journal head {}: the "
+        "journal was wiped or replaced; nothing will be applied until an operator resyncs it",
+        options_.stream, key_.epoch, watermark, head));
+  }
+  if (watermark + 1 < first) {
+    return Status::NeedsResync(fmt::format(
+        "its watermark for stream '{}' is LSN {}, but the journal only holds LSN {} on; the "
+        "records in between are gone",
+        options_.stream, watermark, first));
+  }
+  SLUICE_ASSIGN_OR_RETURN(reader_, journal::Reader::Open(journal_, watermark + 1));
+  {
+    std::lock_guard lk(mu_);
+    status_.applied_lsn = watermark;
+  }
+  journals_->AdvanceCursor(options_.stream, target_, watermark).IgnoreError();  // cursor may be unregistered in tools
+  if (ledger_) ledger_->NoteApplied(target_, watermark);
+  connected_ = true;
+  SetState(ApplierState::kRunning);
+  return Status::OK();
+}
+
+Status Applier::Reposition(Lsn next) {
+  auto reader = journal::Reader::Open(journal_, next);
+  if (!reader.ok()) return reader.status();
+  reader_ = std::move(reader).value();
+  return Status::OK();
+}
+
+void Applier::WaitForStop() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return stop_; });
+}
+
+void Applier::Run() {
+  journal::ReadBatch batch;
+  std::vector<Decoded> recs;
+  while (true) {
+    {
+      std::lock_guard lk(mu_);
+      if (stop_) break;
+    }
+    ProcessCommands();
+    if (!connected_) {
+      Status s = ConnectAndPosition();
+      if (s.code() == Code::kNeedsResync || s.code() == Code::kOutOfRange) {
+        SetState(ApplierState::kNeedsResync, s.message());
+        WaitForStop();
+        break;
+      }
+      if (!s.ok()) {
+        SetState(ApplierState::kDown, s.ToString());
+        Backoff();
+        continue;
+      }
+    }
+    if (status().state == ApplierState::kBlocked) {
+      // Only an operator's retry or discard moves a blocked stream.
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || !commands_.empty(); });
+      continue;
+    }
+
+    Status s = reader_->Read(read_records_, options_.batch_bytes, &batch);
+    if (!s.ok()) {
+      if (s.code() == Code::kOutOfRange) {
+        // Retention deleted what this target still needed (its cursor was detached).
+        SetState(ApplierState::kNeedsResync, s.message());
+        WaitForStop();
+        break;
+      }
+      SetState(ApplierState::kDown, s.ToString());
+      connected_ = false;
+      Backoff();
+      continue;
+    }
+    if (batch.empty()) {
+      reader_->WaitForRecords(options_.idle_wait);
+      continue;
+    }
+    recs.clear();
+    for (const auto& rv : batch.records()) {
+      Decoded d;
+      d.lsn = rv.lsn;
+      d.payload = rv.payload;
+      auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
+      if (r.ok()) {
+        d.record = std::move(r).value();
+      } else if (rv.type & journal::kIgnorableTypeBit) {
+        d.skip = true;  // a newer kind of record that this build may skip
+      } else {
+        d.decode_error = r.status().message();
+      }
+      recs.push_back(std::move(d));
+    }
+    size_t n = ApplicablePrefix(recs);
+    if (n == 0) {
+      // The first record is an intent whose outcome is not journaled yet. Read again from
+      // the intent, with a larger batch if the outcome may lie beyond this one.
+      bool full = recs.size() >= read_records_;
+      if (full) read_records_ = std::min<size_t>(read_records_ * 2, 1 << 20);
+      Lsn last_seen = recs.back().lsn;
+      Status rs = Reposition(recs.front().lsn);
+      if (!rs.ok()) {
+        SetState(ApplierState::kDown, rs.ToString());
+        connected_ = false;
+        Backoff();
+        continue;
+      }
+      if (!full) journal_->WaitForNewerThan(last_seen, options_.idle_wait);
+      continue;
+    }
+    read_records_ = options_.batch_records;
+    Status as = ApplyRange(std::span<Decoded>(recs.data(), n));
+    if (as.ok()) {
+      backoff_ = std::chrono::milliseconds(0);
+      if (n < recs.size()) {
+        Status rs = Reposition(recs[n].lsn);
+        if (!rs.ok()) {
+          SetState(ApplierState::kDown, rs.ToString());
+          connected_ = false;
+        }
+      }
+      continue;
+    }
+    if (as.code() == Code::kAborted) continue;  // blocked; the status says why
+    // Transient, or the target itself is broken: reconnect, re-read the watermark (the
+    // commit may have happened before the connection broke) and try again.
+    SetState(ApplierState::kDown, as.ToString());
+    connected_ = false;
+    Backoff();
+  }
+  SetState(ApplierState::kStopped);
+}
+
+size_t Applier::ApplicablePrefix(std::vector<Decoded>& recs) {
+  for (size_t i = 0; i < recs.size(); ++i) {
+    Decoded& d = recs[i];
+    if (!d.record) continue;
+    switch (d.record->body_case()) {
+      case v1::Record::kOutcome:
+      case v1::Record::kSwitchMarker:
+        d.skip = true;
+        break;
+      case v1::Record::kIntent: {
+        if (options_.decides_intents) break;
+        bool decided = false;
+        for (size_t j = i + 1; j < recs.size(); ++j) {
+          const auto& o = recs[j].record;
+          if (o && o->has_outcome() && o->outcome().intent_lsn() == d.lsn) {
+            decided = true;
+            d.skip = !o->outcome().applied();
+            break;
+          }
+        }
+        if (!decided) return i;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return recs.size();
+}
+
+Status Applier::ApplyRange(std::span<Decoded> recs) {
+  if (recs.empty()) return Status::OK();
+  // A record that cannot even be decoded is rejected on its own.
+  for (size_t i = 0; i < recs.size(); ++i) {
+    if (!recs[i].decode_error.empty()) {
+      SLUICE_RETURN_IF_ERROR(ApplyRange(recs.subspan(0, i)));
+      SLUICE_RETURN_IF_ERROR(HandleRejected(recs[i], Status::InvalidArgument(recs[i].decode_error)));
+      return ApplyRange(recs.subspan(i + 1));
+    }
+  }
+  std::vector<store::ApplyItem> items;
+  items.reserve(recs.size());
+  for (const Decoded& d : recs) {
+    if (!d.skip) items.push_back(store::ApplyItem{d.lsn, &*d.record});
+  }
+  Status s = backend_->ApplyBatch(key_, items, {}, recs.back().lsn);
+  if (s.ok()) {
+    SLUICE_FAILPOINT("applier.after_commit");
+    Advanced(recs.back().lsn, items.size());
+    return s;
+  }
+  if (s.retryable()) return s;
+  if (recs.size() == 1) return HandleRejected(recs[0], s);
+  // Find the offending record by bisection: each half is its own transaction, so the
+  // good records around a bad one are applied exactly once.
+  size_t mid = recs.size() / 2;
+  SLUICE_RETURN_IF_ERROR(ApplyRange(recs.subspan(0, mid)));
+  return ApplyRange(recs.subspan(mid));
+}
+
+store::ErrorEntry Applier::MakeEntry(const Decoded& rec, const Status& error) const {
+  store::ErrorEntry e;
+  e.stream = options_.stream;
+  e.lsn = rec.lsn;
+  e.record_kind = rec.record ? std::string(RecordKind(*rec.record)) : "undecodable";
+  e.message = error.message();
+  e.payload_json = rec.record ? RecordToJson(*rec.record) : std::string();
+  e.failed_at_us = NowMicros();
+  return e;
+}
+
+Status Applier::HandleRejected(Decoded& rec, const Status& error) {
+  store::ErrorEntry entry = MakeEntry(rec, error);
+  ErrorRecord logged;
+  logged.target = target_;
+  logged.stream = options_.stream;
+  logged.lsn = rec.lsn;
+  logged.kind = entry.record_kind;
+  logged.message = entry.message;
+  logged.record_b64 = Base64Encode(rec.payload);
+  logged.payload_json = entry.payload_json;
+  logged.failed_at_us = entry.failed_at_us;
+  // The local log first: if we crash before the target commits, the record is retried
+  // on restart, and a second identical entry folds into the first.
+  SLUICE_RETURN_IF_ERROR(error_log_->AppendRejection(logged).Annotate("writing the error log"));
+  SLUICE_LOG_WARN("target '{}' stream '{}': LSN {} ({}) rejected: {}", target_, options_.stream,
+                  rec.lsn, entry.record_kind, entry.message);
+  if (ledger_) ledger_->NoteRejected(target_, rec.lsn);
+  {
+    std::lock_guard lk(mu_);
+    status_.rejected++;
+  }
+  if (options_.on_error == OnError::kBlock) {
+    // Shown in the target's table too, without moving the watermark.
+    Lsn applied = status().applied_lsn;
+    Status s = backend_->ApplyBatch(key_, {}, std::span<const store::ErrorEntry>(&entry, 1), applied);
+    if (!s.ok()) return s;
+    {
+      std::lock_guard lk(mu_);
+      status_.blocked_lsn = rec.lsn;
+    }
+    SetState(ApplierState::kBlocked,
+             fmt::format("blocked at LSN {} (on_error = block): {}", rec.lsn, entry.message));
+    return Status::Aborted("blocked");
+  }
+  Status s = CommitWatermark(rec.lsn, std::span<const store::ErrorEntry>(&entry, 1));
+  if (!s.ok() && !s.retryable()) {
+    // Even an empty transaction fails: the target is broken, not the record.
+    error_log_->MarkResolved(options_.stream, rec.lsn, "withdrawn").IgnoreError();  // best effort
+    return s.Annotate("the target refuses even the watermark update");
+  }
+  return s;
+}
+
+Status Applier::CommitWatermark(Lsn lsn, std::span<const store::ErrorEntry> errors) {
+  SLUICE_RETURN_IF_ERROR(backend_->ApplyBatch(key_, {}, errors, lsn));
+  Advanced(lsn, 0);
+  return Status::OK();
+}
+
+void Applier::Advanced(Lsn lsn, size_t records) {
+  // The ledger and the cursor first: whoever waits for this LSN sees their effects.
+  journals_->AdvanceCursor(options_.stream, target_, lsn).IgnoreError();  // unregistered in tools
+  if (ledger_) ledger_->NoteApplied(target_, lsn);
+  {
+    std::lock_guard lk(mu_);
+    status_.applied_lsn = lsn;
+    status_.records_applied += records;
+    status_.batches_applied++;
+    if (status_.state != ApplierState::kRunning) {
+      status_.state = ApplierState::kRunning;
+      status_.last_error.clear();
+    }
+  }
+  cv_.notify_all();
+}
+
+Status Applier::Enqueue(Command::Kind kind, Lsn lsn, std::chrono::milliseconds timeout) {
+  Command cmd{kind, lsn, {}};
+  auto fut = cmd.done.get_future();
+  {
+    std::lock_guard lk(mu_);
+    if (stop_ || !thread_.joinable()) return Status::Unavailable("applier is not running");
+    commands_.push_back(&cmd);
+  }
+  cv_.notify_all();
+  if (fut.wait_for(timeout) != std::future_status::ready) {
+    std::lock_guard lk(mu_);
+    auto it = std::find(commands_.begin(), commands_.end(), &cmd);
+    if (it != commands_.end()) {
+      commands_.erase(it);
+      return Status::DeadlineExceeded(fmt::format("target '{}' did not take the command in time", target_));
+    }
+    // Being run right now: wait for it, the command lives on this stack.
+  }
+  return fut.get();
+}
+
+Status Applier::Retry(Lsn lsn, std::chrono::milliseconds timeout) {
+  return Enqueue(Command::kRetry, lsn, timeout);
+}
+
+Status Applier::Discard(Lsn lsn, std::chrono::milliseconds timeout) {
+  return Enqueue(Command::kDiscard, lsn, timeout);
+}
+
+void Applier::ProcessCommands() {
+  while (true) {
+    Command* cmd = nullptr;
+    {
+      std::lock_guard lk(mu_);
+      if (commands_.empty()) return;
+      cmd = commands_.front();
+      commands_.pop_front();
+    }
+    cmd->done.set_value(RunCommand(*cmd));
+  }
+}
+
+Status Applier::RunCommand(Command& cmd) {
+  if (!connected_) {
+    Status s = ConnectAndPosition();
+    if (!s.ok()) return s.Annotate(fmt::format("target '{}' is not reachable", target_));
+  }
+  ApplierStatus st = status();
+  bool at_block = st.state == ApplierState::kBlocked && st.blocked_lsn == cmd.lsn;
+  SLUICE_ASSIGN_OR_RETURN(ErrorRecord logged, error_log_->Find(options_.stream, cmd.lsn));
+  if (logged.state != "open") {
+    return Status::FailedPrecondition(fmt::format("LSN {} of stream '{}' on target '{}' is already {}",
+                                                  cmd.lsn, options_.stream, target_, logged.state));
+  }
+  if (cmd.kind == Command::kDiscard) {
+    if (at_block) {
+      SLUICE_RETURN_IF_ERROR(CommitWatermark(cmd.lsn, {}));
+      SLUICE_RETURN_IF_ERROR(Reposition(cmd.lsn + 1));
+      SetState(ApplierState::kRunning);
+    }
+    SLUICE_LOG_INFO("target '{}' stream '{}': rejected LSN {} discarded by the operator", target_,
+                    options_.stream, cmd.lsn);
+    return error_log_->MarkResolved(options_.stream, cmd.lsn, "discarded");
+  }
+  if (!at_block && cmd.lsn > st.applied_lsn) {
+    return Status::FailedPrecondition(fmt::format(
+        "LSN {} of stream '{}' is not yet passed on target '{}'; it will be applied in order",
+        cmd.lsn, options_.stream, target_));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::string payload, Base64Decode(logged.record_b64));
+  SLUICE_ASSIGN_OR_RETURN(v1::Record record, DecodeRecord(cmd.lsn, kRecordV1, payload));
+  store::ApplyItem item{cmd.lsn, &record};
+  // A skipped record is applied now, out of its original order, with the watermark left
+  // where it is; a blocked one is applied in order and moves the watermark past it.
+  Lsn watermark = at_block ? cmd.lsn : st.applied_lsn;
+  Status s = backend_->ApplyBatch(key_, std::span<const store::ApplyItem>(&item, 1), {}, watermark);
+  if (!s.ok()) {
+    if (s.retryable()) connected_ = false;
+    return s.Annotate(fmt::format("retrying LSN {} on target '{}'", cmd.lsn, target_));
+  }
+  if (at_block) {
+    Advanced(cmd.lsn, 1);
+    SLUICE_RETURN_IF_ERROR(Reposition(cmd.lsn + 1));
+    SetState(ApplierState::kRunning);
+  }
+  if (ledger_) ledger_->NoteRetried(target_, cmd.lsn);
+  SLUICE_LOG_INFO("target '{}' stream '{}': rejected LSN {} retried by the operator and applied",
+                  target_, options_.stream, cmd.lsn);
+  return error_log_->MarkResolved(options_.stream, cmd.lsn, "retried");
+}
+
+}  // namespace sluice::replicate

@@ -1,0 +1,160 @@
+#pragma once
+// One applier per (target, stream): reads the stream's journal from just after the
+// target's watermark and applies it in batches, each batch in one transaction together
+// with the watermark row, so a replay after any crash neither loses nor repeats a record.
+//
+//  - Transient errors (retryable Status): reconnect with backoff, re-read the watermark
+//    and retry the same records, forever.
+//  - Permanent errors: the offending record is isolated by bisecting the batch; it goes
+//    to the error log (the target's sluice_error table in the same transaction as the
+//    watermark moving past it, and DATA_DIR/errors/TARGET.log). With on_error = skip the
+//    stream goes on; with block it stops at that record until the operator retries or
+//    discards it.
+//  - A watermark above the journal head (the journal was wiped and recreated) or below
+//    the oldest retained record stops this applier with "needs resync": never a guess.
+//  - Sync-write intents are applied only once their outcome marker has been read, and
+//    skipped when the outcome was "rejected" (the target that decides intents is the
+//    active one, a later concern: see ApplierOptions::decides_intents).
+//
+// Thread safety: public methods are safe from any thread; the work runs on the applier's
+// own thread.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "journal/journal_set.h"
+#include "journal/reader.h"
+#include "replicate/error_log.h"
+#include "replicate/ledger.h"
+#include "store/backend.h"
+
+namespace sluice::replicate {
+
+using journal::Lsn;
+
+enum class OnError { kSkip, kBlock };
+
+struct ApplierOptions {
+  std::string node_id;
+  std::string stream;
+  bool ordered = true;
+  OnError on_error = OnError::kSkip;
+  size_t batch_records = 1000;
+  size_t batch_bytes = 4 << 20;
+  // How long a reader waits for new records before checking for commands and stop.
+  std::chrono::milliseconds idle_wait{100};
+  std::chrono::milliseconds backoff_initial{50};
+  std::chrono::milliseconds backoff_max{5000};
+  // This target decides sync-write intents (it is the active one). Not yet used here.
+  bool decides_intents = false;
+};
+
+enum class ApplierState { kConnecting, kRunning, kDown, kBlocked, kNeedsResync, kStopped };
+std::string_view ApplierStateName(ApplierState state);
+
+struct ApplierStatus {
+  std::string target;
+  std::string stream;
+  ApplierState state = ApplierState::kConnecting;
+  Lsn applied_lsn = 0;   // the target's watermark as this applier last committed/read it
+  Lsn blocked_lsn = 0;   // kBlocked: the record it stopped at
+  std::string last_error;
+  uint64_t records_applied = 0;
+  uint64_t batches_applied = 0;
+  uint64_t rejected = 0;
+  bool diverged = false;
+};
+
+class Applier {
+ public:
+  // `journals` and `error_log` and `ledger` must outlive the applier. The target's name
+  // is backend->name(); its cursor on the stream must be registered already.
+  Applier(journal::JournalSet* journals, std::unique_ptr<store::Backend> backend,
+          ErrorLog* error_log, StreamLedger* ledger, ApplierOptions options);
+  ~Applier();
+
+  void Start();
+  void Stop();
+
+  ApplierStatus status() const;
+  // Waits until the target has applied everything up to `lsn`, the applier stops making
+  // progress for good (blocked, needs resync) or the timeout passes.
+  bool WaitApplied(Lsn lsn, std::chrono::milliseconds timeout) const;
+
+  // Operator actions, carried out on the applier's thread:
+  // Re-applies the rejected record at `lsn` on this target only. A record that was
+  // skipped arrives out of its original order.
+  Status Retry(Lsn lsn, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // Gives up on the rejected record at `lsn` (a blocked stream moves past it).
+  Status Discard(Lsn lsn, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+  const std::string& target() const { return target_; }
+  const std::string& stream() const { return options_.stream; }
+
+ private:
+  struct Decoded {
+    Lsn lsn = 0;
+    std::optional<v1::Record> record;  // empty when the payload could not be decoded
+    std::string decode_error;
+    std::string_view payload;          // raw bytes, valid while the batch is
+    bool skip = false;                 // not applied (rejected intent, marker, ...)
+  };
+  struct Command {
+    enum Kind { kRetry, kDiscard } kind;
+    Lsn lsn;
+    std::promise<Status> done;
+  };
+
+  void Run();
+  void WaitForStop();
+  Status ConnectAndPosition();
+  Status Reposition(Lsn next);
+  // Applies recs (already filtered for intents) with bisection on permanent errors.
+  // Returns OK, a retryable error, or kAborted when the stream is now blocked.
+  Status ApplyRange(std::span<Decoded> recs);
+  Status HandleRejected(Decoded& rec, const Status& error);
+  Status CommitWatermark(Lsn lsn, std::span<const store::ErrorEntry> errors);
+  void Advanced(Lsn lsn, size_t records);
+  // How many of the decoded records can be applied now (intents wait for outcomes).
+  size_t ApplicablePrefix(std::vector<Decoded>& recs);
+  void ProcessCommands();
+  Status RunCommand(Command& cmd);
+  void SetState(ApplierState state, const std::string& error = {});
+  void Backoff();
+  Status Enqueue(Command::Kind kind, Lsn lsn, std::chrono::milliseconds timeout);
+  store::ErrorEntry MakeEntry(const Decoded& rec, const Status& error) const;
+
+  journal::JournalSet* journals_;
+  journal::Journal* journal_;
+  std::unique_ptr<store::Backend> backend_;
+  ErrorLog* error_log_;
+  StreamLedger* ledger_;
+  const ApplierOptions options_;
+  const std::string target_;
+  store::WatermarkKey key_;
+
+  // Applier thread only.
+  std::unique_ptr<journal::Reader> reader_;
+  bool connected_ = false;
+  std::chrono::milliseconds backoff_{0};
+  size_t read_records_ = 0;  // grows when an intent's outcome is beyond one batch
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  ApplierStatus status_;           // GUARDED_BY(mu_)
+  std::deque<Command*> commands_;  // GUARDED_BY(mu_)
+  bool stop_ = false;              // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace sluice::replicate

@@ -1,0 +1,342 @@
+// Appliers against real SQLite files: exactly-once application with the watermark, error
+// isolation and the error log (skip and block), operator retry, intents waiting for their
+// outcome, "needs resync" and divergence.
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "replicate/record_codec.h"
+#include "replicate/replicator.h"
+
+namespace sluice::replicate {
+namespace {
+
+using journal::Lsn;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-applier-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Rows of a query as strings, for comparisons.
+std::vector<std::vector<std::string>> Query(const std::string& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::vector<std::vector<std::string>> rows;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return rows;
+  }
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::vector<std::string> row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const unsigned char* t = sqlite3_column_text(st, i);
+      row.push_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rows;
+}
+
+std::string One(const std::string& file, const std::string& sql) {
+  auto rows = Query(file, sql);
+  return rows.empty() || rows[0].empty() ? "" : rows[0][0];
+}
+
+class ApplierSqliteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_dir_ = dir_.path() + "/data";
+    OpenJournal();
+  }
+
+  void OpenJournal() {
+    journal::JournalSetOptions jo;
+    jo.data_dir = data_dir_;
+    jo.streams = {{"sql", 0}, {"samples", 0}, {"model", 0}};
+    jo.segment_bytes = 1 << 20;
+    auto set = journal::JournalSet::Open(jo);
+    ASSERT_TRUE(set.ok()) << set.status().ToString();
+    journals_ = std::move(set).value();
+  }
+
+  std::string Db(const std::string& name) { return dir_.path() + "/" + name + ".db"; }
+
+  void StartReplicator(std::vector<std::string> targets, OnError on_error = OnError::kSkip) {
+    ReplicatorOptions o;
+    o.node_id = "n1";
+    o.data_dir = data_dir_;
+    o.backoff_initial = std::chrono::milliseconds(10);
+    o.backoff_max = std::chrono::milliseconds(200);
+    for (const auto& t : targets) { TargetSpec ts; ts.name = t; ts.dialect = "sqlite"; ts.connection = Db(t); o.targets.push_back(ts); }
+    o.streams = {StreamSpec{"sql", true, on_error, 0, 0}, StreamSpec{"samples", false, OnError::kSkip, 0, 0},
+                 StreamSpec{"model", true, OnError::kSkip, 0, 0}};
+    auto r = Replicator::Create(journals_.get(), o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    replicator_ = std::move(r).value();
+    replicator_->Start();
+  }
+
+  Lsn AppendSql(const std::string& stream, const std::string& text, std::vector<int64_t> ints = {}) {
+    v1::Record r;
+    r.set_version(++version_);
+    r.mutable_sql()->set_text(text);
+    for (int64_t v : ints) r.mutable_sql()->add_params()->set_int_value(v);
+    return Append(stream, r);
+  }
+
+  Lsn Append(const std::string& stream, const v1::Record& r) {
+    auto lsn = journals_->stream(stream)->AppendDurable(kRecordV1, EncodeRecord(r));
+    EXPECT_TRUE(lsn.ok()) << lsn.status().ToString();
+    return lsn.ok() ? *lsn : 0;
+  }
+
+  void WaitApplied(const std::string& target, const std::string& stream, Lsn lsn) {
+    Applier* a = replicator_->applier(target, stream);
+    ASSERT_NE(a, nullptr);
+    ASSERT_TRUE(a->WaitApplied(lsn, std::chrono::seconds(120)))
+        << "target " << target << " stream " << stream << " stuck at " << a->status().applied_lsn
+        << ": " << a->status().last_error;
+  }
+
+  TempDir dir_;
+  std::string data_dir_;
+  std::unique_ptr<journal::JournalSet> journals_;
+  std::unique_ptr<Replicator> replicator_;
+  uint64_t version_ = 0;
+};
+
+TEST_F(ApplierSqliteTest, AppliesEverythingOnceWithWatermarkAcrossRestarts) {
+  StartReplicator({"a", "b"});
+  AppendSql("sql", "CREATE TABLE counter(id INTEGER PRIMARY KEY, v INTEGER NOT NULL)");
+  AppendSql("sql", "INSERT INTO counter VALUES (1, 0)");
+  // Dependent updates: the final value depends on their order.
+  for (int i = 1; i <= 300; ++i) AppendSql("sql", "UPDATE counter SET v = v * 3 % 1000003 + $1 WHERE id = 1", {i});
+  Lsn head = journals_->stream("sql")->durable_lsn();
+  WaitApplied("a", "sql", head);
+  WaitApplied("b", "sql", head);
+  int64_t expect = 0;
+  for (int i = 1; i <= 300; ++i) expect = expect * 3 % 1000003 + i;
+  for (const char* t : {"a", "b"}) {
+    EXPECT_EQ(One(Db(t), "SELECT v FROM counter"), std::to_string(expect)) << t;
+    EXPECT_EQ(One(Db(t), "SELECT lsn FROM sluice_watermark WHERE stream = 'sql'"), std::to_string(head)) << t;
+  }
+  // A restart resumes after the watermark: nothing is applied twice.
+  replicator_.reset();
+  for (int i = 301; i <= 310; ++i) AppendSql("sql", "UPDATE counter SET v = v * 3 % 1000003 + $1 WHERE id = 1", {i});
+  for (int i = 301; i <= 310; ++i) expect = expect * 3 % 1000003 + i;
+  StartReplicator({"a", "b"});
+  head = journals_->stream("sql")->durable_lsn();
+  WaitApplied("a", "sql", head);
+  WaitApplied("b", "sql", head);
+  for (const char* t : {"a", "b"}) EXPECT_EQ(One(Db(t), "SELECT v FROM counter"), std::to_string(expect)) << t;
+}
+
+TEST_F(ApplierSqliteTest, SamplesLandRowByRow) {
+  StartReplicator({"a"});
+  constexpr int kBatches = 50, kRows = 200;
+  for (int b = 0; b < kBatches; ++b) {
+    v1::Record r;
+    r.set_version(++version_);
+    auto* s = r.mutable_samples();
+    s->set_interval(v1::SAMPLE_INTERVAL_1MIN);
+    for (int i = 0; i < kRows; ++i) {
+      s->add_point_id(i);
+      s->add_ts_us(1'700'000'000'000'000 + int64_t{b} * 60'000'000);
+      s->add_value(b * 1000.0 + i + 0.25);
+      s->add_quality(0);
+    }
+    Append("samples", r);
+  }
+  WaitApplied("a", "samples", journals_->stream("samples")->durable_lsn());
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM sample_1min"), std::to_string(kBatches * kRows));
+  EXPECT_EQ(One(Db("a"), "SELECT value FROM sample_1min WHERE point_id = 17 AND ts = 1700000000000000 + 7 * 60000000"),
+            "7017.25");
+}
+
+TEST_F(ApplierSqliteTest, PoisonRecordsGoToTheErrorLogAndTheStreamGoesOn) {
+  StartReplicator({"a"});
+  AppendSql("sql", "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  AppendSql("sql", "INSERT INTO t VALUES (1, 'one')");
+  Lsn syntax = AppendSql("sql", "INSRT INTO t VALUES (2, 'two')");    // syntax error
+  Lsn dup = AppendSql("sql", "INSERT INTO t VALUES (1, 'again')");     // unique violation
+  Lsn missing = AppendSql("sql", "INSERT INTO nowhere VALUES (1)");    // no such table
+  AppendSql("sql", "INSERT INTO t VALUES (3, 'three')");
+  Lsn head = journals_->stream("sql")->durable_lsn();
+  WaitApplied("a", "sql", head);
+  EXPECT_EQ(One(Db("a"), "SELECT group_concat(id) FROM (SELECT id FROM t ORDER BY id)"), "1,3");
+  auto errors = replicator_->error_log("a")->List({});
+  ASSERT_TRUE(errors.ok());
+  ASSERT_EQ(errors->size(), 3u);
+  EXPECT_EQ((*errors)[0].lsn, syntax);
+  EXPECT_NE((*errors)[0].message.find("syntax error"), std::string::npos) << (*errors)[0].message;
+  EXPECT_EQ((*errors)[1].lsn, dup);
+  EXPECT_NE((*errors)[1].message.find("UNIQUE"), std::string::npos) << (*errors)[1].message;
+  EXPECT_EQ((*errors)[2].lsn, missing);
+  EXPECT_NE((*errors)[2].message.find("nowhere"), std::string::npos) << (*errors)[2].message;
+  // The target's own table has the same rejections.
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM sluice_error"), "3");
+  EXPECT_EQ(replicator_->applier("a", "sql")->status().rejected, 3u);
+
+  // Retry after fixing the cause applies it once, on this target.
+  AppendSql("sql", "CREATE TABLE nowhere(x INTEGER)");
+  WaitApplied("a", "sql", journals_->stream("sql")->durable_lsn());
+  ASSERT_TRUE(replicator_->applier("a", "sql")->Retry(missing).ok());
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM nowhere"), "1");
+  Status again = replicator_->applier("a", "sql")->Retry(missing);
+  EXPECT_EQ(again.code(), Code::kFailedPrecondition) << again.ToString();
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM nowhere"), "1");
+  ASSERT_TRUE(replicator_->applier("a", "sql")->Discard(syntax).ok());
+  auto open = replicator_->error_log("a")->List({});
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ((*open)[0].lsn, dup);
+}
+
+TEST_F(ApplierSqliteTest, BlockPolicyStopsTheStreamUntilTheOperatorActs) {
+  StartReplicator({"a"}, OnError::kBlock);
+  AppendSql("sql", "CREATE TABLE t(id INTEGER PRIMARY KEY)");
+  Lsn bad = AppendSql("sql", "INSERT INTO later VALUES (1)");
+  Lsn after = AppendSql("sql", "INSERT INTO t VALUES (1)");
+  Applier* a = replicator_->applier("a", "sql");
+  for (int i = 0; i < 12000 && a->status().state != ApplierState::kBlocked; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(a->status().state, ApplierState::kBlocked);
+  EXPECT_EQ(a->status().blocked_lsn, bad);
+  EXPECT_NE(a->status().last_error.find("later"), std::string::npos) << a->status().last_error;
+  EXPECT_FALSE(a->WaitApplied(after, std::chrono::milliseconds(300)));
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM t"), "0");
+  // The retry fails while the cause is there, and the stream stays blocked.
+  EXPECT_FALSE(a->Retry(bad).ok());
+  EXPECT_EQ(a->status().state, ApplierState::kBlocked);
+  // Fix the cause on the target by hand, then retry: applied once, and the stream goes on.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Db("a").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE later(x INTEGER)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Status s = a->Retry(bad);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  WaitApplied("a", "sql", after);
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM later"), "1");
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM t"), "1");
+}
+
+TEST_F(ApplierSqliteTest, IntentsWaitForTheirOutcomeAndRejectedOnesAreSkipped) {
+  StartReplicator({"a"});
+  AppendSql("model", "CREATE TABLE m(id INTEGER PRIMARY KEY, v INTEGER)");
+  auto intent = [&](const std::string& text) {
+    v1::Record r;
+    r.set_version(++version_);
+    r.mutable_intent()->set_kind(v1::SyncIntent::KIND_MODEL);
+    r.mutable_intent()->mutable_statement()->set_text(text);
+    return Append("model", r);
+  };
+  auto outcome = [&](Lsn of, bool applied) {
+    v1::Record r;
+    r.set_version(++version_);
+    r.mutable_outcome()->set_intent_lsn(of);
+    r.mutable_outcome()->set_applied(applied);
+    return Append("model", r);
+  };
+  Lsn i1 = intent("INSERT INTO m VALUES (1, 10)");
+  Lsn i2 = intent("INSERT INTO m VALUES (2, 20)");
+  outcome(i1, true);
+  // i2 has no outcome yet: nothing from it on may be applied.
+  Applier* a = replicator_->applier("a", "model");
+  ASSERT_TRUE(a->WaitApplied(i2 - 1, std::chrono::seconds(120)));
+  EXPECT_FALSE(a->WaitApplied(i2, std::chrono::milliseconds(500)));
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM m"), "1");
+  Lsn o2 = outcome(i2, false);  // the active target rejected it
+  Lsn i3 = intent("INSERT INTO m VALUES (3, 30)");
+  Lsn o3 = outcome(i3, true);
+  ASSERT_GT(o3, o2);
+  WaitApplied("a", "model", o3);
+  EXPECT_EQ(One(Db("a"), "SELECT group_concat(id) FROM (SELECT id FROM m ORDER BY id)"), "1,3");
+}
+
+TEST_F(ApplierSqliteTest, WatermarkAboveTheJournalHeadNeedsResync) {
+  StartReplicator({"a"});
+  AppendSql("sql", "CREATE TABLE t(id INTEGER)");
+  for (int i = 0; i < 20; ++i) AppendSql("sql", "INSERT INTO t VALUES ($1)", {i});
+  WaitApplied("a", "sql", journals_->stream("sql")->durable_lsn());
+  replicator_.reset();
+  journals_.reset();
+  // The data directory is wiped and a new journal starts: new epoch, LSNs from 1.
+  std::filesystem::remove_all(data_dir_);
+  OpenJournal();
+  // Make the old epoch's watermark collide: rewrite the target's watermark row so its
+  // epoch is the new one, as if a journal had been replaced under the same identity.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Db("a").c_str(), &db), SQLITE_OK);
+    std::string sql = fmt::format("UPDATE sluice_watermark SET epoch = '{}'",
+                                  journal::EpochToHex(journals_->epoch()));
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  for (int i = 0; i < 3; ++i) AppendSql("sql", "INSERT INTO t VALUES ($1)", {100 + i});
+  StartReplicator({"a"});
+  Applier* a = replicator_->applier("a", "sql");
+  for (int i = 0; i < 12000 && a->status().state != ApplierState::kNeedsResync; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(a->status().state, ApplierState::kNeedsResync);
+  EXPECT_NE(a->status().last_error.find("above the journal head"), std::string::npos) << a->status().last_error;
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM t"), "20");  // nothing skipped, nothing applied
+}
+
+TEST_F(ApplierSqliteTest, ANewEpochStartsFreshWatermarks) {
+  StartReplicator({"a"});
+  AppendSql("sql", "CREATE TABLE t(id INTEGER)");
+  WaitApplied("a", "sql", journals_->stream("sql")->durable_lsn());
+  replicator_.reset();
+  journals_.reset();
+  std::filesystem::remove_all(data_dir_);
+  OpenJournal();
+  AppendSql("sql", "INSERT INTO t VALUES (1)");
+  StartReplicator({"a"});
+  WaitApplied("a", "sql", 1);
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM t"), "1");
+}
+
+TEST_F(ApplierSqliteTest, ATargetThatRejectsWhatAnotherAppliedIsDiverged) {
+  StartReplicator({"a", "b"});
+  AppendSql("sql", "CREATE TABLE t(id INTEGER)");
+  WaitApplied("b", "sql", journals_->stream("sql")->durable_lsn());
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Db("b").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE t", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Lsn ins = AppendSql("sql", "INSERT INTO t VALUES (1)");
+  WaitApplied("a", "sql", ins);
+  WaitApplied("b", "sql", ins);
+  EXPECT_FALSE(replicator_->applier("a", "sql")->status().diverged);
+  EXPECT_TRUE(replicator_->applier("b", "sql")->status().diverged);
+}
+
+}  // namespace
+}  // namespace sluice::replicate

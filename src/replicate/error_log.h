@@ -1,0 +1,74 @@
+#pragma once
+// The local error log of one target: DATA_DIR/errors/TARGET.log, JSON lines, appended
+// and fsynced. It holds every record the target rejected permanently (with the record
+// itself, so it can be retried after its journal segment is gone) and what the operator
+// did about it. The target's own sluice_error table holds the same rejections, written
+// in the same transaction as the watermark moving past them.
+//
+// A rejection is logged here *before* the target's transaction, so a crash in between
+// can log it twice (the record is retried on restart and fails again); List() folds the
+// log by (stream, LSN), so an operator sees it once.
+//
+// Thread safety: safe from any thread (appends are serialised).
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/file_system.h"
+#include "common/status.h"
+
+namespace sluice::replicate {
+
+struct ErrorRecord {
+  std::string target;
+  std::string stream;
+  uint64_t lsn = 0;
+  std::string kind;          // record kind
+  std::string message;       // the target's message
+  std::string record_b64;    // the serialized record, base64
+  std::string payload_json;  // the record, readable
+  int64_t failed_at_us = 0;
+  std::string state = "open";  // open | retried | discarded
+  int64_t resolved_at_us = 0;
+};
+
+struct ErrorFilter {
+  std::optional<std::string> target;
+  std::optional<std::string> stream;
+  std::optional<int64_t> since_us;
+  std::optional<int64_t> until_us;
+  bool include_resolved = false;
+};
+
+class ErrorLog {
+ public:
+  ErrorLog(FileSystem* fs, std::string path) : fs_(fs), path_(std::move(path)) {}
+
+  Status AppendRejection(const ErrorRecord& record);
+  // Records that the operator retried (successfully) or discarded the rejection.
+  Status MarkResolved(const std::string& stream, uint64_t lsn, const std::string& state);
+  // The rejections, folded by (stream, LSN), in LSN order per stream.
+  Result<std::vector<ErrorRecord>> List(const ErrorFilter& filter) const;
+  Result<ErrorRecord> Find(const std::string& stream, uint64_t lsn) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Status AppendLine(const std::string& line);
+
+  FileSystem* fs_;
+  const std::string path_;
+  mutable std::mutex mu_;
+  std::unique_ptr<WritableFile> file_;  // GUARDED_BY(mu_)
+};
+
+// Every target's rejections under DATA_DIR/errors/, filtered.
+Result<std::vector<ErrorRecord>> ListErrors(FileSystem* fs, const std::string& data_dir,
+                                            const ErrorFilter& filter);
+
+int64_t NowMicros();
+
+}  // namespace sluice::replicate

@@ -1,0 +1,57 @@
+#include "replicate/ledger.h"
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+
+namespace sluice::replicate {
+
+void StreamLedger::NoteApplied(const std::string& target, uint64_t lsn) {
+  std::lock_guard lk(mu_);
+  uint64_t& w = applied_[target];
+  if (lsn > w) w = lsn;
+  EvaluateLocked();
+}
+
+void StreamLedger::NoteRejected(const std::string& target, uint64_t lsn) {
+  std::lock_guard lk(mu_);
+  rejected_[lsn].insert(target);
+  EvaluateLocked();
+}
+
+void StreamLedger::NoteRetried(const std::string& target, uint64_t lsn) {
+  std::lock_guard lk(mu_);
+  auto it = rejected_.find(lsn);
+  if (it != rejected_.end()) {
+    it->second.erase(target);
+    if (it->second.empty()) rejected_.erase(it);
+  }
+}
+
+void StreamLedger::EvaluateLocked() {
+  for (const auto& [lsn, rejecters] : rejected_) {
+    for (const auto& [other, watermark] : applied_) {
+      if (watermark < lsn || rejecters.count(other)) continue;
+      // `other` has passed `lsn` without rejecting it: it applied it.
+      for (const auto& t : rejecters) {
+        if (diverged_.count(t)) continue;
+        std::string why = fmt::format("rejected LSN {} which target '{}' applied", lsn, other);
+        SLUICE_LOG_ERROR("target '{}' has diverged: {}", t, why);
+        diverged_[t] = why;
+      }
+    }
+  }
+}
+
+bool StreamLedger::diverged(const std::string& target) const {
+  std::lock_guard lk(mu_);
+  return diverged_.count(target) > 0;
+}
+
+std::string StreamLedger::divergence(const std::string& target) const {
+  std::lock_guard lk(mu_);
+  auto it = diverged_.find(target);
+  return it == diverged_.end() ? std::string() : it->second;
+}
+
+}  // namespace sluice::replicate

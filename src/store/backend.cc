@@ -1,0 +1,29 @@
+#include "store/backend.h"
+
+#include <fmt/format.h>
+
+#include "store/sqlite/sqlite_backend.h"
+#ifdef SLUICE_HAVE_POSTGRES
+#include "store/postgres/postgres_backend.h"
+#endif
+
+namespace sluice::store {
+
+Result<std::unique_ptr<Backend>> NewBackend(std::string_view dialect,
+                                            const BackendOptions& options) {
+  if (dialect == "sqlite") {
+    return std::unique_ptr<Backend>(std::make_unique<sqlite::SqliteBackend>(options));
+  }
+  if (dialect == "postgres") {
+#ifdef SLUICE_HAVE_POSTGRES
+    return std::unique_ptr<Backend>(std::make_unique<postgres::PostgresBackend>(options));
+#else
+    return Status::InvalidArgument(
+        fmt::format("target '{}': dialect 'postgres' is not built into this binary", options.name));
+#endif
+  }
+  return Status::InvalidArgument(fmt::format(
+      "target '{}': unknown dialect '{}' (known: sqlite, postgres)", options.name, dialect));
+}
+
+}  // namespace sluice::store

@@ -1,0 +1,774 @@
+#include "store/sqlite/sqlite_backend.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "store/schema.h"
+#include "store/sqlite/sqlite_writer.h"
+
+namespace sluice::store::sqlite {
+namespace {
+
+constexpr std::string_view kDialect = "sqlite";
+constexpr int kIntervalSlots = v1::SampleInterval_ARRAYSIZE;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string HostName() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+// Statement texts, built once. Sample statements are indexed by SampleInterval number.
+struct Statements {
+  std::array<std::string, kIntervalSlots> sample_upsert;
+  std::array<std::string, kIntervalSlots> correction_upsert;
+  std::string burst_upsert;
+  std::string recall_upsert =
+      "INSERT INTO recall_sample (point_id, event_ts, ts, value, quality, ver) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "ON CONFLICT (point_id, event_ts, ts) DO UPDATE SET value = excluded.value, "
+      "quality = excluded.quality, ver = excluded.ver "
+      "WHERE excluded.ver > recall_sample.ver";
+  std::string event_insert =
+      "INSERT INTO event_log (ver, seq, ts, point_id, kind, severity, source, text) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+  std::string edit_log_insert =
+      "INSERT INTO sample_edit_log (ver, sample_table, point_id, ts, value, quality, manual, "
+      "who, why, edited_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+  std::string error_upsert =
+      "INSERT INTO sluice_error (node, epoch, stream, lsn, target, record_kind, message, "
+      "payload, failed_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1) "
+      "ON CONFLICT (node, epoch, stream, lsn) DO UPDATE SET target = excluded.target, "
+      "record_kind = excluded.record_kind, message = excluded.message, "
+      "payload = excluded.payload, failed_at = excluded.failed_at, "
+      "attempts = sluice_error.attempts + 1";
+  std::string watermark_upsert =
+      "INSERT INTO sluice_watermark (node, epoch, stream, lsn, updated_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT (node, epoch, stream) DO UPDATE SET lsn = excluded.lsn, "
+      "updated_at = excluded.updated_at";
+  std::string watermark_read =
+      "SELECT lsn FROM sluice_watermark WHERE node = ?1 AND epoch = ?2 AND stream = ?3";
+  std::string version_read = "SELECT COALESCE(MAX(version), 0) FROM sluice_schema_version";
+  std::string version_insert =
+      "INSERT INTO sluice_schema_version (version, description, applied_at) "
+      "VALUES (?1, ?2, ?3)";
+  std::string node_lock_upsert =
+      "INSERT INTO sluice_node_lock (node, pid, host, claimed_at) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (node) DO UPDATE SET pid = excluded.pid, host = excluded.host, "
+      "claimed_at = excluded.claimed_at";
+  std::string node_lock_read =
+      "SELECT pid, host, claimed_at FROM sluice_node_lock WHERE node = ?1";
+
+  Statements() {
+    for (v1::SampleInterval interval : schema::SampleIntervals()) {
+      std::string_view t = schema::SampleTableName(interval);
+      // Converging upsert (see the header): a row is replaced only by a write whose
+      // (manual, ver) is greater. A sample has manual = 0, so it replaces only a
+      // non-manual row of an older version.
+      sample_upsert[interval] = fmt::format(
+          "INSERT INTO {0} (point_id, ts, value, quality, ver, manual) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, 0) "
+          "ON CONFLICT (point_id, ts) DO UPDATE SET value = excluded.value, "
+          "quality = excluded.quality, ver = excluded.ver, manual = excluded.manual "
+          "WHERE {0}.manual = 0 AND excluded.ver > {0}.ver",
+          t);
+      correction_upsert[interval] = fmt::format(
+          "INSERT INTO {0} (point_id, ts, value, quality, ver, manual) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+          "ON CONFLICT (point_id, ts) DO UPDATE SET value = excluded.value, "
+          "quality = excluded.quality, ver = excluded.ver, manual = excluded.manual "
+          "WHERE (excluded.manual, excluded.ver) > ({0}.manual, {0}.ver)",
+          t);
+    }
+    // burst_sample: ?1 trigger_type, ?2 occur_time, ?3 ver, then ints, floats, strings.
+    std::string cols = "trigger_type, occur_time, ver";
+    std::string vals = "?1, ?2, ?3";
+    std::string sets = "ver = excluded.ver";
+    int param = 4;
+    for (std::string_view prefix : {"int_", "float_", "str_"}) {
+      for (int i = 1; i <= schema::kBurstColumns; ++i, ++param) {
+        fmt::format_to(std::back_inserter(cols), ", {}{}", prefix, i);
+        fmt::format_to(std::back_inserter(vals), ", ?{}", param);
+        fmt::format_to(std::back_inserter(sets), ", {0}{1} = excluded.{0}{1}", prefix, i);
+      }
+    }
+    burst_upsert = fmt::format(
+        "INSERT INTO burst_sample ({}) VALUES ({}) ON CONFLICT (trigger_type, occur_time) "
+        "DO UPDATE SET {} WHERE excluded.ver > burst_sample.ver",
+        cols, vals, sets);
+  }
+};
+
+const Statements& Sql() {
+  static const Statements* statements = new Statements;
+  return *statements;
+}
+
+// A failure of the service's own statements concerns the target, never a record: retry.
+Status TargetLevel(Status s) { return s.ok() ? s : s.WithRetryable(true); }
+
+std::string_view RecordKind(const v1::Record& record) {
+  switch (record.body_case()) {
+    case v1::Record::kSamples: return "samples";
+    case v1::Record::kEvents: return "events";
+    case v1::Record::kSql: return "sql";
+    case v1::Record::kIntent: return "intent";
+    case v1::Record::kOutcome: return "outcome";
+    case v1::Record::kTriggers: return "triggers";
+    case v1::Record::kRecall: return "recall";
+    case v1::Record::kCorrection: return "correction";
+    case v1::Record::kSwitchMarker: return "switch_marker";
+    case v1::Record::BODY_NOT_SET: return "empty";
+  }
+  return "unknown";
+}
+
+int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
+  return sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+// Returns the parameter number N of "$N", "?N", or of a nameless "?" at `index`; 0 when
+// the parameter is not positional (":name", "@name", "$name").
+int PositionalNumber(sqlite3_stmt* stmt, int index) {
+  const char* name = sqlite3_bind_parameter_name(stmt, index);
+  if (name == nullptr) return index;
+  if ((name[0] != '$' && name[0] != '?') || name[1] == '\0') return 0;
+  long n = 0;
+  for (const char* p = name + 1; *p != '\0'; ++p) {
+    if (*p < '0' || *p > '9') return 0;
+    n = n * 10 + (*p - '0');
+    if (n > INT_MAX) return 0;
+  }
+  return static_cast<int>(n);
+}
+
+// Resets a statement and drops its bindings (which may point into a record) on scope exit.
+struct StatementUse {
+  sqlite3_stmt* stmt;
+  bool finalize;
+  ~StatementUse() {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (finalize) sqlite3_finalize(stmt);
+  }
+};
+
+struct UserSqlScope {
+  Writer* writer;
+  explicit UserSqlScope(Writer* w) : writer(w) { writer->SetUserSql(true); }
+  ~UserSqlScope() { writer->SetUserSql(false); }
+};
+
+}  // namespace
+
+std::vector<std::string> SqliteBackend::ConnectionPragmas(int busy_timeout_ms) {
+  return Writer::ConnectionPragmas(busy_timeout_ms);
+}
+
+SqliteBackend::SqliteBackend(BackendOptions options, SqliteOptions sqlite_options)
+    : options_(std::move(options)), sqlite_options_(sqlite_options) {}
+
+SqliteBackend::~SqliteBackend() = default;
+
+std::string SqliteBackend::Where() const {
+  return fmt::format("target '{}' (sqlite {})", options_.name,
+                     writer_ != nullptr ? writer_->path() : options_.connection);
+}
+
+std::string SqliteBackend::RecordContext(std::string_view kind, Lsn lsn) const {
+  return fmt::format("{}: {} record at lsn {}", Where(), kind, lsn);
+}
+
+Status SqliteBackend::CheckConnected() const {
+  if (writer_ == nullptr) {
+    return Status::Unavailable(fmt::format("{}: not connected (call Connect())", Where()));
+  }
+  return Status::OK();
+}
+
+Status SqliteBackend::Connect() {
+  if (writer_ == nullptr) {
+    WriterOptions writer_options;
+    writer_options.busy_timeout_ms = sqlite_options_.busy_timeout_ms;
+    auto writer = Writer::Acquire(options_.connection, writer_options);
+    if (!writer.ok()) return writer.status().Annotate(Where());
+    writer_ = std::move(writer).value();
+  }
+  std::lock_guard<std::mutex> lock(writer_->mu());
+  Status s = writer_->Reopen();
+  if (!s.ok()) return s.Annotate(fmt::format("target '{}'", options_.name));
+  return MigrateLocked();
+}
+
+Status SqliteBackend::MigrateLocked() {
+  Writer& w = *writer_;
+  SLUICE_RETURN_IF_ERROR(w.Exec(schema::BootstrapStatement(),
+                                fmt::format("{}: creating sluice_schema_version", Where())));
+  auto read_version = [&]() -> Result<int> {
+    SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().version_read));
+    StatementUse use{stmt, false};
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) return w.LastError(rc, fmt::format("{}: reading schema version", Where()));
+    return static_cast<int>(sqlite3_column_int64(stmt, 0));
+  };
+  SLUICE_ASSIGN_OR_RETURN(int current, read_version());
+  const int latest = schema::LatestSchemaVersion(kDialect);
+  if (current > latest) {
+    return Status::FailedPrecondition(fmt::format(
+        "{}: schema version {} is newer than this binary knows ({}); upgrade sluice", Where(),
+        current, latest));
+  }
+  for (const schema::MigrationStep& step : schema::SqliteSchemaSteps()) {
+    if (step.version <= current) continue;
+    std::string context =
+        fmt::format("{}: schema step {} ({})", Where(), step.version, step.description);
+    SLUICE_RETURN_IF_ERROR(w.Begin(context));
+    // Another process may have migrated between our read and our BEGIN IMMEDIATE.
+    auto again = read_version();
+    Status s = again.status();
+    if (again.ok()) {
+      s = Status::OK();
+      if (*again >= step.version) {
+        current = *again;
+        s = w.Commit(context);
+        if (!s.ok()) w.Rollback();
+        SLUICE_RETURN_IF_ERROR(s);
+        continue;
+      }
+    }
+    for (size_t i = 0; s.ok() && i < step.statements.size(); ++i) {
+      s = w.Exec(step.statements[i], fmt::format("{}, statement {}", context, i + 1));
+    }
+    if (s.ok()) {
+      auto stmt = w.Cached(Sql().version_insert);
+      s = stmt.status();
+      if (stmt.ok()) {
+        s = Status::OK();
+        StatementUse use{*stmt, false};
+        sqlite3_bind_int64(*stmt, 1, step.version);
+        BindText(*stmt, 2, step.description);
+        sqlite3_bind_int64(*stmt, 3, NowMicros());
+        int rc = sqlite3_step(*stmt);
+        if (rc != SQLITE_DONE) s = w.LastError(rc, context + ": recording the version");
+      }
+    }
+    if (s.ok()) s = w.Commit(context);
+    if (!s.ok()) {
+      w.Rollback();
+      return s;
+    }
+    current = step.version;
+  }
+  return Status::OK();
+}
+
+Result<int> SqliteBackend::SchemaVersion() {
+  SLUICE_RETURN_IF_ERROR(CheckConnected());
+  std::lock_guard<std::mutex> lock(writer_->mu());
+  SLUICE_RETURN_IF_ERROR(writer_->Reopen());
+  SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, writer_->Cached(Sql().version_read));
+  StatementUse use{stmt, false};
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) {
+    return writer_->LastError(rc, fmt::format("{}: reading schema version", Where()));
+  }
+  return static_cast<int>(sqlite3_column_int64(stmt, 0));
+}
+
+Status SqliteBackend::Ping() {
+  SLUICE_RETURN_IF_ERROR(CheckConnected());
+  std::lock_guard<std::mutex> lock(writer_->mu());
+  if (writer_->broken()) {
+    return Status::Unavailable(fmt::format("{}: connection needs reopening", Where()));
+  }
+  // Reads a page of the file, so a vanished or unreadable file shows.
+  SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, writer_->Cached(Sql().version_read));
+  StatementUse use{stmt, false};
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) return TargetLevel(writer_->LastError(rc, Where() + ": ping"));
+  return Status::OK();
+}
+
+Status SqliteBackend::ClaimNode(const std::string& node_id) {
+  if (node_id.empty()) {
+    return Status::InvalidArgument(fmt::format("{}: claiming an empty node id", Where()));
+  }
+  SLUICE_RETURN_IF_ERROR(CheckConnected());
+  std::lock_guard<std::mutex> lock(writer_->mu());
+  Writer& w = *writer_;
+  if (w.broken()) {
+    return Status::Unavailable(fmt::format("{}: connection needs reopening", Where()));
+  }
+  std::string context = fmt::format("{}: claiming node '{}'", Where(), node_id);
+  auto taken = w.LockNodeFile(node_id, context);
+  if (!taken.ok()) {
+    if (taken.status().code() != Code::kFailedPrecondition) return taken.status();
+    // Name the holder, as far as its row tells.
+    std::string holder;
+    auto stmt = w.Cached(Sql().node_lock_read);
+    if (stmt.ok()) {
+      StatementUse use{*stmt, false};
+      BindText(*stmt, 1, node_id);
+      if (sqlite3_step(*stmt) == SQLITE_ROW) {
+        const unsigned char* host = sqlite3_column_text(*stmt, 1);
+        holder = fmt::format("; held by pid {} on host {} since {} µs", sqlite3_column_int64(*stmt, 0),
+                             host != nullptr ? reinterpret_cast<const char*>(host) : "?",
+                             sqlite3_column_int64(*stmt, 2));
+      }
+    }
+    return Status::FailedPrecondition(
+        fmt::format("{}{}; two daemons must never feed a target under one node id",
+                    taken.status().message(), holder));
+  }
+  if (!*taken) return Status::OK();  // this process already holds it
+
+  auto write_row = [&]() -> Status {
+    SLUICE_RETURN_IF_ERROR(w.Begin(context));
+    auto stmt = w.Cached(Sql().node_lock_upsert);
+    Status s = stmt.status();
+    if (stmt.ok()) {
+      s = Status::OK();
+      StatementUse use{*stmt, false};
+      std::string host = HostName();
+      BindText(*stmt, 1, node_id);
+      sqlite3_bind_int64(*stmt, 2, getpid());
+      BindText(*stmt, 3, host);
+      sqlite3_bind_int64(*stmt, 4, NowMicros());
+      int rc = sqlite3_step(*stmt);
+      if (rc != SQLITE_DONE) s = w.LastError(rc, context);
+    }
+    if (s.ok()) s = w.Commit(context);
+    if (!s.ok()) w.Rollback();
+    return s;
+  };
+  Status s = write_row();
+  if (!s.ok()) {
+    w.UnlockNodeFile(node_id);
+    return TargetLevel(s);
+  }
+  return Status::OK();
+}
+
+Result<Lsn> SqliteBackend::ReadWatermark(const WatermarkKey& key) {
+  SLUICE_RETURN_IF_ERROR(CheckConnected());
+  std::lock_guard<std::mutex> lock(writer_->mu());
+  Writer& w = *writer_;
+  if (w.broken()) {
+    return Status::Unavailable(fmt::format("{}: connection needs reopening", Where()));
+  }
+  std::string context = fmt::format("{}: reading watermark ({}, {}, {})", Where(), key.node,
+                                    key.epoch, key.stream);
+  auto stmt = w.Cached(Sql().watermark_read);
+  if (!stmt.ok()) return TargetLevel(stmt.status().Annotate(context));
+  StatementUse use{*stmt, false};
+  BindText(*stmt, 1, key.node);
+  BindText(*stmt, 2, key.epoch);
+  BindText(*stmt, 3, key.stream);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return Lsn{0};
+  if (rc != SQLITE_ROW) return TargetLevel(w.LastError(rc, context));
+  int64_t lsn = sqlite3_column_int64(*stmt, 0);
+  if (lsn < 0) {
+    return Status::Corruption(fmt::format("{}: negative lsn {}", context, lsn));
+  }
+  return static_cast<Lsn>(lsn);
+}
+
+Status SqliteBackend::ApplyBatch(const WatermarkKey& key, std::span<const ApplyItem> items,
+                                 std::span<const ErrorEntry> errors, Lsn watermark) {
+  SLUICE_RETURN_IF_ERROR(CheckConnected());
+  if (watermark > static_cast<Lsn>(INT64_MAX)) {
+    return Status::InvalidArgument(
+        fmt::format("{}: watermark {} does not fit a signed 64-bit column", Where(), watermark));
+  }
+  std::lock_guard<std::mutex> lock(writer_->mu());
+  Writer& w = *writer_;
+  if (w.broken()) {
+    return Status::Unavailable(fmt::format("{}: connection needs reopening", Where()));
+  }
+  SLUICE_RETURN_IF_ERROR(TargetLevel(w.Begin(Where())));
+  Status s;
+  for (const ApplyItem& item : items) {
+    s = ApplyItemLocked(item);
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = TargetLevel(WriteErrorsLocked(key, errors));
+  if (s.ok()) s = TargetLevel(WriteWatermarkLocked(key, watermark));
+  if (s.ok()) s = TargetLevel(w.Commit(Where()));
+  if (!s.ok()) w.Rollback();
+  return s;
+}
+
+Status SqliteBackend::ApplyItemLocked(const ApplyItem& item) {
+  if (item.record == nullptr) {
+    return Status::InvalidArgument(fmt::format("{}: item at lsn {} has no record", Where(), item.lsn));
+  }
+  const v1::Record& record = *item.record;
+  const auto version = static_cast<int64_t>(record.version());
+  switch (record.body_case()) {
+    case v1::Record::kSamples:
+      return ApplySamplesLocked(record.samples(), version, item.lsn);
+    case v1::Record::kCorrection:
+      return ApplyCorrectionLocked(record, item.lsn);
+    case v1::Record::kEvents:
+      return ApplyEventsLocked(record.events(), version, item.lsn);
+    case v1::Record::kTriggers:
+      return ApplyTriggersLocked(record.triggers(), version, item.lsn);
+    case v1::Record::kRecall:
+      return ApplyRecallLocked(record.recall(), version, item.lsn);
+    case v1::Record::kSql:
+      return ApplySqlLocked(record.sql(), "sql", item.lsn);
+    case v1::Record::kIntent:
+      return ApplySqlLocked(record.intent().statement(), "intent", item.lsn);
+    case v1::Record::kOutcome:
+    case v1::Record::kSwitchMarker:
+    case v1::Record::BODY_NOT_SET:
+      return Status::OK();
+  }
+  return Status::InvalidArgument(fmt::format("{}: unknown kind {}",
+                                             RecordContext(RecordKind(record), item.lsn),
+                                             static_cast<int>(record.body_case())));
+}
+
+Status SqliteBackend::ApplySamplesLocked(const v1::SampleBatch& batch, int64_t version, Lsn lsn) {
+  Writer& w = *writer_;
+  const int interval = batch.interval();
+  std::string_view table = schema::SampleTableName(interval);
+  if (table.empty()) {
+    return Status::InvalidArgument(
+        fmt::format("{}: no sample table for interval {}", RecordContext("samples", lsn), interval));
+  }
+  const int n = batch.point_id_size();
+  if (batch.ts_us_size() != n || batch.value_size() != n || batch.quality_size() != n) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: columns differ in length (point_id {}, ts_us {}, value {}, quality {})",
+        RecordContext("samples", lsn), n, batch.ts_us_size(), batch.value_size(),
+        batch.quality_size()));
+  }
+  if (n == 0) return Status::OK();
+  auto prepared = w.Cached(Sql().sample_upsert[interval]);
+  if (!prepared.ok()) return TargetLevel(prepared.status().Annotate(RecordContext("samples", lsn)));
+  sqlite3_stmt* stmt = *prepared;
+
+  // The hot path: one cached statement, four binds and a step per row, no allocation.
+  // Binding an integer or a double cannot fail on a valid index, so only steps are checked;
+  // bindings survive sqlite3_reset, so the version is bound once.
+  const int64_t* point_id = batch.point_id().data();
+  const int64_t* ts = batch.ts_us().data();
+  const double* value = batch.value().data();
+  const uint32_t* quality = batch.quality().data();
+  sqlite3_bind_int64(stmt, 5, version);
+  for (int i = 0; i < n; ++i) {
+    sqlite3_bind_int64(stmt, 1, point_id[i]);
+    sqlite3_bind_int64(stmt, 2, ts[i]);
+    sqlite3_bind_double(stmt, 3, value[i]);
+    sqlite3_bind_int64(stmt, 4, quality[i]);
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) {
+      Status s = w.LastError(rc, fmt::format("{} ({}, row {}: point_id {}, ts {})",
+                                             RecordContext("samples", lsn), table, i,
+                                             point_id[i], ts[i]));
+      sqlite3_reset(stmt);
+      return s;
+    }
+    sqlite3_reset(stmt);
+  }
+  return Status::OK();
+}
+
+Status SqliteBackend::ApplyCorrectionLocked(const v1::Record& record, Lsn lsn) {
+  Writer& w = *writer_;
+  const v1::SampleCorrection& c = record.correction();
+  const int interval = c.interval();
+  std::string_view table = schema::SampleTableName(interval);
+  if (table.empty()) {
+    return Status::InvalidArgument(fmt::format("{}: no sample table for interval {}",
+                                               RecordContext("correction", lsn), interval));
+  }
+  const auto version = static_cast<int64_t>(record.version());
+  {
+    auto stmt = w.Cached(Sql().correction_upsert[interval]);
+    if (!stmt.ok()) return TargetLevel(stmt.status().Annotate(RecordContext("correction", lsn)));
+    StatementUse use{*stmt, false};
+    sqlite3_bind_int64(*stmt, 1, c.point_id());
+    sqlite3_bind_int64(*stmt, 2, c.ts_us());
+    sqlite3_bind_double(*stmt, 3, c.value());
+    sqlite3_bind_int64(*stmt, 4, c.quality());
+    sqlite3_bind_int64(*stmt, 5, version);
+    sqlite3_bind_int(*stmt, 6, c.manual() ? 1 : 0);
+    int rc = sqlite3_step(*stmt);
+    if (rc != SQLITE_DONE) {
+      return w.LastError(rc, fmt::format("{} ({}: point_id {}, ts {})",
+                                         RecordContext("correction", lsn), table, c.point_id(),
+                                         c.ts_us()));
+    }
+  }
+  auto stmt = w.Cached(Sql().edit_log_insert);
+  if (!stmt.ok()) return TargetLevel(stmt.status().Annotate(RecordContext("correction", lsn)));
+  StatementUse use{*stmt, false};
+  sqlite3_bind_int64(*stmt, 1, version);
+  sqlite3_bind_text(*stmt, 2, table.data(), static_cast<int>(table.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(*stmt, 3, c.point_id());
+  sqlite3_bind_int64(*stmt, 4, c.ts_us());
+  sqlite3_bind_double(*stmt, 5, c.value());
+  sqlite3_bind_int64(*stmt, 6, c.quality());
+  sqlite3_bind_int(*stmt, 7, c.manual() ? 1 : 0);
+  int rc = BindText(*stmt, 8, c.who());
+  if (rc == SQLITE_OK) rc = BindText(*stmt, 9, c.why());
+  sqlite3_bind_int64(*stmt, 10, record.admitted_at_us());
+  if (rc == SQLITE_OK) rc = sqlite3_step(*stmt);
+  if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+    return w.LastError(rc, RecordContext("correction", lsn) + " (sample_edit_log)");
+  }
+  return Status::OK();
+}
+
+Status SqliteBackend::ApplyEventsLocked(const v1::EventBatch& batch, int64_t version, Lsn lsn) {
+  Writer& w = *writer_;
+  if (batch.events_size() == 0) return Status::OK();
+  auto prepared = w.Cached(Sql().event_insert);
+  if (!prepared.ok()) return TargetLevel(prepared.status().Annotate(RecordContext("events", lsn)));
+  sqlite3_stmt* stmt = *prepared;
+  StatementUse use{stmt, false};
+  sqlite3_bind_int64(stmt, 1, version);
+  for (int i = 0; i < batch.events_size(); ++i) {
+    const v1::Event& e = batch.events(i);
+    sqlite3_bind_int(stmt, 2, i);
+    sqlite3_bind_int64(stmt, 3, e.ts_us());
+    sqlite3_bind_int64(stmt, 4, e.point_id());
+    int rc = BindText(stmt, 5, e.kind());
+    sqlite3_bind_int(stmt, 6, e.severity());
+    if (rc == SQLITE_OK) rc = BindText(stmt, 7, e.source());
+    if (rc == SQLITE_OK) rc = BindText(stmt, 8, e.text());
+    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+      return w.LastError(rc, fmt::format("{} (event {}, kind '{}')", RecordContext("events", lsn),
+                                         i, e.kind()));
+    }
+    sqlite3_reset(stmt);
+  }
+  return Status::OK();
+}
+
+Status SqliteBackend::ApplyTriggersLocked(const v1::TriggerBatch& batch, int64_t version,
+                                          Lsn lsn) {
+  Writer& w = *writer_;
+  if (batch.samples_size() == 0) return Status::OK();
+  auto prepared = w.Cached(Sql().burst_upsert);
+  if (!prepared.ok()) {
+    return TargetLevel(prepared.status().Annotate(RecordContext("triggers", lsn)));
+  }
+  sqlite3_stmt* stmt = *prepared;
+  StatementUse use{stmt, false};
+  constexpr int kInts = 4;
+  constexpr int kFloats = kInts + schema::kBurstColumns;
+  constexpr int kStrings = kFloats + schema::kBurstColumns;
+  sqlite3_bind_int64(stmt, 3, version);
+  for (int i = 0; i < batch.samples_size(); ++i) {
+    const v1::TriggerSample& t = batch.samples(i);
+    if (t.int_values_size() > schema::kBurstColumns ||
+        t.float_values_size() > schema::kBurstColumns ||
+        t.string_values_size() > schema::kBurstColumns) {
+      return Status::OutOfRange(fmt::format(
+          "{}: trigger sample {} (type {}) has {} int, {} float and {} string values; at most "
+          "{} of each fit burst_sample",
+          RecordContext("triggers", lsn), i, t.trigger_type(), t.int_values_size(),
+          t.float_values_size(), t.string_values_size(), schema::kBurstColumns));
+    }
+    sqlite3_bind_int64(stmt, 1, t.trigger_type());
+    sqlite3_bind_int64(stmt, 2, t.occur_time_us());
+    int rc = SQLITE_OK;
+    for (int k = 0; k < schema::kBurstColumns; ++k) {
+      if (k < t.int_values_size()) {
+        sqlite3_bind_int64(stmt, kInts + k, t.int_values(k));
+      } else {
+        sqlite3_bind_null(stmt, kInts + k);
+      }
+      if (k < t.float_values_size()) {
+        sqlite3_bind_double(stmt, kFloats + k, t.float_values(k));
+      } else {
+        sqlite3_bind_null(stmt, kFloats + k);
+      }
+      if (k < t.string_values_size()) {
+        if (rc == SQLITE_OK) rc = BindText(stmt, kStrings + k, t.string_values(k));
+      } else {
+        sqlite3_bind_null(stmt, kStrings + k);
+      }
+    }
+    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+      return w.LastError(rc, fmt::format("{} (trigger sample {}, type {}, occur_time {})",
+                                         RecordContext("triggers", lsn), i, t.trigger_type(),
+                                         t.occur_time_us()));
+    }
+    sqlite3_reset(stmt);
+  }
+  return Status::OK();
+}
+
+Status SqliteBackend::ApplyRecallLocked(const v1::RecallBatch& batch, int64_t version, Lsn lsn) {
+  Writer& w = *writer_;
+  if (batch.rows_size() == 0) return Status::OK();
+  auto prepared = w.Cached(Sql().recall_upsert);
+  if (!prepared.ok()) return TargetLevel(prepared.status().Annotate(RecordContext("recall", lsn)));
+  sqlite3_stmt* stmt = *prepared;
+  StatementUse use{stmt, false};
+  sqlite3_bind_int64(stmt, 6, version);
+  for (int i = 0; i < batch.rows_size(); ++i) {
+    const v1::RecallRow& r = batch.rows(i);
+    sqlite3_bind_int64(stmt, 1, r.point_id());
+    sqlite3_bind_int64(stmt, 2, r.event_ts_us());
+    sqlite3_bind_int64(stmt, 3, r.ts_us());
+    sqlite3_bind_double(stmt, 4, r.value());
+    sqlite3_bind_int64(stmt, 5, r.quality());
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) {
+      return w.LastError(rc, fmt::format("{} (row {}: point_id {}, event_ts {}, ts {})",
+                                         RecordContext("recall", lsn), i, r.point_id(),
+                                         r.event_ts_us(), r.ts_us()));
+    }
+    sqlite3_reset(stmt);
+  }
+  return Status::OK();
+}
+
+Status SqliteBackend::ApplySqlLocked(const v1::SqlStatement& statement, std::string_view kind,
+                                     Lsn lsn) {
+  Writer& w = *writer_;
+  static const std::string kDialectKey(kDialect);
+  auto it = statement.dialect_text().find(kDialectKey);
+  const std::string& text = it != statement.dialect_text().end() ? it->second : statement.text();
+  if (text.empty()) {
+    return Status::InvalidArgument(
+        fmt::format("{}: no SQL text for dialect sqlite", RecordContext(kind, lsn)));
+  }
+  UserSqlScope user_sql(&w);
+  bool owned = false;
+  auto prepared = w.PrepareUser(text, &owned);
+  if (!prepared.ok()) return prepared.status().Annotate(RecordContext(kind, lsn));
+  sqlite3_stmt* stmt = *prepared;
+  StatementUse use{stmt, owned};
+
+  const int count = sqlite3_bind_parameter_count(stmt);
+  const int given = statement.params_size();
+  int highest = 0;
+  for (int i = 1; i <= count; ++i) {
+    const int n = PositionalNumber(stmt, i);
+    if (n == 0) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: parameter {} is not positional; write $1, $2, ...", RecordContext(kind, lsn),
+          sqlite3_bind_parameter_name(stmt, i)));
+    }
+    if (n > given) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: the statement uses ${} but the record binds {} parameter(s)",
+          RecordContext(kind, lsn), n, given));
+    }
+    highest = std::max(highest, n);
+    const v1::SqlValue& v = statement.params(n - 1);
+    int rc = SQLITE_OK;
+    switch (v.kind_case()) {
+      case v1::SqlValue::kNullValue:
+        rc = sqlite3_bind_null(stmt, i);
+        break;
+      case v1::SqlValue::kIntValue:
+        rc = sqlite3_bind_int64(stmt, i, v.int_value());
+        break;
+      case v1::SqlValue::kDoubleValue:
+        rc = sqlite3_bind_double(stmt, i, v.double_value());
+        break;
+      case v1::SqlValue::kTextValue:
+        rc = BindText(stmt, i, v.text_value());
+        break;
+      case v1::SqlValue::kClobValue:
+        rc = BindText(stmt, i, v.clob_value());
+        break;
+      case v1::SqlValue::kBlobValue:
+        rc = sqlite3_bind_blob64(stmt, i, v.blob_value().data(), v.blob_value().size(),
+                                 SQLITE_STATIC);
+        break;
+      case v1::SqlValue::kTimestampUs:
+        rc = sqlite3_bind_int64(stmt, i, v.timestamp_us());
+        break;
+      case v1::SqlValue::KIND_NOT_SET:
+        return Status::InvalidArgument(
+            fmt::format("{}: parameter ${} has no value", RecordContext(kind, lsn), n));
+    }
+    if (rc != SQLITE_OK) {
+      return w.LastError(rc, fmt::format("{}: binding ${}", RecordContext(kind, lsn), n));
+    }
+  }
+  if (highest < given) {
+    return Status::InvalidArgument(
+        fmt::format("{}: the record binds {} parameter(s) but the statement uses {}",
+                    RecordContext(kind, lsn), given, highest));
+  }
+  int rc;
+  do {
+    rc = sqlite3_step(stmt);
+  } while (rc == SQLITE_ROW);
+  if (rc != SQLITE_DONE) return w.LastError(rc, RecordContext(kind, lsn));
+  return Status::OK();
+}
+
+Status SqliteBackend::WriteErrorsLocked(const WatermarkKey& key,
+                                        std::span<const ErrorEntry> errors) {
+  if (errors.empty()) return Status::OK();
+  Writer& w = *writer_;
+  SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().error_upsert));
+  StatementUse use{stmt, false};
+  BindText(stmt, 1, key.node);
+  BindText(stmt, 2, key.epoch);
+  BindText(stmt, 5, options_.name);
+  for (const ErrorEntry& e : errors) {
+    if (e.lsn > static_cast<Lsn>(INT64_MAX)) {
+      return Status::InvalidArgument(fmt::format("{}: error entry lsn {} out of range", Where(), e.lsn));
+    }
+    int rc = BindText(stmt, 3, e.stream.empty() ? key.stream : e.stream);
+    sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(e.lsn));
+    if (rc == SQLITE_OK) rc = BindText(stmt, 6, e.record_kind);
+    if (rc == SQLITE_OK) rc = BindText(stmt, 7, e.message);
+    if (rc == SQLITE_OK) rc = BindText(stmt, 8, e.payload_json);
+    sqlite3_bind_int64(stmt, 9, e.failed_at_us);
+    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+      return w.LastError(rc, fmt::format("{}: writing error log entry (stream {}, lsn {})",
+                                         Where(), e.stream, e.lsn));
+    }
+    sqlite3_reset(stmt);
+  }
+  return Status::OK();
+}
+
+Status SqliteBackend::WriteWatermarkLocked(const WatermarkKey& key, Lsn watermark) {
+  Writer& w = *writer_;
+  SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().watermark_upsert));
+  StatementUse use{stmt, false};
+  BindText(stmt, 1, key.node);
+  BindText(stmt, 2, key.epoch);
+  BindText(stmt, 3, key.stream);
+  sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(watermark));
+  sqlite3_bind_int64(stmt, 5, NowMicros());
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) {
+    return w.LastError(rc, fmt::format("{}: writing watermark ({}, {}, {}) = {}", Where(),
+                                       key.node, key.epoch, key.stream, watermark));
+  }
+  return Status::OK();
+}
+
+}  // namespace sluice::store::sqlite
