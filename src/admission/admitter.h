@@ -1,0 +1,64 @@
+#pragma once
+// Admission: the last check before a record is journaled. It validates the record
+// (shapes, timestamps within the configured window, SQL with a text for every target's
+// dialect and nothing non-deterministic), stamps it with the node-wide admission
+// sequence (its version) and the admission time, and appends it to its stream's journal.
+// A record refused here is never journaled, so a corrected retry is always safe.
+//
+// Versions must keep growing across restarts (converging upserts compare them), so the
+// sequence is reserved in blocks persisted in DATA_DIR/state/version: after a crash the
+// next version starts above every version handed out before.
+//
+// Thread safety: safe from any thread.
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "journal/journal_set.h"
+#include "sluice/v1/records.pb.h"
+
+namespace sluice::admission {
+
+struct AdmissionOptions {
+  std::vector<std::string> target_dialects;     // dialects some target uses
+  int64_t timestamp_min_us = 946'684'800'000'000;  // 2000-01-01T00:00:00Z
+  int64_t timestamp_max_ahead_us = 86'400'000'000;  // one day
+  size_t max_rows_per_record = 1'000'000;
+  size_t max_string_length = 65'536;
+  uint64_t version_block = 1'000'000;  // versions reserved per state write
+};
+
+class Admitter {
+ public:
+  static Result<std::unique_ptr<Admitter>> Open(journal::JournalSet* journals,
+                                                AdmissionOptions options);
+
+  // Checks `record` as it would be admitted now; the error names the field, the row and
+  // the value.
+  Status Validate(const v1::Record& record) const;
+  // Validates, stamps and queues the record on `stream`; returns its LSN. With `wait`
+  // it returns once the record is acknowledged (durable by default).
+  Result<journal::Lsn> Admit(const std::string& stream, v1::Record record, bool wait = true);
+
+  uint64_t last_version() const { return next_version_.load() - 1; }
+
+ private:
+  Admitter(journal::JournalSet* journals, AdmissionOptions options)
+      : journals_(journals), options_(std::move(options)) {}
+  Result<uint64_t> NextVersion();
+  Status CheckTimestamp(int64_t ts, std::string_view what, size_t row) const;
+
+  journal::JournalSet* journals_;
+  const AdmissionOptions options_;
+  std::string version_path_;
+  std::atomic<uint64_t> next_version_{1};
+  std::mutex reserve_mu_;
+  std::atomic<uint64_t> reserved_until_{0};  // versions below it are ours (written under reserve_mu_)
+};
+
+int64_t NowMicros();
+
+}  // namespace sluice::admission
