@@ -19,7 +19,9 @@ namespace {
 using journal::Lsn;
 using journal::VerifyProblem;
 
-constexpr uint32_t kDefaultMaxRecordBytes = 16u << 20;  // JournalOptions' default
+// Frames are checked against the format-wide limit, as recovery does: a record larger
+// than the daemon's current maximum may be older than a change of that maximum.
+constexpr uint32_t kDefaultMaxRecordBytes = journal::kMaxPayloadBytes;
 
 struct VerifyArgs {
   std::string dir;
@@ -166,9 +168,6 @@ void RegisterJournalCommands(CLI::App& app, Context* context) {
       "Check every segment and record of every stream: checksums, segment chain, epoch. Prints "
       "one line per stream: segments, records, LSN range, bytes, epoch.");
   verify->add_option("DIR", verify_args->dir, "Data directory (holds journal/)")->required();
-  verify->add_option("--max-record-bytes", verify_args->max_record_bytes,
-                     "Largest record payload the daemon accepts (its max_record_bytes)")
-      ->capture_default_str();
   verify->footer(
       "A torn tail of a stream's last segment (what recovery cuts off on the next open) is a "
       "warning, not damage; while sluiced holds the directory, the tail being written is "
@@ -191,9 +190,6 @@ void RegisterJournalCommands(CLI::App& app, Context* context) {
       ->capture_default_str();
   dump->add_flag("--json", dump_args->json,
                  "One JSON object per line: stream, lsn, type, bytes, payload_hex, truncated");
-  dump->add_option("--max-record-bytes", dump_args->max_record_bytes,
-                   "Largest record payload the daemon accepts (its max_record_bytes)")
-      ->capture_default_str();
   dump->footer(
       "Stops quietly at a torn or live tail of a stream's last segment (use verify to judge "
       "it).\n"

@@ -41,6 +41,10 @@ inline constexpr size_t kFrameHeaderSize = 20;
 inline constexpr size_t kMaxStreamNameLength = 64;
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr uint16_t kIgnorableTypeBit = 0x8000;
+// The largest payload the format allows. Readers and recovery check frames against this,
+// not against the configured maximum record size: that limit applies to new appends
+// only, so lowering it never makes older, larger records look like damage.
+inline constexpr uint32_t kMaxPayloadBytes = 1u << 30;
 
 struct SegmentHeader {
   Epoch epoch{};

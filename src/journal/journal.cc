@@ -30,6 +30,10 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
           "stream name '{}' may only contain letters, digits, '_', '-' and '.'", options.stream));
     }
   }
+  if (options.max_record_bytes == 0 || options.max_record_bytes > kMaxPayloadBytes) {
+    return Status::InvalidArgument(fmt::format("maximum record size {} bytes must be 1 to {} bytes",
+                                               options.max_record_bytes, kMaxPayloadBytes));
+  }
   if (options.segment_bytes < kSegmentHeaderSize + kFrameHeaderSize + 1) {
     return Status::InvalidArgument(
         fmt::format("segment size {} bytes is too small", options.segment_bytes));
@@ -79,7 +83,7 @@ Status Journal::Recover() {
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& [name_lsn, path] = files[i];
     bool last = i + 1 == files.size();
-    auto scan_or = ScanSegment(fs, path, options_.max_record_bytes);
+    auto scan_or = ScanSegment(fs, path, kMaxPayloadBytes);
     if (!scan_or.ok()) {
       if (scan_or.status().code() != Code::kCorruption || !last) return scan_or.status();
       // The newest segment's header did not make it to disk before a crash. Its header
@@ -88,7 +92,7 @@ Status Journal::Recover() {
       SLUICE_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(fs, path));
       for (size_t off = kSegmentHeaderSize; off + kFrameHeaderSize <= bytes.size(); ++off) {
         FrameView f;
-        if (DecodeFrame(std::string_view(bytes).substr(off), options_.max_record_bytes, &f) ==
+        if (DecodeFrame(std::string_view(bytes).substr(off), kMaxPayloadBytes, &f) ==
             FrameCheck::kOk) {
           return scan_or.status().Annotate(
               fmt::format("records follow a damaged header (first at offset {})", off));

@@ -133,6 +133,14 @@ Status JournalSet::LoadCursors() {
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("cursors") || !doc["cursors"].is_array()) {
     return Status::Corruption(fmt::format("{}: not a cursor file (expected a JSON object with a 'cursors' array)", path));
   }
+  if (doc.contains("epoch") && doc["epoch"].is_string() && doc["epoch"].get<std::string>() != EpochToHex(epoch_)) {
+    // The journal was replaced (new epoch) but the state directory was kept: these
+    // positions belong to the old history and would let retention delete records the
+    // targets never saw in the new one.
+    SLUICE_LOG_WARN("{}: cursors belong to journal epoch {}, not {}; ignoring them",
+                    path, doc["epoch"].get<std::string>(), EpochToHex(epoch_));
+    return Status::OK();
+  }
   std::lock_guard lk(mu_);
   size_t index = 0;
   for (const auto& c : doc["cursors"]) {

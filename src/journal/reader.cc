@@ -64,7 +64,7 @@ Status Reader::Seek() {
   file_ = std::move(file).value();
   segment_ = *seg;
   it_ = std::make_unique<FrameIterator>(file_.get(), kSegmentHeaderSize, segment_.bytes,
-                                        journal_->options().max_record_bytes);
+                                        kMaxPayloadBytes);
   // Skip the records before next_ in this segment.
   Lsn expect = segment_.first_lsn;
   while (expect < next_) {

@@ -217,7 +217,17 @@ TEST_F(ReaderTest, ReadersSeeOnlyDurableRecords) {
 
   auto reader = OpenReader(1);
   fs.CloseGate();
-  AppendRecords(3);  // acknowledged: written, not synced
+  // One batch, so one group: acknowledging a second group would need the writer, which
+  // is held in the first group's sync.
+  std::vector<AppendRecord> batch3;
+  for (int key = 5; key < 8; ++key) {
+    payloads_.push_back(PayloadFor(key, 60 + key % 80));
+    batch3.push_back({static_cast<uint16_t>(1 + key % 3), payloads_.back()});
+  }
+  auto first = journal_->AppendBatch(batch3);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(*first, 6u);
+  EXPECT_TRUE(journal_->WaitDurable(8).ok());  // acknowledged: written, not synced
   fs.WaitForBlockedSyncs(1);
   EXPECT_EQ(journal_->durable_lsn(), 5u);
   ReadBatch batch;
@@ -288,6 +298,7 @@ TEST_F(ReaderTest, ManyReadersAtOnceWhileAppending) {
     readers.emplace_back([&, r] {
       auto reader = Reader::Open(journal_.get(), 1);
       if (!reader.ok()) {
+        ADD_FAILURE() << "reader " << r << ": " << reader.status().ToString();
         ++errors;
         return;
       }
@@ -295,7 +306,9 @@ TEST_F(ReaderTest, ManyReadersAtOnceWhileAppending) {
       Lsn next = 1;
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
       while (next <= kRecords && std::chrono::steady_clock::now() < deadline) {
-        if (!(*reader)->Read(1 + r * 13, 1 << 20, &batch).ok()) {
+        Status st = (*reader)->Read(1 + r * 13, 1 << 20, &batch);
+        if (!st.ok()) {
+          ADD_FAILURE() << "reader " << r << " at LSN " << next << ": " << st.ToString();
           ++errors;
           return;
         }
@@ -312,7 +325,10 @@ TEST_F(ReaderTest, ManyReadersAtOnceWhileAppending) {
           ++next;
         }
       }
-      if (next != kRecords + 1) ++errors;
+      if (next != kRecords + 1) {
+        ADD_FAILURE() << "reader " << r << " stopped at LSN " << next;
+        ++errors;
+      }
     });
   }
   std::thread appender([&] {
@@ -321,6 +337,7 @@ TEST_F(ReaderTest, ManyReadersAtOnceWhileAppending) {
       for (int k = i; k < i + 10; ++k) batch.push_back({static_cast<uint16_t>(1 + k % 3), payloads_[k]});
       auto first = journal_->AppendBatch(batch);
       if (!first.ok() || *first != static_cast<Lsn>(i + 1)) {
+        ADD_FAILURE() << "append at " << i << ": " << first.status().ToString();
         ++errors;
         return;
       }
@@ -378,6 +395,30 @@ TEST_F(ReaderTest, ReaderOvertakenByRetention) {
   }
   ASSERT_EQ(got.size(), 98u);
   ExpectRecords(got, 3);
+}
+
+// Nothing was ever deleted from a fresh journal, so LSN 1 is retained even while the
+// first segment is still being created (its header sync is held by the gate) and LSNs
+// beyond it are already assigned.
+TEST_F(ReaderTest, OpenFromOneWhileTheFirstSegmentIsBeingCreated) {
+  journal_.reset();
+  GatedFileSystem fs(FileSystem::Default());
+  auto j = Journal::Open(Options(&fs));
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  journal_ = std::move(j).value();
+  fs.CloseGate();
+  payloads_.push_back(PayloadFor(0, 60));
+  ASSERT_TRUE(journal_->Append(1, payloads_.back()).ok());
+  fs.WaitForBlockedSyncs(1);
+  EXPECT_EQ(journal_->first_lsn(), 1u);
+  auto reader = Reader::Open(journal_.get(), 1);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  fs.OpenGate();
+  ASSERT_TRUE(journal_->Flush().ok());
+  ReadBatch batch;
+  ASSERT_TRUE((*reader)->Read(10, 1 << 20, &batch).ok());
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch.records()[0].payload, payloads_[0]);
 }
 
 TEST_F(ReaderTest, OpenBeyondTheHeadIsOutOfRange) {

@@ -26,6 +26,10 @@ void StreamLedger::NoteRetried(const std::string& target, uint64_t lsn) {
     it->second.erase(target);
     if (it->second.empty()) rejected_.erase(it);
   }
+  // Applied after all: the target holds what its peers hold again, unless another
+  // rejection still sets it apart.
+  diverged_.erase(target);
+  EvaluateLocked();
 }
 
 void StreamLedger::EvaluateLocked() {

@@ -1,6 +1,10 @@
 #include "replicate/replicator.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "common/log.h"
 
 namespace sluice::replicate {
 
@@ -21,50 +25,89 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(journal::JournalSet* jour
     }
     r->error_logs_[t.name] = std::make_unique<ErrorLog>(
         options.fs, JoinPath(JoinPath(options.data_dir, "errors"), t.name + ".log"));
+    // Every target's cursor is registered, enabled or not: retention must keep what a
+    // target taken out for maintenance has not applied yet.
     for (const auto& s : options.streams) {
       SLUICE_RETURN_IF_ERROR(journals->RegisterCursor(s.name, t.name, t.retention));
-      store::BackendOptions bo;
-      bo.name = t.name;
-      bo.connection = t.connection;
-      SLUICE_ASSIGN_OR_RETURN(auto backend, store::NewBackend(t.dialect, bo));
-      ApplierOptions ao;
-      ao.node_id = options.node_id;
-      ao.stream = s.name;
-      ao.ordered = s.ordered;
-      ao.on_error = s.on_error;
-      ao.batch_records = s.batch_records ? s.batch_records : (s.ordered ? 1000 : 20000);
-      ao.batch_bytes = s.batch_bytes ? s.batch_bytes : (s.ordered ? (4u << 20) : (32u << 20));
-      ao.backoff_initial = options.backoff_initial;
-      ao.backoff_max = options.backoff_max;
-      r->appliers_.push_back(std::make_unique<Applier>(journals, std::move(backend),
-                                                       r->error_logs_[t.name].get(),
-                                                       r->ledgers_[s.name].get(), ao));
     }
+    if (!t.enabled) {
+      r->stopped_targets_.insert(t.name);
+      continue;
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto appliers, r->MakeAppliers(t));
+    for (auto& a : appliers) r->appliers_.push_back(std::move(a));
   }
   return r;
+}
+
+Result<std::vector<std::shared_ptr<Applier>>> Replicator::MakeAppliers(const TargetSpec& t) {
+  std::vector<std::shared_ptr<Applier>> out;
+  for (const auto& s : options_.streams) {
+    store::BackendOptions bo;
+    bo.name = t.name;
+    bo.connection = t.connection;
+    SLUICE_ASSIGN_OR_RETURN(auto backend, store::NewBackend(t.dialect, bo));
+    ApplierOptions ao;
+    ao.node_id = options_.node_id;
+    ao.stream = s.name;
+    ao.ordered = s.ordered;
+    ao.on_error = s.on_error;
+    ao.batch_records = s.batch_records ? s.batch_records : (s.ordered ? 1000 : 20000);
+    ao.batch_bytes = s.batch_bytes ? s.batch_bytes : (s.ordered ? (4u << 20) : (32u << 20));
+    ao.backoff_initial = options_.backoff_initial;
+    ao.backoff_max = options_.backoff_max;
+    out.push_back(std::make_shared<Applier>(journals_, std::move(backend),
+                                            error_logs_[t.name].get(), ledgers_[s.name].get(), ao));
+  }
+  return out;
 }
 
 Replicator::~Replicator() { Stop(); }
 
 void Replicator::Start() {
-  for (auto& a : appliers_) a->Start();
+  std::lock_guard tk(target_mu_);
+  std::vector<std::shared_ptr<Applier>> appliers;
+  {
+    std::lock_guard lk(mu_);
+    started_ = true;
+    appliers = appliers_;
+  }
+  for (auto& a : appliers) a->Start();
 }
 
 void Replicator::Stop() {
-  for (auto& a : appliers_) a->Stop();
+  std::lock_guard tk(target_mu_);
+  std::vector<std::shared_ptr<Applier>> appliers;
+  {
+    std::lock_guard lk(mu_);
+    started_ = false;
+    appliers = appliers_;
+  }
+  for (auto& a : appliers) a->Stop();
 }
 
 std::vector<ApplierStatus> Replicator::Status() const {
+  std::vector<std::shared_ptr<Applier>> appliers;
+  {
+    std::lock_guard lk(mu_);
+    appliers = appliers_;
+  }
   std::vector<ApplierStatus> out;
-  for (const auto& a : appliers_) out.push_back(a->status());
+  for (const auto& a : appliers) out.push_back(a->status());
   return out;
 }
 
-Applier* Replicator::applier(const std::string& target, const std::string& stream) const {
+std::shared_ptr<Applier> Replicator::FindApplier(const std::string& target,
+                                                 const std::string& stream) const {
+  std::lock_guard lk(mu_);
   for (const auto& a : appliers_) {
-    if (a->target() == target && a->stream() == stream) return a.get();
+    if (a->target() == target && a->stream() == stream) return a;
   }
   return nullptr;
+}
+
+Applier* Replicator::applier(const std::string& target, const std::string& stream) const {
+  return FindApplier(target, stream).get();
 }
 
 ErrorLog* Replicator::error_log(const std::string& target) const {
@@ -73,13 +116,65 @@ ErrorLog* Replicator::error_log(const std::string& target) const {
 }
 
 bool Replicator::WaitCaughtUp(std::chrono::milliseconds timeout) const {
+  std::vector<std::shared_ptr<Applier>> appliers;
+  {
+    std::lock_guard lk(mu_);
+    appliers = appliers_;
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (const auto& a : appliers_) {
+  for (const auto& a : appliers) {
     journal::Lsn head = journals_->stream(a->stream())->durable_lsn();
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() < 0 || !a->WaitApplied(head, left)) return false;
   }
   return true;
+}
+
+::sluice::Status Replicator::StopTarget(const std::string& target) {
+  if (!error_logs_.count(target)) return Status::NotFound(fmt::format("no target '{}'", target));
+  std::lock_guard tk(target_mu_);
+  std::vector<std::shared_ptr<Applier>> stopping;
+  {
+    std::lock_guard lk(mu_);
+    if (!stopped_targets_.insert(target).second) return Status::OK();
+    auto it = std::stable_partition(appliers_.begin(), appliers_.end(),
+                                    [&](const auto& a) { return a->target() != target; });
+    stopping.assign(std::make_move_iterator(it), std::make_move_iterator(appliers_.end()));
+    appliers_.erase(it, appliers_.end());
+  }
+  // Stopped outside mu_: an applier finishes its current batch first.
+  for (auto& a : stopping) a->Stop();
+  SLUICE_LOG_INFO("target '{}' stopped: its cursors keep what it has not applied", target);
+  return Status::OK();
+}
+
+::sluice::Status Replicator::StartTarget(const std::string& target) {
+  auto spec = std::find_if(options_.targets.begin(), options_.targets.end(),
+                           [&](const TargetSpec& t) { return t.name == target; });
+  if (spec == options_.targets.end()) return Status::NotFound(fmt::format("no target '{}'", target));
+  std::lock_guard tk(target_mu_);
+  {
+    std::lock_guard lk(mu_);
+    if (!stopped_targets_.count(target)) return Status::OK();
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto appliers, MakeAppliers(*spec));
+  bool started;
+  {
+    std::lock_guard lk(mu_);
+    stopped_targets_.erase(target);
+    started = started_;
+    for (const auto& a : appliers) appliers_.push_back(a);
+  }
+  if (started) {
+    for (auto& a : appliers) a->Start();
+  }
+  SLUICE_LOG_INFO("target '{}' started: it catches up from its watermark", target);
+  return Status::OK();
+}
+
+bool Replicator::target_enabled(const std::string& target) const {
+  std::lock_guard lk(mu_);
+  return error_logs_.count(target) && !stopped_targets_.count(target);
 }
 
 }  // namespace sluice::replicate

@@ -4,10 +4,17 @@
 // Registers each target's named cursor on each stream, so retention keeps what a target
 // has not applied yet (within its budget and policy).
 //
+// A target can be taken out for maintenance (StopTarget) and brought back (StartTarget):
+// its appliers are stopped and destroyed (closing their connections), but its cursors
+// stay registered, so retention keeps what it has not applied (within its budget and
+// policy) and it catches up from its watermark when started again.
+//
 // Thread safety: safe from any thread after Create().
 
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +32,8 @@ struct TargetSpec {
   std::string role = "primary";
   int priority = 0;
   journal::CursorOptions retention;
+  // false: the target starts stopped (as after StopTarget) until StartTarget.
+  bool enabled = true;
 };
 
 struct StreamSpec {
@@ -54,21 +63,39 @@ class Replicator {
   void Start();
   void Stop();
 
+  // The appliers of running targets (a stopped target has none).
   std::vector<ApplierStatus> Status() const;
+  // Null when there is no such applier or its target is stopped. The pointer is valid
+  // until StopTarget(target) or destruction; FindApplier's keeps the applier alive.
   Applier* applier(const std::string& target, const std::string& stream) const;
+  std::shared_ptr<Applier> FindApplier(const std::string& target, const std::string& stream) const;
   ErrorLog* error_log(const std::string& target) const;
   // Waits until every applier has applied its stream's durable head as of the call, or
   // the timeout passes. Returns true when all did.
   bool WaitCaughtUp(std::chrono::milliseconds timeout) const;
 
+  // Stops and destroys the target's appliers; its cursors stay. kNotFound for an unknown
+  // target; OK when it is stopped already.
+  ::sluice::Status StopTarget(const std::string& target);
+  // Creates the target's appliers again and starts them when the replicator is started.
+  // kNotFound for an unknown target; OK when it runs already.
+  ::sluice::Status StartTarget(const std::string& target);
+  // False after StopTarget (or when created disabled) until StartTarget.
+  bool target_enabled(const std::string& target) const;
+
  private:
   Replicator() = default;
+  Result<std::vector<std::shared_ptr<Applier>>> MakeAppliers(const TargetSpec& target);
 
   journal::JournalSet* journals_ = nullptr;
   ReplicatorOptions options_;
   std::map<std::string, std::unique_ptr<StreamLedger>> ledgers_;  // by stream
   std::map<std::string, std::unique_ptr<ErrorLog>> error_logs_;   // by target
-  std::vector<std::unique_ptr<Applier>> appliers_;
+  std::mutex target_mu_;  // Start/Stop/StopTarget/StartTarget one at a time
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<Applier>> appliers_;  // GUARDED_BY(mu_)
+  std::set<std::string> stopped_targets_;           // GUARDED_BY(mu_)
+  bool started_ = false;                            // GUARDED_BY(mu_)
 };
 
 }  // namespace sluice::replicate

@@ -1,0 +1,159 @@
+#pragma once
+// The PostgreSQL target (libpq).
+//
+// Connection: non-blocking libpq with keepalives and tcp_user_timeout; every wait is
+// bounded by PostgresOptions::io_timeout, so a black-holed or frozen server makes a call
+// fail with a retryable status (kDeadlineExceeded) instead of hanging the thread. After a
+// retryable error the connection is dropped; the caller calls Connect() again.
+//
+// What each record kind becomes (every row carries the record's version as `ver`):
+//   samples     COPY ... (FORMAT binary) into sample_<interval>, inside a savepoint;
+//               consecutive sample records of one table go in one COPY. On a duplicate
+//               key (23505) that COPY is redone into a temporary staging table and
+//               merged with INSERT ... ON CONFLICT (point_id, ts) DO UPDATE ... WHERE
+//               (new.manual, new.ver) > (old.manual, old.ver): a row is replaced only by a
+//               newer version, and a manually corrected row only by a newer correction,
+//               so targets converge whatever order their streams run in. Among rows of
+//               one batch with the same key and version, the first wins (as if applied
+//               one by one). A NaN value is stored as NULL (as SQLite does).
+//   correction  the same upsert for one row (manual = the record's flag), plus a row in
+//               sample_edit_log (edited_at = the record's admitted_at_us).
+//   events      COPY into event_log (seq = index within the record).
+//   recall      COPY into recall_sample; on a duplicate key, upsert where ver is newer.
+//   triggers    one upsert per trigger sample into burst_sample (all 150 value columns
+//               written, absent ones NULL; replaced only by a newer ver); more than 50
+//               values of a kind is a permanent error.
+//   sql, intent one prepared statement each (cached per session), sent in pipeline mode
+//               for runs of consecutive statements. Text: dialect_text["postgres"], else
+//               text. Parameters: null -> NULL of unspecified type; int64 -> bigint;
+//               double -> double precision; text and clob -> text of unspecified type (the
+//               server infers it, as for a literal); blob -> bytea (binary); timestamp ->
+//               bigint microseconds since the Unix epoch UTC (the schema's time type; a
+//               statement that needs timestamptz converts it, e.g. 'epoch'::timestamptz +
+//               $1 * interval '1 microsecond'). Refused
+//               (permanent): more than one statement, transaction control (BEGIN,
+//               COMMIT, SAVEPOINT, ...), SET/RESET/DISCARD, COPY, and any mention of the
+//               service's own sluice_* tables.
+//   outcome, switch markers: nothing to write.
+//
+// Sample partitions (see partitions.h) are created before the batch's transaction, each
+// in its own transaction, tolerating a concurrent creator; a row that still finds no
+// partition (SQLSTATE 23514 without a constraint) makes the batch roll back, reload the
+// partitions, create the missing one and run again: never an error-log entry.
+//
+// Exactly once: ApplyBatch locks the watermark row first. When it is already at or past
+// `watermark` (the previous attempt committed but its answer was lost), nothing is done
+// and OK is returned; items at or below a stored watermark inside the batch are skipped.
+//
+// Node claim: pg_try_advisory_lock on a dedicated session per (target, node, owner),
+// shared by every PostgresBackend of this process (one per stream), so the appliers of
+// one process never conflict and a second process gets kFailedPrecondition. The session
+// is re-checked on every ClaimNode(); an abandoned session of this process (after a
+// timeout) that still holds the lock is terminated.
+//
+// Errors are classified by SQLSTATE (pg_conn.h).
+//
+// Thread safety: as Backend (one thread at a time per object).
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/backend.h"
+#include "store/postgres/partitions.h"
+
+namespace sluice::store::postgres {
+
+class CopyWriter;
+class PgConn;
+class NodeClaim;
+
+struct PostgresOptions {
+  // Bound of every wait on the server without progress; then the call fails (retryable)
+  // and the connection is dropped. A statement legitimately running longer than this is
+  // treated as hung, so keep it above the slowest statement a record may run.
+  std::chrono::milliseconds io_timeout{10'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  int keepalives_idle_s = 5;
+  int keepalives_interval_s = 2;
+  int keepalives_count = 3;
+  int tcp_user_timeout_ms = 10'000;
+  // Partitions created past the newest data (and past now, on Connect).
+  int partitions_ahead = 1;
+  // Bytes of COPY data built before they are handed to libpq.
+  size_t copy_chunk_bytes = 1 << 20;
+  // Prepared statements of replicated SQL kept per session; longer texts are not cached.
+  size_t statement_cache_capacity = 256;
+  size_t statement_cache_max_text = 64 * 1024;
+  // Identity of the claiming process. Empty: a random token made once per process, so
+  // every backend of this process shares one claim. Tests set it to act as two daemons.
+  std::string claim_owner;
+};
+
+class PostgresBackend final : public Backend {
+ public:
+  explicit PostgresBackend(BackendOptions options, PostgresOptions pg_options = {});
+  ~PostgresBackend() override;
+
+  std::string_view dialect() const override { return "postgres"; }
+  const std::string& name() const override { return options_.name; }
+
+  Status Connect() override;
+  Status Ping() override;
+  Status ClaimNode(const std::string& node_id) override;
+  Result<Lsn> ReadWatermark(const WatermarkKey& key) override;
+  Status ApplyBatch(const WatermarkKey& key, std::span<const ApplyItem> items,
+                    std::span<const ErrorEntry> errors, Lsn watermark) override;
+
+  bool connected() const;
+
+ private:
+  // --- connection and schema (postgres_backend.cc) ---
+  Status Migrate();
+  Status LoadPartitions();
+  // Makes sure a partition of `table` holds `ts` (own transaction, outside any batch).
+  Status EnsurePartition(const std::string& table, int64_t ts);
+  // Every partition the batch's samples and corrections need, plus the ones ahead.
+  Status EnsurePartitionsFor(std::span<const ApplyItem> items);
+  // Drops a broken connection; returns `st`.
+  Status Check(Status st);
+  Status NotConnected() const;
+  void Rollback();
+
+  // One attempt of ApplyBatch. Sets *missing_partition when a row found no partition.
+  Status ApplyOnce(const WatermarkKey& key, std::span<const ApplyItem> items,
+                   std::span<const ErrorEntry> errors, Lsn watermark, bool* missing_partition);
+
+  // --- records (postgres_apply.cc); each runs inside the batch's transaction ---
+  Status ApplyItems(std::span<const ApplyItem> items);
+  Status ApplySampleRun(std::span<const ApplyItem> run, const std::string& table);
+  Status ApplyCorrection(const ApplyItem& item);
+  Status ApplyEvents(const ApplyItem& item);
+  Status ApplyRecall(const ApplyItem& item);
+  Status ApplyTriggers(const ApplyItem& item);
+  Status ApplySqlRun(std::span<const ApplyItem> run);
+  Status WriteErrors(const WatermarkKey& key, std::span<const ErrorEntry> errors);
+  // "RELEASE SAVEPOINT ..." while the savepoint guarding the last COPY is open (it is
+  // released lazily, with the next COPY or the commit, to save round trips), else "".
+  std::string TakeSavepointRelease();
+
+  const BackendOptions options_;
+  const PostgresOptions pg_options_;
+  std::unique_ptr<PgConn> conn_;
+  std::shared_ptr<NodeClaim> claim_;
+  std::unique_ptr<CopyWriter> copy_writer_;  // its buffer is reused by every COPY
+  std::string claimed_node_;
+
+  // Per session state, reset by Connect().
+  std::map<std::string, PartitionMap, std::less<>> partitions_;  // sample table -> map
+  std::unordered_map<std::string, std::string> statements_;      // cache key -> name
+  uint64_t next_statement_ = 0;
+  bool savepoint_open_ = false;
+};
+
+}  // namespace sluice::store::postgres
