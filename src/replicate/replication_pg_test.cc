@@ -272,11 +272,13 @@ TEST_F(ReplicationPgTest, BlockStopsTheStreamAndRetryAppliesOnceOnThatTargetOnly
   EXPECT_NE(a->status().last_error.find("duplicate key"), std::string::npos) << a->status().last_error;
   EXPECT_FALSE(a->WaitApplied(after, std::chrono::milliseconds(500)));
   EXPECT_EQ(targets_[0].One("SELECT count(*) FROM reading"), "1");
+  EXPECT_TRUE(a->status().diverged) << "pg-a rejected what pg-b applied";
   // The operator removes the conflicting row and retries: applied once, stream resumes.
   ASSERT_TRUE(pg_[0]->Exec("DELETE FROM reading WHERE id = 1", "sluice").ok());
   Status s = a->Retry(bad);
   ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_TRUE(a->WaitApplied(after, std::chrono::minutes(5))) << StatusText();
+  EXPECT_FALSE(a->status().diverged) << "applied after all: same rows as pg-b again";
   EXPECT_EQ(targets_[0].One("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM reading"), "1:10,2:20");
   // pg-b was never touched by the retry.
   EXPECT_EQ(targets_[1].One("SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM reading"), "1:10,2:20");
