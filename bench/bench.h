@@ -15,4 +15,8 @@ struct Context {
 // commit, against plain write + fdatasync on the same filesystem.
 void RegisterJournalBench(CLI::App& app, Context* context);
 
+// `sluice-bench apply`: applier throughput, journal -> PostgreSQL / SQLite, for sample
+// rows, against raw COPY / prepared INSERT of the same rows in the same batches.
+void RegisterApplyBench(CLI::App& app, Context* context);
+
 }  // namespace sluice::bench

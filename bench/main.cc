@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sluice::bench::Context context;
   sluice::bench::RegisterJournalBench(app, &context);
+  sluice::bench::RegisterApplyBench(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,8 @@
 // commit, errors, target, switch) lives in its own file and is registered on the
 // top-level app by main.cc.
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace sluice::cli {
@@ -15,12 +17,28 @@ enum ExitCode : int {
   kExitError = 3,   // the command could not run (I/O error, service unreachable)
 };
 
+// How the commands that talk to sluiced reach it (global options --address, --token,
+// --tls-ca; see client_connection.h).
+struct ServiceOptions {
+  std::string address = "127.0.0.1:7400";
+  std::string token;
+  std::string tls_ca;
+  int connect_timeout_s = 5;
+};
+
 // Where a subcommand's callback leaves its exit code.
 struct Context {
   int exit_code = kExitOk;
+  ServiceOptions service;
 };
 
+// Registers the global options --address, --token and --tls-ca on the top-level app.
+void RegisterServiceOptions(CLI::App& app, Context* context);
 // Registers `sluice journal ...`.
 void RegisterJournalCommands(CLI::App& app, Context* context);
+// Registers `sluice status`, `sluice errors ...` and `sluice target ...`.
+void RegisterAdminCommands(CLI::App& app, Context* context);
+// Registers `sluice commit`.
+void RegisterIngestCommands(CLI::App& app, Context* context);
 
 }  // namespace sluice::cli

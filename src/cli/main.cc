@@ -13,10 +13,18 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // Subcommands created afterwards inherit this footer unless they set their own.
   app.footer(
-      "Exit codes: 0 success, 1 the command found a problem (e.g. journal damage), 2 usage "
-      "error or not a data directory, 3 the command could not run (e.g. I/O error).");
+      "Exit codes: 0 success, 1 the command found a problem or the service refused or failed "
+      "(e.g. journal damage, a rejected commit), 2 usage error or not a data directory, 3 the "
+      "command could not run (I/O error, cannot reach the service).\n"
+      "Commands that talk to sluiced take --address (or SLUICE_ADDRESS), --token (or "
+      "SLUICE_TOKEN) and --tls-ca, before or after the command name.");
+  // Options of the top-level app are accepted after a subcommand's name too.
+  app.fallthrough();
   Context context;
+  RegisterServiceOptions(app, &context);
   RegisterJournalCommands(app, &context);
+  RegisterAdminCommands(app, &context);
+  RegisterIngestCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 #include "replicate/applier.h"
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include <fmt/format.h>
@@ -36,6 +37,18 @@ Applier::Applier(journal::JournalSet* journals, std::unique_ptr<store::Backend> 
   status_.target = target_;
   status_.stream = options_.stream;
   read_records_ = options_.batch_records;
+  decides_ = options_.decides_intents;
+  recover_intents_ = options_.decides_intents;
+}
+
+void Applier::SetDecidesIntents(bool on) {
+  bool was = decides_.exchange(on);
+  if (on && !was) recover_intents_ = true;
+  if (on != was) {
+    SLUICE_LOG_INFO("target '{}' stream '{}': {} deciding sync-write intents", target_,
+                    options_.stream, on ? "now" : "no longer");
+  }
+  cv_.notify_all();
 }
 
 Applier::~Applier() { Stop(); }
@@ -166,6 +179,16 @@ void Applier::Run() {
         continue;
       }
     }
+    if (decides_ && recover_intents_) {
+      Status rs = RecoverUndecidedIntents();
+      if (!rs.ok()) {
+        SetState(ApplierState::kDown, rs.ToString());
+        connected_ = false;
+        Backoff();
+        continue;
+      }
+      recover_intents_ = false;
+    }
     if (status().state == ApplierState::kBlocked) {
       // Only an operator's retry or discard moves a blocked stream.
       std::unique_lock lk(mu_);
@@ -206,6 +229,16 @@ void Applier::Run() {
       recs.push_back(std::move(d));
     }
     size_t n = ApplicablePrefix(recs);
+    if (n == 0 && decides_ && recs.front().record && recs.front().record->has_intent()) {
+      Status ds = DecideIntent(recs.front());
+      if (ds.ok()) ds = Reposition(recs.front().lsn + 1);
+      if (!ds.ok()) {
+        SetState(ApplierState::kDown, ds.ToString());
+        connected_ = false;
+        Backoff();
+      }
+      continue;
+    }
     if (n == 0) {
       // The first record is an intent whose outcome is not journaled yet. Read again from
       // the intent, with a larger batch if the outcome may lie beyond this one.
@@ -255,7 +288,6 @@ size_t Applier::ApplicablePrefix(std::vector<Decoded>& recs) {
         d.skip = true;
         break;
       case v1::Record::kIntent: {
-        if (options_.decides_intents) break;
         bool decided = false;
         for (size_t j = i + 1; j < recs.size(); ++j) {
           const auto& o = recs[j].record;
@@ -380,6 +412,86 @@ void Applier::Advanced(Lsn lsn, size_t records) {
     }
   }
   cv_.notify_all();
+}
+
+Result<std::optional<v1::SyncOutcome>> Applier::FindOutcome(Lsn lsn) {
+  SLUICE_ASSIGN_OR_RETURN(auto reader, journal::Reader::Open(journal_, lsn + 1));
+  journal::ReadBatch batch;
+  while (true) {
+    SLUICE_RETURN_IF_ERROR(reader->Read(4096, 8 << 20, &batch));
+    if (batch.empty()) return std::optional<v1::SyncOutcome>();
+    for (const auto& rv : batch.records()) {
+      auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
+      if (r.ok() && r->has_outcome() && r->outcome().intent_lsn() == lsn) {
+        return std::optional<v1::SyncOutcome>(r->outcome());
+      }
+    }
+  }
+}
+
+Status Applier::DecideIntent(Decoded& rec) {
+  // Another target may have decided it already (it was active then): follow it.
+  SLUICE_ASSIGN_OR_RETURN(auto known, FindOutcome(rec.lsn));
+  if (known) {
+    if (known->applied()) {
+      store::ApplyItem item{rec.lsn, &*rec.record};
+      SLUICE_RETURN_IF_ERROR(backend_->ApplyBatch(key_, std::span<const store::ApplyItem>(&item, 1), {}, rec.lsn));
+      Advanced(rec.lsn, 1);
+      return Status::OK();
+    }
+    return CommitWatermark(rec.lsn, {});
+  }
+  if (!outcome_sink_) return Status::FailedPrecondition("no outcome sink: cannot decide intents");
+  store::ApplyItem item{rec.lsn, &*rec.record};
+  auto result = backend_->ApplyIntent(key_, item, options_.intent_max_rows);
+  IntentDecision d;
+  d.intent_lsn = rec.lsn;
+  d.target = target_;
+  if (result.ok()) {
+    SLUICE_FAILPOINT("applier.intent_applied_before_outcome");
+    Advanced(rec.lsn, 1);
+    d.applied = true;
+    d.result = std::move(result).value();
+    return outcome_sink_(d);
+  }
+  if (result.status().retryable()) return result.status();
+  // Rejected: the outcome is journaled before the watermark moves past the intent.
+  d.applied = false;
+  d.message = result.status().message();
+  SLUICE_LOG_INFO("target '{}': sync write at LSN {} rejected: {}", target_, rec.lsn, d.message);
+  SLUICE_RETURN_IF_ERROR(outcome_sink_(d));
+  return CommitWatermark(rec.lsn, {});
+}
+
+Status Applier::RecoverUndecidedIntents() {
+  if (!outcome_sink_) return Status::OK();
+  Lsn watermark = status().applied_lsn;
+  SLUICE_ASSIGN_OR_RETURN(auto reader, journal::Reader::Open(journal_, journal_->first_lsn()));
+  journal::ReadBatch batch;
+  std::map<Lsn, bool> intents;  // intent LSN -> has an outcome
+  while (true) {
+    SLUICE_RETURN_IF_ERROR(reader->Read(4096, 8 << 20, &batch));
+    if (batch.empty()) break;
+    for (const auto& rv : batch.records()) {
+      auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
+      if (!r.ok()) continue;
+      if (r->has_intent()) intents.emplace(rv.lsn, false);
+      if (r->has_outcome()) intents[r->outcome().intent_lsn()] = true;
+    }
+  }
+  for (const auto& [lsn, decided] : intents) {
+    if (decided || lsn > watermark) continue;
+    IntentDecision d;
+    d.intent_lsn = lsn;
+    d.applied = true;
+    d.target = target_;
+    d.result_known = false;
+    d.message = "applied before a restart; its result was not kept";
+    SLUICE_LOG_WARN("target '{}': sync write at LSN {} was applied before a crash without an outcome; journaling it as applied",
+                    target_, lsn);
+    SLUICE_RETURN_IF_ERROR(outcome_sink_(d));
+  }
+  return Status::OK();
 }
 
 Status Applier::Enqueue(Command::Kind kind, Lsn lsn, std::chrono::milliseconds timeout) {

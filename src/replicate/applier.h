@@ -13,8 +13,12 @@
 //  - A watermark above the journal head (the journal was wiped and recreated) or below
 //    the oldest retained record stops this applier with "needs resync": never a guess.
 //  - Sync-write intents are applied only once their outcome marker has been read, and
-//    skipped when the outcome was "rejected" (the target that decides intents is the
-//    active one, a later concern: see ApplierOptions::decides_intents).
+//    skipped when the outcome was "rejected". The applier of the active target's model
+//    stream *decides* them instead (SetDecidesIntents): it applies each one alone, in
+//    its own transaction with the watermark, and reports the outcome to an OutcomeSink,
+//    which journals the outcome marker and answers the caller. A rejection is reported
+//    (journaled) before the watermark moves past the intent; so after a crash, an intent
+//    at or below the watermark without an outcome was applied, and is reported so.
 //
 // Thread safety: public methods are safe from any thread; the work runs on the applier's
 // own thread.
@@ -38,6 +42,8 @@
 #include "replicate/ledger.h"
 #include "store/backend.h"
 
+#include <functional>
+
 namespace sluice::replicate {
 
 using journal::Lsn;
@@ -55,9 +61,24 @@ struct ApplierOptions {
   std::chrono::milliseconds idle_wait{100};
   std::chrono::milliseconds backoff_initial{50};
   std::chrono::milliseconds backoff_max{5000};
-  // This target decides sync-write intents (it is the active one). Not yet used here.
+  // This target decides sync-write intents from the start (see SetDecidesIntents).
   bool decides_intents = false;
+  // RETURNING rows kept for the caller of a synchronous write.
+  size_t intent_max_rows = 10000;
 };
+
+// How the deciding target handled one sync-write intent.
+struct IntentDecision {
+  Lsn intent_lsn = 0;
+  bool applied = false;
+  std::string message;  // the target's error when rejected
+  std::string target;
+  store::StatementResult result;
+  bool result_known = true;  // false: applied before a crash, its result is lost
+};
+// Journals the outcome marker durably and wakes whoever waits for it. Runs on the
+// applier's thread; an error stops the applier's progress and is retried.
+using OutcomeSink = std::function<Status(const IntentDecision&)>;
 
 enum class ApplierState { kConnecting, kRunning, kDown, kBlocked, kNeedsResync, kStopped };
 std::string_view ApplierStateName(ApplierState state);
@@ -83,8 +104,15 @@ class Applier {
           ErrorLog* error_log, StreamLedger* ledger, ApplierOptions options);
   ~Applier();
 
+  // REQUIRES: before Start().
+  void SetOutcomeSink(OutcomeSink sink) { outcome_sink_ = std::move(sink); }
   void Start();
   void Stop();
+
+  // This target becomes (true) or stops being (false) the one that decides sync-write
+  // intents. Safe to call at any time from any thread.
+  void SetDecidesIntents(bool on);
+  bool decides_intents() const { return decides_.load(); }
 
   ApplierStatus status() const;
   // Waits until the target has applied everything up to `lsn`, the applier stops making
@@ -122,6 +150,12 @@ class Applier {
   // Applies recs (already filtered for intents) with bisection on permanent errors.
   // Returns OK, a retryable error, or kAborted when the stream is now blocked.
   Status ApplyRange(std::span<Decoded> recs);
+  // The active target decides the intent `rec` (or follows an outcome journaled later).
+  Status DecideIntent(Decoded& rec);
+  // Reports intents at or below the watermark that have no outcome as applied.
+  Status RecoverUndecidedIntents();
+  // The outcome of the intent at `lsn` journaled after it, if any.
+  Result<std::optional<v1::SyncOutcome>> FindOutcome(Lsn lsn);
   Status HandleRejected(Decoded& rec, const Status& error);
   Status CommitWatermark(Lsn lsn, std::span<const store::ErrorEntry> errors);
   void Advanced(Lsn lsn, size_t records);
@@ -142,6 +176,10 @@ class Applier {
   const ApplierOptions options_;
   const std::string target_;
   store::WatermarkKey key_;
+
+  OutcomeSink outcome_sink_;
+  std::atomic<bool> decides_{false};
+  std::atomic<bool> recover_intents_{false};
 
   // Applier thread only.
   std::unique_ptr<journal::Reader> reader_;

@@ -1,12 +1,23 @@
 #include "replicate/replicator.h"
 
 #include <algorithm>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "common/log.h"
 
 namespace sluice::replicate {
+namespace {
+
+// Stops appliers in parallel: each finishes its current batch or idle wait first.
+void StopAll(const std::vector<std::shared_ptr<Applier>>& appliers) {
+  std::vector<std::thread> threads;
+  for (const auto& a : appliers) threads.emplace_back([&a] { a->Stop(); });
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Replicator>> Replicator::Create(journal::JournalSet* journals,
                                                        const ReplicatorOptions& options) {
@@ -83,7 +94,7 @@ void Replicator::Stop() {
     started_ = false;
     appliers = appliers_;
   }
-  for (auto& a : appliers) a->Stop();
+  StopAll(appliers);
 }
 
 std::vector<ApplierStatus> Replicator::Status() const {
@@ -143,7 +154,7 @@ bool Replicator::WaitCaughtUp(std::chrono::milliseconds timeout) const {
     appliers_.erase(it, appliers_.end());
   }
   // Stopped outside mu_: an applier finishes its current batch first.
-  for (auto& a : stopping) a->Stop();
+  StopAll(stopping);
   SLUICE_LOG_INFO("target '{}' stopped: its cursors keep what it has not applied", target);
   return Status::OK();
 }

@@ -14,6 +14,7 @@
 // SQLite file share one writer connection internally (see sqlite/sqlite_backend.h).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -56,6 +57,19 @@ struct BackendOptions {
   int64_t partition_span_us = 86'400'000'000;  // one day per partition
 };
 
+// What a synchronous statement returned.
+struct StatementResult {
+  int64_t rows_affected = 0;
+  std::vector<std::string> columns;
+  std::vector<std::vector<v1::SqlValue>> rows;  // RETURNING rows of a write; rows of a read
+  bool truncated = false;                         // more rows than max_rows existed
+};
+
+// Receives rows of a read in batches. `columns` is the same on every call. Returning an
+// error stops the read and is returned by Query().
+using RowSink = std::function<Status(const std::vector<std::string>& columns,
+                                     std::vector<std::vector<v1::SqlValue>>& rows)>;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -82,6 +96,21 @@ class Backend {
   // it is applied.
   virtual Status ApplyBatch(const WatermarkKey& key, std::span<const ApplyItem> items,
                             std::span<const ErrorEntry> errors, Lsn watermark) = 0;
+
+  // Applies ONE synchronous-write intent (item.record->intent()) alone, in one
+  // transaction with the watermark of `key` set to item.lsn, and returns what it did
+  // (rows affected, up to `max_rows` RETURNING rows). A permanent error means the target
+  // rejects the intent: nothing of it is applied and the watermark has not moved (the
+  // caller records the rejection with ApplyBatch). Like ApplyBatch, a replay whose
+  // watermark is already at or past item.lsn applies nothing and returns an empty result.
+  virtual Result<StatementResult> ApplyIntent(const WatermarkKey& key, const ApplyItem& item,
+                                              size_t max_rows) = 0;
+
+  // Runs a read (`statement`, parameters bound like SQL records) in a READ ONLY
+  // transaction, so a write hidden in it fails clearly, and hands its rows to `sink` in
+  // batches of `batch_rows`, at most `max_rows` in all (0: no limit). Not journaled.
+  virtual Status Query(const v1::SqlStatement& statement, size_t batch_rows, size_t max_rows,
+                       const RowSink& sink) = 0;
 };
 
 // Creates a backend for `dialect` ("sqlite" or "postgres"); does not connect.

@@ -4,13 +4,14 @@
 
 #include <array>
 #include <bit>
-#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
 
 #include "store/postgres/copy_writer.h"
 #include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_sql.h"
+#include "store/postgres/pg_values.h"
 #include "store/postgres/postgres_backend.h"
 #include "store/schema.h"
 
@@ -84,146 +85,6 @@ Status CheckSampleColumns(const std::string& target, const ApplyItem& item) {
                                  n, b.ts_us_size(), b.value_size(), b.quality_size()));
   }
   return Status::OK();
-}
-
-// --- replicated SQL ---
-
-// The first keyword of `sql`, upper-cased, after whitespace, comments and parentheses.
-std::string FirstKeyword(std::string_view sql) {
-  size_t i = 0;
-  while (i < sql.size()) {
-    const char c = sql[i];
-    if (std::isspace(static_cast<unsigned char>(c)) || c == '(') {
-      ++i;
-    } else if (sql.substr(i, 2) == "--") {
-      i = sql.find('\n', i);
-      if (i == std::string_view::npos) return {};
-    } else if (sql.substr(i, 2) == "/*") {
-      int depth = 0;  // PostgreSQL block comments nest
-      while (i < sql.size()) {
-        if (sql.substr(i, 2) == "/*") {
-          ++depth;
-          i += 2;
-        } else if (sql.substr(i, 2) == "*/") {
-          i += 2;
-          if (--depth == 0) break;
-        } else {
-          ++i;
-        }
-      }
-    } else {
-      break;
-    }
-  }
-  std::string word;
-  while (i < sql.size() && (std::isalpha(static_cast<unsigned char>(sql[i])) || sql[i] == '_')) {
-    word += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i++])));
-  }
-  return word;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Why replicated SQL may not run inside our transaction; empty when it may.
-std::string RefusedSql(std::string_view sql) {
-  static constexpr std::string_view kRefused[] = {
-      "BEGIN",   "START",   "COMMIT",   "END",    "ROLLBACK", "ABORT", "SAVEPOINT",
-      "RELEASE", "PREPARE", "SET",      "RESET",  "DISCARD",  "COPY",  "DEALLOCATE",
-      "EXECUTE", "LISTEN",  "UNLISTEN", "VACUUM", "LOAD"};
-  const std::string word = FirstKeyword(sql);
-  for (std::string_view r : kRefused) {
-    if (word == r) {
-      return fmt::format(
-          "{} is not allowed in a replicated SQL statement: it would act on the "
-          "service's own transaction or session",
-          r);
-    }
-  }
-  static constexpr std::string_view kOwnTables[] = {"sluice_watermark", "sluice_error",
-                                                    "sluice_node_lock", "sluice_schema_version",
-                                                    "sluice_stage_"};
-  const std::string lower = Lower(sql);
-  for (std::string_view t : kOwnTables) {
-    if (lower.find(t) != std::string::npos) {
-      return fmt::format("replicated SQL may not touch the service's own table {}", t);
-    }
-  }
-  return {};
-}
-
-// Parameters of one SQL statement in libpq's layout, plus a signature of their types
-// (part of the prepared-statement cache key).
-struct BoundParams {
-  Params params;
-  std::vector<std::array<char, 8>> scratch;
-  std::string signature;
-};
-
-void PutBe64(std::array<char, 8>& out, uint64_t v) {
-  v = __builtin_bswap64(v);
-  std::memcpy(out.data(), &v, 8);
-}
-
-void Bind(const v1::SqlStatement& stmt, BoundParams* out) {
-  const int n = stmt.params_size();
-  out->scratch.resize(static_cast<size_t>(n));  // never reallocated below
-  out->signature.reserve(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    const v1::SqlValue& v = stmt.params(i);
-    Oid type = 0;
-    const char* value = nullptr;
-    int length = 0;
-    int format = 0;
-    auto& scratch = out->scratch[static_cast<size_t>(i)];
-    switch (v.kind_case()) {
-      case v1::SqlValue::kIntValue:
-      case v1::SqlValue::kTimestampUs:
-        type = kInt8Oid;
-        PutBe64(scratch,
-                static_cast<uint64_t>(v.kind_case() == v1::SqlValue::kIntValue ? v.int_value()
-                                                                               : v.timestamp_us()));
-        value = scratch.data();
-        length = 8;
-        format = 1;
-        break;
-      case v1::SqlValue::kDoubleValue:
-        type = kFloat8Oid;
-        format = 1;
-        if (!std::isnan(v.double_value())) {  // NaN is NULL, as on SQLite
-          PutBe64(scratch, std::bit_cast<uint64_t>(v.double_value()));
-          value = scratch.data();
-          length = 8;
-        }
-        break;
-      case v1::SqlValue::kTextValue:
-        value = v.text_value().c_str();  // type left to the server, as for a literal
-        break;
-      case v1::SqlValue::kClobValue:
-        value = v.clob_value().c_str();
-        break;
-      case v1::SqlValue::kBlobValue:
-        type = kByteaOid;
-        value = v.blob_value().data();
-        length = static_cast<int>(v.blob_value().size());
-        format = 1;
-        break;
-      case v1::SqlValue::kNullValue:
-      case v1::SqlValue::KIND_NOT_SET:
-        break;
-    }
-    out->params.types.push_back(type);
-    out->params.values.push_back(value);
-    out->params.lengths.push_back(length);
-    out->params.formats.push_back(format);
-    out->signature += type == kInt8Oid     ? 'i'
-                      : type == kFloat8Oid ? 'd'
-                      : type == kByteaOid  ? 'b'
-                                           : 'u';
-  }
 }
 
 void AddInt(Params& p, std::array<char, 8>& scratch, int64_t v) {
@@ -583,7 +444,8 @@ Status PostgresBackend::ApplyTriggers(const ApplyItem& item) {
   return Status::OK();
 }
 
-Status PostgresBackend::ApplySqlRun(std::span<const ApplyItem> run) {
+Status PostgresBackend::ApplySqlRun(std::span<const ApplyItem> run, StatementResult* result,
+                                    size_t max_rows) {
   // Everything is checked before anything is sent: a refused record fails the batch
   // without leaving a pipeline half sent.
   struct Statement {
@@ -598,8 +460,7 @@ Status PostgresBackend::ApplySqlRun(std::span<const ApplyItem> run) {
     const v1::SqlStatement& stmt =
         item.record->has_sql() ? item.record->sql() : item.record->intent().statement();
     const std::string context = fmt::format("lsn {} (sql)", item.lsn);
-    auto it = stmt.dialect_text().find("postgres");
-    const std::string& text = it != stmt.dialect_text().end() ? it->second : stmt.text();
+    const std::string& text = PostgresText(stmt);
     if (text.empty()) return BadRecord(options_.name, context, "no SQL text for dialect postgres");
     if (std::string why = RefusedSql(text); !why.empty()) {
       return BadRecord(options_.name, context, why);
@@ -669,7 +530,14 @@ Status PostgresBackend::ApplySqlRun(std::span<const ApplyItem> run) {
       if (first_error.ok()) first_error = res.status();
       continue;
     }
-    if (s.prepare) statements_.emplace(stmt.cache_key, s.name);
+    if (s.prepare) {
+      statements_.emplace(stmt.cache_key, s.name);
+    } else if (result != nullptr && *res) {
+      // Keep reading the pipeline's results whatever happens here.
+      Status read = ReadStatementResult(res->get(), max_rows, result).Annotate(
+          fmt::format("target '{}': {}", options_.name, context));
+      if (first_error.ok()) first_error = read;
+    }
   }
   SLUICE_ASSIGN_OR_RETURN(PgResult sync, conn_->NextResult("sql"));
   if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {

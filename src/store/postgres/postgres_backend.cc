@@ -95,9 +95,11 @@ Status PostgresBackend::Connect() {
 
   // Durable commits whatever the server's default; UTC; no server-side statement limit
   // (our own io_timeout bounds waits); a session of a stuck client does not hold locks
-  // forever.
+  // forever. Result values in the text forms pg_values.h reads: ISO timestamps, floats
+  // shortest-exact (the default from PostgreSQL 12 on), bytea in hex.
   auto set = conn_->Exec(
       "SET synchronous_commit = on; SET client_min_messages = warning; SET TimeZone = 'UTC'; "
+      "SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; SET bytea_output = 'hex'; "
       "SET statement_timeout = 0; SET lock_timeout = 0; "
       "SET idle_in_transaction_session_timeout = '5min'",
       "setting up the session");
@@ -349,14 +351,9 @@ Status PostgresBackend::ApplyBatch(const WatermarkKey& key, std::span<const Appl
   if (!connected()) return NotConnected();
   // Outside the transaction: partitions (each its own transaction) and the statement
   // cache (DEALLOCATE is not transactional, but keep it out of the batch anyway).
-  if (statements_.size() >= pg_options_.statement_cache_capacity) {
-    std::string sql;
-    for (const auto& [key, name] : statements_) sql += "DEALLOCATE " + name + "; ";
-    auto res = conn_->Exec(sql, "clearing prepared statements");
-    if (!res.ok()) return Check(res.status());
-    statements_.clear();
-  }
-  Status st = EnsurePartitionsFor(items);
+  Status st = TrimStatementCache();
+  if (!st.ok()) return Check(st);
+  st = EnsurePartitionsFor(items);
   if (!st.ok()) return Check(st);
   for (int attempt = 1;; ++attempt) {
     bool missing_partition = false;
@@ -374,6 +371,16 @@ Status PostgresBackend::ApplyBatch(const WatermarkKey& key, std::span<const Appl
     if (st.ok()) st = EnsurePartitionsFor(items);
     if (!st.ok()) return Check(st);
   }
+}
+
+Status PostgresBackend::TrimStatementCache() {
+  if (statements_.size() < pg_options_.statement_cache_capacity) return Status::OK();
+  std::string sql;
+  for (const auto& [key, name] : statements_) sql += "DEALLOCATE " + name + "; ";
+  auto res = conn_->Exec(sql, "clearing prepared statements");
+  if (!res.ok()) return res.status();
+  statements_.clear();
+  return Status::OK();
 }
 
 Status PostgresBackend::ApplyOnce(const WatermarkKey& key, std::span<const ApplyItem> items,

@@ -36,6 +36,32 @@
 //               service's own sluice_* tables.
 //   outcome, switch markers: nothing to write.
 //
+// Synchronous writes (ApplyIntent): BEGIN and the watermark row locked (one round trip;
+// at or past the intent's LSN: ROLLBACK and an empty result), the intent's statement
+// exactly as an SQL record (same refusals, parameters and statement cache), then the
+// watermark set to the intent's LSN and COMMIT (one round trip). rows_affected is
+// PQcmdTuples for INSERT/UPDATE/DELETE/MERGE, 0 for other commands (SELECT, DDL, CALL);
+// RETURNING rows are converted as Query's rows (pg_values.h), up to max_rows (0: all),
+// `truncated` when there were more. Any error rolls the whole intent back. A row that
+// finds no partition rejects the intent (no partition is made for user SQL).
+//
+// Reads (Query), on this backend's session, inside BEGIN READ ONLY ... ROLLBACK (a read
+// has nothing to keep; the ROLLBACK also undoes any session setting it changed): a query
+// (SELECT, WITH, VALUES, TABLE) runs as DECLARE ... NO SCROLL CURSOR and is fetched
+// batch_rows at a time (0: 1000), so a table of any size streams in bounded memory and
+// max_rows (0: all) stops the server too; any other statement (SHOW, EXPLAIN, CALL) runs
+// as it is and its result is read whole. A write hidden in a read fails with a permanent
+// error and changes nothing: "cannot execute DELETE in a read-only transaction"
+// (SQLSTATE 25006), or for a data-modifying WITH "DECLARE CURSOR must not contain
+// data-modifying statements in WITH" (0A000). Transaction control, SET/RESET, COPY, ...
+// are refused before anything is sent, as for SQL records. Values: see pg_values.h
+// (timestamps as timestamp_us, numeric as exact text, bytea as blob). Every wait is
+// bounded by io_timeout; the sink's own time is not, but a session idle in its
+// transaction longer than idle_in_transaction_session_timeout (5 min) is ended by the
+// server (the next fetch fails, retryable). The sink is called at least once, with no
+// rows for an empty result, so the columns are always known; to learn whether more than
+// max_rows rows existed, ask for max_rows + 1.
+//
 // Sample partitions (see partitions.h) are created before the batch's transaction, each
 // in its own transaction, tolerating a concurrent creator; a row that still finds no
 // partition (SQLSTATE 23514 without a constraint) makes the batch roll back, reload the
@@ -109,6 +135,10 @@ class PostgresBackend final : public Backend {
   Result<Lsn> ReadWatermark(const WatermarkKey& key) override;
   Status ApplyBatch(const WatermarkKey& key, std::span<const ApplyItem> items,
                     std::span<const ErrorEntry> errors, Lsn watermark) override;
+  Result<StatementResult> ApplyIntent(const WatermarkKey& key, const ApplyItem& item,
+                                      size_t max_rows) override;
+  Status Query(const v1::SqlStatement& statement, size_t batch_rows, size_t max_rows,
+               const RowSink& sink) override;
 
   bool connected() const;
 
@@ -124,6 +154,9 @@ class PostgresBackend final : public Backend {
   Status Check(Status st);
   Status NotConnected() const;
   void Rollback();
+  // Deallocates the session's prepared statements when the cache is full (outside any
+  // transaction).
+  Status TrimStatementCache();
 
   // One attempt of ApplyBatch. Sets *missing_partition when a row found no partition.
   Status ApplyOnce(const WatermarkKey& key, std::span<const ApplyItem> items,
@@ -136,8 +169,18 @@ class PostgresBackend final : public Backend {
   Status ApplyEvents(const ApplyItem& item);
   Status ApplyRecall(const ApplyItem& item);
   Status ApplyTriggers(const ApplyItem& item);
-  Status ApplySqlRun(std::span<const ApplyItem> run);
+  // With `result` (a run of one statement), also collects what the statement returned.
+  Status ApplySqlRun(std::span<const ApplyItem> run, StatementResult* result = nullptr,
+                     size_t max_rows = 0);
   Status WriteErrors(const WatermarkKey& key, std::span<const ErrorEntry> errors);
+  // --- synchronous calls (postgres_sync.cc) ---
+  Status ApplyIntentOnce(const WatermarkKey& key, const ApplyItem& item, size_t max_rows,
+                         StatementResult* result);
+  // Sets *from_sink when the sink failed (its status is returned as it is).
+  Status QueryInTransaction(const v1::SqlStatement& statement, const std::string& text,
+                            size_t batch_rows, size_t max_rows, const RowSink& sink,
+                            bool* from_sink);
+
   // "RELEASE SAVEPOINT ..." while the savepoint guarding the last COPY is open (it is
   // released lazily, with the next COPY or the commit, to save round trips), else "".
   std::string TakeSavepointRelease();

@@ -9,9 +9,11 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -792,6 +794,456 @@ TEST_F(PostgresBackendTest, NodeClaimConflictsBetweenProcesses) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_OK(st);
+}
+
+// --- Synchronous writes (ApplyIntent) and reads (Query) ---
+
+const WatermarkKey kModelKey{"node-1", "epoch-1", "model"};
+
+v1::SqlValue IntV(int64_t v) {
+  v1::SqlValue value;
+  value.set_int_value(v);
+  return value;
+}
+v1::SqlValue DoubleV(double v) {
+  v1::SqlValue value;
+  value.set_double_value(v);
+  return value;
+}
+v1::SqlValue TextV(std::string v) {
+  v1::SqlValue value;
+  value.set_text_value(std::move(v));
+  return value;
+}
+v1::SqlValue BlobV(std::string v) {
+  v1::SqlValue value;
+  value.set_blob_value(std::move(v));
+  return value;
+}
+v1::SqlValue TimestampV(int64_t us) {
+  v1::SqlValue value;
+  value.set_timestamp_us(us);
+  return value;
+}
+v1::SqlValue NullV() {
+  v1::SqlValue value;
+  value.set_null_value(true);
+  return value;
+}
+
+v1::Record IntentRecord(std::string text, std::vector<v1::SqlValue> params = {}) {
+  v1::Record record;
+  record.set_version(1);
+  record.mutable_intent()->set_kind(v1::SyncIntent::KIND_MODEL);
+  auto* statement = record.mutable_intent()->mutable_statement();
+  statement->set_text(std::move(text));
+  for (auto& p : params) *statement->add_params() = std::move(p);
+  return record;
+}
+
+v1::SqlStatement Stmt(std::string text, std::vector<v1::SqlValue> params = {}) {
+  v1::SqlStatement statement;
+  statement.set_text(std::move(text));
+  for (auto& p : params) *statement.add_params() = std::move(p);
+  return statement;
+}
+
+// A value in a form that compares exactly (doubles by their bits) and prints readably.
+std::string Show(const v1::SqlValue& v) {
+  switch (v.kind_case()) {
+    case v1::SqlValue::kNullValue: return "null";
+    case v1::SqlValue::kIntValue: return fmt::format("int {}", v.int_value());
+    case v1::SqlValue::kDoubleValue:
+      return fmt::format("double {} ({:016x})", v.double_value(),
+                         std::bit_cast<uint64_t>(v.double_value()));
+    case v1::SqlValue::kTextValue: return fmt::format("text '{}'", v.text_value());
+    case v1::SqlValue::kBlobValue:
+      return fmt::format("blob [{}]", fmt::join(std::vector<int>(v.blob_value().begin(),
+                                                                 v.blob_value().end()),
+                                                ","));
+    case v1::SqlValue::kClobValue: return fmt::format("clob '{}'", v.clob_value());
+    case v1::SqlValue::kTimestampUs: return fmt::format("timestamp {}", v.timestamp_us());
+    case v1::SqlValue::KIND_NOT_SET: return "unset";
+  }
+  return "?";
+}
+std::vector<std::string> Show(const std::vector<v1::SqlValue>& row) {
+  std::vector<std::string> out;
+  for (const auto& v : row) out.push_back(Show(v));
+  return out;
+}
+
+struct Collected {
+  std::vector<std::string> columns;
+  std::vector<std::vector<v1::SqlValue>> rows;
+  std::vector<size_t> batches;  // rows per sink call
+};
+
+Status Collect(Backend& backend, const v1::SqlStatement& statement, size_t batch_rows,
+               size_t max_rows, Collected* out) {
+  return backend.Query(statement, batch_rows, max_rows,
+                       [&](const std::vector<std::string>& columns,
+                           std::vector<std::vector<v1::SqlValue>>& rows) {
+                         if (!out->batches.empty()) {
+                           EXPECT_EQ(columns, out->columns);
+                         }
+                         out->columns = columns;
+                         out->batches.push_back(rows.size());
+                         for (auto& row : rows) out->rows.push_back(std::move(row));
+                         return Status::OK();
+                       });
+}
+
+TEST_F(PostgresBackendTest, IntentAppliesOnceWithItsWatermarkAndReturnsRows) {
+  auto backend = Connected();
+  Journal setup;
+  setup.Sql(1, "CREATE TABLE m (id bigint PRIMARY KEY, name text NOT NULL, v double precision)");
+  ASSERT_OK(backend->ApplyBatch(kModelKey, setup.items(), {}, 1));
+
+  v1::Record insert = IntentRecord(
+      "INSERT INTO m VALUES ($1, $2, $3), ($4, $5, NULL) RETURNING id, name, v",
+      {IntV(10), TextV("ten"), DoubleV(0.5), IntV(11), TextV("eleven")});
+  auto result = backend->ApplyIntent(kModelKey, {2, &insert}, 100);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 2);
+  EXPECT_EQ(result->columns, (std::vector<std::string>{"id", "name", "v"}));
+  ASSERT_EQ(result->rows.size(), 2u);
+  EXPECT_EQ(Show(result->rows[0]),
+            (std::vector<std::string>{"int 10", "text 'ten'", Show(DoubleV(0.5))}));
+  EXPECT_EQ(Show(result->rows[1]), (std::vector<std::string>{"int 11", "text 'eleven'", "null"}));
+  EXPECT_FALSE(result->truncated);
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 2u);
+
+  // Applied again after a lost answer, at or below the watermark: nothing happens.
+  for (Lsn replay : {Lsn{2}, Lsn{1}}) {
+    auto again = backend->ApplyIntent(kModelKey, {replay, &insert}, 100);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(again->rows_affected, 0);
+    EXPECT_TRUE(again->columns.empty());
+    EXPECT_TRUE(again->rows.empty());
+  }
+  EXPECT_EQ(Count("m"), 2);
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 2u);
+
+  v1::Record update = IntentRecord("UPDATE m SET v = coalesce(v, 0) + 1");
+  result = backend->ApplyIntent(kModelKey, {3, &update}, 100);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 2);
+  EXPECT_TRUE(result->columns.empty());
+  // The same text again: the prepared statement is reused; RETURNING cut at max_rows.
+  v1::Record returning = IntentRecord("UPDATE m SET v = v * $1 RETURNING id", {DoubleV(2)});
+  result = backend->ApplyIntent(kModelKey, {4, &returning}, 1);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 2);
+  EXPECT_EQ(result->rows.size(), 1u);
+  EXPECT_TRUE(result->truncated);
+  result = backend->ApplyIntent(kModelKey, {5, &returning}, 0);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows.size(), 2u);
+  EXPECT_FALSE(result->truncated);
+  // DDL and SELECT affect no rows.
+  v1::Record ddl = IntentRecord("CREATE INDEX m_name ON m (name)");
+  result = backend->ApplyIntent(kModelKey, {6, &ddl}, 100);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 0);
+  v1::Record select = IntentRecord("SELECT id FROM m ORDER BY id");
+  result = backend->ApplyIntent(kModelKey, {7, &select}, 100);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 0);
+  EXPECT_EQ(result->rows.size(), 2u);
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 7u);
+  EXPECT_EQ(Query("SELECT id, v FROM m ORDER BY id"), (Rows{{"10", "6"}, {"11", "4"}}));
+}
+
+TEST_F(PostgresBackendTest, RejectedIntentLeavesNothingAndTheWatermarkUnmoved) {
+  auto backend = Connected();
+  Journal setup;
+  setup.Sql(1, "CREATE TABLE m (id bigint PRIMARY KEY, name text NOT NULL)");
+  setup.Sql(2, "INSERT INTO m VALUES (1, 'one')");
+  ASSERT_OK(backend->ApplyBatch(kModelKey, setup.items(), {}, 2));
+  struct Case {
+    v1::Record record;
+    Code code;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  // The first row goes in before the second fails: the whole intent is undone.
+  cases.push_back({IntentRecord("INSERT INTO m VALUES (2, 'two'), (1, 'again') RETURNING id"),
+                   Code::kAlreadyExists, "23505"});
+  cases.push_back({IntentRecord("INSERT INTO m VALUES ($1, NULL)", {IntV(3)}),
+                   Code::kInvalidArgument, "23502"});
+  cases.push_back({IntentRecord("UPDATE nowhere SET x = 1"), Code::kInvalidArgument, "42P01"});
+  cases.push_back({IntentRecord("INSERT INTO m VALUES ($1, 'x'); DELETE FROM m", {IntV(4)}),
+                   Code::kInvalidArgument, "42601"});
+  cases.push_back({IntentRecord("DELETE FROM sluice_watermark"), Code::kInvalidArgument,
+                   "sluice_watermark"});
+  cases.push_back({IntentRecord("COMMIT"), Code::kInvalidArgument, "not allowed"});
+  {
+    v1::Record sql;
+    sql.mutable_sql()->set_text("INSERT INTO m VALUES (5, 'five')");
+    cases.push_back({sql, Code::kInvalidArgument, "ApplyIntent takes an intent record"});
+  }
+  for (const Case& c : cases) {
+    auto result = backend->ApplyIntent(kModelKey, {3, &c.record}, 10);
+    ASSERT_FALSE(result.ok()) << c.message;
+    const Status& st = result.status();
+    EXPECT_EQ(st.code(), c.code) << st.ToString();
+    EXPECT_FALSE(st.retryable()) << st.ToString();
+    EXPECT_NE(st.message().find(c.message), std::string::npos) << st.ToString();
+    EXPECT_NE(st.message().find("pg-postgres"), std::string::npos) << st.ToString();
+    auto wm = backend->ReadWatermark(kModelKey);  // the session is still usable
+    ASSERT_TRUE(wm.ok()) << wm.status().ToString();
+    EXPECT_EQ(*wm, 2u);
+    EXPECT_EQ(Query("SELECT id, name FROM m ORDER BY id"), (Rows{{"1", "one"}}));
+  }
+  v1::Record good = IntentRecord("INSERT INTO m VALUES (2, 'two')");
+  auto result = backend->ApplyIntent(kModelKey, {3, &good}, 10);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 1);
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 3u);
+  // Batches of the same backend still work after all that.
+  Journal more;
+  more.Sql(4, "INSERT INTO m VALUES (4, 'four')");
+  std::vector<ApplyItem> items = {{4, more.items()[0].record}};
+  ASSERT_OK(backend->ApplyBatch(kModelKey, items, {}, 4));
+  EXPECT_EQ(Count("m"), 3);
+}
+
+TEST_F(PostgresBackendTest, QueryStreamsEveryTypeExactlyInBatches) {
+  auto backend = Connected();
+  Journal setup;
+  setup.Sql(1,
+            "CREATE TABLE r (id bigint PRIMARY KEY, i integer, si smallint, d double precision, "
+            "f real, n numeric(20, 4), s text, b bytea, tz timestamptz, t timestamp, ok boolean, "
+            "j jsonb, us bigint)");
+  // 10,000 rows; every 7th has NULLs.
+  setup.Sql(2,
+            "INSERT INTO r SELECT k, CASE WHEN k % 7 = 0 THEN NULL ELSE k * 1000 - 5000000 END, "
+            "(k % 300)::smallint - 150, CASE WHEN k % 7 = 0 THEN NULL ELSE k / 8.0 END, "
+            "k / 4.0, k * 1.2345, 'row ' || k, convert_to('b' || k, 'UTF8'), "
+            "to_timestamp(1700000000 + k) + k * interval '1 microsecond', "
+            "timestamp '2024-03-01 00:00:00' + k * interval '1 second', k % 2 = 0, "
+            "jsonb_build_object('k', k), 1700000000000000 + k FROM generate_series(1, 9996) k");
+  ASSERT_OK(backend->ApplyBatch(kModelKey, setup.items(), {}, 2));
+  // Edge values through an intent with parameters.
+  std::string bytes;
+  for (int c = 0; c < 256; ++c) bytes.push_back(static_cast<char>(c));
+  v1::Record edges = IntentRecord(
+      "INSERT INTO r VALUES "
+      "(9997, -2147483648, -32768, $1, 'NaN', 'NaN', $2, $3, "
+      "'epoch'::timestamptz + $4 * interval '1 microsecond', 'infinity', true, '[]', $5), "
+      "(9998, 2147483647, 32767, $6, '-Infinity', 1234567890123456.7891, '', ''::bytea, "
+      "'0044-03-15 12:00:00+00 BC', '-infinity', false, 'null', $7), "
+      "(9999, 0, 0, $8, 0.1, -0.0001, $9, NULL, '2024-03-01 05:30:00+05:30', "
+      "'1969-12-31 23:59:59.999999', NULL, NULL, NULL), "
+      "(10000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+      {DoubleV(-0.1), TextV("héllo ✓ 'q' \\ \"x\""), BlobV(bytes), IntV(-1),
+       IntV(std::numeric_limits<int64_t>::min()), DoubleV(std::numeric_limits<double>::infinity()),
+       IntV(std::numeric_limits<int64_t>::max()),
+       DoubleV(std::numeric_limits<double>::denorm_min()),
+       TextV(std::string(100'000, 'c'))});
+  auto applied = backend->ApplyIntent(kModelKey, {3, &edges}, 0);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(applied->rows_affected, 4);
+
+  Collected got;
+  ASSERT_OK(Collect(*backend, Stmt("SELECT * FROM r ORDER BY id"), 1000, 0, &got));
+  EXPECT_EQ(got.columns, (std::vector<std::string>{"id", "i", "si", "d", "f", "n", "s", "b", "tz",
+                                                   "t", "ok", "j", "us"}));
+  EXPECT_EQ(got.batches, std::vector<size_t>(10, 1000));
+  ASSERT_EQ(got.rows.size(), 10'000u);
+  for (int64_t k = 1; k <= 9996; ++k) {
+    const int64_t n = k * 12345;
+    std::vector<v1::SqlValue> want = {
+        IntV(k), IntV(k * 1000 - 5000000), IntV(k % 300 - 150), DoubleV(k / 8.0),
+        DoubleV(static_cast<float>(k / 4.0)), TextV(fmt::format("{}.{:04}", n / 10000, n % 10000)),
+        TextV(fmt::format("row {}", k)), BlobV(fmt::format("b{}", k)),
+        TimestampV((1'700'000'000 + k) * 1'000'000 + k), TimestampV(kBase + k * 1'000'000),
+        IntV(k % 2 == 0 ? 1 : 0), TextV(fmt::format("{{\"k\": {}}}", k)),
+        IntV(1'700'000'000'000'000 + k)};
+    if (k % 7 == 0) want[1] = want[3] = NullV();
+    ASSERT_EQ(Show(got.rows[k - 1]), Show(want)) << "row " << k;
+  }
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(Show(got.rows[9996]),
+            Show({IntV(9997), IntV(-2147483648), IntV(-32768), DoubleV(-0.1),
+                  DoubleV(std::numeric_limits<double>::quiet_NaN()), TextV("NaN"),
+                  TextV("héllo ✓ 'q' \\ \"x\""), BlobV(bytes), TimestampV(-1), TimestampV(kMax),
+                  IntV(1), TextV("[]"), IntV(kMin)}));
+  // 44 BC is astronomical year -43 (proleptic Gregorian, as PostgreSQL counts).
+  const int64_t ides = std::stoll(
+      Value("SELECT (extract(epoch FROM tz) * 1000000)::bigint FROM r WHERE id = 9998"));
+  EXPECT_LT(ides, -63'000'000'000'000'000);
+  EXPECT_EQ(Show(got.rows[9997]),
+            Show({IntV(9998), IntV(2147483647), IntV(32767),
+                  DoubleV(std::numeric_limits<double>::infinity()),
+                  DoubleV(-std::numeric_limits<double>::infinity()),
+                  TextV("1234567890123456.7891"), TextV(""), BlobV(""), TimestampV(ides),
+                  TimestampV(kMin), IntV(0), TextV("null"), IntV(kMax)}));
+  EXPECT_EQ(Show(got.rows[9998]),
+            Show({IntV(9999), IntV(0), IntV(0), DoubleV(std::numeric_limits<double>::denorm_min()),
+                  DoubleV(static_cast<double>(0.1f)), TextV("-0.0001"),
+                  TextV(std::string(100'000, 'c')), NullV(), TimestampV(kBase), TimestampV(-1),
+                  NullV(), NullV(), NullV()}));
+  std::vector<v1::SqlValue> nulls(13, NullV());
+  nulls[0] = IntV(10000);
+  EXPECT_EQ(Show(got.rows[9999]), Show(nulls));
+
+  // max_rows cuts the read (and the cursor), parameters bound as in SQL records.
+  got = {};
+  ASSERT_OK(Collect(*backend, Stmt("SELECT id FROM r WHERE id > $1 ORDER BY id", {IntV(100)}),
+                    1000, 2500, &got));
+  EXPECT_EQ(got.batches, (std::vector<size_t>{1000, 1000, 500}));
+  ASSERT_EQ(got.rows.size(), 2500u);
+  EXPECT_EQ(got.rows.front()[0].int_value(), 101);
+  EXPECT_EQ(got.rows.back()[0].int_value(), 2600);
+  // Batches that divide the rows exactly; a text parameter typed by the server.
+  got = {};
+  ASSERT_OK(Collect(*backend, Stmt("SELECT id FROM r WHERE s LIKE $1", {TextV("row 1%")}), 37, 0,
+                    &got));
+  EXPECT_EQ(got.rows.size(), 1111u);  // 1, 10-19, 100-199, 1000-1999
+  EXPECT_EQ(got.batches.size(), 31u);
+  // An empty result still names its columns.
+  got = {};
+  ASSERT_OK(Collect(*backend, Stmt("SELECT id AS x, s FROM r WHERE id < 0"), 1000, 0, &got));
+  EXPECT_EQ(got.columns, (std::vector<std::string>{"x", "s"}));
+  EXPECT_EQ(got.batches, std::vector<size_t>{0});
+  // A statement other than a query runs without a cursor.
+  got = {};
+  ASSERT_OK(Collect(*backend, Stmt("SHOW TimeZone"), 1000, 0, &got));
+  ASSERT_EQ(got.rows.size(), 1u);
+  EXPECT_EQ(got.rows[0][0].text_value(), "UTC");
+  // The sink's error stops the read and is returned as it is; the session goes on.
+  int calls = 0;
+  Status st = backend->Query(Stmt("SELECT id FROM r"), 100, 0, [&](const auto&, auto&) {
+    ++calls;
+    return Status::Aborted("client went away");
+  });
+  EXPECT_EQ(st, Status::Aborted("client went away"));
+  EXPECT_EQ(calls, 1);
+  // A bad read is permanent and names the target; the session goes on.
+  got = {};
+  st = Collect(*backend, Stmt("SELECT no_column FROM r"), 10, 0, &got);
+  EXPECT_FALSE(st.ok());
+  EXPECT_FALSE(st.retryable()) << st.ToString();
+  EXPECT_NE(st.message().find("42703"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("pg-postgres"), std::string::npos) << st.ToString();
+  got = {};
+  st = Collect(*backend, Stmt("SELECT 1 / (id - 5000) FROM r ORDER BY id"), 1000, 0, &got);
+  EXPECT_FALSE(st.retryable()) << st.ToString();
+  EXPECT_NE(st.message().find("22012"), std::string::npos) << st.ToString();
+  got = {};
+  ASSERT_OK(Collect(*backend, Stmt("SELECT count(*) FROM r"), 10, 0, &got));
+  EXPECT_EQ(got.rows[0][0].int_value(), 10'000);
+}
+
+TEST_F(PostgresBackendTest, TenMebibyteBlobRoundTripsThroughIntentAndQuery) {
+  auto backend = Connected();
+  Journal setup;
+  setup.Sql(1, "CREATE TABLE lob (id bigint PRIMARY KEY, b bytea)");
+  ASSERT_OK(backend->ApplyBatch(kModelKey, setup.items(), {}, 1));
+  std::string blob(10 << 20, '\0');
+  for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>((i * 7 + i / 251) & 0xff);
+  v1::Record insert =
+      IntentRecord("INSERT INTO lob VALUES ($1, $2) RETURNING length(b)", {IntV(1), BlobV(blob)});
+  auto result = backend->ApplyIntent(kModelKey, {2, &insert}, 10);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->rows.size(), 1u);
+  EXPECT_EQ(result->rows[0][0].int_value(), static_cast<int64_t>(blob.size()));
+  Collected got;
+  ASSERT_OK(Collect(*backend, Stmt("SELECT b FROM lob WHERE id = $1", {IntV(1)}), 1000, 0, &got));
+  ASSERT_EQ(got.rows.size(), 1u);
+  ASSERT_EQ(got.rows[0][0].kind_case(), v1::SqlValue::kBlobValue);
+  EXPECT_TRUE(got.rows[0][0].blob_value() == blob) << "the blob differs";
+}
+
+TEST_F(PostgresBackendTest, WriteHiddenInQueryFailsAndChangesNothing) {
+  auto backend = Connected();
+  Journal setup;
+  setup.Sql(1, "CREATE TABLE t (id bigint PRIMARY KEY, v text)");
+  setup.Sql(2, "INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+  setup.Sql(3, "CREATE SEQUENCE q");
+  setup.Sql(4,
+            "CREATE FUNCTION sneaky() RETURNS bigint LANGUAGE sql AS "
+            "'INSERT INTO t VALUES (9, ''z'') RETURNING id'");
+  ASSERT_OK(backend->ApplyBatch(kModelKey, setup.items(), {}, 4));
+  struct Case {
+    std::string sql;
+    std::string expect;
+  };
+  const std::vector<Case> writes = {
+      {"DELETE FROM t", "25006"},
+      {"UPDATE t SET v = 'x'", "25006"},
+      {"INSERT INTO t VALUES (3, 'c') RETURNING id", "25006"},
+      {"WITH x AS (INSERT INTO t VALUES (3, 'c') RETURNING id) SELECT * FROM x", "0A000"},
+      {"WITH x AS (DELETE FROM t RETURNING id) SELECT count(*) FROM x", "0A000"},
+      {"SELECT sneaky()", "25006"},
+      {"SELECT nextval('q')", "25006"},
+      {"SELECT * FROM t FOR UPDATE", "25006"},
+      {"CREATE TABLE u (x int)", "25006"},
+      {"TRUNCATE t", "25006"},
+      {"COMMIT", "not allowed"},
+      {"SET default_transaction_read_only = off", "not allowed"},
+      {"SELECT 1; DELETE FROM t", "42601"},
+  };
+  for (const Case& c : writes) {
+    Collected got;
+    Status st = Collect(*backend, Stmt(c.sql), 100, 0, &got);
+    ASSERT_FALSE(st.ok()) << c.sql;
+    EXPECT_FALSE(st.retryable()) << st.ToString();
+    EXPECT_NE(st.message().find(c.expect), std::string::npos) << c.sql << ": " << st.ToString();
+    EXPECT_NE(st.message().find("pg-postgres"), std::string::npos) << st.ToString();
+    EXPECT_TRUE(got.batches.empty()) << c.sql;
+  }
+  EXPECT_EQ(Query("SELECT id, v FROM t ORDER BY id"), (Rows{{"1", "a"}, {"2", "b"}}));
+  EXPECT_EQ(Value("SELECT last_value FROM q"), "1");
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 4u);
+  // A setting changed inside a read does not outlive it.
+  Collected got;
+  ASSERT_OK(Collect(*backend, Stmt("SELECT set_config('synchronous_commit', 'off', false)"), 10, 0,
+                    &got));
+  got = {};
+  ASSERT_OK(Collect(*backend, Stmt("SHOW synchronous_commit"), 10, 0, &got));
+  EXPECT_EQ(got.rows.at(0).at(0).text_value(), "on");
+  // Writes still go through intents on the same session.
+  v1::Record del = IntentRecord("DELETE FROM t WHERE id = 1");
+  auto result = backend->ApplyIntent(kModelKey, {5, &del}, 0);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 1);
+  got = {};
+  ASSERT_OK(Collect(*backend, Stmt("TABLE t"), 10, 0, &got));
+  ASSERT_EQ(got.rows.size(), 1u);
+  EXPECT_EQ(got.rows[0][1].text_value(), "b");
+}
+
+// A read holds one snapshot while an intent commits on another session between batches.
+TEST_F(PostgresBackendTest, QueryReadsASnapshotWhileIntentsCommit) {
+  auto reader = Connected();
+  auto writer = Connected();
+  Journal setup;
+  setup.Sql(1, "CREATE TABLE t (id bigint PRIMARY KEY)");
+  setup.Sql(2, "INSERT INTO t SELECT generate_series(1, 3000)");
+  ASSERT_OK(writer->ApplyBatch(kModelKey, setup.items(), {}, 2));
+  std::vector<v1::Record> intents;
+  for (int i = 0; i < 3; ++i) {
+    intents.push_back(IntentRecord("DELETE FROM t WHERE id <= $1", {IntV(1000 * (i + 1))}));
+  }
+  size_t seen = 0;
+  int batch = 0;
+  const auto write_between_batches = [&](const auto&, auto& rows) {
+    seen += rows.size();
+    if (rows.empty()) return Status::OK();
+    auto r = writer->ApplyIntent(kModelKey, {Lsn(3 + batch), &intents[batch]}, 0);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->rows_affected, 1000);
+    ++batch;
+    return Status::OK();
+  };
+  ASSERT_OK(reader->Query(Stmt("SELECT id FROM t ORDER BY id"), 1000, 0, write_between_batches));
+  EXPECT_EQ(seen, 3000u);
+  EXPECT_EQ(Count("t"), 0);
+  EXPECT_EQ(*writer->ReadWatermark(kModelKey), 5u);
 }
 
 // Not a test: the apply path against raw libpq COPY into the same table, same batch size,

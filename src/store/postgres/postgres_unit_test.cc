@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "store/postgres/copy_writer.h"
 #include "store/postgres/node_claim.h"
 #include "store/postgres/partitions.h"
 #include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_sql.h"
+#include "store/postgres/pg_values.h"
 
 namespace sluice::store::postgres {
 namespace {
@@ -141,6 +145,47 @@ TEST(NodeClaimTest, KeysAreStableAndDistinct) {
   EXPECT_NE(NodeLockKey("node-a"), NodeLockKey("node-b"));
   EXPECT_EQ(ProcessClaimOwner(), ProcessClaimOwner());
   EXPECT_EQ(ProcessClaimOwner().size(), 16u);
+}
+
+TEST(ParseTimestampTest, IsoTextAsPostgresWritesIt) {
+  constexpr int64_t kBase = 1'709'251'200'000'000;  // 2024-03-01T00:00:00Z
+  EXPECT_EQ(*ParseTimestamp("2024-03-01 00:00:00+00"), kBase);
+  EXPECT_EQ(*ParseTimestamp("2024-03-01 00:00:00"), kBase);  // without zone: as UTC
+  EXPECT_EQ(*ParseTimestamp("2024-03-01 00:00:00.5+00"), kBase + 500'000);
+  EXPECT_EQ(*ParseTimestamp("2024-03-01 00:00:00.000001"), kBase + 1);
+  EXPECT_EQ(*ParseTimestamp("2024-03-01 05:30:00+05:30"), kBase);
+  EXPECT_EQ(*ParseTimestamp("2024-02-29 23:59:59.123456-00:00:01"), kBase - 876'544 + 1'000'000);
+  EXPECT_EQ(*ParseTimestamp("1970-01-01 00:00:00+00"), 0);
+  EXPECT_EQ(*ParseTimestamp("1969-12-31 23:59:59.999999+00"), -1);
+  EXPECT_EQ(*ParseTimestamp("2000-01-01 00:00:00+00"), 946'684'800'000'000);
+  // Year 1 BC is year 0, a leap year: 0000-03-01 is 719,468 days before 1970.
+  EXPECT_EQ(*ParseTimestamp("0001-03-01 00:00:00+00 BC"), -719'468 * kDay);
+  EXPECT_EQ(*ParseTimestamp("12345-01-01 00:00:00+00"),
+            (static_cast<int64_t>(12345 - 1970) * 365 + 2516) * kDay);
+  EXPECT_EQ(*ParseTimestamp("infinity"), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(*ParseTimestamp("-infinity"), std::numeric_limits<int64_t>::min());
+  for (const char* bad :
+       {"", "2024-03-01", "2024-03-01T00:00:00", "2024-3-01 00:00:00",
+        "2024-03-01 00:00:00.1234567", "2024-03-01 00:00:00+", "2024-13-01 00:00:00",
+        "2024-03-01 00:00:00 AD", "02.03.2024 00:00:00", "now"}) {
+    auto r = ParseTimestamp(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+    }
+  }
+  EXPECT_EQ(ParseTimestamp("294277-01-01 00:00:00+00").status().code(), Code::kOutOfRange);
+}
+
+TEST(RefusedSqlTest, ReadsMayNameServiceTablesRecordsMayNot) {
+  EXPECT_EQ(RefusedStatement("SELECT lsn FROM sluice_watermark"), "");
+  EXPECT_NE(RefusedSql("SELECT lsn FROM sluice_watermark"), "");
+  for (const char* sql :
+       {"COMMIT", " /* x */ begin", "SET x = 1", "(RESET ALL)", "copy t to stdout"}) {
+    EXPECT_NE(RefusedStatement(sql), "") << sql;
+    EXPECT_NE(RefusedSql(sql), "") << sql;
+  }
+  EXPECT_EQ(FirstKeyword("-- c\n ((select 1))"), "SELECT");
 }
 
 }  // namespace

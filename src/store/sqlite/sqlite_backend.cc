@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "store/schema.h"
+#include "store/sqlite/sqlite_statement.h"
 #include "store/sqlite/sqlite_writer.h"
 
 namespace sluice::store::sqlite {
@@ -139,21 +140,6 @@ std::string_view RecordKind(const v1::Record& record) {
 
 int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
   return sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
-}
-
-// Returns the parameter number N of "$N", "?N", or of a nameless "?" at `index`; 0 when
-// the parameter is not positional (":name", "@name", "$name").
-int PositionalNumber(sqlite3_stmt* stmt, int index) {
-  const char* name = sqlite3_bind_parameter_name(stmt, index);
-  if (name == nullptr) return index;
-  if ((name[0] != '$' && name[0] != '?') || name[1] == '\0') return 0;
-  long n = 0;
-  for (const char* p = name + 1; *p != '\0'; ++p) {
-    if (*p < '0' || *p > '9') return 0;
-    n = n * 10 + (*p - '0');
-    if (n > INT_MAX) return 0;
-  }
-  return static_cast<int>(n);
 }
 
 // Resets a statement and drops its bindings (which may point into a record) on scope exit.
@@ -366,10 +352,14 @@ Status SqliteBackend::ClaimNode(const std::string& node_id) {
 Result<Lsn> SqliteBackend::ReadWatermark(const WatermarkKey& key) {
   SLUICE_RETURN_IF_ERROR(CheckConnected());
   std::lock_guard<std::mutex> lock(writer_->mu());
-  Writer& w = *writer_;
-  if (w.broken()) {
+  if (writer_->broken()) {
     return Status::Unavailable(fmt::format("{}: connection needs reopening", Where()));
   }
+  return ReadWatermarkLocked(key);
+}
+
+Result<Lsn> SqliteBackend::ReadWatermarkLocked(const WatermarkKey& key) {
+  Writer& w = *writer_;
   std::string context = fmt::format("{}: reading watermark ({}, {}, {})", Where(), key.node,
                                     key.epoch, key.stream);
   auto stmt = w.Cached(Sql().watermark_read);
@@ -411,6 +401,60 @@ Status SqliteBackend::ApplyBatch(const WatermarkKey& key, std::span<const ApplyI
   if (s.ok()) s = TargetLevel(w.Commit(Where()));
   if (!s.ok()) w.Rollback();
   return s;
+}
+
+Result<StatementResult> SqliteBackend::ApplyIntent(const WatermarkKey& key,
+                                                   const ApplyItem& item, size_t max_rows) {
+  SLUICE_RETURN_IF_ERROR(CheckConnected());
+  if (item.record == nullptr || !item.record->has_intent()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: ApplyIntent takes an intent record; lsn {} holds {}", Where(), item.lsn,
+        item.record != nullptr ? RecordKind(*item.record) : "no record"));
+  }
+  if (item.lsn == 0 || item.lsn > static_cast<Lsn>(INT64_MAX)) {
+    return Status::InvalidArgument(
+        fmt::format("{}: intent lsn {} is out of range", Where(), item.lsn));
+  }
+  std::lock_guard<std::mutex> lock(writer_->mu());
+  Writer& w = *writer_;
+  if (w.broken()) {
+    return Status::Unavailable(fmt::format("{}: connection needs reopening", Where()));
+  }
+  SLUICE_RETURN_IF_ERROR(TargetLevel(w.Begin(Where())));
+  // Read under BEGIN IMMEDIATE: no other writer can move the watermark before COMMIT.
+  auto stored = ReadWatermarkLocked(key);
+  if (!stored.ok() || *stored >= item.lsn) {
+    w.Rollback();
+    if (!stored.ok()) return stored.status();
+    return StatementResult{};  // applied before (its answer was lost): nothing to do
+  }
+  StatementResult result;
+  Status s = ApplySqlLocked(item.record->intent().statement(), "intent", item.lsn, &result,
+                            max_rows);
+  if (s.ok()) s = TargetLevel(WriteWatermarkLocked(key, item.lsn));
+  if (s.ok()) s = TargetLevel(w.Commit(Where()));
+  if (!s.ok()) {
+    w.Rollback();
+    return s;
+  }
+  return result;
+}
+
+Status SqliteBackend::Query(const v1::SqlStatement& statement, size_t batch_rows,
+                            size_t max_rows, const RowSink& sink) {
+  SLUICE_RETURN_IF_ERROR(CheckConnected());
+  if (writer_->path() == ":memory:") {
+    return Status::FailedPrecondition(fmt::format(
+        "{}: reads need a database file; an in-memory database has no second connection",
+        Where()));
+  }
+  if (reader_ == nullptr || reader_->broken()) {
+    reader_.reset();
+    auto reader = ReadConnection::Open(writer_->path(), sqlite_options_.busy_timeout_ms);
+    if (!reader.ok()) return reader.status().Annotate(Where());
+    reader_ = std::move(reader).value();
+  }
+  return reader_->Run(statement, batch_rows, max_rows, sink, Where() + ": read");
 }
 
 Status SqliteBackend::ApplyItemLocked(const ApplyItem& item) {
@@ -647,11 +691,9 @@ Status SqliteBackend::ApplyRecallLocked(const v1::RecallBatch& batch, int64_t ve
 }
 
 Status SqliteBackend::ApplySqlLocked(const v1::SqlStatement& statement, std::string_view kind,
-                                     Lsn lsn) {
+                                     Lsn lsn, StatementResult* result, size_t max_rows) {
   Writer& w = *writer_;
-  static const std::string kDialectKey(kDialect);
-  auto it = statement.dialect_text().find(kDialectKey);
-  const std::string& text = it != statement.dialect_text().end() ? it->second : statement.text();
+  const std::string& text = SqliteText(statement);
   if (text.empty()) {
     return Status::InvalidArgument(
         fmt::format("{}: no SQL text for dialect sqlite", RecordContext(kind, lsn)));
@@ -662,66 +704,29 @@ Status SqliteBackend::ApplySqlLocked(const v1::SqlStatement& statement, std::str
   if (!prepared.ok()) return prepared.status().Annotate(RecordContext(kind, lsn));
   sqlite3_stmt* stmt = *prepared;
   StatementUse use{stmt, owned};
+  if (Status s = BindParams(stmt, statement); !s.ok()) return s.Annotate(RecordContext(kind, lsn));
 
-  const int count = sqlite3_bind_parameter_count(stmt);
-  const int given = statement.params_size();
-  int highest = 0;
-  for (int i = 1; i <= count; ++i) {
-    const int n = PositionalNumber(stmt, i);
-    if (n == 0) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: parameter {} is not positional; write $1, $2, ...", RecordContext(kind, lsn),
-          sqlite3_bind_parameter_name(stmt, i)));
-    }
-    if (n > given) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: the statement uses ${} but the record binds {} parameter(s)",
-          RecordContext(kind, lsn), n, given));
-    }
-    highest = std::max(highest, n);
-    const v1::SqlValue& v = statement.params(n - 1);
-    int rc = SQLITE_OK;
-    switch (v.kind_case()) {
-      case v1::SqlValue::kNullValue:
-        rc = sqlite3_bind_null(stmt, i);
-        break;
-      case v1::SqlValue::kIntValue:
-        rc = sqlite3_bind_int64(stmt, i, v.int_value());
-        break;
-      case v1::SqlValue::kDoubleValue:
-        rc = sqlite3_bind_double(stmt, i, v.double_value());
-        break;
-      case v1::SqlValue::kTextValue:
-        rc = BindText(stmt, i, v.text_value());
-        break;
-      case v1::SqlValue::kClobValue:
-        rc = BindText(stmt, i, v.clob_value());
-        break;
-      case v1::SqlValue::kBlobValue:
-        rc = sqlite3_bind_blob64(stmt, i, v.blob_value().data(), v.blob_value().size(),
-                                 SQLITE_STATIC);
-        break;
-      case v1::SqlValue::kTimestampUs:
-        rc = sqlite3_bind_int64(stmt, i, v.timestamp_us());
-        break;
-      case v1::SqlValue::KIND_NOT_SET:
-        return Status::InvalidArgument(
-            fmt::format("{}: parameter ${} has no value", RecordContext(kind, lsn), n));
-    }
-    if (rc != SQLITE_OK) {
-      return w.LastError(rc, fmt::format("{}: binding ${}", RecordContext(kind, lsn), n));
-    }
-  }
-  if (highest < given) {
-    return Status::InvalidArgument(
-        fmt::format("{}: the record binds {} parameter(s) but the statement uses {}",
-                    RecordContext(kind, lsn), given, highest));
-  }
+  // sqlite3_changes() still holds the count of whichever INSERT/UPDATE/DELETE ran last
+  // (DDL and SELECT leave it alone): trust it only when the connection's total moved during
+  // this statement. (The total also counts rows changed by triggers; sqlite3_changes() not.)
+  const int64_t changes_before = result != nullptr ? sqlite3_total_changes64(w.db()) : 0;
   int rc;
-  do {
-    rc = sqlite3_step(stmt);
-  } while (rc == SQLITE_ROW);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    if (result == nullptr) continue;
+    if (result->columns.empty()) result->columns = ColumnNames(stmt);
+    if (max_rows == 0 || result->rows.size() < max_rows) {
+      result->rows.push_back(ReadRow(stmt));
+    } else {
+      result->truncated = true;
+    }
+  }
   if (rc != SQLITE_DONE) return w.LastError(rc, RecordContext(kind, lsn));
+  if (result != nullptr) {
+    if (result->columns.empty()) result->columns = ColumnNames(stmt);
+    if (sqlite3_total_changes64(w.db()) != changes_before) {
+      result->rows_affected = sqlite3_changes64(w.db());
+    }
+  }
   return Status::OK();
 }
 

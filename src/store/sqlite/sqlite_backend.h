@@ -34,6 +34,26 @@
 // manual=false ranks like a sample.) Ties (equal version: only rows repeated within one
 // record) keep the row written first.
 //
+// Synchronous writes (ApplyIntent): BEGIN IMMEDIATE on the shared writer, the watermark
+// of the key read inside it (at or past the intent's LSN: ROLLBACK, empty result), the
+// intent's statement on the same path as SQL records (text, $N parameters, the same
+// refusals), the watermark set to the intent's LSN, COMMIT. rows_affected is
+// sqlite3_changes() of the statement when it changed rows (triggers' rows not counted),
+// else 0 (DDL, SELECT); RETURNING rows are read as Query reads rows, up to max_rows
+// (0: all), `truncated` when there were more.
+//
+// Reads (Query): on a read connection of this backend's own, opened on first use (WAL
+// lets it read while the shared writer writes; it never waits for the writer's mutex),
+// inside BEGIN DEFERRED ... ROLLBACK, with query_only = ON, an authorizer that admits
+// only reads, and a check of sqlite3_stmt_readonly(): a write hidden in a read fails
+// before it runs with a permanent kPermissionDenied. Values by each value's storage
+// class (SQLite has no column types to go by): NULL -> null_value, INTEGER -> int_value
+// (timestamps, stored as µs, included), REAL -> double_value, TEXT -> text_value, BLOB ->
+// blob_value. batch_rows 0 means 1000. The sink is called at least once, with no rows
+// for an empty result, so the columns are always known. Nothing tells whether more than
+// max_rows rows existed: ask for max_rows + 1 to find out. A ":memory:" target cannot be
+// read (kFailedPrecondition): it has no second connection.
+//
 // Doubles: SQLite stores NaN as NULL, and -0.0 as 0 (it writes an integral REAL as an
 // integer on disk); every other value reads back bit for bit.
 //
@@ -64,6 +84,7 @@
 
 namespace sluice::store::sqlite {
 
+class ReadConnection;
 class Writer;
 
 struct SqliteOptions {
@@ -84,6 +105,10 @@ class SqliteBackend final : public Backend {
   Result<Lsn> ReadWatermark(const WatermarkKey& key) override;
   Status ApplyBatch(const WatermarkKey& key, std::span<const ApplyItem> items,
                     std::span<const ErrorEntry> errors, Lsn watermark) override;
+  Result<StatementResult> ApplyIntent(const WatermarkKey& key, const ApplyItem& item,
+                                      size_t max_rows) override;
+  Status Query(const v1::SqlStatement& statement, size_t batch_rows, size_t max_rows,
+               const RowSink& sink) override;
 
   // The schema version of the connected file. REQUIRES: Connect() succeeded.
   Result<int> SchemaVersion();
@@ -105,7 +130,10 @@ class SqliteBackend final : public Backend {
   Status ApplyEventsLocked(const v1::EventBatch& batch, int64_t version, Lsn lsn);
   Status ApplyTriggersLocked(const v1::TriggerBatch& batch, int64_t version, Lsn lsn);
   Status ApplyRecallLocked(const v1::RecallBatch& batch, int64_t version, Lsn lsn);
-  Status ApplySqlLocked(const v1::SqlStatement& statement, std::string_view kind, Lsn lsn);
+  // Runs one user statement; with `result`, collects what ApplyIntent returns.
+  Status ApplySqlLocked(const v1::SqlStatement& statement, std::string_view kind, Lsn lsn,
+                        StatementResult* result = nullptr, size_t max_rows = 0);
+  Result<Lsn> ReadWatermarkLocked(const WatermarkKey& key);
   Status WriteErrorsLocked(const WatermarkKey& key, std::span<const ErrorEntry> errors);
   Status WriteWatermarkLocked(const WatermarkKey& key, Lsn watermark);
 
@@ -117,6 +145,7 @@ class SqliteBackend final : public Backend {
   const BackendOptions options_;
   const SqliteOptions sqlite_options_;
   std::shared_ptr<Writer> writer_;
+  std::unique_ptr<ReadConnection> reader_;  // this backend's own, opened by the first Query
 };
 
 }  // namespace sluice::store::sqlite

@@ -744,6 +744,412 @@ TEST(SqliteBackendTest, LockHeldElsewhereIsRetryable) {
   EXPECT_EQ(*backend->ReadWatermark(kKey), 1u);
 }
 
+// --- Synchronous writes (ApplyIntent) and reads (Query) ---
+
+v1::Record Intent(uint64_t version, std::string text, std::vector<v1::SqlValue> params = {}) {
+  v1::Record record;
+  record.set_version(version);
+  record.mutable_intent()->set_kind(v1::SyncIntent::KIND_SQL);
+  auto* statement = record.mutable_intent()->mutable_statement();
+  statement->set_text(std::move(text));
+  for (auto& p : params) *statement->add_params() = std::move(p);
+  return record;
+}
+
+v1::SqlStatement Statement(std::string text, std::vector<v1::SqlValue> params = {}) {
+  v1::SqlStatement statement;
+  statement.set_text(std::move(text));
+  for (auto& p : params) *statement.add_params() = std::move(p);
+  return statement;
+}
+
+v1::SqlValue Null() {
+  v1::SqlValue value;
+  value.set_null_value(true);
+  return value;
+}
+v1::SqlValue Double(double v) {
+  v1::SqlValue value;
+  value.set_double_value(v);
+  return value;
+}
+v1::SqlValue Blob(std::string v) {
+  v1::SqlValue value;
+  value.set_blob_value(std::move(v));
+  return value;
+}
+
+// A value in a form that compares exactly (doubles by their bits) and prints readably.
+std::string Show(const v1::SqlValue& v) {
+  switch (v.kind_case()) {
+    case v1::SqlValue::kNullValue: return "null";
+    case v1::SqlValue::kIntValue: return fmt::format("int {}", v.int_value());
+    case v1::SqlValue::kDoubleValue:
+      return fmt::format("double {} ({:016x})", v.double_value(),
+                         std::bit_cast<uint64_t>(v.double_value()));
+    case v1::SqlValue::kTextValue: return fmt::format("text '{}'", v.text_value());
+    case v1::SqlValue::kBlobValue:
+      return fmt::format("blob [{}]", fmt::join(std::vector<int>(v.blob_value().begin(),
+                                                                 v.blob_value().end()),
+                                                ","));
+    case v1::SqlValue::kClobValue: return fmt::format("clob '{}'", v.clob_value());
+    case v1::SqlValue::kTimestampUs: return fmt::format("timestamp {}", v.timestamp_us());
+    case v1::SqlValue::KIND_NOT_SET: return "unset";
+  }
+  return "?";
+}
+std::vector<std::string> Show(const std::vector<v1::SqlValue>& row) {
+  std::vector<std::string> out;
+  for (const auto& v : row) out.push_back(Show(v));
+  return out;
+}
+
+// Everything a Query handed to its sink.
+struct Collected {
+  std::vector<std::string> columns;
+  std::vector<std::vector<v1::SqlValue>> rows;
+  std::vector<size_t> batches;  // rows per sink call
+};
+
+Status Collect(SqliteBackend& backend, const v1::SqlStatement& statement, size_t batch_rows,
+               size_t max_rows, Collected* out) {
+  return backend.Query(statement, batch_rows, max_rows,
+                       [&](const std::vector<std::string>& columns,
+                           std::vector<std::vector<v1::SqlValue>>& rows) {
+                         if (!out->batches.empty()) {
+                           EXPECT_EQ(columns, out->columns);
+                         }
+                         out->columns = columns;
+                         out->batches.push_back(rows.size());
+                         for (auto& row : rows) out->rows.push_back(std::move(row));
+                         return Status::OK();
+                       });
+}
+
+const WatermarkKey kModelKey{"node-a", "epoch-1", "model"};
+
+TEST(SqliteBackendTest, IntentAppliesOnceWithItsWatermarkAndReturnsRows) {
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  auto backend = Open(path);
+  ASSERT_TRUE(backend->Connect().ok());
+  ASSERT_TRUE(Apply(*backend, kModelKey,
+                    {Sql(1, "CREATE TABLE m (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                            "v REAL)"),
+                     Sql(2, "CREATE TABLE audit (id INTEGER)"),
+                     Sql(3, "CREATE TRIGGER m_audit AFTER UPDATE ON m BEGIN "
+                            "INSERT INTO audit VALUES (new.id); END")},
+                    1)
+                  .ok());
+
+  v1::Record insert = Intent(4,
+      "INSERT INTO m (id, name, v) VALUES ($1, $2, $3), ($4, $5, NULL) RETURNING id, name, v",
+      {Int(10), Text("ten"), Double(0.5), Int(11), Text("eleven")});
+  auto result = backend->ApplyIntent(kModelKey, {4, &insert}, 100);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 2);
+  EXPECT_EQ(result->columns, (std::vector<std::string>{"id", "name", "v"}));
+  ASSERT_EQ(result->rows.size(), 2u);
+  EXPECT_EQ(Show(result->rows[0]),
+            (std::vector<std::string>{"int 10", "text 'ten'", Show(Double(0.5))}));
+  EXPECT_EQ(Show(result->rows[1]), (std::vector<std::string>{"int 11", "text 'eleven'", "null"}));
+  EXPECT_FALSE(result->truncated);
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 4u);
+
+  // The answer was lost and the intent is applied again: nothing happens twice, at or
+  // below the watermark.
+  for (Lsn replay : {Lsn{4}, Lsn{2}}) {
+    auto again = backend->ApplyIntent(kModelKey, {replay, &insert}, 100);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(again->rows_affected, 0);
+    EXPECT_TRUE(again->columns.empty());
+    EXPECT_TRUE(again->rows.empty());
+  }
+  EXPECT_EQ(Reader(path).Int("SELECT COUNT(*) FROM m"), 2);
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 4u);
+
+  // Rows affected without RETURNING (the trigger's rows not counted); RETURNING rows cut
+  // at max_rows.
+  v1::Record update = Intent(5, "UPDATE m SET v = coalesce(v, 0) + 1");
+  result = backend->ApplyIntent(kModelKey, {5, &update}, 100);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 2);
+  EXPECT_TRUE(result->columns.empty());
+  EXPECT_TRUE(result->rows.empty());
+  EXPECT_EQ(Reader(path).Int("SELECT COUNT(*) FROM audit"), 2);
+  v1::Record returning = Intent(6, "UPDATE m SET v = v * 2 RETURNING id");
+  result = backend->ApplyIntent(kModelKey, {6, &returning}, 1);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 2);
+  EXPECT_EQ(result->rows.size(), 1u);
+  EXPECT_TRUE(result->truncated);
+  // A statement that changes no rows reports 0, not the count of the statement before.
+  v1::Record ddl = Intent(7, "CREATE INDEX m_name ON m (name)");
+  result = backend->ApplyIntent(kModelKey, {7, &ddl}, 100);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 0);
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 7u);
+  EXPECT_EQ(Reader(path).Text("SELECT group_concat(id || ':' || v, ',') FROM m ORDER BY id"),
+            "10:3.0,11:2.0");
+}
+
+TEST(SqliteBackendTest, RejectedIntentLeavesNothingAndTheWatermarkUnmoved) {
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  auto backend = Open(path, "lite");
+  ASSERT_TRUE(backend->Connect().ok());
+  ASSERT_TRUE(Apply(*backend, kModelKey,
+                    {Sql(1, "CREATE TABLE m (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"),
+                     Sql(2, "INSERT INTO m VALUES (1, 'one')")},
+                    1)
+                  .ok());
+  struct Case {
+    v1::Record record;
+    Code code;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  // The first row is inserted before the second fails: the whole intent is undone.
+  cases.push_back({Intent(3, "INSERT INTO m VALUES (2, 'two'), (1, 'again') RETURNING id"),
+                   Code::kAlreadyExists, "UNIQUE constraint failed: m.id"});
+  cases.push_back({Intent(3, "INSERT INTO m VALUES ($1, NULL)", {Int(3)}), Code::kInvalidArgument,
+                   "NOT NULL constraint failed"});
+  cases.push_back({Intent(3, "UPDATE nowhere SET x = 1"), Code::kInvalidArgument,
+                   "no such table: nowhere"});
+  cases.push_back({Intent(3, "INSERT INTO m VALUES ($1, $2)", {Int(4)}), Code::kInvalidArgument,
+                   "uses $2 but the record binds 1"});
+  cases.push_back({Intent(3, "DELETE FROM sluice_watermark"), Code::kPermissionDenied,
+                   "sluice_watermark belongs to the service"});
+  cases.push_back({Intent(3, "COMMIT"), Code::kPermissionDenied, "transaction control"});
+  cases.push_back({Sql(3, "INSERT INTO m VALUES (5, 'five')"), Code::kInvalidArgument,
+                   "ApplyIntent takes an intent record"});
+  for (const Case& c : cases) {
+    auto result = backend->ApplyIntent(kModelKey, {3, &c.record}, 10);
+    ASSERT_FALSE(result.ok()) << c.message;
+    const Status& s = result.status();
+    EXPECT_EQ(s.code(), c.code) << s.ToString();
+    EXPECT_FALSE(s.retryable()) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr(c.message));
+    EXPECT_THAT(s.message(), HasSubstr("target 'lite'"));
+    EXPECT_EQ(*backend->ReadWatermark(kModelKey), 2u);
+    Reader reader(path);
+    EXPECT_EQ(reader.Text("SELECT group_concat(id || name, ',') FROM m"), "1one");
+  }
+  // The writer is fine afterwards: the next intent applies.
+  v1::Record good = Intent(3, "INSERT INTO m VALUES (2, 'two')");
+  auto result = backend->ApplyIntent(kModelKey, {3, &good}, 10);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows_affected, 1);
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 3u);
+}
+
+TEST(SqliteBackendTest, QueryStreamsEveryTypeExactlyInBatches) {
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  auto backend = Open(path);
+  ASSERT_TRUE(backend->Connect().ok());
+  ASSERT_TRUE(Apply(*backend, kModelKey,
+                    {Sql(1, "CREATE TABLE r (id INTEGER PRIMARY KEY, i INTEGER, d REAL, "
+                            "s TEXT, b BLOB, ts INTEGER)"),
+                     // 10,000 rows; every 7th has NULLs.
+                     Sql(2, "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n "
+                            "WHERE k < 9996) INSERT INTO r SELECT k, "
+                            "CASE WHEN k % 7 = 0 THEN NULL ELSE k * 1000003 - 5000000000 END, "
+                            "CASE WHEN k % 7 = 0 THEN NULL ELSE k / 8.0 END, "
+                            "CASE WHEN k % 7 = 0 THEN NULL ELSE 'row ' || k END, "
+                            "CASE WHEN k % 7 = 0 THEN NULL ELSE CAST('b' || k AS BLOB) END, "
+                            "1700000000000000 + k FROM n")},
+                    1)
+                  .ok());
+  // Edge values through an intent with parameters of every type.
+  std::string bytes("\0\x01\xff\x80z", 5);
+  v1::SqlValue ts;
+  ts.set_timestamp_us(-1);
+  v1::SqlValue clob;
+  clob.set_clob_value(std::string(100'000, 'c'));
+  v1::Record edges = Intent(3,
+      "INSERT INTO r VALUES (9997, $1, $2, $3, $4, $5), (9998, $6, $7, $8, $9, 0), "
+      "(9999, 0, $10, '', x'', 0), (10000, NULL, NULL, NULL, NULL, NULL)",
+      {Int(std::numeric_limits<int64_t>::min()), Double(-0.1), Text("héllo ✓ 'q'"), Blob(bytes),
+       ts, Int(std::numeric_limits<int64_t>::max()),
+       Double(std::numeric_limits<double>::infinity()), clob, Blob(std::string(1, '\0')),
+       Double(std::numeric_limits<double>::denorm_min())});
+  auto applied = backend->ApplyIntent(kModelKey, {3, &edges}, 0);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(applied->rows_affected, 4);
+
+  Collected got;
+  Status s = Collect(*backend, Statement("SELECT id, i, d, s, b, ts FROM r ORDER BY id"), 1000, 0,
+                     &got);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(got.columns, (std::vector<std::string>{"id", "i", "d", "s", "b", "ts"}));
+  EXPECT_EQ(got.batches, std::vector<size_t>(10, 1000));
+  ASSERT_EQ(got.rows.size(), 10'000u);
+  for (int64_t k = 1; k <= 9996; ++k) {
+    std::vector<v1::SqlValue> want = {Int(k), Int(k * 1000003 - 5000000000), Double(k / 8.0),
+                                      Text(fmt::format("row {}", k)), Blob(fmt::format("b{}", k)),
+                                      Int(1700000000000000 + k)};
+    if (k % 7 == 0) want[1] = want[2] = want[3] = want[4] = Null();
+    ASSERT_EQ(Show(got.rows[k - 1]), Show(want)) << "row " << k;
+  }
+  EXPECT_EQ(Show(got.rows[9996]),
+            Show({Int(9997), Int(std::numeric_limits<int64_t>::min()), Double(-0.1),
+                  Text("héllo ✓ 'q'"), Blob(bytes), Int(-1)}));
+  EXPECT_EQ(Show(got.rows[9997]),
+            Show({Int(9998), Int(std::numeric_limits<int64_t>::max()),
+                  Double(std::numeric_limits<double>::infinity()), Text(std::string(100'000, 'c')),
+                  Blob(std::string(1, '\0')), Int(0)}));
+  EXPECT_EQ(Show(got.rows[9998]),
+            Show({Int(9999), Int(0), Double(std::numeric_limits<double>::denorm_min()), Text(""),
+                  Blob(""), Int(0)}));
+  EXPECT_EQ(Show(got.rows[9999]), Show({Int(10000), Null(), Null(), Null(), Null(), Null()}));
+
+  // max_rows cuts the read, with parameters bound as in SQL records.
+  got = {};
+  s = Collect(*backend, Statement("SELECT id FROM r WHERE id > $1 ORDER BY id", {Int(100)}), 1000,
+              2500, &got);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(got.batches, (std::vector<size_t>{1000, 1000, 500}));
+  ASSERT_EQ(got.rows.size(), 2500u);
+  EXPECT_EQ(got.rows.front()[0].int_value(), 101);
+  EXPECT_EQ(got.rows.back()[0].int_value(), 2600);
+  // An empty result still names its columns.
+  got = {};
+  s = Collect(*backend, Statement("SELECT id AS x, s FROM r WHERE id < 0"), 1000, 0, &got);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(got.columns, (std::vector<std::string>{"x", "s"}));
+  EXPECT_EQ(got.batches, std::vector<size_t>{0});
+  // The sink's error stops the read and is returned as it is.
+  int calls = 0;
+  s = backend->Query(Statement("SELECT id FROM r"), 100, 0,
+                     [&](const auto&, auto&) {
+                       ++calls;
+                       return Status::Aborted("client went away");
+                     });
+  EXPECT_EQ(s, Status::Aborted("client went away"));
+  EXPECT_EQ(calls, 1);
+  // A bad read is permanent and names the target.
+  s = Collect(*backend, Statement("SELECT no_column FROM r"), 10, 0, &got);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_FALSE(s.retryable());
+  EXPECT_THAT(s.message(), HasSubstr("target 'lite'"));
+  EXPECT_THAT(s.message(), HasSubstr("no such column: no_column"));
+}
+
+TEST(SqliteBackendTest, TenMebibyteBlobRoundTripsThroughIntentAndQuery) {
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  auto backend = Open(path);
+  ASSERT_TRUE(backend->Connect().ok());
+  ASSERT_TRUE(
+      Apply(*backend, kModelKey, {Sql(1, "CREATE TABLE lob (id INTEGER PRIMARY KEY, b BLOB)")}, 1)
+          .ok());
+  std::string blob(10 * 1024 * 1024, '\0');
+  std::mt19937_64 rng(11);
+  for (char& c : blob) c = static_cast<char>(rng());
+  v1::Record insert = Intent(2, "INSERT INTO lob VALUES ($1, $2) RETURNING length(b)",
+                             {Int(1), Blob(blob)});
+  auto result = backend->ApplyIntent(kModelKey, {2, &insert}, 10);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->rows.size(), 1u);
+  EXPECT_EQ(result->rows[0][0].int_value(), static_cast<int64_t>(blob.size()));
+  Collected got;
+  Status s =
+      Collect(*backend, Statement("SELECT b FROM lob WHERE id = $1", {Int(1)}), 1000, 0, &got);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(got.rows.size(), 1u);
+  ASSERT_EQ(got.rows[0][0].kind_case(), v1::SqlValue::kBlobValue);
+  EXPECT_TRUE(got.rows[0][0].blob_value() == blob) << "the blob differs";
+}
+
+TEST(SqliteBackendTest, WriteHiddenInQueryFailsAndChangesNothing) {
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  auto backend = Open(path, "lite");
+  ASSERT_TRUE(backend->Connect().ok());
+  ASSERT_TRUE(Apply(*backend, kModelKey,
+                    {Sql(1, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"),
+                     Sql(2, "INSERT INTO t VALUES (1, 'a'), (2, 'b')")},
+                    1)
+                  .ok());
+  const std::vector<std::pair<std::string, std::string>> writes = {
+      {"DELETE FROM t", "delete from t"},
+      {"UPDATE t SET v = 'x'", "update t.v"},
+      {"INSERT INTO t VALUES (3, 'c') RETURNING id", "insert into t"},
+      {"WITH doomed AS (SELECT id FROM t) DELETE FROM t WHERE id IN doomed", "delete from t"},
+      {"REPLACE INTO t VALUES (1, 'z')", "insert into t"},
+      {"CREATE TABLE u (x)", "change the schema"},
+      {"CREATE TEMP TABLE u (x)", "change the schema"},
+      {"DROP TABLE t", "change the schema"},
+      {"ALTER TABLE t ADD COLUMN w", "alter table t"},
+      {"PRAGMA query_only = OFF", "run PRAGMA query_only"},
+      {"PRAGMA journal_mode = DELETE", "run PRAGMA journal_mode"},
+      {"COMMIT", "control the transaction"},
+      {"SAVEPOINT s", "use savepoints"},
+      {"ATTACH DATABASE ':memory:' AS o", "attach or detach"},
+      {"DELETE FROM sluice_watermark", "delete from sluice_watermark"},
+      {"VACUUM", "the statement would write"},
+      {"SELECT 1; DELETE FROM t", "more than one statement"},
+  };
+  for (const auto& [sql, why] : writes) {
+    Collected got;
+    Status s = Collect(*backend, Statement(sql), 100, 0, &got);
+    ASSERT_FALSE(s.ok()) << sql;
+    EXPECT_FALSE(s.retryable()) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr(why)) << sql;
+    EXPECT_THAT(s.message(), HasSubstr("target 'lite'"));
+    EXPECT_TRUE(got.batches.empty()) << sql;
+  }
+  Reader reader(path);
+  EXPECT_EQ(reader.Text("SELECT group_concat(id || v, ',') FROM t"), "1a,2b");
+  EXPECT_EQ(reader.Text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(*backend->ReadWatermark(kModelKey), 2u);
+  // The read connection is still good, and writes still go through the writer.
+  v1::Record del = Intent(3, "DELETE FROM t WHERE id = 1");
+  ASSERT_TRUE(backend->ApplyIntent(kModelKey, {3, &del}, 0).ok());
+  Collected got;
+  ASSERT_TRUE(Collect(*backend, Statement("SELECT v FROM t"), 100, 0, &got).ok());
+  ASSERT_EQ(got.rows.size(), 1u);
+  EXPECT_EQ(got.rows[0][0].text_value(), "b");
+}
+
+// A read in progress neither waits for the writer nor blocks it, and sees one snapshot.
+TEST(SqliteBackendTest, QueryReadsASnapshotBesideTheWriter) {
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  auto reader = Open(path);
+  auto writer = Open(path);
+  ASSERT_TRUE(reader->Connect().ok());
+  ASSERT_TRUE(writer->Connect().ok());
+  ASSERT_TRUE(Apply(*writer, kModelKey,
+                    {Sql(1, "CREATE TABLE t (id INTEGER PRIMARY KEY)"),
+                     Sql(2, "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n "
+                            "WHERE k < 3000) INSERT INTO t SELECT k FROM n")},
+                    1)
+                  .ok());
+  std::vector<v1::Record> intents;
+  for (int i = 0; i < 3; ++i) {
+    intents.push_back(Intent(3 + i, "DELETE FROM t WHERE id <= $1", {Int(1000 * (i + 1))}));
+  }
+  size_t seen = 0;
+  int batch = 0;
+  Status s = reader->Query(Statement("SELECT id FROM t ORDER BY id"), 1000, 0,
+                           [&](const auto&, auto& rows) {
+                             seen += rows.size();
+                             // A write commits while the read is between batches.
+                             auto r = writer->ApplyIntent(
+                                 kModelKey, {Lsn(3 + batch), &intents[batch]}, 0);
+                             EXPECT_TRUE(r.ok()) << r.status().ToString();
+                             EXPECT_EQ(r->rows_affected, 1000);
+                             ++batch;
+                             return Status::OK();
+                           });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(seen, 3000u);
+  EXPECT_EQ(Reader(path).Int("SELECT COUNT(*) FROM t"), 0);
+  EXPECT_EQ(*writer->ReadWatermark(kModelKey), 5u);
+}
+
 // Node claims by another process: the test binary runs itself with this test selected.
 constexpr const char* kChildPath = "SLUICE_TEST_CLAIM_PATH";
 constexpr const char* kChildNode = "SLUICE_TEST_CLAIM_NODE";

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "store/sqlite/sqlite_statement.h"
+
 namespace sluice::store::sqlite {
 namespace {
 
@@ -372,19 +374,9 @@ Result<sqlite3_stmt*> Writer::PrepareUser(std::string_view sql, bool* owned) {
   if (stmt == nullptr) return Status::InvalidArgument("SQL text holds no statement");
   // Anything after the first statement must be empty, ';' or comments: a record is one
   // statement, as on PostgreSQL with bound parameters.
-  const char* end = sql.data() + sql.size();
-  while (tail != nullptr && tail < end) {
-    sqlite3_stmt* next = nullptr;
-    const char* next_tail = nullptr;
-    rc = sqlite3_prepare_v2(db_, tail, static_cast<int>(end - tail), &next, &next_tail);
-    if (next != nullptr || rc != SQLITE_OK) {
-      sqlite3_finalize(next);
-      sqlite3_finalize(stmt);
-      return Status::InvalidArgument(
-          "SQL text holds more than one statement; a record carries exactly one");
-    }
-    if (next_tail == tail) break;
-    tail = next_tail;
+  if (Status single = CheckSingleStatement(db_, sql, tail); !single.ok()) {
+    sqlite3_finalize(stmt);
+    return single;
   }
   if (!cacheable) {
     *owned = true;

@@ -1,0 +1,139 @@
+/*
+ * The Sluice client library for C programs: a C face of sluice::client::Client
+ * (include/sluice/client.h), which says how addresses, sequences and the local spool
+ * work. Link with the `sluice_client` library (it is C++: link with a C++ linker or add
+ * the C++ runtime).
+ *
+ *   sluice_client *h = sluice_open("10.1.0.5:7400,10.2.0.5:7400", token, NULL,
+ *                                  "/var/lib/myapp/sluice-spool");
+ *   if (h == NULL) { fprintf(stderr, "%s\n", sluice_last_error(NULL)); ... }
+ *   int rc = sluice_commit_samples(h, "samples", n, ids, ts, values, NULL,
+ *                                  SLUICE_INTERVAL_1MIN);
+ *   if (rc < 0) fprintf(stderr, "%s\n", sluice_last_error(h));
+ *   sluice_close(h);
+ *
+ * Return codes: every call returns one of the SLUICE_* codes below. Zero and positive
+ * codes are successes; negative codes are errors, explained by sluice_last_error().
+ *
+ * Thread safety: a handle may be used from several threads at once. The last error is
+ * kept per thread.
+ *
+ * Timestamps are int64 microseconds since the Unix epoch, UTC.
+ */
+#ifndef SLUICE_SLUICE_H_
+#define SLUICE_SLUICE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sluice_client sluice_client;
+
+/* Successes. */
+#define SLUICE_OK 0              /* done: a commit is durable in the service's journal */
+#define SLUICE_SPOOLED 1         /* a commit is durable in the local spool; it will be
+                                    delivered in order once the service is back */
+#define SLUICE_REJECTED 2        /* sluice_execute: the database refused the statement
+                                    (nothing changed); sluice_last_error says why */
+#define SLUICE_OUTCOME_UNKNOWN 3 /* sluice_execute: a write not decided in time; *lsn
+                                    names it (ask the service later) */
+
+/* Errors (nothing was done, unless said otherwise). */
+#define SLUICE_E_INVALID_ARGUMENT -1   /* bad arguments or records; the message names it */
+#define SLUICE_E_UNAVAILABLE -2        /* no address of the service answered (and no spool) */
+#define SLUICE_E_DEADLINE -3           /* timed out */
+#define SLUICE_E_UNAUTHENTICATED -4    /* wrong or missing token */
+#define SLUICE_E_PERMISSION_DENIED -5  /* the token lacks the role */
+#define SLUICE_E_RESOURCE_EXHAUSTED -6 /* the service's journal or the spool is full */
+#define SLUICE_E_FAILED_PRECONDITION -7
+#define SLUICE_E_NOT_FOUND -8
+#define SLUICE_E_OUT_OF_RANGE -9
+#define SLUICE_E_IO -10                /* the spool could not be written or read */
+#define SLUICE_E_OUTCOME_UNKNOWN -11   /* a write may or may not have reached the service */
+#define SLUICE_E_INTERNAL -12          /* anything else */
+
+/* Sample intervals (the sample table a batch goes to). */
+#define SLUICE_INTERVAL_1S 1
+#define SLUICE_INTERVAL_5S 2
+#define SLUICE_INTERVAL_1MIN 3
+#define SLUICE_INTERVAL_5MIN 4
+#define SLUICE_INTERVAL_10MIN 5
+#define SLUICE_INTERVAL_15MIN 6
+#define SLUICE_INTERVAL_30MIN 7
+#define SLUICE_INTERVAL_1H 8
+#define SLUICE_INTERVAL_8H 9
+#define SLUICE_INTERVAL_1D 10
+
+/* Quality bits (0: good). */
+#define SLUICE_QUALITY_INVALID 1u
+#define SLUICE_QUALITY_QUESTIONABLE 2u
+#define SLUICE_QUALITY_SUBSTITUTED 4u
+#define SLUICE_QUALITY_OVERFLOW 8u
+#define SLUICE_QUALITY_OLD_DATA 16u
+
+/*
+ * Opens a client. `addresses`: "host:port" separated by commas, tried in order.
+ * `token`: bearer token, or NULL/"" for none. `client_id`: NULL/"" to use the one stored
+ * in the spool directory (generated the first time). `spool_dir`: NULL/"" for no spool.
+ * Returns NULL on failure; sluice_last_error(NULL) says why.
+ */
+sluice_client *sluice_open(const char *addresses, const char *token, const char *client_id,
+                           const char *spool_dir);
+
+/*
+ * Commits `n` samples of one interval table to `stream`: row i is (point_ids[i],
+ * ts_us[i], values[i], qualities[i]). `qualities` may be NULL (all good).
+ * Returns SLUICE_OK, SLUICE_SPOOLED or an error.
+ */
+int sluice_commit_samples(sluice_client *h, const char *stream, size_t n,
+                          const int64_t *point_ids, const int64_t *ts_us, const double *values,
+                          const uint32_t *qualities, int interval);
+
+/*
+ * Commits one SQL statement to `stream` (asynchronous: applied later to every database).
+ * Parameters are $1, $2, ...; `params[i]` is a text value, or NULL for SQL NULL.
+ * Returns SLUICE_OK, SLUICE_SPOOLED or an error.
+ */
+int sluice_commit_sql(sluice_client *h, const char *stream, const char *sql, size_t nparams,
+                      const char *const *params);
+
+/*
+ * Called once per result row of sluice_execute: `values[i]` is column `columns[i]` as
+ * text, NULL for SQL NULL. Return 0 to go on, non-zero to ignore the remaining rows.
+ */
+typedef int (*sluice_row_fn)(void *ctx, size_t ncols, const char *const *columns,
+                             const char *const *values);
+
+/*
+ * Executes one statement synchronously (on the active database). `read_only` non-zero: a
+ * query, run in a read-only transaction. Otherwise a write: SLUICE_OK once applied,
+ * SLUICE_REJECTED when the database refused it, SLUICE_OUTCOME_UNKNOWN (with *lsn) when it
+ * was not decided in time. `on_row`, `rows_affected` and `lsn` may be NULL.
+ */
+int sluice_execute(sluice_client *h, const char *sql, size_t nparams, const char *const *params,
+                   int read_only, sluice_row_fn on_row, void *ctx, int64_t *rows_affected,
+                   uint64_t *lsn);
+
+/*
+ * Waits up to `timeout_ms` until every spooled commit is delivered. SLUICE_OK, or
+ * SLUICE_E_DEADLINE (sluice_last_error names what is still pending).
+ */
+int sluice_wait_spool_drained(sluice_client *h, int64_t timeout_ms);
+
+/*
+ * The message of the last error of the calling thread (h may be NULL). Valid until the
+ * thread's next sluice_* call; "" when there was none.
+ */
+const char *sluice_last_error(const sluice_client *h);
+
+/* Closes the client. Undelivered commits stay in the spool for the next sluice_open. */
+void sluice_close(sluice_client *h);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SLUICE_SLUICE_H_ */

@@ -1,0 +1,256 @@
+// Runs the built `sluice` binary against a live sluiced: status, commit, errors and
+// target commands, their exit codes (0 ok, 1 refused/failed, 2 usage, 3 unreachable)
+// and their output.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/daemon_test_util.h"
+
+#ifndef SLUICE_CLI_PATH
+#error "SLUICE_CLI_PATH must name the sluice binary"
+#endif
+
+namespace sluice::testing {
+namespace {
+
+class AdminCliTest : public ::testing::Test {
+ protected:
+  void StartDaemon(DaemonConfig config = {}) {
+    daemon_ = std::make_unique<Daemon>(dir_, config);
+    ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  }
+
+  // `sluice ARGS...` with the daemon's address and the admin token in the environment.
+  RunResult Sluice(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+    args.insert(args.begin(), SLUICE_CLI_PATH);
+    env.try_emplace("SLUICE_ADDRESS", daemon_ ? daemon_->address() : "127.0.0.1:1");
+    env.try_emplace("SLUICE_TOKEN", kAdminToken);
+    return RunCommand(args, dir_.Sub("cli.out"), env);
+  }
+  RunResult SluiceIngest(std::vector<std::string> args) {
+    return Sluice(std::move(args), {{"SLUICE_TOKEN", kIngestToken}});
+  }
+
+  static void ExpectIn(const RunResult& r, const std::vector<std::string>& parts) {
+    for (const auto& p : parts) {
+      EXPECT_NE(r.output.find(p), std::string::npos) << "'" << p << "' not in:\n" << r.output;
+    }
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Daemon> daemon_;
+};
+
+TEST_F(AdminCliTest, StatusShowsEveryStreamAndTarget) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  RunResult r = Sluice({"status"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  ExpectIn(r, {"node test: active, target a", "journal:", "TARGET", "a (active)", "primary",
+               "replica", "STREAM", "HEAD", "APPLIED", "LAG", "LAG BYTES", "OLDEST", "samples",
+               "events", "model", "sql", "running"});
+
+  RunResult j = Sluice({"status", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.output;
+  auto doc = nlohmann::json::parse(j.output);
+  EXPECT_EQ(doc["node_id"], "test");
+  EXPECT_EQ(doc["state"], "active");
+  EXPECT_EQ(doc["active_target"], "a");
+  EXPECT_EQ(doc["targets"].size(), 3u);
+  EXPECT_EQ(doc["appliers"].size(), 12u);  // 3 targets x 4 streams
+
+  RunResult w = Sluice({"status", "--watch", "0.05", "--count", "3"});
+  EXPECT_EQ(w.exit_code, 0) << w.output;
+  size_t n = 0;
+  for (size_t at = w.output.find("node test:"); at != std::string::npos;
+       at = w.output.find("node test:", at + 1))
+    ++n;
+  EXPECT_EQ(n, 3u) << w.output;
+
+  // The ingest token lacks the admin role.
+  RunResult denied = Sluice({"status"}, {{"SLUICE_TOKEN", kIngestToken}});
+  EXPECT_EQ(denied.exit_code, 1) << denied.output;
+  ExpectIn(denied, {"PERMISSION_DENIED", "role 'admin'"});
+  RunResult wrong = Sluice({"status", "--token", "not-a-token"});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.output;
+  ExpectIn(wrong, {"UNAUTHENTICATED"});
+}
+
+TEST_F(AdminCliTest, CommitCsvAndJsonLines) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  int64_t now = NowMicros() / 1'000'000 * 1'000'000;
+  std::string csv = "point_id,ts,value,quality\n";
+  for (int i = 0; i < 250; ++i) csv += fmt::format("{},{},{}.5,0\n", i, now, i);
+  csv += "# a comment, then an ISO-8601 time without offset (UTC)\n";
+  csv += "1000,2024-05-01 12:00:00,7\n";
+  WriteFile(dir_.Sub("samples.csv"), csv);
+  RunResult r = SluiceIngest({"commit", "--stream", "samples", "--file", dir_.Sub("samples.csv"),
+                              "--rows-per-record", "100"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  ExpectIn(r, {"committed 3 records to stream samples"});
+
+  WriteFile(
+      dir_.Sub("events.jsonl"),
+      fmt::format(
+          "{{\"events\": {{\"events\": [{{\"tsUs\": \"{}\", \"kind\": \"trip\", \"text\": "
+          "\"a\"}}]}}}}\n"
+          "{{\"sql\": {{\"text\": \"INSERT INTO point (point_id, name) VALUES (77, 'p77')\"}}}}\n",
+          now));
+  RunResult j = SluiceIngest({"commit", "--stream", "events", "--file", dir_.Sub("events.jsonl")});
+  EXPECT_EQ(j.exit_code, 0) << j.output;
+  ExpectIn(j, {"committed 2 records to stream events"});
+
+  daemon_->WaitCaughtUp();
+  for (const char* t : {"a", "b", "dr"}) {
+    EXPECT_EQ(CountRows(daemon_->db(t), "sample_1s"), 251) << t;
+    EXPECT_EQ(CountRows(daemon_->db(t), "event_log"), 1) << t;
+    EXPECT_EQ(CountRows(daemon_->db(t), "point"), 1) << t;
+  }
+
+  // Bad input: a usage error naming file and line; nothing sent.
+  WriteFile(dir_.Sub("bad.csv"), fmt::format("1,{},1\n2,yesterday,2\n", now));
+  RunResult bad = SluiceIngest({"commit", "--stream", "samples", "--file", dir_.Sub("bad.csv")});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  ExpectIn(bad, {"bad.csv:2", "yesterday"});
+  // Refused by the service: exit 1 with its message.
+  RunResult nostream =
+      SluiceIngest({"commit", "--stream", "nosuch", "--file", dir_.Sub("samples.csv")});
+  EXPECT_EQ(nostream.exit_code, 1) << nostream.output;
+  ExpectIn(nostream, {"NOT_FOUND", "nosuch"});
+  WriteFile(dir_.Sub("old.csv"), "1,1990-01-01T00:00:00Z,1\n");
+  RunResult old = SluiceIngest({"commit", "--stream", "samples", "--file", dir_.Sub("old.csv")});
+  EXPECT_EQ(old.exit_code, 1) << old.output;
+  ExpectIn(old, {"INVALID_ARGUMENT", "631152000000000"});
+  // The admin token may not commit.
+  RunResult role = Sluice({"commit", "--stream", "samples", "--file", dir_.Sub("samples.csv")});
+  EXPECT_EQ(role.exit_code, 1) << role.output;
+  ExpectIn(role, {"PERMISSION_DENIED", "role 'ingest'"});
+}
+
+TEST_F(AdminCliTest, ErrorsListRetryDiscard) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  WriteFile(dir_.Sub("bad.jsonl"),
+            "{\"sql\": {\"text\": \"INSERT INTO no_such_table VALUES (1)\"}}\n"
+            "{\"sql\": {\"text\": \"INSERT INTO also_missing VALUES (2)\"}}\n");
+  RunResult c = SluiceIngest({"commit", "--stream", "sql", "--file", dir_.Sub("bad.jsonl")});
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  daemon_->WaitCaughtUp();
+
+  RunResult list = Sluice({"errors", "list"});
+  EXPECT_EQ(list.exit_code, 0) << list.output;
+  ExpectIn(list, {"TARGET", "no_such_table", "also_missing", "open"});
+  RunResult json = Sluice({"errors", "list", "--target", "a", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  auto doc = nlohmann::json::parse(json.output);
+  ASSERT_EQ(doc["errors"].size(), 2u);
+  EXPECT_EQ(doc["errors"][0]["target"], "a");
+  EXPECT_EQ(doc["errors"][0]["lsn"], "1");  // uint64 in protobuf JSON is a string
+
+  // Retrying fails again (the table still does not exist): exit 1, the target's message.
+  RunResult retry = Sluice({"errors", "retry", "--target", "a", "--lsn", "1"});
+  EXPECT_EQ(retry.exit_code, 1) << retry.output;
+  ExpectIn(retry, {"no_such_table"});
+  RunResult retry_all = Sluice({"errors", "retry", "--target", "b", "--all"});
+  EXPECT_EQ(retry_all.exit_code, 1) << retry_all.output;
+  ExpectIn(retry_all, {"retried 0 record(s)", "2 record(s) failed", "LSN 1", "LSN 2"});
+
+  RunResult discard =
+      Sluice({"errors", "discard", "--target", "a", "--stream", "sql", "--lsn", "2"});
+  EXPECT_EQ(discard.exit_code, 0) << discard.output;
+  ExpectIn(discard, {"discarded 1 record(s) on target a"});
+  RunResult discard_all = Sluice({"errors", "discard", "--target", "a", "--all"});
+  EXPECT_EQ(discard_all.exit_code, 0) << discard_all.output;
+  RunResult after = Sluice({"errors", "list", "--target", "a"});
+  EXPECT_EQ(after.exit_code, 0) << after.output;
+  ExpectIn(after, {"no open errors"});
+  RunResult all = Sluice({"errors", "list", "--target", "a", "--all"});
+  ExpectIn(all, {"discarded"});
+
+  RunResult none = Sluice({"errors", "discard", "--target", "a", "--lsn", "99"});
+  EXPECT_EQ(none.exit_code, 1) << none.output;
+  ExpectIn(none, {"NOT_FOUND", "LSN 99"});
+  RunResult unknown = Sluice({"errors", "list", "--target", "zz"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+  ExpectIn(unknown, {"NOT_FOUND", "'zz'"});
+  RunResult usage = Sluice({"errors", "retry", "--target", "a"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+  ExpectIn(usage, {"--lsn", "--all"});
+}
+
+TEST_F(AdminCliTest, TargetDisableEnable) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  RunResult off = Sluice({"target", "disable", "a"});
+  EXPECT_EQ(off.exit_code, 0) << off.output;
+  ExpectIn(off, {"target a disabled"});
+  // The active target moves to the next primary by priority.
+  RunResult st = Sluice({"status"});
+  ExpectIn(st, {"active, target b", "disabled"});
+
+  WriteFile(dir_.Sub("s.csv"), fmt::format("1,{},1\n2,{},2\n", NowMicros(), NowMicros()));
+  ASSERT_EQ(SluiceIngest({"commit", "--stream", "samples", "--file", dir_.Sub("s.csv")}).exit_code,
+            0);
+  daemon_->WaitCaughtUp();
+  EXPECT_EQ(CountRows(daemon_->db("a"), "sample_1s"), 0);
+  EXPECT_EQ(CountRows(daemon_->db("b"), "sample_1s"), 2);
+
+  RunResult retry = Sluice({"errors", "retry", "--target", "a", "--all"});
+  EXPECT_EQ(retry.exit_code, 1) << retry.output;
+  ExpectIn(retry, {"FAILED_PRECONDITION", "disabled"});
+
+  RunResult on = Sluice({"target", "enable", "a"});
+  EXPECT_EQ(on.exit_code, 0) << on.output;
+  daemon_->WaitCaughtUp();
+  EXPECT_EQ(CountRows(daemon_->db("a"), "sample_1s"), 2);
+
+  RunResult unknown = Sluice({"target", "disable", "nosuch"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+  ExpectIn(unknown, {"NOT_FOUND", "nosuch", "targets: a, b, dr"});
+  RunResult usage = Sluice({"target", "disable"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
+TEST_F(AdminCliTest, UnreachableServiceIsExitCode3) {
+  RunResult r = Sluice({"status", "--connect-timeout", "1"},
+                       {{"SLUICE_ADDRESS", fmt::format("127.0.0.1:{}", FreePort())}});
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  ExpectIn(r, {"cannot reach sluiced at 127.0.0.1:"});
+  RunResult flag =
+      Sluice({"--address", "127.0.0.1:1", "--connect-timeout", "1", "target", "enable", "a"});
+  EXPECT_EQ(flag.exit_code, 3) << flag.output;
+  ExpectIn(flag, {"127.0.0.1:1"});
+}
+
+TEST_F(AdminCliTest, HelpDocumentsExitCodes) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"status", "--help"}, {"commit", "--help"}, {"errors", "retry", "--help"}}) {
+    RunResult r = Sluice(args);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    ExpectIn(r, {"Exit codes", "3"});
+  }
+  RunResult bad = Sluice({"status", "--no-such-flag"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+}
+
+TEST_F(AdminCliTest, TlsWithTheServiceCertificate) {
+  // A self-signed certificate for 127.0.0.1.
+  std::string cert = dir_.Sub("cert.pem"), key = dir_.Sub("key.pem");
+  RunResult gen = RunCommand(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+       cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+      dir_.Sub("openssl.out"));
+  if (gen.exit_code != 0) GTEST_SKIP() << "openssl cannot make a certificate: " << gen.output;
+  DaemonConfig config;
+  config.extra = fmt::format("[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n", cert, key);
+  config.tls_ca = cert;
+  ASSERT_NO_FATAL_FAILURE(StartDaemon(config));
+  RunResult ok = Sluice({"status", "--tls-ca", cert});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  ExpectIn(ok, {"node test: active"});
+  // Plain text against a TLS service cannot connect.
+  RunResult plain = Sluice({"status", "--connect-timeout", "1"});
+  EXPECT_EQ(plain.exit_code, 3) << plain.output;
+}
+
+}  // namespace
+}  // namespace sluice::testing

@@ -1,0 +1,182 @@
+// Synchronous calls: thin wrappers over the Sql, Model and Download services. No spool:
+// with no service they fail with kUnavailable.
+
+#include <fmt/format.h>
+
+#include "client/client_impl.h"
+
+namespace sluice::client {
+namespace {
+
+void AddWhy(std::string* why, const std::string& address, std::string_view what) {
+  if (!why->empty()) *why += "; ";
+  *why += fmt::format("{}: {}", address, what);
+}
+
+// Keeps a long call's context registered for CancelCalls() while it runs.
+class Registration {
+ public:
+  Registration(Connections* conns, grpc::ClientContext* ctx) : conns_(conns), ctx_(ctx) {
+    conns_->Register(ctx_);
+  }
+  ~Registration() { conns_->Unregister(ctx_); }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+
+ private:
+  Connections* conns_;
+  grpc::ClientContext* ctx_;
+};
+
+}  // namespace
+
+Status ClientImpl::CallAny(bool resend_safe, std::chrono::milliseconds timeout,
+                           const std::function<grpc::Status(Endpoint&, grpc::ClientContext*)>& fn) {
+  std::string why;
+  for (size_t i : conns_->Order()) {
+    Endpoint& e = conns_->endpoint(i);
+    if (!conns_->Connect(i)) {
+      AddWhy(&why, e.address, "cannot connect");
+      continue;
+    }
+    auto ctx = conns_->NewContext(timeout);
+    grpc::Status gs;
+    {
+      Registration reg(conns_.get(), ctx.get());
+      gs = fn(e, ctx.get());
+    }
+    const Refusal refusal = RefusedBeforeJournal(gs);
+    const Reach reach = Connections::Classify(gs);
+    if (reach == Reach::kAnswered || refusal == Refusal::kPaused) {
+      conns_->MarkGood(i);
+      return FromGrpc(gs, e.address);
+    }
+    if (gs.error_code() == grpc::StatusCode::CANCELLED) return FromGrpc(gs, e.address);
+    if (!resend_safe && reach == Reach::kMaybeSent && refusal == Refusal::kNone) {
+      // A synchronous write is not de-duplicated: sending it again on another address
+      // could apply it twice.
+      return Status::OutcomeUnknown(fmt::format(
+          "{}: {}: the request may have reached the service, so it is not sent again; its "
+          "outcome is unknown",
+          e.address, gs.error_message()));
+    }
+    AddWhy(&why, e.address, gs.error_message());
+  }
+  return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
+}
+
+Result<v1::ExecuteResponse> ClientImpl::Execute(const v1::ExecuteRequest& request) {
+  v1::ExecuteResponse resp;
+  SLUICE_RETURN_IF_ERROR(CallAny(request.read_only(), options_.call_timeout,
+                                 [&](Endpoint& e, grpc::ClientContext* ctx) {
+                                   resp.Clear();
+                                   return e.sql->Execute(ctx, request, &resp);
+                                 }));
+  return resp;
+}
+
+Result<v1::ExecuteResponse> ClientImpl::GetOutcome(uint64_t lsn) {
+  v1::GetOutcomeRequest req;
+  req.set_lsn(lsn);
+  v1::ExecuteResponse resp;
+  SLUICE_RETURN_IF_ERROR(CallAny(/*resend_safe=*/true, options_.call_timeout,
+                                 [&](Endpoint& e, grpc::ClientContext* ctx) {
+                                   resp.Clear();
+                                   return e.sql->GetOutcome(ctx, req, &resp);
+                                 }));
+  return resp;
+}
+
+Result<v1::ExecuteResponse> ClientImpl::Update(const v1::ExecuteRequest& request) {
+  v1::ExecuteResponse resp;
+  SLUICE_RETURN_IF_ERROR(CallAny(/*resend_safe=*/false, options_.call_timeout,
+                                 [&](Endpoint& e, grpc::ClientContext* ctx) {
+                                   resp.Clear();
+                                   return e.model->Update(ctx, request, &resp);
+                                 }));
+  return resp;
+}
+
+Status ClientImpl::Watch(uint64_t from_lsn,
+                         const std::function<bool(const v1::ModelChange&)>& on_change) {
+  v1::WatchRequest req;
+  req.set_from_lsn(from_lsn);
+  std::string why;
+  for (size_t i : conns_->Order()) {
+    Endpoint& e = conns_->endpoint(i);
+    if (!conns_->Connect(i)) {
+      AddWhy(&why, e.address, "cannot connect");
+      continue;
+    }
+    auto ctx = conns_->NewContext(std::chrono::milliseconds(0));  // runs until stopped
+    bool delivered = false;
+    bool stopped = false;
+    grpc::Status gs;
+    {
+      Registration reg(conns_.get(), ctx.get());
+      auto reader = e.model->WatchChanges(ctx.get(), req);
+      v1::ModelChange change;
+      while (reader->Read(&change)) {
+        delivered = true;
+        if (!on_change(change)) {
+          stopped = true;
+          ctx->TryCancel();
+          break;
+        }
+      }
+      gs = reader->Finish();
+    }
+    if (stopped) return Status::OK();
+    // Nothing was delivered: starting again from from_lsn elsewhere is exact.
+    if (!delivered && Connections::Classify(gs) != Reach::kAnswered &&
+        gs.error_code() != grpc::StatusCode::CANCELLED) {
+      AddWhy(&why, e.address, gs.error_message());
+      continue;
+    }
+    conns_->MarkGood(i);
+    if (gs.ok()) return Status::Unavailable(fmt::format("{}: the change feed ended", e.address));
+    return FromGrpc(gs, e.address);
+  }
+  return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
+}
+
+Status ClientImpl::Download(const v1::ReadTableRequest& request,
+                            const std::function<bool(const v1::RowBatch&)>& on_batch) {
+  std::string why;
+  for (size_t i : conns_->Order()) {
+    Endpoint& e = conns_->endpoint(i);
+    if (!conns_->Connect(i)) {
+      AddWhy(&why, e.address, "cannot connect");
+      continue;
+    }
+    auto ctx = conns_->NewContext(std::chrono::milliseconds(0));
+    bool delivered = false;
+    bool stopped = false;
+    grpc::Status gs;
+    {
+      Registration reg(conns_.get(), ctx.get());
+      auto reader = e.download->ReadTable(ctx.get(), request);
+      v1::RowBatch batch;
+      while (reader->Read(&batch)) {
+        delivered = true;
+        if (!on_batch(batch)) {
+          stopped = true;
+          ctx->TryCancel();
+          break;
+        }
+      }
+      gs = reader->Finish();
+    }
+    if (stopped) return Status::OK();
+    if (!delivered && Connections::Classify(gs) != Reach::kAnswered &&
+        gs.error_code() != grpc::StatusCode::CANCELLED) {
+      AddWhy(&why, e.address, gs.error_message());
+      continue;
+    }
+    conns_->MarkGood(i);
+    return FromGrpc(gs, e.address);
+  }
+  return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
+}
+
+}  // namespace sluice::client

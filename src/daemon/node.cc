@@ -1,0 +1,279 @@
+#include "daemon/node.h"
+
+#include "service/sql_services.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "service/ingest_service.h"
+
+namespace sluice::daemon {
+namespace {
+
+// The de-duplication table's cursor: '#' cannot appear in a target name, so it never
+// collides with a target's cursor.
+constexpr char kDedupCursor[] = "#dedup";
+
+std::chrono::milliseconds ToMillis(config::Duration d) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+  return d.count() > 0 && ms.count() == 0 ? std::chrono::milliseconds(1) : ms;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> Node::Open(config::Config config, NodeOptions options) {
+  std::unique_ptr<Node> node(new Node(std::move(config), options));
+  SLUICE_RETURN_IF_ERROR(node->OpenParts());
+  return node;
+}
+
+Status Node::OpenParts() {
+  const config::Config& cfg = config_;
+  FileSystem* fs = FileSystem::Default();
+
+  journal::JournalSetOptions jo;
+  jo.fs = fs;
+  jo.data_dir = cfg.node.data_dir;
+  for (const auto& s : cfg.streams) jo.streams.push_back({s.name, s.reserved});
+  jo.segment_bytes = cfg.journal.segment_size;
+  jo.max_record_bytes = static_cast<uint32_t>(cfg.journal.max_record_size);
+  jo.ack_mode = cfg.journal.ack == config::AckMode::kDurable ? journal::AckMode::kDurable
+                                                             : journal::AckMode::kWritten;
+  jo.budget_bytes = cfg.journal.budget;
+  jo.free_space_floor_bytes = cfg.journal.free_space_floor;
+  jo.retention_interval = ToMillis(cfg.journal.retention_interval);
+  SLUICE_ASSIGN_OR_RETURN(journals_, journal::JournalSet::Open(jo));
+
+  admission::AdmissionOptions ao;
+  std::set<std::string> dialects;
+  for (const auto& t : cfg.targets) {
+    if (t.role != config::TargetRole::kOneway)
+      dialects.insert(std::string(config::DialectName(t.dialect)));
+  }
+  ao.target_dialects.assign(dialects.begin(), dialects.end());
+  ao.timestamp_min_us = cfg.limits.timestamp_min;
+  ao.timestamp_max_ahead_us = cfg.limits.timestamp_max_ahead.count();
+  ao.max_string_length = cfg.limits.max_string_length;
+  SLUICE_ASSIGN_OR_RETURN(admitter_, admission::Admitter::Open(journals_.get(), ao));
+
+  const std::string state_dir = JoinPath(cfg.node.data_dir, "state");
+  SLUICE_ASSIGN_OR_RETURN(target_states_,
+                          service::TargetStateStore::Open(fs, JoinPath(state_dir, "targets.json")));
+
+  replicate::ReplicatorOptions ro;
+  ro.fs = fs;
+  ro.node_id = cfg.node.id;
+  ro.data_dir = cfg.node.data_dir;
+  for (const auto& t : cfg.targets) {
+    if (t.role == config::TargetRole::kOneway) {
+      SLUICE_LOG_WARN(
+          "target '{}' (line {}): oneway targets are not served by this version of "
+          "sluiced; it is ignored",
+          t.name, t.line);
+      continue;
+    }
+    if (t.dialect == config::Dialect::kSqlite) {
+      // SQLite creates the file but not its directory ("targets/a.db" under data_dir).
+      SLUICE_RETURN_IF_ERROR(fs->CreateDirs(DirName(t.connection))
+                                 .Annotate(fmt::format("target '{}': creating the directory of {}",
+                                                       t.name, t.connection)));
+    }
+    replicate::TargetSpec spec;
+    spec.name = t.name;
+    spec.dialect = std::string(config::DialectName(t.dialect));
+    spec.connection = t.connection;
+    spec.role = std::string(config::TargetRoleName(t.role));
+    spec.priority = t.priority;
+    spec.retention.budget_bytes = t.retention_budget;
+    spec.retention.policy = t.retention_policy == config::RetentionPolicy::kHold
+                                ? journal::RetentionPolicy::kHold
+                                : journal::RetentionPolicy::kDetach;
+    spec.enabled = t.enabled;
+    if (auto chosen = target_states_->enabled(t.name); chosen && *chosen != t.enabled) {
+      SLUICE_LOG_WARN(
+          "target '{}': {} by an operator (DATA_DIR/state/targets.json), although "
+          "the config says enabled = {}",
+          t.name, *chosen ? "enabled" : "disabled", t.enabled);
+      spec.enabled = *chosen;
+    }
+    ro.targets.push_back(std::move(spec));
+  }
+  for (const config::StreamConfig* s : cfg.StreamsByPriority()) {
+    replicate::StreamSpec spec;
+    spec.name = s->name;
+    spec.ordered = s->ordered;
+    spec.on_error = s->on_error == config::OnError::kSkip ? replicate::OnError::kSkip
+                                                          : replicate::OnError::kBlock;
+    spec.batch_records = s->batch_records;
+    spec.batch_bytes = s->batch_bytes;
+    ro.streams.push_back(std::move(spec));
+  }
+  SLUICE_ASSIGN_OR_RETURN(replicator_, replicate::Replicator::Create(journals_.get(), ro));
+
+  service::DedupOptions dopt;
+  dopt.fs = fs;
+  dopt.path = JoinPath(state_dir, "dedup.json");
+  dopt.cursor = kDedupCursor;
+  dopt.idle_forget = cfg.client_dedup.idle_forget;
+  SLUICE_ASSIGN_OR_RETURN(dedup_, service::DedupTable::Open(journals_.get(), dopt));
+  const auto& rs = dedup_->rebuild_stats();
+  SLUICE_LOG_INFO("de-duplication table: {} clients ({}; {} journal records scanned, {} tagged)",
+                  dedup_->client_count(), rs.snapshot_loaded ? "snapshot loaded" : "no snapshot",
+                  rs.records_scanned, rs.tagged_records);
+
+  auth_ = std::make_unique<service::Authenticator>(cfg.auth);
+
+  context_.config = &config_;
+  context_.journals = journals_.get();
+  context_.admitter = admitter_.get();
+  context_.replicator = replicator_.get();
+  context_.dedup = dedup_.get();
+  context_.target_states = target_states_.get();
+  context_.auth = auth_.get();
+  context_.state = &state_;
+  context_.gate = &gate_;
+
+  // Synchronous writes: the deciding applier (the active target's, on the model stream)
+  // hands each outcome to the SyncWriter, which journals it and answers the caller.
+  sync_writer_ = std::make_unique<service::SyncWriter>(journals_.get(), admitter_.get());
+  read_pool_ = std::make_unique<service::ReadPool>(&config_);
+  for (const auto& t : config_.targets) {
+    if (replicate::Applier* a = replicator_->applier(t.name, "model")) {
+      a->SetOutcomeSink([w = sync_writer_.get()](const replicate::IntentDecision& d) { return w->Decided(d); });
+    }
+  }
+  service::SyncServices sync;
+  sync.writer = sync_writer_.get();
+  sync.reads = read_pool_.get();
+
+  // The services of this node.
+  server_.AddService(std::make_unique<service::IngestService>(context_));
+  server_.AddService(std::make_unique<service::AdminService>(context_));
+  server_.AddService(std::make_unique<service::SqlService>(context_, sync));
+  server_.AddService(std::make_unique<service::ModelService>(context_, sync));
+  server_.AddService(std::make_unique<service::DownloadService>(context_, sync));
+  return Status::OK();
+}
+
+Node::~Node() {
+  Status s = Shutdown();
+  if (!s.ok()) SLUICE_LOG_ERROR("shutdown: {}", s.ToString());
+}
+
+Status Node::Start() {
+  service::ServerOptions so;
+  so.listen = config_.node.listen;
+  so.max_message_bytes = config_.limits.max_message_size;
+  so.tls = config_.tls;
+  so.max_threads = options_.max_server_threads;
+  // The first snapshot right away: it moves the de-duplication cursor off LSN 0 and
+  // shortens the next rebuild.
+  SLUICE_RETURN_IF_ERROR(dedup_->Save());
+  SLUICE_RETURN_IF_ERROR(server_.Start(so));
+  started_ = true;
+  replicator_->Start();
+  dedup_->StartBackground(options_.dedup_snapshot_interval);
+  maint_thread_ = std::thread([this] { MaintenanceLoop(); });
+  return Status::OK();
+}
+
+void Node::UpdateIntentDecider() {
+  service::ServiceState st = state_.Current(context_);  // logs changes of the service state
+  std::string decider = st.state == "active" ? st.active_target : std::string();
+  if (decider == decider_) return;
+  for (const auto& t : config_.targets) {
+    if (replicate::Applier* a = replicator_->applier(t.name, "model")) a->SetDecidesIntents(t.name == decider);
+  }
+  decider_ = decider;
+}
+
+void Node::MaintenanceLoop() {
+  std::unique_lock lk(maint_mu_);
+  int tick = 0;
+  // Every 100 ms: who decides sync-write intents follows the active target quickly.
+  // Every second: cursors are saved.
+  while (!maint_cv_.wait_for(lk, std::chrono::milliseconds(100), [&] { return maint_stop_; })) {
+    lk.unlock();
+    UpdateIntentDecider();
+    if (++tick % 10 == 0) {
+      Status s = journals_->FlushCursors();
+      if (!s.ok()) SLUICE_LOG_WARN("saving cursors: {}", s.ToString());
+    }
+    lk.lock();
+  }
+}
+
+Status Node::Shutdown() {
+  if (shut_down_) return Status::OK();
+  shut_down_ = true;
+  Status first;
+  auto note = [&](const Status& s, std::string_view what) {
+    if (s.ok()) return;
+    SLUICE_LOG_ERROR("shutdown: {}: {}", what, s.ToString());
+    if (first.ok()) first = s.Annotate(what);
+  };
+  // 1. No new calls; calls in progress finish (their records are acknowledged) or are
+  //    cancelled at the deadline (their clients resubmit; de-duplication catches repeats).
+  //    Draining first lets the server stop at once afterwards: gRPC would otherwise wait
+  //    out the whole deadline for clients that merely keep a connection open.
+  if (!gate_.Drain(options_.shutdown_grace)) {
+    SLUICE_LOG_WARN("shutdown: calls still in progress after {} ms are cancelled",
+                    options_.shutdown_grace.count());
+  }
+  server_.Shutdown(std::chrono::milliseconds(0));
+  SLUICE_LOG_INFO("no longer serving calls");
+  {
+    std::lock_guard lk(maint_mu_);
+    maint_stop_ = true;
+  }
+  maint_cv_.notify_all();
+  if (maint_thread_.joinable()) maint_thread_.join();
+  // 2. The de-duplication snapshot (flushes the journals).
+  if (dedup_) note(dedup_->Stop(), "saving the de-duplication table");
+  // 3. Appliers finish their batch and stop; their watermarks are in the targets.
+  if (replicator_) replicator_->Stop();
+  // 4. Cursors and journals.
+  if (journals_) {
+    note(journals_->FlushCursors(), "saving cursors");
+    for (const auto& name : journals_->stream_names()) {
+      note(journals_->stream(name)->Flush(), fmt::format("flushing stream '{}'", name));
+    }
+  }
+  replicator_.reset();
+  dedup_.reset();
+  admitter_.reset();
+  journals_.reset();  // releases the data directory lock
+  return first;
+}
+
+std::string Node::Summary() const {
+  const config::Config& cfg = config_;
+  std::string streams, targets, listen;
+  for (const config::StreamConfig* s : cfg.StreamsByPriority()) {
+    streams += fmt::format("{}{} ({}, priority {})", streams.empty() ? "" : ", ", s->name,
+                           s->ordered ? "ordered" : "unordered", s->priority);
+  }
+  for (const auto& t : cfg.targets) {
+    bool enabled = replicator_ && replicator_->target_enabled(t.name);
+    targets += fmt::format(
+        "{}{} ({} {}{}{})", targets.empty() ? "" : ", ", t.name, config::TargetRoleName(t.role),
+        config::DialectName(t.dialect),
+        t.role == config::TargetRole::kPrimary ? fmt::format(", priority {}", t.priority) : "",
+        enabled ? "" : ", disabled");
+  }
+  for (size_t i = 0; i < cfg.node.listen.size(); ++i) {
+    listen += fmt::format("{}{}", listen.empty() ? "" : ", ", cfg.node.listen[i].ToString());
+    if (i < ports().size() && ports()[i] != cfg.node.listen[i].port)
+      listen += fmt::format(" (port {})", ports()[i]);
+  }
+  return fmt::format(
+      "node '{}', data dir {}, epoch {}; streams: {}; targets: {}; listening on {}{}{}",
+      cfg.node.id, cfg.node.data_dir, journals_ ? journal::EpochToHex(journals_->epoch()) : "?",
+      streams, targets, listen, cfg.tls.enabled() ? " (TLS)" : "",
+      cfg.auth.required ? "" : " (authentication not required)");
+}
+
+}  // namespace sluice::daemon

@@ -1,0 +1,321 @@
+#include "service/admin_service.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "journal/reader.h"
+#include "journal/space_account.h"
+#include "replicate/record_codec.h"
+#include "service/status_mapping.h"
+
+namespace sluice::service {
+namespace {
+
+using config::TokenRole;
+using replicate::ApplierState;
+// AdminService::Status (the RPC) hides sluice::Status inside the class.
+using SluiceStatus = ::sluice::Status;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Bytes of the journal a consumer at `applied` has still to read. Exact for whole
+// segments; within the segment it is in, proportional to the records left.
+uint64_t LagBytes(const journal::Journal& j, journal::Lsn applied) {
+  uint64_t bytes = 0;
+  for (const auto& seg : j.Segments()) {
+    if (seg.last_lsn < seg.first_lsn || seg.last_lsn <= applied) continue;
+    if (seg.first_lsn > applied) {
+      bytes += seg.bytes;
+      continue;
+    }
+    uint64_t records = seg.last_lsn - seg.first_lsn + 1;
+    bytes += seg.bytes * (seg.last_lsn - applied) / records;
+  }
+  return bytes;
+}
+
+// How bad an applier state is, for the one-word state of a target.
+int Severity(std::string_view state) {
+  if (state == "needs resync") return 6;
+  if (state == "blocked") return 5;
+  if (state == "down") return 4;
+  if (state == "connecting") return 3;
+  if (state == "stopped") return 2;
+  if (state == "disabled") return 1;
+  return 0;  // running
+}
+
+std::string Names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+int64_t AdminService::AdmittedAt(const std::string& stream, journal::Lsn lsn) {
+  {
+    std::lock_guard lk(admitted_mu_);
+    auto it = admitted_cache_.find({stream, lsn});
+    if (it != admitted_cache_.end()) return it->second;
+  }
+  journal::Journal* j = ctx_.journals->stream(stream);
+  if (j == nullptr || lsn > j->durable_lsn() || lsn < j->first_lsn()) return 0;
+  auto reader = journal::Reader::Open(j, lsn);
+  if (!reader.ok()) return 0;
+  journal::ReadBatch batch;
+  if (!(*reader)->Read(1, 1, &batch).ok() || batch.empty()) return 0;
+  const auto& rv = batch.records().front();
+  auto record = replicate::DecodeRecord(rv.lsn, rv.type, rv.payload);
+  int64_t at = record.ok() ? record->admitted_at_us() : 0;
+  std::lock_guard lk(admitted_mu_);
+  if (admitted_cache_.size() > 4096) admitted_cache_.clear();
+  admitted_cache_[{stream, lsn}] = at;
+  return at;
+}
+
+v1::StatusResponse AdminService::BuildStatus() {
+  const config::Config& cfg = *ctx_.config;
+  v1::StatusResponse out;
+  out.set_node_id(cfg.node.id);
+  ServiceState st = ctx_.state->Current(ctx_);
+  out.set_state(st.state);
+  out.set_active_target(st.active_target);
+  out.set_state_since_us(st.since_us);
+  out.set_state_reason(st.reason);
+
+  std::map<std::string, journal::Lsn> heads;
+  for (const auto& s : cfg.streams) {
+    journal::Journal* j = ctx_.journals->stream(s.name);
+    if (j == nullptr) continue;
+    auto* ss = out.add_streams();
+    ss->set_name(s.name);
+    ss->set_ordered(s.ordered);
+    ss->set_first_lsn(j->first_lsn());
+    ss->set_head_lsn(j->durable_lsn());
+    ss->set_bytes(j->DiskBytes());
+    heads[s.name] = j->durable_lsn();
+  }
+
+  std::map<std::pair<std::string, std::string>, replicate::ApplierStatus> running;
+  for (auto& a : ctx_.replicator->Status()) running[{a.target, a.stream}] = std::move(a);
+  int64_t now = NowMicros();
+
+  for (const auto& t : cfg.targets) {
+    if (t.role == config::TargetRole::kOneway) continue;  // fed by the exporter (a later issue)
+    bool enabled = ctx_.replicator->target_enabled(t.name);
+    std::string worst = enabled ? "running" : "disabled";
+    for (const auto& s : cfg.streams) {
+      journal::Journal* j = ctx_.journals->stream(s.name);
+      if (j == nullptr) continue;
+      auto* as = out.add_appliers();
+      as->set_target(t.name);
+      as->set_stream(s.name);
+      journal::Lsn applied = 0;
+      auto it = running.find({t.name, s.name});
+      if (it != running.end()) {
+        const auto& a = it->second;
+        applied = a.applied_lsn;
+        as->set_state(std::string(replicate::ApplierStateName(a.state)));
+        as->set_last_error(a.last_error);
+        as->set_diverged(a.diverged);
+        as->set_rejected(a.rejected);
+      } else {
+        // A target taken out: its cursor says how far it got.
+        auto cursor = ctx_.journals->GetCursor(s.name, t.name);
+        if (cursor.ok()) {
+          applied = cursor->lsn;
+          as->set_state(cursor->needs_resync ? "needs resync" : "disabled");
+          as->set_last_error(cursor->resync_reason);
+        } else {
+          as->set_state("disabled");
+        }
+      }
+      as->set_applied_lsn(applied);
+      journal::Lsn head = heads[s.name];
+      if (head > applied) {
+        as->set_lag_records(head - applied);
+        as->set_lag_bytes(LagBytes(*j, applied));
+        int64_t at = AdmittedAt(s.name, applied + 1);
+        if (at > 0) as->set_oldest_unapplied_age_us(std::max<int64_t>(0, now - at));
+      }
+      if (Severity(as->state()) > Severity(worst)) worst = as->state();
+    }
+    auto* ts = out.add_targets();
+    ts->set_name(t.name);
+    ts->set_role(std::string(config::TargetRoleName(t.role)));
+    ts->set_priority(t.priority);
+    ts->set_dialect(std::string(config::DialectName(t.dialect)));
+    ts->set_enabled(enabled);
+    ts->set_active(t.name == st.active_target);
+    ts->set_state(worst);
+  }
+
+  journal::SpaceAccount& space = ctx_.journals->space();
+  space.RefreshFreeSpace().IgnoreError();  // the last measurement stays; it is only shown
+  out.set_journal_bytes(space.total_used());
+  out.set_journal_budget_bytes(space.budget_bytes());
+  uint64_t free = space.available_bytes();
+  out.set_free_bytes(free == UINT64_MAX ? 0 : free);
+  return out;
+}
+
+grpc::Status AdminService::Status(grpc::ServerContext* context, const v1::StatusRequest*,
+                                  v1::StatusResponse* response) {
+  auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.Status");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  *response = BuildStatus();
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListErrors(grpc::ServerContext* context,
+                                      const v1::ListErrorsRequest* request,
+                                      v1::ListErrorsResponse* response) {
+  auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.ListErrors");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const config::Config& cfg = *ctx_.config;
+  if (!request->target().empty() && ctx_.replicator->error_log(request->target()) == nullptr) {
+    return ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no target '{}'", request->target())));
+  }
+  if (!request->stream().empty() && cfg.FindStream(request->stream()) == nullptr) {
+    return ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no stream '{}'", request->stream())));
+  }
+  replicate::ErrorFilter filter;
+  if (!request->stream().empty()) filter.stream = request->stream();
+  if (request->since_us() != 0) filter.since_us = request->since_us();
+  if (request->until_us() != 0) filter.until_us = request->until_us();
+  filter.include_resolved = request->include_resolved();
+  for (const auto& t : cfg.targets) {
+    if (!request->target().empty() && t.name != request->target()) continue;
+    replicate::ErrorLog* log = ctx_.replicator->error_log(t.name);
+    if (log == nullptr) continue;
+    auto list = log->List(filter);
+    if (!list.ok()) return ToGrpcStatus(list.status());
+    for (const auto& e : *list) {
+      auto* out = response->add_errors();
+      out->set_target(t.name);
+      out->set_stream(e.stream);
+      out->set_lsn(e.lsn);
+      out->set_kind(e.kind);
+      out->set_message(e.message);
+      out->set_payload_json(e.payload_json);
+      out->set_failed_at_us(e.failed_at_us);
+      out->set_state(e.state);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+SluiceStatus AdminService::RunErrorAction(Action action, const v1::ErrorActionRequest& request,
+                                          v1::ErrorActionResponse* response) {
+  const std::string& target = request.target();
+  std::string_view verb = action == Action::kRetry ? "retry" : "discard";
+  if (target.empty())
+    return SluiceStatus::InvalidArgument(fmt::format("{}: no target named", verb));
+  replicate::ErrorLog* log = ctx_.replicator->error_log(target);
+  if (log == nullptr) return SluiceStatus::NotFound(fmt::format("no target '{}'", target));
+  if (!request.stream().empty() && ctx_.config->FindStream(request.stream()) == nullptr) {
+    return SluiceStatus::NotFound(fmt::format("no stream '{}'", request.stream()));
+  }
+  if (!request.all() && request.lsn() == 0) {
+    return SluiceStatus::InvalidArgument(fmt::format("{}: give an LSN, or all", verb));
+  }
+  std::lock_guard lk(action_mu_);
+  if (!ctx_.replicator->target_enabled(target)) {
+    return SluiceStatus::FailedPrecondition(
+        fmt::format("target '{}' is disabled; enable it (sluice target enable {}) to {} its errors",
+                    target, target, verb));
+  }
+  replicate::ErrorFilter filter;
+  if (!request.stream().empty()) filter.stream = request.stream();
+  SLUICE_ASSIGN_OR_RETURN(auto open, log->List(filter));
+  if (!request.all()) {
+    std::vector<std::string> streams;
+    for (const auto& e : open) {
+      if (e.lsn == request.lsn()) streams.push_back(e.stream);
+    }
+    if (streams.empty()) {
+      return SluiceStatus::NotFound(
+          fmt::format("target '{}' has no open error at LSN {}{}", target, request.lsn(),
+                      request.stream().empty() ? "" : " of stream '" + request.stream() + "'"));
+    }
+    if (streams.size() > 1) {
+      return SluiceStatus::InvalidArgument(
+          fmt::format("target '{}' has open errors at LSN {} on streams {}: name the stream",
+                      target, request.lsn(), Names(streams)));
+    }
+    open.erase(std::remove_if(open.begin(), open.end(),
+                              [&](const auto& e) { return e.lsn != request.lsn(); }),
+               open.end());
+  }
+  for (const auto& e : open) {
+    auto applier = ctx_.replicator->FindApplier(target, e.stream);
+    SluiceStatus s =
+        applier == nullptr
+            ? SluiceStatus::FailedPrecondition(
+                  fmt::format("no applier for target '{}' stream '{}'", target, e.stream))
+            : (action == Action::kRetry ? applier->Retry(e.lsn) : applier->Discard(e.lsn));
+    if (s.ok()) {
+      response->set_done(response->done() + 1);
+      SLUICE_LOG_INFO("operator: {} of target '{}' stream '{}' LSN {} done", verb, target, e.stream,
+                      e.lsn);
+    } else {
+      if (!request.all()) return s;
+      response->add_failures(fmt::format("stream '{}' LSN {}: {}", e.stream, e.lsn, s.ToString()));
+    }
+  }
+  return SluiceStatus::OK();
+}
+
+grpc::Status AdminService::RetryErrors(grpc::ServerContext* context,
+                                       const v1::ErrorActionRequest* request,
+                                       v1::ErrorActionResponse* response) {
+  auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.RetryErrors");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(RunErrorAction(Action::kRetry, *request, response));
+}
+
+grpc::Status AdminService::DiscardErrors(grpc::ServerContext* context,
+                                         const v1::ErrorActionRequest* request,
+                                         v1::ErrorActionResponse* response) {
+  auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.DiscardErrors");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(RunErrorAction(Action::kDiscard, *request, response));
+}
+
+grpc::Status AdminService::SetTargetEnabled(grpc::ServerContext* context,
+                                            const v1::SetTargetEnabledRequest* request,
+                                            v1::SetTargetEnabledResponse*) {
+  auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.SetTargetEnabled");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const std::string& name = request->target();
+  const config::TargetConfig* t = ctx_.config->FindTarget(name);
+  if (t == nullptr || ctx_.replicator->error_log(name) == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& c : ctx_.config->targets) {
+      if (ctx_.replicator->error_log(c.name) != nullptr) names.push_back(c.name);
+    }
+    return ToGrpcStatus(
+        SluiceStatus::NotFound(fmt::format("no target '{}' (targets: {})", name, Names(names))));
+  }
+  std::lock_guard lk(action_mu_);
+  // Persisted first: once the caller hears OK, a restart keeps the choice.
+  SluiceStatus s = ctx_.target_states->SetEnabled(name, request->enabled());
+  if (s.ok()) {
+    s = request->enabled() ? ctx_.replicator->StartTarget(name) : ctx_.replicator->StopTarget(name);
+  }
+  if (!s.ok()) return ToGrpcStatus(s);
+  SLUICE_LOG_INFO("operator ({}): target '{}' {}", caller->caller.name, name,
+                  request->enabled() ? "enabled: it catches up from its watermark"
+                                     : "disabled: its cursors hold what it has not applied");
+  return grpc::Status::OK;
+}
+
+}  // namespace sluice::service

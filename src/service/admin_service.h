@@ -1,0 +1,59 @@
+#pragma once
+// Admin: what an operator sees and does (role "admin").
+//   Status            the service state, every stream's journal, every target, and every
+//                     (target, stream) applier with its lag (records, bytes, age of the
+//                     oldest unapplied record)
+//   ListErrors        the targets' error logs, filtered
+//   RetryErrors       re-apply rejected records on one target (one LSN or all open ones)
+//   DiscardErrors     give up on rejected records (a blocked stream moves past them)
+//   SetTargetEnabled  take a target out for maintenance or bring it back; persisted in
+//                     DATA_DIR/state/targets.json, so a restart keeps it
+//
+// Thread safety: the gRPC server calls methods from many threads at once.
+
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "service/service_context.h"
+#include "service/service_state.h"
+#include "sluice/v1/service.grpc.pb.h"
+
+namespace sluice::service {
+
+class AdminService final : public v1::Admin::Service {
+ public:
+  explicit AdminService(const ServiceContext& context) : ctx_(context) {}
+
+  grpc::Status Status(grpc::ServerContext* context, const v1::StatusRequest* request,
+                      v1::StatusResponse* response) override;
+  grpc::Status ListErrors(grpc::ServerContext* context, const v1::ListErrorsRequest* request,
+                          v1::ListErrorsResponse* response) override;
+  grpc::Status RetryErrors(grpc::ServerContext* context, const v1::ErrorActionRequest* request,
+                           v1::ErrorActionResponse* response) override;
+  grpc::Status DiscardErrors(grpc::ServerContext* context, const v1::ErrorActionRequest* request,
+                             v1::ErrorActionResponse* response) override;
+  grpc::Status SetTargetEnabled(grpc::ServerContext* context,
+                                const v1::SetTargetEnabledRequest* request,
+                                v1::SetTargetEnabledResponse* response) override;
+
+  // The full status, without authentication (the daemon logs it, tests read it).
+  v1::StatusResponse BuildStatus();
+
+ private:
+  enum class Action { kRetry, kDiscard };
+  ::sluice::Status RunErrorAction(Action action, const v1::ErrorActionRequest& request,
+                                  v1::ErrorActionResponse* response);
+  // Admission time of the record at `lsn` of `stream` (0 when it cannot be read).
+  int64_t AdmittedAt(const std::string& stream, journal::Lsn lsn);
+
+  const ServiceContext ctx_;
+  std::mutex admitted_mu_;
+  // (stream, LSN) -> admitted_at_us: a lagging target's oldest unapplied record stays the
+  // same between status calls, and reading it means scanning into a segment.
+  std::map<std::pair<std::string, journal::Lsn>, int64_t>
+      admitted_cache_;    // GUARDED_BY(admitted_mu_)
+  std::mutex action_mu_;  // one retry/discard/enable/disable at a time
+};
+
+}  // namespace sluice::service

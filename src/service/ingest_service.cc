@@ -1,0 +1,344 @@
+#include "service/ingest_service.h"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/failpoint.h"
+#include "common/log.h"
+#include "journal/space_account.h"
+#include "replicate/record_codec.h"
+#include "service/status_mapping.h"
+#include "store/schema.h"
+
+namespace sluice::service {
+namespace {
+
+using config::TokenRole;
+
+// Room for what the admitter stamps (version, admission time, client tag) beyond the
+// record as the client sent it, when estimating journal space.
+constexpr size_t kStampBytes = 64;
+
+// Requests of one CommitStream journaled but not yet acknowledged. Bounds the memory a
+// fast producer can hold in the service while durability catches up.
+constexpr size_t kMaxStreamInFlight = 64;
+
+std::string SqlValueKind(const v1::SqlValue& v) {
+  switch (v.kind_case()) {
+    case v1::SqlValue::kTextValue:
+      return "string";
+    case v1::SqlValue::kBlobValue:
+      return "BLOB";
+    case v1::SqlValue::kClobValue:
+      return "CLOB";
+    default:
+      return "value";
+  }
+}
+
+}  // namespace
+
+Status IngestService::CheckLimits(const v1::CommitRequest& request) const {
+  const auto& limits = ctx_.config->limits;
+  if (request.records_size() == 0) {
+    return Status::InvalidArgument(
+        fmt::format("commit to stream '{}' carries no records", request.stream()));
+  }
+  if (static_cast<uint64_t>(request.records_size()) > limits.max_records_per_request) {
+    return Status::InvalidArgument(fmt::format(
+        "commit to stream '{}' carries {} records, above limits.max_records_per_request = {}",
+        request.stream(), request.records_size(), limits.max_records_per_request));
+  }
+  for (int i = 0; i < request.records_size(); ++i) {
+    SLUICE_RETURN_IF_ERROR(CheckRecord(request.records(i), static_cast<size_t>(i)));
+  }
+  return Status::OK();
+}
+
+Status IngestService::CheckRecord(const v1::Record& r, size_t index) const {
+  const auto& limits = ctx_.config->limits;
+  auto too_long = [&](std::string_view what, size_t bytes) {
+    return Status::InvalidArgument(
+        fmt::format("record {}: {} is {} bytes long, above "
+                    "limits.max_string_length = {}",
+                    index, what, bytes, limits.max_string_length));
+  };
+  auto check_statement = [&](const v1::SqlStatement& st) -> Status {
+    for (int p = 0; p < st.params_size(); ++p) {
+      const auto& v = st.params(p);
+      size_t bytes = 0;
+      bool lob = false;
+      switch (v.kind_case()) {
+        case v1::SqlValue::kTextValue:
+          bytes = v.text_value().size();
+          break;
+        case v1::SqlValue::kBlobValue:
+          bytes = v.blob_value().size();
+          lob = true;
+          break;
+        case v1::SqlValue::kClobValue:
+          bytes = v.clob_value().size();
+          lob = true;
+          break;
+        default:
+          continue;
+      }
+      if (lob && bytes > limits.max_lob_size) {
+        return Status::InvalidArgument(fmt::format(
+            "record {}: parameter ${} is a {} of {} bytes, above limits.max_lob_size = {}", index,
+            p + 1, SqlValueKind(v), bytes, limits.max_lob_size));
+      }
+      if (!lob && bytes > limits.max_string_length) {
+        return too_long(fmt::format("parameter ${} (a string)", p + 1), bytes);
+      }
+    }
+    return Status::OK();
+  };
+
+  switch (r.body_case()) {
+    case v1::Record::kSamples:
+    case v1::Record::kRecall:
+      break;
+    case v1::Record::kEvents:
+      for (int i = 0; i < r.events().events_size(); ++i) {
+        const auto& e = r.events().events(i);
+        for (auto [name, value] : {std::pair<const char*, const std::string*>{"kind", &e.kind()},
+                                   {"source", &e.source()},
+                                   {"text", &e.text()}}) {
+          if (value->size() > limits.max_string_length) {
+            return too_long(fmt::format("event {} field '{}'", i, name), value->size());
+          }
+        }
+      }
+      break;
+    case v1::Record::kSql:
+      SLUICE_RETURN_IF_ERROR(check_statement(r.sql()));
+      break;
+    case v1::Record::kTriggers:
+      for (int i = 0; i < r.triggers().samples_size(); ++i) {
+        const auto& t = r.triggers().samples(i);
+        for (auto [name, count] : {std::pair<const char*, int>{"int", t.int_values_size()},
+                                   {"float", t.float_values_size()},
+                                   {"string", t.string_values_size()}}) {
+          if (count > store::schema::kBurstColumns) {
+            return Status::InvalidArgument(fmt::format(
+                "record {}: trigger sample {} has {} {} values, above the {} {} columns of a "
+                "burst table",
+                index, i, count, name, store::schema::kBurstColumns, name));
+          }
+        }
+        for (int s = 0; s < t.string_values_size(); ++s) {
+          if (t.string_values(s).size() > limits.max_string_length) {
+            return too_long(fmt::format("trigger sample {} string value {}", i, s),
+                            t.string_values(s).size());
+          }
+        }
+      }
+      break;
+    case v1::Record::kCorrection:
+      for (auto [name, value] :
+           {std::pair<const char*, const std::string*>{"who", &r.correction().who()},
+            {"why", &r.correction().why()}}) {
+        if (value->size() > limits.max_string_length) {
+          return too_long(fmt::format("correction field '{}'", name), value->size());
+        }
+      }
+      break;
+    case v1::Record::kIntent:
+    case v1::Record::kOutcome:
+    case v1::Record::kSwitchMarker:
+      return Status::InvalidArgument(fmt::format(
+          "record {}: a '{}' record cannot be committed; the service writes those itself (a "
+          "synchronous write goes through Sql.Execute or Model.Update)",
+          index, replicate::RecordKind(r)));
+    case v1::Record::BODY_NOT_SET:
+      return Status::InvalidArgument(fmt::format("record {}: record has no body", index));
+  }
+  size_t bytes = r.ByteSizeLong() + kStampBytes;
+  if (bytes > ctx_.config->journal.max_record_size) {
+    return Status::InvalidArgument(
+        fmt::format("record {}: {} bytes serialized, above journal.max_record_size = {}", index,
+                    bytes, ctx_.config->journal.max_record_size));
+  }
+  Status s = ctx_.admitter->Validate(r);
+  if (!s.ok()) return s.Annotate(fmt::format("record {}", index));
+  return Status::OK();
+}
+
+Result<IngestService::Journaled> IngestService::Admit(const v1::CommitRequest& request) {
+  journal::Journal* j = ctx_.journals->stream(request.stream());
+  if (j == nullptr) {
+    std::string names;
+    for (const auto& n : ctx_.journals->stream_names()) names += (names.empty() ? "" : ", ") + n;
+    return Status::NotFound(fmt::format("no stream '{}' (streams: {})", request.stream(), names));
+  }
+  // A journal that failed refuses everything until sluiced restarts; say so before the
+  // sequence check, which could otherwise answer with a sequence that never became durable.
+  SLUICE_RETURN_IF_ERROR(j->health());
+
+  std::optional<DedupTable::Ticket> ticket;
+  if (!request.client_id().empty()) {
+    if (request.sequence() == 0) {
+      return Status::InvalidArgument(fmt::format(
+          "client '{}': sequence 0 is not valid; a client's first commit on a stream carries 1",
+          request.client_id()));
+    }
+    SLUICE_ASSIGN_OR_RETURN(
+        auto t, ctx_.dedup->Begin(request.client_id(), request.stream(), request.sequence()));
+    ticket.emplace(std::move(t));
+  }
+  SLUICE_RETURN_IF_ERROR(CheckLimits(request));
+
+  // Refuse up front when the whole request does not fit the budget, so a request is not
+  // cut in two by the budget in the common case.
+  if (journal::SpaceAccount* space = j->options().space; space != nullptr) {
+    uint64_t bytes = 0;
+    for (const auto& r : request.records())
+      bytes += journal::kFrameHeaderSize + r.ByteSizeLong() + kStampBytes;
+    SLUICE_RETURN_IF_ERROR(space->CheckAppend(j->options().space_index, bytes));
+  }
+
+  Journaled out;
+  out.journal = j;
+  for (int i = 0; i < request.records_size(); ++i) {
+    v1::Record record = request.records(i);
+    if (ticket) {
+      record.mutable_client()->set_client_id(request.client_id());
+      record.mutable_client()->set_sequence(request.sequence());
+    } else {
+      record.clear_client();  // a tag is the service's to give: the dedup rebuild trusts it
+    }
+    auto lsn = ctx_.admitter->Admit(request.stream(), std::move(record), /*wait=*/false);
+    if (!lsn.ok()) {
+      if (i == 0) return lsn.status();
+      if (ticket) ticket->Admitted();
+      return lsn.status().Annotate(
+          fmt::format("record {} of {} was not journaled (records 0..{} were, as LSN {}..{}{})", i,
+                      request.records_size(), i - 1, out.response.lsns(0), out.last,
+                      ticket ? fmt::format(", and count as sequence {}", request.sequence()) : ""));
+    }
+    out.response.add_lsns(*lsn);
+    out.last = *lsn;
+  }
+  if (ticket) {
+    ticket->Admitted();
+    out.response.set_sequence(request.sequence());
+  }
+  SLUICE_FAILPOINT("ingest.after_journal");
+  return out;
+}
+
+grpc::Status IngestService::Hello(grpc::ServerContext* context, const v1::HelloRequest* request,
+                                  v1::HelloResponse* response) {
+  auto caller = AdmitCall(ctx_, *context, TokenRole::kIngest, "Ingest.Hello");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (request->client_id().empty()) {
+    return ToGrpcStatus(Status::InvalidArgument("Ingest.Hello: client_id is empty"));
+  }
+  auto last = ctx_.dedup->Hello(request->client_id());
+  for (const auto& s : ctx_.config->streams) {
+    auto it = last.find(s.name);
+    (*response->mutable_last_sequence())[s.name] = it == last.end() ? 0 : it->second;
+  }
+  response->set_node_id(ctx_.config->node.id);
+  response->set_max_message_bytes(ctx_.config->limits.max_message_size);
+  response->set_max_records_per_request(static_cast<uint32_t>(
+      std::min<uint64_t>(ctx_.config->limits.max_records_per_request, UINT32_MAX)));
+  return grpc::Status::OK;
+}
+
+grpc::Status IngestService::Commit(grpc::ServerContext* context, const v1::CommitRequest* request,
+                                   v1::CommitResponse* response) {
+  auto caller = AdmitCall(ctx_, *context, TokenRole::kIngest, "Ingest.Commit");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  auto journaled = Admit(*request);
+  if (!journaled.ok()) return ToGrpcStatus(journaled.status());
+  Status s = journaled->journal->WaitDurable(journaled->last);
+  if (!s.ok()) return ToGrpcStatus(s);
+  SLUICE_FAILPOINT("ingest.before_ack");
+  *response = std::move(journaled->response);
+  return grpc::Status::OK;
+}
+
+// Requests are journaled as they arrive and acknowledged in order by a second thread as
+// they become durable, so a producer that keeps requests in flight gets group commit.
+grpc::Status IngestService::CommitStream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::CommitResponse, v1::CommitRequest>* stream) {
+  {
+    // An open stream is not a call in progress (it may idle for hours); each request on
+    // it is, from its arrival until its answer is written.
+    auto caller = AdmitCall(ctx_, *context, TokenRole::kIngest, "Ingest.CommitStream");
+    if (!caller.ok()) return ToGrpcStatus(caller.status());
+  }
+
+  struct Item {
+    Result<Journaled> journaled;
+    CallGate::Pass pass;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Item> queue;      // GUARDED_BY(mu)
+  bool reading_done = false;   // GUARDED_BY(mu)
+  bool writer_failed = false;  // GUARDED_BY(mu)
+  grpc::Status final_status;   // written by the writer, read after join
+
+  std::thread writer([&] {
+    while (true) {
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return !queue.empty() || reading_done; });
+      if (queue.empty()) return;
+      Item item = std::move(queue.front());
+      queue.pop_front();
+      lk.unlock();
+      cv.notify_all();
+      const Result<Journaled>& j = item.journaled;
+      Status s = j.ok() ? j->journal->WaitDurable(j->last) : j.status();
+      if (s.ok()) SLUICE_FAILPOINT("ingest.before_ack");
+      if (s.ok() && !stream->Write(j->response)) s = Status::Unavailable("the client went away");
+      if (!s.ok()) {
+        final_status = ToGrpcStatus(s);
+        lk.lock();
+        writer_failed = true;
+        lk.unlock();
+        cv.notify_all();
+        // A refused request ended the reading already. Otherwise (the journal failed, the
+        // client went away) the reader may be blocked in Read() waiting for a client that
+        // will get no answer: cancelling unblocks it (the client then sees CANCELLED).
+        if (j.ok()) context->TryCancel();
+        return;
+      }
+    }
+  });
+
+  v1::CommitRequest request;
+  while (stream->Read(&request)) {
+    Item item{Status::Unavailable(
+                  "Ingest.CommitStream: sluiced is shutting down; the requests answered so far "
+                  "are acknowledged, resubmit the rest on another address or once it is back"),
+              ctx_.gate->Enter()};
+    if (item.pass) item.journaled = Admit(request);
+    bool failed = !item.journaled.ok();
+    std::unique_lock lk(mu);
+    cv.wait(lk, [&] { return queue.size() < kMaxStreamInFlight || writer_failed; });
+    if (writer_failed) break;
+    queue.push_back(std::move(item));
+    lk.unlock();
+    cv.notify_all();
+    if (failed) break;  // the answers so far go out in order, then this error ends the call
+  }
+  {
+    std::lock_guard lk(mu);
+    reading_done = true;
+  }
+  cv.notify_all();
+  writer.join();
+  return final_status;
+}
+
+}  // namespace sluice::service

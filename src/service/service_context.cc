@@ -1,0 +1,19 @@
+#include "service/service_context.h"
+
+#include <fmt/format.h>
+
+namespace sluice::service {
+
+Result<Admission> AdmitCall(const ServiceContext& context, const grpc::ServerContext& call,
+                            config::TokenRole role, std::string_view method) {
+  Admission a;
+  a.pass = context.gate->Enter();
+  if (!a.pass) {
+    return Status::Unavailable(fmt::format(
+        "{}: sluiced is shutting down; retry on another address or once it is back", method));
+  }
+  SLUICE_ASSIGN_OR_RETURN(a.caller, context.auth->Check(call, role, method));
+  return a;
+}
+
+}  // namespace sluice::service

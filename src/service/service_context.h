@@ -1,0 +1,41 @@
+#pragma once
+// What every gRPC service of a node works with. The node (src/daemon/node.h) owns all of
+// it and outlives the services; the services only borrow.
+
+#include "admission/admitter.h"
+#include "config/config.h"
+#include "journal/journal_set.h"
+#include "replicate/replicator.h"
+#include "service/auth.h"
+#include "service/call_gate.h"
+#include "service/dedup_table.h"
+#include "service/target_state.h"
+
+namespace sluice::service {
+
+class ServiceStateTracker;
+
+struct ServiceContext {
+  const config::Config* config = nullptr;
+  journal::JournalSet* journals = nullptr;
+  admission::Admitter* admitter = nullptr;
+  replicate::Replicator* replicator = nullptr;
+  DedupTable* dedup = nullptr;
+  TargetStateStore* target_states = nullptr;
+  const Authenticator* auth = nullptr;
+  ServiceStateTracker* state = nullptr;  // the active target, or isolated
+  // Every call enters it first (see Admit() below); refused once the node shuts down.
+  CallGate* gate = nullptr;
+};
+
+// The start of every method: the call gate (kUnavailable while shutting down), then
+// authentication for `role`. `method` names the call in messages ("Admin.Status"). The
+// pass is held until the call returns.
+struct Admission {
+  CallGate::Pass pass;
+  Caller caller;
+};
+Result<Admission> AdmitCall(const ServiceContext& context, const grpc::ServerContext& call,
+                            config::TokenRole role, std::string_view method);
+
+}  // namespace sluice::service

@@ -1,0 +1,128 @@
+#include "service/sync_writer.h"
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "journal/reader.h"
+#include "replicate/record_codec.h"
+
+namespace sluice::service {
+namespace {
+constexpr size_t kRememberedOutcomes = 100000;
+}
+
+void FillResult(const store::StatementResult& result, size_t max_rows, v1::ExecuteResponse* out) {
+  out->set_rows_affected(result.rows_affected);
+  for (const auto& c : result.columns) out->add_columns(c);
+  size_t n = 0;
+  for (const auto& row : result.rows) {
+    if (max_rows > 0 && n++ >= max_rows) break;
+    auto* r = out->add_rows();
+    for (const auto& v : row) *r->add_values() = v;
+  }
+}
+
+void SyncWriter::Remember(journal::Lsn lsn, v1::ExecuteResponse response) {
+  std::lock_guard lk(mu_);
+  if (outcomes_.emplace(lsn, std::move(response)).second) order_.push_back(lsn);
+  while (order_.size() > kRememberedOutcomes) {
+    outcomes_.erase(order_.front());
+    order_.pop_front();
+  }
+  cv_.notify_all();
+}
+
+Status SyncWriter::Decided(const replicate::IntentDecision& d) {
+  v1::Record marker;
+  auto* o = marker.mutable_outcome();
+  o->set_intent_lsn(d.intent_lsn);
+  o->set_applied(d.applied);
+  o->set_message(d.message);
+  o->set_decided_by(d.target);
+  o->set_rows_affected(d.result_known ? d.result.rows_affected : -1);
+  SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, admitter_->Admit(model_stream_, marker, /*wait=*/true));
+  (void)lsn;
+  v1::ExecuteResponse r;
+  r.set_outcome(d.applied ? v1::OUTCOME_APPLIED : v1::OUTCOME_REJECTED);
+  r.set_lsn(d.intent_lsn);
+  r.set_message(d.message);
+  r.set_target(d.target);
+  if (d.applied) {
+    FillResult(d.result, 0, &r);
+    if (!d.result_known) r.set_rows_affected(-1);
+  }
+  Remember(d.intent_lsn, std::move(r));
+  return Status::OK();
+}
+
+Result<v1::ExecuteResponse> SyncWriter::Execute(const v1::SyncIntent& intent, std::chrono::milliseconds wait,
+                                                size_t max_rows) {
+  v1::Record record;
+  *record.mutable_intent() = intent;
+  SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, admitter_->Admit(model_stream_, record, /*wait=*/true));
+  std::unique_lock lk(mu_);
+  bool decided = cv_.wait_for(lk, wait, [&] { return outcomes_.count(lsn) > 0; });
+  if (!decided) {
+    v1::ExecuteResponse r;
+    r.set_outcome(v1::OUTCOME_UNKNOWN);
+    r.set_lsn(lsn);
+    r.set_message(fmt::format("the outcome of LSN {} is not known yet (no decision within {} ms); "
+                              "ask GetOutcome({}) later",
+                              lsn, wait.count(), lsn));
+    return r;
+  }
+  v1::ExecuteResponse r = outcomes_.at(lsn);
+  lk.unlock();
+  if (max_rows > 0 && static_cast<size_t>(r.rows_size()) > max_rows) {
+    r.mutable_rows()->DeleteSubrange(static_cast<int>(max_rows), r.rows_size() - static_cast<int>(max_rows));
+  }
+  return r;
+}
+
+Result<v1::ExecuteResponse> SyncWriter::GetOutcome(journal::Lsn lsn) {
+  {
+    std::lock_guard lk(mu_);
+    auto it = outcomes_.find(lsn);
+    if (it != outcomes_.end()) return it->second;
+  }
+  journal::Journal* j = journals_->stream(model_stream_);
+  if (j == nullptr) return Status::Internal(fmt::format("no stream '{}'", model_stream_));
+  if (lsn == 0 || lsn > j->durable_lsn()) {
+    return Status::NotFound(fmt::format("LSN {} is not a synchronous write of this node (head is {})", lsn,
+                                        j->durable_lsn()));
+  }
+  auto reader = journal::Reader::Open(j, lsn);
+  if (!reader.ok()) return reader.status();
+  journal::ReadBatch batch;
+  bool first = true;
+  while (true) {
+    SLUICE_RETURN_IF_ERROR((*reader)->Read(4096, 8 << 20, &batch));
+    if (batch.empty()) break;
+    for (const auto& rv : batch.records()) {
+      auto rec = replicate::DecodeRecord(rv.lsn, rv.type, rv.payload);
+      if (first) {
+        first = false;
+        if (!rec.ok() || !rec->has_intent()) {
+          return Status::NotFound(fmt::format("LSN {} of stream '{}' is not a synchronous write", lsn, model_stream_));
+        }
+        continue;
+      }
+      if (rec.ok() && rec->has_outcome() && rec->outcome().intent_lsn() == lsn) {
+        v1::ExecuteResponse r;
+        r.set_outcome(rec->outcome().applied() ? v1::OUTCOME_APPLIED : v1::OUTCOME_REJECTED);
+        r.set_lsn(lsn);
+        r.set_message(rec->outcome().message());
+        r.set_target(rec->outcome().decided_by());
+        r.set_rows_affected(rec->outcome().rows_affected());
+        return r;
+      }
+    }
+  }
+  v1::ExecuteResponse r;
+  r.set_outcome(v1::OUTCOME_PENDING);
+  r.set_lsn(lsn);
+  r.set_message(fmt::format("LSN {} is journaled and not decided yet", lsn));
+  return r;
+}
+
+}  // namespace sluice::service
