@@ -46,12 +46,10 @@
 // Each side's target is checked after its run (row count and sums equal the workload)
 // and dropped before the next round.
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -61,12 +59,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "admission/admitter.h"

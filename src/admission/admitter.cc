@@ -49,8 +49,8 @@ Result<uint64_t> Admitter::NextVersion() {
   return v;
 }
 
-Status Admitter::CheckTimestamp(int64_t ts, std::string_view what, size_t row) const {
-  int64_t max = NowMicros() + options_.timestamp_max_ahead_us;
+Status Admitter::CheckTimestamp(int64_t ts, std::string_view what, size_t row, int64_t now_us) const {
+  int64_t max = now_us + options_.timestamp_max_ahead_us;
   if (ts < options_.timestamp_min_us || ts > max) {
     return Status::InvalidArgument(fmt::format(
         "{} of row {} is {} µs since 1970-01-01 UTC, outside the admitted window [{}, {}] (not "
@@ -61,6 +61,7 @@ Status Admitter::CheckTimestamp(int64_t ts, std::string_view what, size_t row) c
 }
 
 Status Admitter::Validate(const v1::Record& r) const {
+  const int64_t now = NowMicros();  // once per record, not per row
   switch (r.body_case()) {
     case v1::Record::kSamples: {
       const auto& s = r.samples();
@@ -80,14 +81,14 @@ Status Admitter::Validate(const v1::Record& r) const {
         return Status::InvalidArgument(fmt::format("sample batch has {} rows, above the limit of {}", n,
                                                    options_.max_rows_per_record));
       }
-      for (size_t i = 0; i < n; ++i) SLUICE_RETURN_IF_ERROR(CheckTimestamp(s.ts_us(static_cast<int>(i)), "ts_us", i));
+      for (size_t i = 0; i < n; ++i) SLUICE_RETURN_IF_ERROR(CheckTimestamp(s.ts_us(static_cast<int>(i)), "ts_us", i, now));
       return Status::OK();
     }
     case v1::Record::kEvents: {
       if (r.events().events_size() == 0) return Status::InvalidArgument("event batch has no events");
       for (int i = 0; i < r.events().events_size(); ++i) {
         const auto& e = r.events().events(i);
-        SLUICE_RETURN_IF_ERROR(CheckTimestamp(e.ts_us(), "ts_us", static_cast<size_t>(i)));
+        SLUICE_RETURN_IF_ERROR(CheckTimestamp(e.ts_us(), "ts_us", static_cast<size_t>(i), now));
         for (const std::string* f : {&e.kind(), &e.source(), &e.text()}) {
           if (f->size() > options_.max_string_length) {
             return Status::InvalidArgument(fmt::format("event {} has a string of {} bytes, above the limit of {}",
@@ -102,15 +103,15 @@ Status Admitter::Validate(const v1::Record& r) const {
     case v1::Record::kIntent:
       return CheckSqlRecord(r.intent().statement(), options_.target_dialects);
     case v1::Record::kCorrection:
-      return CheckTimestamp(r.correction().ts_us(), "ts_us", 0);
+      return CheckTimestamp(r.correction().ts_us(), "ts_us", 0, now);
     case v1::Record::kTriggers:
       for (int i = 0; i < r.triggers().samples_size(); ++i) {
-        SLUICE_RETURN_IF_ERROR(CheckTimestamp(r.triggers().samples(i).occur_time_us(), "occur_time_us", static_cast<size_t>(i)));
+        SLUICE_RETURN_IF_ERROR(CheckTimestamp(r.triggers().samples(i).occur_time_us(), "occur_time_us", static_cast<size_t>(i), now));
       }
       return Status::OK();
     case v1::Record::kRecall:
       for (int i = 0; i < r.recall().rows_size(); ++i) {
-        SLUICE_RETURN_IF_ERROR(CheckTimestamp(r.recall().rows(i).ts_us(), "ts_us", static_cast<size_t>(i)));
+        SLUICE_RETURN_IF_ERROR(CheckTimestamp(r.recall().rows(i).ts_us(), "ts_us", static_cast<size_t>(i), now));
       }
       return Status::OK();
     case v1::Record::kOutcome:

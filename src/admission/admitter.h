@@ -49,7 +49,7 @@ class Admitter {
   Admitter(journal::JournalSet* journals, AdmissionOptions options)
       : journals_(journals), options_(std::move(options)) {}
   Result<uint64_t> NextVersion();
-  Status CheckTimestamp(int64_t ts, std::string_view what, size_t row) const;
+  Status CheckTimestamp(int64_t ts, std::string_view what, size_t row, int64_t now_us) const;
 
   journal::JournalSet* journals_;
   const AdmissionOptions options_;

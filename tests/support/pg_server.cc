@@ -25,6 +25,21 @@
 namespace sluice::testing {
 namespace {
 
+// The contents of a /proc file, or "" when it cannot be read (the process is gone).
+std::string ReadProcFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string out;
+  char buf[4096];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -201,19 +216,15 @@ std::vector<pid_t> FindProcesses(const std::string& needle) {
     long pid = strtol(e->d_name, &end, 10);
     if (end == e->d_name || *end != '\0' || pid <= 0 || pid == self) continue;
     std::string base = fmt::format("/proc/{}/", pid);
-    std::string stat;
-    {
-      std::ifstream in(base + "stat");
-      if (!in) continue;
-      std::getline(in, stat);
-    }
+    // A process may exit between listing and reading: plain read(2), which reports that
+    // as an error, where an ifstream would throw (ESRCH) out of the test.
+    std::string stat = ReadProcFile(base + "stat");
+    if (stat.empty()) continue;
     auto paren = stat.rfind(')');
     if (paren == std::string::npos || paren + 2 >= stat.size()) continue;
     char state = stat[paren + 2];
     if (state == 'Z' || state == 'X') continue;
-    std::ifstream in(base + "cmdline", std::ios::binary);
-    if (!in) continue;
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string cmdline = ReadProcFile(base + "cmdline");
     if (cmdline.find(needle) != std::string::npos) out.push_back(static_cast<pid_t>(pid));
   }
   closedir(proc);
