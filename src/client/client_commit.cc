@@ -1,5 +1,7 @@
 // Commits: the Hello handshake, sequence numbers, and commits sent directly or spooled.
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "client/client_impl.h"
@@ -12,6 +14,10 @@ namespace {
 // giving up: more than once means someone else is committing under this client id.
 constexpr int kMaxAdoptions = 3;
 
+// After a Hello found no address, committers spool at once for this long rather than
+// each waiting for every address again (the resubmitter keeps trying meanwhile).
+constexpr std::chrono::seconds kHelloRetry{3};
+
 void AddWhy(std::string* why, const std::string& address, std::string_view what) {
   if (!why->empty()) *why += "; ";
   *why += fmt::format("{}: {}", address, what);
@@ -19,10 +25,25 @@ void AddWhy(std::string* why, const std::string& address, std::string_view what)
 
 }  // namespace
 
-Status ClientImpl::EnsureHello() {
+Status ClientImpl::EnsureHello(bool background) {
   if (hello_done_.load()) return Status::OK();
+  auto recent_failure = [&]() -> std::optional<Status> {
+    std::lock_guard fl(hello_failure_mu_);
+    if (hello_failure_.empty() ||
+        std::chrono::steady_clock::now() - hello_failed_at_ >= kHelloRetry) {
+      return std::nullopt;
+    }
+    return Status::Unavailable(hello_failure_);
+  };
+  if (!background) {
+    if (auto s = recent_failure()) return *s;
+  }
   std::lock_guard lk(hello_mu_);
   if (hello_done_.load()) return Status::OK();
+  // Another thread may just have tried (while this one waited for the lock).
+  if (!background) {
+    if (auto s = recent_failure()) return *s;
+  }
   v1::HelloRequest req;
   req.set_client_id(client_id_);
   std::string why;
@@ -47,7 +68,13 @@ Status ClientImpl::EnsureHello() {
                      e.address, resp.node_id(), resp.last_sequence_size());
     return Status::OK();
   }
-  return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
+  std::string failure = fmt::format("no address of the service answered: {}", why);
+  {
+    std::lock_guard fl(hello_failure_mu_);
+    hello_failed_at_ = std::chrono::steady_clock::now();
+    hello_failure_ = failure;
+  }
+  return Status::Unavailable(std::move(failure));
 }
 
 void ClientImpl::ApplyHello(const v1::HelloResponse& response) {
@@ -157,7 +184,7 @@ Result<CommitResult> ClientImpl::Commit(const std::string& stream,
   if (st->spool_mode()) return SpoolLocked(st, lk, std::move(req));
   if (!st->known) {
     lk.unlock();
-    Status s = EnsureHello();
+    Status s = EnsureHello(/*background=*/false);
     lk.lock();
     if (!s.ok() && s.code() != Code::kUnavailable) return s;
     if (!s.ok() && spool_ == nullptr) return s;

@@ -88,8 +88,10 @@ class ClientImpl final : public Client {
 
   // client_commit.cc
   // Says Hello once per process (until it succeeds). kUnavailable when no address
-  // answered; another error when the service refused.
-  Status EnsureHello();
+  // answered; another error when the service refused. A committer (`background` false)
+  // does not try again within kHelloRetry of a failed attempt: the resubmitter keeps
+  // trying, and a commit meanwhile goes to the spool at once.
+  Status EnsureHello(bool background);
   void ApplyHello(const v1::HelloResponse& response);
   // REQUIRES: st->mu held and st->known false. Numbers the stream from `last` + 1.
   void NumberLocked(StreamState* st, uint64_t last);
@@ -143,8 +145,11 @@ class ClientImpl final : public Client {
 
   std::mutex hello_mu_;  // one Hello at a time
   std::atomic<bool> hello_done_{false};
-  std::atomic<uint32_t> max_records_per_request_{0};    // 0: not known
-  std::atomic<uint64_t> service_max_message_bytes_{0};  // 0: not known
+  std::mutex hello_failure_mu_;
+  std::chrono::steady_clock::time_point hello_failed_at_{};  // GUARDED_BY(hello_failure_mu_)
+  std::string hello_failure_;                                // GUARDED_BY(hello_failure_mu_)
+  std::atomic<uint32_t> max_records_per_request_{0};         // 0: not known
+  std::atomic<uint64_t> service_max_message_bytes_{0};       // 0: not known
 
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;

@@ -132,7 +132,7 @@ ClientImpl::~ClientImpl() {
     std::lock_guard lk(resubmit_ctx_mu_);
     if (resubmit_ctx_ != nullptr) resubmit_ctx_->TryCancel();
   }
-  if (conns_) conns_->CancelAll();
+  if (conns_) conns_->Shutdown();
   if (resubmitter_.joinable()) resubmitter_.join();
   if (spool_) {
     Status s = spool_->Flush();

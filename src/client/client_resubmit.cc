@@ -109,7 +109,7 @@ ClientImpl::Drain ClientImpl::DrainStream(StreamState* st) {
     need_hello = !st->known;
   }
   if (need_hello) {
-    Status s = EnsureHello();
+    Status s = EnsureHello(/*background=*/true);
     std::lock_guard lk(st->mu);
     if (!s.ok()) {
       // Not SetErrorLocked: "the service is away" is the normal state of a spool.

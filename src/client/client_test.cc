@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -310,6 +311,8 @@ TEST_F(ClientTest, CommitsQueueBehindTheSpoolSoOrderIsKept) {
   ASSERT_OK(c->WaitForSpoolDrained(milliseconds(60'000)));
   const size_t first_direct =
       std::find(states.begin(), states.end(), CommitState::kAcknowledged) - states.begin();
+  std::cout << first_direct << " commits queued behind the spool, then "
+            << states.size() - first_direct << " went directly\n";
   EXPECT_GT(first_direct, 0u) << "no commit queued behind the spool";
   EXPECT_LT(first_direct, states.size()) << "no commit went directly after the spool drained";
   for (size_t i = first_direct; i < states.size(); ++i) {
@@ -575,7 +578,8 @@ TEST_F(ClientTest, TlsWithCaFile) {
   const std::string cmd = fmt::format(
       "cd {} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt "
       "-subj /CN=sluice-test-ca -days 2 && "
-      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost && "
+      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost "
+      "&& "
       "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext && "
       "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt "
       "-days 2 -extfile san.ext",

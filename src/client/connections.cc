@@ -12,6 +12,8 @@ namespace {
 
 // The longest a channel waits before it tries a lost address again.
 constexpr int kMaxBackoffMs = 1000;
+// How often Connect() looks whether the connections are shutting down.
+constexpr std::chrono::milliseconds kConnectSlice{50};
 
 std::string_view GrpcCodeName(grpc::StatusCode code) {
   switch (code) {
@@ -184,12 +186,19 @@ bool Connections::Connect(size_t i) {
           ? now + std::min<std::chrono::milliseconds>(
                       options_.connect_timeout, std::chrono::milliseconds(kMaxBackoffMs + 200))
           : now + options_.connect_timeout;
-  bool attempted = state == GRPC_CHANNEL_CONNECTING;
+  // From IDLE or CONNECTING an attempt is under way now (it may fail before we see it
+  // CONNECTING): the next TRANSIENT_FAILURE is its failure.
+  bool attempted = state != GRPC_CHANNEL_TRANSIENT_FAILURE;
   while (state != GRPC_CHANNEL_READY) {
-    if (state == GRPC_CHANNEL_SHUTDOWN) return false;
+    if (state == GRPC_CHANNEL_SHUTDOWN || shutdown_.load()) return false;
     // An attempt made now failed (refused, reset): the address is down.
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempted) return false;
-    if (!ch.WaitForStateChange(state, deadline)) return false;
+    // In slices, so that Shutdown() does not wait for a whole connect timeout.
+    const auto slice = std::min(deadline, std::chrono::system_clock::now() + kConnectSlice);
+    if (!ch.WaitForStateChange(state, slice)) {
+      if (std::chrono::system_clock::now() >= deadline) return false;
+      continue;
+    }
     state = ch.GetState(/*try_to_connect=*/true);
     attempted = attempted || state == GRPC_CHANNEL_CONNECTING;
   }
@@ -211,6 +220,11 @@ void Connections::Register(grpc::ClientContext* context) {
 void Connections::Unregister(grpc::ClientContext* context) {
   std::lock_guard lk(mu_);
   live_.erase(context);
+}
+
+void Connections::Shutdown() {
+  shutdown_.store(true);
+  CancelAll();
 }
 
 void Connections::CancelAll() {

@@ -73,6 +73,8 @@ class Connections {
   void Register(grpc::ClientContext* context);
   void Unregister(grpc::ClientContext* context);
   void CancelAll();
+  // CancelAll(), and Connect() fails from now on (the client is closing).
+  void Shutdown();
 
   // Classifies a finished attempt: whether the service answered it.
   static Reach Classify(const grpc::Status& status);
@@ -85,6 +87,7 @@ class Connections {
   const ClientOptions options_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
   std::atomic<size_t> preferred_{0};
+  std::atomic<bool> shutdown_{false};
 
   std::mutex mu_;
   std::set<grpc::ClientContext*> live_;  // GUARDED_BY(mu_)

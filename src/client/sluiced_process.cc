@@ -58,7 +58,8 @@ SluicedProcess::SluicedProcess(std::string dir, std::vector<int> ports)
 
 void SluicedProcess::EnableTls(const std::string& cert_file, const std::string& key_file,
                                const std::string& ca_file) {
-  tls_section_ = fmt::format("\n[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n", cert_file, key_file);
+  tls_section_ =
+      fmt::format("\n[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n", cert_file, key_file);
   std::ifstream in(ca_file);
   std::stringstream ss;
   ss << in.rdbuf();

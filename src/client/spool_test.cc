@@ -289,6 +289,22 @@ TEST(ClientAwayTest, SpoolsUnnumberedAndRecoversAfterRestart) {
   EXPECT_EQ(r->state, CommitState::kSpooled);
 }
 
+// Refused connections fail at once: the connect timeout is for addresses that do not
+// answer at all, not for those that say no.
+TEST(ClientAwayTest, RefusedAddressesDoNotCostTheConnectTimeout) {
+  TempDir dir;
+  auto o = AwayOptions(dir.path());
+  o.connect_timeout = std::chrono::milliseconds(5000);
+  auto c = Client::Open(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const auto start = std::chrono::steady_clock::now();
+  auto r = (*c)->CommitSamples("samples", Batch(1, 1));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, CommitState::kSpooled);
+  EXPECT_LT(took, std::chrono::milliseconds(2500));
+}
+
 TEST(ClientAwayTest, ClientIdCannotChangeWhileCommitsArePending) {
   TempDir dir;
   {

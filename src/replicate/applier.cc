@@ -91,13 +91,17 @@ bool Applier::WaitApplied(Lsn lsn, std::chrono::milliseconds timeout) const {
 
 void Applier::SetState(ApplierState state, const std::string& error) {
   std::lock_guard lk(mu_);
-  if (state != status_.state || error != status_.last_error) {
-    if (!error.empty() && error != status_.last_error) {
+  // Log what an operator needs, once: a retry loop against a target that is down goes
+  // connecting -> down -> connecting ... and must not flood the log with the same line.
+  if (state != ApplierState::kConnecting) {
+    if (!error.empty() && (error != last_logged_error_ || state != last_logged_state_)) {
       SLUICE_LOG_WARN("target '{}' stream '{}': {} ({})", target_, options_.stream,
                       ApplierStateName(state), error);
-    } else if (state != status_.state) {
+    } else if (error.empty() && state != last_logged_state_) {
       SLUICE_LOG_INFO("target '{}' stream '{}': {}", target_, options_.stream, ApplierStateName(state));
     }
+    last_logged_state_ = state;
+    last_logged_error_ = error;
   }
   status_.state = state;
   if (!error.empty() || state == ApplierState::kRunning) status_.last_error = error;

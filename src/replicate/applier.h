@@ -190,6 +190,8 @@ class Applier {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   ApplierStatus status_;           // GUARDED_BY(mu_)
+  ApplierState last_logged_state_ = ApplierState::kConnecting;  // GUARDED_BY(mu_)
+  std::string last_logged_error_;                                // GUARDED_BY(mu_)
   std::deque<Command*> commands_;  // GUARDED_BY(mu_)
   bool stop_ = false;              // GUARDED_BY(mu_)
   std::thread thread_;

@@ -188,9 +188,19 @@ Result<IngestService::Journaled> IngestService::Admit(const v1::CommitRequest& r
           "client '{}': sequence 0 is not valid; a client's first commit on a stream carries 1",
           request.client_id()));
     }
-    SLUICE_ASSIGN_OR_RETURN(
-        auto t, ctx_.dedup->Begin(request.client_id(), request.stream(), request.sequence()));
-    ticket.emplace(std::move(t));
+    auto t = ctx_.dedup->Begin(request.client_id(), request.stream(), request.sequence());
+    if (!t.ok()) {
+      // "Expected sequence N" tells a resubmitting client that its earlier attempt was
+      // admitted; that earlier attempt may still be on its way to disk. Answer only once
+      // everything admitted so far is durable, or the client could drop a commit that a
+      // crash then takes away.
+      if (t.status().code() == Code::kFailedPrecondition) {
+        journal::Lsn assigned = j->last_assigned_lsn();
+        if (assigned > 0) SLUICE_RETURN_IF_ERROR(j->WaitDurable(assigned));
+      }
+      return t.status();
+    }
+    ticket.emplace(std::move(t).value());
   }
   SLUICE_RETURN_IF_ERROR(CheckLimits(request));
 
