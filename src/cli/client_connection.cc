@@ -84,6 +84,8 @@ std::unique_ptr<Connection> Connection::Open(const ServiceOptions& options,
   }
   c->admin_ = v1::Admin::NewStub(c->channel_);
   c->ingest_ = v1::Ingest::NewStub(c->channel_);
+  c->sql_ = v1::Sql::NewStub(c->channel_);
+  c->download_ = v1::Download::NewStub(c->channel_);
   return c;
 }
 

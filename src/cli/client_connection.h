@@ -35,6 +35,8 @@ class Connection {
 
   v1::Admin::Stub& admin() { return *admin_; }
   v1::Ingest::Stub& ingest() { return *ingest_; }
+  v1::Sql::Stub& sql() { return *sql_; }
+  v1::Download::Stub& download() { return *download_; }
   const std::string& address() const { return options_.address; }
 
   // Prints "sluice COMMAND: <what> failed: CODE: message" (naming the address when it
@@ -50,6 +52,8 @@ class Connection {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Admin::Stub> admin_;
   std::unique_ptr<v1::Ingest::Stub> ingest_;
+  std::unique_ptr<v1::Sql::Stub> sql_;
+  std::unique_ptr<v1::Download::Stub> download_;
 };
 
 // "UNAVAILABLE", "INVALID_ARGUMENT", ...

@@ -15,6 +15,7 @@ enum ExitCode : int {
   kExitFailed = 1,  // the command ran and found a problem (damage, a failed check)
   kExitUsage = 2,   // bad arguments, or the target is not what the command works on
   kExitError = 3,   // the command could not run (I/O error, service unreachable)
+  kExitUnknown = 4,  // `sluice sql`: the write's outcome is not known yet (ask --outcome LSN)
 };
 
 // How the commands that talk to sluiced reach it (global options --address, --token,
@@ -40,5 +41,7 @@ void RegisterJournalCommands(CLI::App& app, Context* context);
 void RegisterAdminCommands(CLI::App& app, Context* context);
 // Registers `sluice commit`.
 void RegisterIngestCommands(CLI::App& app, Context* context);
+// Registers `sluice sql` and `sluice download`.
+void RegisterSqlCommands(CLI::App& app, Context* context);
 
 }  // namespace sluice::cli

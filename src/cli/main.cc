@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit codes: 0 success, 1 the command found a problem or the service refused or failed "
       "(e.g. journal damage, a rejected commit), 2 usage error or not a data directory, 3 the "
-      "command could not run (I/O error, cannot reach the service).\n"
+      "command could not run (I/O error, cannot reach the service), 4 (sluice sql) a write's "
+      "outcome is not known yet.\n"
       "Commands that talk to sluiced take --address (or SLUICE_ADDRESS), --token (or "
       "SLUICE_TOKEN) and --tls-ca, before or after the command name.");
   // Options of the top-level app are accepted after a subcommand's name too.
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   RegisterJournalCommands(app, &context);
   RegisterAdminCommands(app, &context);
   RegisterIngestCommands(app, &context);
+  RegisterSqlCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

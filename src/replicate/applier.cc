@@ -37,6 +37,7 @@ Applier::Applier(journal::JournalSet* journals, std::unique_ptr<store::Backend> 
   status_.target = target_;
   status_.stream = options_.stream;
   read_records_ = options_.batch_records;
+  read_bytes_ = options_.batch_bytes;
   decides_ = options_.decides_intents;
   recover_intents_ = options_.decides_intents;
 }
@@ -200,7 +201,7 @@ void Applier::Run() {
       continue;
     }
 
-    Status s = reader_->Read(read_records_, options_.batch_bytes, &batch);
+    Status s = reader_->Read(read_records_, read_bytes_, &batch);
     if (!s.ok()) {
       if (s.code() == Code::kOutOfRange) {
         // Retention deleted what this target still needed (its cursor was detached).
@@ -249,6 +250,12 @@ void Applier::Run() {
       bool full = recs.size() >= read_records_;
       if (full) read_records_ = std::min<size_t>(read_records_ * 2, 1 << 20);
       Lsn last_seen = recs.back().lsn;
+      // Fewer records than asked for while newer ones exist: the byte bound stopped the
+      // read (a large intent, e.g. a 10 MiB BLOB), so the outcome lies beyond it.
+      if (!full && journal_->WaitForNewerThan(last_seen, std::chrono::milliseconds(0))) {
+        full = true;
+        read_bytes_ = std::min<size_t>(read_bytes_ * 2, size_t{1} << 30);
+      }
       Status rs = Reposition(recs.front().lsn);
       if (!rs.ok()) {
         SetState(ApplierState::kDown, rs.ToString());
@@ -260,6 +267,7 @@ void Applier::Run() {
       continue;
     }
     read_records_ = options_.batch_records;
+    read_bytes_ = options_.batch_bytes;
     Status as = ApplyRange(std::span<Decoded>(recs.data(), n));
     if (as.ok()) {
       backoff_ = std::chrono::milliseconds(0);

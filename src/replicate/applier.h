@@ -186,6 +186,7 @@ class Applier {
   bool connected_ = false;
   std::chrono::milliseconds backoff_{0};
   size_t read_records_ = 0;  // grows when an intent's outcome is beyond one batch
+  size_t read_bytes_ = 0;    // likewise, when one batch's bytes hold only up to the intent
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
