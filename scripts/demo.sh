@@ -70,8 +70,8 @@ for _ in $(seq 1 600); do
   if "$sluice" status --json | python3 -c '
 import json,sys
 s=json.load(sys.stdin)
-# proto3 JSON leaves out zero values: a missing lag is no lag.
-sys.exit(0 if all(a.get("lag_records", 0) == 0 and a.get("state") == "running" for a in s["appliers"]) else 1)'; then break; fi
+# proto3 JSON leaves out zero values and writes 64-bit numbers as strings.
+sys.exit(0 if all(int(a.get("lag_records", 0)) == 0 and a.get("state") == "running" for a in s["appliers"]) else 1)'; then break; fi
   sleep 0.2
 done
 "$sluice" status
