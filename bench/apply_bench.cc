@@ -67,6 +67,7 @@
 
 #include "admission/admitter.h"
 #include "bench/bench.h"
+#include "bench/bench_util.h"
 #include "bench/machine_info.h"
 #include "common/file_system.h"
 #include "common/log.h"
@@ -147,91 +148,13 @@ Workload MakeWorkload(int64_t rows, int64_t points) {
   return w;
 }
 
-// A fresh directory under `parent`, removed with its contents on destruction.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& parent) {
-    std::string tmpl = JoinPath(parent, "sluice-bench-apply-XXXXXX");
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error(
-          fmt::format("cannot create a directory in {}: {}", parent, std::strerror(errno)));
-    }
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// The 1, 5 and 15 minute load averages: other work on a shared machine moves the figures.
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return fmt::format("{} {} {}", one, five, fifteen);
-}
 
 // One side of one round.
 struct RunResult {
   double seconds = 0;
   int64_t transactions = 0;
   std::string error;
-};
-
-// --- COPY (FORMAT binary), written here rather than with the backend's CopyWriter, so
-// that the baseline does not move with the code under test ---
-
-class BinaryCopy {
- public:
-  void Header() {
-    static constexpr char kSignature[] = "PGCOPY\n\377\r\n\0";
-    buf_.append(kSignature, 11);
-    Put32(0);  // flags
-    Put32(0);  // header extension length
-  }
-  void Trailer() { Put16(0xFFFF); }
-  // (point_id, ts, value, quality, ver, manual)
-  void Row(int64_t point_id, int64_t ts, double value, int64_t quality, int64_t ver) {
-    Put16(6);
-    Int64(point_id);
-    Int64(ts);
-    Put32(8);
-    Put64(std::bit_cast<uint64_t>(value));
-    Int64(quality);
-    Int64(ver);
-    Put32(1);
-    buf_.push_back(0);
-  }
-  const std::string& data() const { return buf_; }
-  void Clear() { buf_.clear(); }
-
- private:
-  void Int64(int64_t v) {
-    Put32(8);
-    Put64(static_cast<uint64_t>(v));
-  }
-  void Put16(uint16_t v) {
-    v = __builtin_bswap16(v);
-    buf_.append(reinterpret_cast<const char*>(&v), 2);
-  }
-  void Put32(uint32_t v) {
-    v = __builtin_bswap32(v);
-    buf_.append(reinterpret_cast<const char*>(&v), 4);
-  }
-  void Put64(uint64_t v) {
-    v = __builtin_bswap64(v);
-    buf_.append(reinterpret_cast<const char*>(&v), 8);
-  }
-  std::string buf_;
 };
 
 // --- targets ---
@@ -333,34 +256,6 @@ class Targets {
 
 // --- baselines ---
 
-// Creates, as the backend does (partitions.h), every partition the workload's rows need
-// and the one after the newest, unless it exists. Untimed preparation of the baseline.
-Status CreatePartitions(PGconn* conn, const Workload& w, int64_t span) {
-  std::set<int64_t> starts;
-  for (int64_t ts = w.ts.front(); ts <= w.ts.back() + span; ts += span) {
-    starts.insert(store::postgres::AlignDown(ts, span));
-  }
-  starts.insert(store::postgres::AlignDown(w.ts.back() + span, span));
-  for (int64_t start : starts) {
-    const std::string name = store::postgres::PartitionName(kTable, start);
-    PGresult* exists = PQexec(
-        conn, fmt::format("SELECT 1 FROM pg_class WHERE relname = '{}'", name).c_str());
-    const bool found = PQresultStatus(exists) == PGRES_TUPLES_OK && PQntuples(exists) > 0;
-    PQclear(exists);
-    if (found) continue;
-    const std::string sql = fmt::format(
-        "BEGIN; CREATE TABLE IF NOT EXISTS \"{0}\" (LIKE \"{1}\" INCLUDING DEFAULTS INCLUDING "
-        "CONSTRAINTS); ALTER TABLE \"{1}\" ATTACH PARTITION \"{0}\" FOR VALUES {2}; COMMIT",
-        name, kTable, store::postgres::PartitionBoundSql({start, start + span}));
-    PGresult* r = PQexec(conn, sql.c_str());
-    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    std::string msg = PQresultErrorMessage(r);
-    PQclear(r);
-    if (!ok) return Status::Internal(fmt::format("creating partition {}: {}", name, msg));
-  }
-  return Status::OK();
-}
-
 RunResult PostgresBaseline(const Target& t, const Workload& w, int64_t batch_rows) {
   RunResult r;
   PGconn* conn = PQconnectdb(t.connection.c_str());
@@ -382,7 +277,9 @@ RunResult PostgresBaseline(const Target& t, const Workload& w, int64_t batch_row
       !e.empty()) {
     return finish(e);
   }
-  if (Status s = CreatePartitions(conn, w, store::BackendOptions{}.partition_span_us); !s.ok()) {
+  if (Status s = CreateSamplePartitions(conn, kTable, w.ts.front(), w.ts.back(),
+                                        store::BackendOptions{}.partition_span_us);
+      !s.ok()) {
     return finish(s.ToString());
   }
   if (auto e = exec("CHECKPOINT", PGRES_COMMAND_OK); !e.empty()) return finish(e);
@@ -595,12 +492,6 @@ RunResult SluiceRun(const Target& t, const Workload& w, int64_t batch_rows,
 
 // --- driver ---
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 // JSON numbers; null for a side that did not run (--only).
 nlohmann::json Round3(double v) {
   return std::isfinite(v) ? nlohmann::json(std::round(v * 1000) / 1000) : nlohmann::json(nullptr);
@@ -625,7 +516,7 @@ nlohmann::json RunCase(const Args& args, const std::string& backend, int64_t bat
   for (int round = 1; round <= args.rounds; ++round) {
     // The workload is made again each round so its timestamps stay near "now".
     Workload w = MakeWorkload(args.rows, args.points);
-    ScratchDir scratch(dir);
+    ScratchDir scratch(dir, "sluice-bench-apply");
     Targets targets(pg, scratch.path());
     targets.set_base(w.base_us);
     const bool baseline_first = round % 2 == 1;

@@ -19,4 +19,14 @@ void RegisterJournalBench(CLI::App& app, Context* context);
 // rows, against raw COPY / prepared INSERT of the same rows in the same batches.
 void RegisterApplyBench(CLI::App& app, Context* context);
 
+// `sluice-bench ingest`: a real sluiced with one PostgreSQL target, fed through the client
+// library: commit throughput and ack latency, commit-to-applied throughput against raw
+// COPY, and Sql.Execute latency against libpq.
+void RegisterIngestBench(CLI::App& app, Context* context);
+
+// `sluice-bench failover`: a real sluiced with two PostgreSQL primaries: time from a crash
+// or hang of the active server to the first synchronous write on the other, catch-up of a
+// server that was down against raw COPY, nothing lost or duplicated.
+void RegisterFailoverBench(CLI::App& app, Context* context);
+
 }  // namespace sluice::bench

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "bench/bench.h"
+#include "bench/bench_util.h"
 #include "bench/machine_info.h"
 #include "common/file_system.h"
 #include "common/log.h"
@@ -75,29 +76,6 @@ struct CaseResult {
   double seconds = 0;
   std::vector<uint32_t> latencies_us;  // per append call: Append to known durable
   std::string error;
-};
-
-// A fresh directory under `parent`, removed with its contents on destruction.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& parent) {
-    std::string tmpl = JoinPath(parent, "sluice-bench-XXXXXX");
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error(
-          fmt::format("cannot create a directory in {}: {}", parent, std::strerror(errno)));
-    }
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 uint32_t Micros(Clock::duration d) {
@@ -286,7 +264,7 @@ int RunJournalBench(const Args& args) {
     fmt::print(stderr, "[{}/{}] record_bytes={} producers={} window={} group={} ... ", index,
                cases.size(), c.record_bytes, c.producers, c.window, c.group);
     std::fflush(stderr);
-    ScratchDir scratch(args.dir);
+    ScratchDir scratch(args.dir, "sluice-bench");
     CaseResult r = RunCase(args, c, scratch.path());
     nlohmann::json row = {
         {"record_bytes", c.record_bytes},

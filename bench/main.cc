@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   sluice::bench::Context context;
   sluice::bench::RegisterJournalBench(app, &context);
   sluice::bench::RegisterApplyBench(app, &context);
+  sluice::bench::RegisterIngestBench(app, &context);
+  sluice::bench::RegisterFailoverBench(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

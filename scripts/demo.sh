@@ -2,8 +2,13 @@
 # The demo: on the embedded SQLite default, starts sluiced with three targets (two
 # primaries and a disaster-recovery replica), runs a simulated SCADA feed (thousands of
 # points, samples and events, a few synchronous model updates), takes a target out for
-# maintenance and brings it back (it catches up from the journal), shows `sluice status`
-# along the way, and ends with a summary proving every target holds the same data.
+# maintenance and brings it back (it catches up from the journal), then, while a feed
+# runs: fails over (the active primary is taken out: the other takes over), goes isolated
+# (both primaries out: commits go on and the replica is fed, synchronous calls are
+# refused), comes back (a primary becomes active, the other catches up, no automatic
+# switch-back) and switches back by hand (`sluice switch --to ... --wait`). It shows
+# `sluice status` along the way and ends with a summary proving every target holds the
+# same data, exactly what was sent.
 #
 #   scripts/demo.sh            installs what is missing, builds if needed, runs the demo
 #   scripts/demo.sh --quick    a shorter feed (used by the test suite)
@@ -33,14 +38,58 @@ sed -e "s|^data_dir = .*|data_dir = \"$demo/data\"|" -e "s|127.0.0.1:7400|$addre
   examples/sqlite-demo.toml > "$demo/sluiced.toml"
 
 mkdir -p "$demo/data/targets"
-pid=
+pid= feedpid=
 cleanup() {
+  if [ -n "$feedpid" ] && kill -0 "$feedpid" 2>/dev/null; then kill -TERM "$feedpid"; wait "$feedpid" || true; fi
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; wait "$pid" || true; fi
   if [ "${SLUICE_DEMO_KEEP:-}" = "" ]; then rm -rf "$demo"; else echo "demo files kept in $demo"; fi
 }
 trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
+result=0
+
+# Waits until the service is in state $1: "active:NAME" or "isolated".
+wait_state() {
+  for _ in $(seq 1 600); do
+    if "$sluice" status --json | python3 -c '
+import json,sys
+s=json.load(sys.stdin)
+now = "active:" + s.get("active_target", "") if s.get("state") == "active" else s.get("state", "")
+sys.exit(0 if now == sys.argv[1] else 1)' "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "demo: the service did not reach state $1"
+  "$sluice" status
+  return 1
+}
+
+# Waits until every enabled applier has applied its stream's head.
+wait_caught_up() {
+  for _ in $(seq 1 600); do
+    if "$sluice" status --json | python3 -c '
+import json,sys
+s=json.load(sys.stdin)
+# proto3 JSON leaves out zero values and writes 64-bit numbers as strings.
+sys.exit(0 if all(int(a.get("lag_records", 0)) == 0 and a.get("state") == "running" for a in s["appliers"]) else 1)'; then return 0; fi
+    sleep 0.2
+  done
+  echo "demo: the targets did not catch up"
+  return 1
+}
+
+# Rows of sample_1s in every target, on one line.
+sample_counts() {
+  python3 - "$demo" <<'PY'
+import sqlite3, sys
+demo = sys.argv[1]
+out = []
+for name in ("a", "b", "dr"):
+  db = sqlite3.connect(f"file:{demo}/data/targets/{name}.db?mode=ro", uri=True)
+  out.append(f"sqlite-{name}: {db.execute('SELECT count(*) FROM sample_1s').fetchone()[0]}")
+print("samples held: " + ", ".join(out))
+PY
+}
 
 step "starting sluiced (config: examples/sqlite-demo.toml, data in $demo/data, listening on $address)"
 "$sluiced" --config "$demo/sluiced.toml" >"$demo/sluiced.log" 2>&1 &
@@ -49,6 +98,9 @@ for _ in $(seq 1 200); do
   if "$sluice" status >/dev/null 2>&1; then break; fi
   sleep 0.1
 done
+# First start: the highest-priority primary takes over once it has applied the switch
+# markers (milliseconds).
+wait_state active:sqlite-a
 "$sluice" status
 
 step "simulated SCADA feed: $points points x $cycles cycles, events, model updates"
@@ -66,39 +118,97 @@ cat "$demo/feed2.json"
 
 step "sqlite-b comes back (sluice target enable sqlite-b) and catches up from the journal"
 "$sluice" target enable sqlite-b
-for _ in $(seq 1 600); do
-  if "$sluice" status --json | python3 -c '
-import json,sys
-s=json.load(sys.stdin)
-# proto3 JSON leaves out zero values and writes 64-bit numbers as strings.
-sys.exit(0 if all(int(a.get("lag_records", 0)) == 0 and a.get("state") == "running" for a in s["appliers"]) else 1)'; then break; fi
-  sleep 0.2
-done
+wait_caught_up
+"$sluice" status
+
+step "failover: the active primary sqlite-a is taken out while a feed runs (sluice target disable sqlite-a)"
+"$feed" --address "$address" --spool "$demo/spool" --points "$points" --cycles 100000 \
+  --first-cycle $((2 * cycles)) --cycle-ms 100 --stop-file "$demo/stop-feed" \
+  > "$demo/feed3.json" 2> "$demo/feed3.err" &
+feedpid=$!
+sleep 1
+"$sluice" target disable sqlite-a
+"$sluice" status | grep '^state:'
+wait_state active:sqlite-b
+"$sluice" status
+
+step "isolated (1+N): sqlite-b is taken out too, no primary can serve (sluice target disable sqlite-b)"
+"$sluice" target disable sqlite-b
+wait_state isolated
+"$sluice" status
+echo
+echo "a synchronous write is refused, naming the state (nothing is journaled, so a retry later is safe):"
+echo "\$ sluice sql \"INSERT INTO point (point_id, name, unit) VALUES (999999, 'refused', 'MW')\""
+if "$sluice" sql "INSERT INTO point (point_id, name, unit) VALUES (999999, 'refused', 'MW')"; then
+  echo "demo: UNEXPECTED: the write was accepted while isolated"
+  result=1
+else
+  echo "(exit code $?)"
+fi
+echo
+echo "the feed's commits go on into the journal; the replica is fed, the primaries wait:"
+sample_counts
+sleep 2
+sample_counts
+echo "the feed's model updates wait too (refused, sent again later):"
+grep -m 2 'refused' "$demo/feed3.err" || echo "(none refused yet)"
+
+step "the primaries come back: sqlite-b first (it becomes active), then sqlite-a (it catches up and stays standby: no automatic switch-back)"
+"$sluice" target enable sqlite-b
+wait_state active:sqlite-b
+"$sluice" status | grep '^state:'
+"$sluice" target enable sqlite-a
+sleep 1
+"$sluice" status
+
+step "manual switchover back to sqlite-a (sluice switch --to sqlite-a --wait)"
+"$sluice" switch --to sqlite-a --wait --timeout 5min
+touch "$demo/stop-feed"
+feed_rc=0
+wait "$feedpid" || feed_rc=$?
+feedpid=
+cat "$demo/feed3.json"
+if [ "$feed_rc" -ne 0 ]; then
+  echo "demo: the feed failed (exit code $feed_rc):"
+  cat "$demo/feed3.err"
+  result=1
+fi
+wait_caught_up
 "$sluice" status
 
 step "summary: what every target holds"
-status=0
-python3 - "$demo" <<'PY' || status=1
+python3 - "$demo" <<'PY' || result=1
 import json, sqlite3, sys, os
 demo = sys.argv[1]
-sent = [json.load(open(os.path.join(demo, f))) for f in ("feed1.json", "feed2.json")]
+sent = [json.load(open(os.path.join(demo, f))) for f in ("feed1.json", "feed2.json", "feed3.json")]
 want = {k: sum(s[k] for s in sent) for k in ("samples", "events", "model_updates")}
+refused = sum(s.get("model_refused", 0) for s in sent)
+pending = sum(s.get("model_pending", 0) for s in sent)
 queries = {
   "samples": "SELECT count(*) FROM sample_1s",
-  "events": "SELECT count(*) FROM event_log",
+  # every target's event_log also records the service's state changes (kind sluice.state)
+  "events": "SELECT count(*) FROM event_log WHERE kind <> 'sluice.state'",
   "model_updates": "SELECT count(*) FROM point",
+  "state_changes": "SELECT count(*) FROM event_log WHERE kind = 'sluice.state'",
   "fingerprint": "SELECT printf('%.6f', total(value * (point_id % 97 + 1))) FROM sample_1s",
 }
 rows = {}
 for name in ("a", "b", "dr"):
   db = sqlite3.connect(f"file:{demo}/data/targets/{name}.db?mode=ro", uri=True)
   rows[name] = {k: db.execute(q).fetchone()[0] for k, q in queries.items()}
-print(f"{'target':<10}{'samples':>10}{'events':>10}{'model':>8}  fingerprint")
+  if name == "a":
+    changes = [r[0] for r in db.execute("SELECT text FROM event_log WHERE kind = 'sluice.state' ORDER BY ts, seq")]
+print("state changes recorded in every target's event_log (kind 'sluice.state'):")
+for c in changes:
+  print(f"  {c[:150]}")
+print()
+print(f"{'target':<10}{'samples':>10}{'events':>10}{'model':>8}{'states':>8}  fingerprint")
 for name, r in rows.items():
-  print(f"sqlite-{name:<3}{r['samples']:>10}{r['events']:>10}{r['model_updates']:>8}  {r['fingerprint']}")
-print(f"{'sent':<10}{want['samples']:>10}{want['events']:>10}{want['model_updates']:>8}")
+  print(f"sqlite-{name:<3}{r['samples']:>10}{r['events']:>10}{r['model_updates']:>8}{r['state_changes']:>8}  {r['fingerprint']}")
+print(f"{'sent':<10}{want['samples']:>10}{want['events']:>10}{want['model_updates']:>8}{'-':>8}")
+print(f"(model updates refused while switching or isolated and sent again later: {refused} call(s); left undecided: {pending})")
 same = all(rows[n] == rows["a"] for n in rows)
-exact = all(rows["a"][k] == want[k] for k in want)
+exact = all(rows["a"][k] == want[k] for k in want) and pending == 0
 if same and exact:
   print("RESULT: every target holds the same data, exactly what was sent")
   sys.exit(0)
@@ -109,4 +219,4 @@ PY
 step "stopping sluiced (SIGTERM: a clean shutdown)"
 kill -TERM "$pid"; wait "$pid"; pid=
 echo "sluiced stopped cleanly"
-exit $status
+exit $result

@@ -35,12 +35,14 @@ Result<std::unique_ptr<Admitter>> Admitter::Open(journal::JournalSet* journals, 
   return a;
 }
 
-Result<uint64_t> Admitter::NextVersion() {
-  uint64_t v = next_version_.fetch_add(1);
-  if (v < reserved_until_) return v;  // benign race: re-checked under the lock below
+Result<uint64_t> Admitter::NextVersions(uint64_t count) {
+  uint64_t v = next_version_.fetch_add(count);
+  if (v + count <= reserved_until_) return v;  // benign race: re-checked under the lock below
   std::lock_guard lk(reserve_mu_);
-  if (v >= reserved_until_) {
-    uint64_t until = v + options_.version_block;
+  if (v + count > reserved_until_) {
+    // Whoever writes raises the mark above every version handed out so far, so the mark
+    // only grows whatever order the threads take the lock in.
+    uint64_t until = v + count + options_.version_block;
     SLUICE_RETURN_IF_ERROR(WriteFileAtomically(journals_->options().fs, version_path_,
                                                fmt::format("{}\n", until))
                                .Annotate("reserving admission versions"));
@@ -127,7 +129,7 @@ Result<journal::Lsn> Admitter::Admit(const std::string& stream, v1::Record recor
   journal::Journal* j = journals_->stream(stream);
   if (j == nullptr) return Status::NotFound(fmt::format("no stream '{}'", stream));
   SLUICE_RETURN_IF_ERROR(Validate(record));
-  SLUICE_ASSIGN_OR_RETURN(uint64_t version, NextVersion());
+  SLUICE_ASSIGN_OR_RETURN(uint64_t version, NextVersions(1));
   record.set_version(version);
   record.set_admitted_at_us(NowMicros());
   std::string payload;
@@ -136,6 +138,49 @@ Result<journal::Lsn> Admitter::Admit(const std::string& stream, v1::Record recor
   SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, j->Append(1, payload));
   if (wait) SLUICE_RETURN_IF_ERROR(j->WaitDurable(lsn));
   return lsn;
+}
+
+Result<AdmittedBatch> Admitter::AdmitBatch(const std::string& stream, std::vector<v1::Record> records,
+                                           const std::optional<v1::ClientTag>& client, bool wait) {
+  journal::Journal* j = journals_->stream(stream);
+  if (j == nullptr) return Status::NotFound(fmt::format("no stream '{}'", stream));
+  if (records.empty()) return Status::InvalidArgument(fmt::format("a batch for stream '{}' has no records", stream));
+  // Everything that can refuse one record is checked before anything is queued: that is
+  // what makes the batch all or nothing (the journal itself then takes all or none).
+  for (size_t i = 0; i < records.size(); ++i) {
+    Status s = Validate(records[i]);
+    if (!s.ok()) return s.Annotate(fmt::format("record {}", i));
+  }
+  // Versions are taken only for a batch that passed validation; one that the size check
+  // below refuses leaves a gap, which is harmless (versions only need to grow).
+  SLUICE_ASSIGN_OR_RETURN(uint64_t version, NextVersions(records.size()));
+  const int64_t now = NowMicros();
+  std::vector<std::string> payloads(records.size());
+  std::vector<journal::AppendRecord> frames(records.size());
+  const uint32_t max_bytes = j->options().max_record_bytes;
+  for (size_t i = 0; i < records.size(); ++i) {
+    v1::Record& r = records[i];
+    r.set_version(version + i);
+    r.set_admitted_at_us(now);
+    if (client) {
+      *r.mutable_client() = *client;
+    } else {
+      r.clear_client();
+    }
+    r.SerializeToString(&payloads[i]);
+    if (payloads[i].size() > max_bytes) {
+      // The journal would refuse it too, but without saying which record it was.
+      return Status::InvalidArgument(fmt::format(
+          "record {}: {} bytes serialized, above the maximum record size of {} bytes of stream '{}'",
+          i, payloads[i].size(), max_bytes, stream));
+    }
+    // Frame type 1 is a v1::Record (replicate/record_codec.h: kRecordV1).
+    frames[i] = journal::AppendRecord{1, payloads[i]};
+  }
+  SLUICE_ASSIGN_OR_RETURN(journal::Lsn first, j->AppendBatch(frames));
+  AdmittedBatch out{first, first + records.size() - 1};
+  if (wait) SLUICE_RETURN_IF_ERROR(j->WaitDurable(out.last));
+  return out;
 }
 
 }  // namespace sluice::admission

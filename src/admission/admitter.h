@@ -5,6 +5,10 @@
 // sequence (its version) and the admission time, and appends it to its stream's journal.
 // A record refused here is never journaled, so a corrected retry is always safe.
 //
+// A multi-record request is admitted whole or not at all (AdmitBatch): every record is
+// validated and stamped first, and only then are they queued with one
+// Journal::AppendBatch, which takes all of them or none.
+//
 // Versions must keep growing across restarts (converging upserts compare them), so the
 // sequence is reserved in blocks persisted in DATA_DIR/state/version: after a crash the
 // next version starts above every version handed out before.
@@ -14,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +36,12 @@ struct AdmissionOptions {
   uint64_t version_block = 1'000'000;  // versions reserved per state write
 };
 
+// Where the records of an admitted batch went: consecutive LSNs first..last.
+struct AdmittedBatch {
+  journal::Lsn first = 0;
+  journal::Lsn last = 0;
+};
+
 class Admitter {
  public:
   static Result<std::unique_ptr<Admitter>> Open(journal::JournalSet* journals,
@@ -42,13 +53,26 @@ class Admitter {
   // Validates, stamps and queues the record on `stream`; returns its LSN. With `wait`
   // it returns once the record is acknowledged (durable by default).
   Result<journal::Lsn> Admit(const std::string& stream, v1::Record record, bool wait = true);
+  // Admits `records` (at least one) on `stream` as one unit: all are validated, stamped
+  // (consecutive versions, one admission time) and serialized before any is queued, then
+  // they are queued with one Journal::AppendBatch under consecutive LSNs. Either every
+  // record is journaled or none is. A refusal of a record is kInvalidArgument
+  // "record I: <reason>" (I counts from 0); a refusal of the journal (budget, free space,
+  // its sticky error) is returned as the journal gives it, and journaled nothing either.
+  // `client` is stamped into every record (the records of one client request share its
+  // sequence: DedupTable reads it back); without it any tag the records carry is removed,
+  // as a tag is the service's to give.
+  // With `wait` it returns once the last record is acknowledged (durable by default).
+  Result<AdmittedBatch> AdmitBatch(const std::string& stream, std::vector<v1::Record> records,
+                                   const std::optional<v1::ClientTag>& client, bool wait = true);
 
   uint64_t last_version() const { return next_version_.load() - 1; }
 
  private:
   Admitter(journal::JournalSet* journals, AdmissionOptions options)
       : journals_(journals), options_(std::move(options)) {}
-  Result<uint64_t> NextVersion();
+  // Reserves `count` consecutive versions; returns the first.
+  Result<uint64_t> NextVersions(uint64_t count);
   Status CheckTimestamp(int64_t ts, std::string_view what, size_t row, int64_t now_us) const;
 
   journal::JournalSet* journals_;

@@ -2,7 +2,10 @@
 
 #include <filesystem>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "journal/reader.h"
 
 namespace sluice::admission {
 namespace {
@@ -19,12 +22,14 @@ class AdmitterTest : public ::testing::Test {
     journals_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Open() {
+  void Open(uint64_t budget_bytes = 0) {
     admitter_.reset();
     journals_.reset();
     journal::JournalSetOptions o;
     o.data_dir = dir_;
     o.streams = {{"sql", 0}, {"samples", 0}};
+    o.max_record_bytes = 64 << 10;
+    o.budget_bytes = budget_bytes;
     auto set = journal::JournalSet::Open(o);
     ASSERT_TRUE(set.ok()) << set.status().ToString();
     journals_ = std::move(set).value();
@@ -49,6 +54,33 @@ class AdmitterTest : public ::testing::Test {
     s->add_value(2.0);
     s->add_quality(0);
     return r;
+  }
+
+  // The records of `stream` from `from` on, as journaled.
+  std::vector<v1::Record> Journaled(const std::string& stream, journal::Lsn from) {
+    std::vector<v1::Record> out;
+    journal::Journal* j = journals_->stream(stream);
+    EXPECT_TRUE(j->Flush().ok());
+    auto reader = journal::Reader::Open(j, from);
+    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+    if (!reader.ok()) return out;
+    journal::ReadBatch batch;
+    while (true) {
+      Status s = (*reader)->Read(1000, 1 << 20, &batch);
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      if (!s.ok() || batch.empty()) return out;
+      for (const auto& rv : batch.records()) {
+        v1::Record r;
+        EXPECT_TRUE(r.ParseFromArray(rv.payload.data(), static_cast<int>(rv.payload.size())));
+        out.push_back(std::move(r));
+      }
+    }
+  }
+  v1::ClientTag Tag(const std::string& client, uint64_t sequence) {
+    v1::ClientTag t;
+    t.set_client_id(client);
+    t.set_sequence(sequence);
+    return t;
   }
 
   std::string dir_;
@@ -115,6 +147,106 @@ TEST_F(AdmitterTest, VersionsKeepGrowingAcrossRestarts) {
       last = admitter_->last_version();
     }
     Open();  // a restart: versions continue above everything handed out
+  }
+}
+
+TEST_F(AdmitterTest, ABatchWithOneBadRecordJournalsNothingAndNamesTheRecord) {
+  ASSERT_TRUE(admitter_->Admit("samples", Samples(NowMicros())).ok());
+  journal::Journal* j = journals_->stream("samples");
+  const journal::Lsn head = j->last_assigned_lsn();
+  const uint64_t version = admitter_->last_version();
+  std::vector<v1::Record> batch = {Samples(NowMicros()), Samples(NowMicros()),
+                                   Samples(946'684'799'999'999), Samples(NowMicros())};
+  auto refused = admitter_->AdmitBatch("samples", batch, Tag("scada-1", 1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().message().rfind("record 2: ", 0), 0u) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("946684799999999"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(j->last_assigned_lsn(), head) << "the good records before it were journaled";
+  EXPECT_EQ(admitter_->last_version(), version) << "a refused batch takes no versions";
+
+  // A record the journal could not take (too large) is refused before anything is queued
+  // too, and named.
+  batch = {Samples(NowMicros()), Sql("INSERT INTO t VALUES ('" + std::string(70 << 10, 'x') + "')")};
+  refused = admitter_->AdmitBatch("samples", batch, std::nullopt);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().message().rfind("record 1: ", 0), 0u) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("maximum record size"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(j->last_assigned_lsn(), head);
+
+  EXPECT_EQ(admitter_->AdmitBatch("nope", {Samples(NowMicros())}, std::nullopt).status().code(),
+            Code::kNotFound);
+  EXPECT_EQ(admitter_->AdmitBatch("samples", {}, std::nullopt).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(j->last_assigned_lsn(), head);
+}
+
+TEST_F(AdmitterTest, ABatchIsJournaledUnderConsecutiveLsnsWithItsClientTag) {
+  ASSERT_TRUE(admitter_->Admit("samples", Samples(NowMicros())).ok());
+  std::vector<v1::Record> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(Samples(NowMicros()));
+  // A tag the caller put in a record is replaced by the request's.
+  *batch[3].mutable_client() = Tag("forged", 99);
+  auto admitted = admitter_->AdmitBatch("samples", batch, Tag("scada-1", 7));
+  ASSERT_TRUE(admitted.ok()) << admitted.status().ToString();
+  EXPECT_EQ(admitted->first, 2u);
+  EXPECT_EQ(admitted->last, 6u);
+  EXPECT_GE(journals_->stream("samples")->durable_lsn(), 6u) << "wait = true waits for the ack";
+  auto records = Journaled("samples", admitted->first);
+  ASSERT_EQ(records.size(), 5u);
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].client().client_id(), "scada-1") << i;
+    EXPECT_EQ(records[i].client().sequence(), 7u) << i;
+    EXPECT_EQ(records[i].version(), records[0].version() + i) << i;
+    EXPECT_EQ(records[i].admitted_at_us(), records[0].admitted_at_us()) << i;
+  }
+  EXPECT_EQ(admitter_->last_version(), records.back().version());
+
+  // Without a client, no record keeps a tag: the de-duplication rebuild trusts them.
+  batch = {Samples(NowMicros()), Samples(NowMicros())};
+  *batch[0].mutable_client() = Tag("forged", 1);
+  admitted = admitter_->AdmitBatch("samples", batch, std::nullopt, /*wait=*/false);
+  ASSERT_TRUE(admitted.ok()) << admitted.status().ToString();
+  ASSERT_TRUE(journals_->stream("samples")->WaitDurable(admitted->last).ok());
+  records = Journaled("samples", admitted->first);
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& r : records) EXPECT_FALSE(r.has_client());
+}
+
+TEST_F(AdmitterTest, ABatchAboveTheBudgetIsRefusedWhole) {
+  Open(/*budget_bytes=*/256 << 10);
+  journal::Journal* j = journals_->stream("samples");
+  std::vector<v1::Record> batch;
+  // Each record fits, the batch does not: none may be journaled.
+  for (int i = 0; i < 10; ++i) {
+    batch.push_back(Sql(fmt::format("INSERT INTO t VALUES ({}, '{}')", i, std::string(40 << 10, 'x'))));
+  }
+  auto refused = admitter_->AdmitBatch("samples", batch, Tag("c", 1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kResourceExhausted) << refused.status().ToString();
+  EXPECT_EQ(j->last_assigned_lsn(), 0u);
+  batch.resize(2);
+  EXPECT_TRUE(admitter_->AdmitBatch("samples", batch, Tag("c", 1)).ok());
+  EXPECT_EQ(j->last_assigned_lsn(), 2u);
+}
+
+TEST_F(AdmitterTest, VersionsOfBatchesKeepGrowingAcrossRestarts) {
+  uint64_t last = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 4; ++i) {
+      // Batches larger than the reserved block (10) must still be covered by the mark.
+      std::vector<v1::Record> batch(13, Samples(NowMicros()));
+      auto admitted = admitter_->AdmitBatch("samples", batch, std::nullopt);
+      ASSERT_TRUE(admitted.ok()) << admitted.status().ToString();
+      EXPECT_GE(admitter_->last_version(), last + 13);
+      last = admitter_->last_version();
+    }
+    Open();
+    ASSERT_TRUE(admitter_->Admit("samples", Samples(NowMicros())).ok());
+    EXPECT_GT(admitter_->last_version(), last);
+    last = admitter_->last_version();
   }
 }
 

@@ -1,5 +1,5 @@
-// Runs the built `sluice` binary against a live sluiced: status, commit, errors and
-// target commands, their exit codes (0 ok, 1 refused/failed, 2 usage, 3 unreachable)
+// Runs the built `sluice` binary against a live sluiced: status, switch, commit, errors
+// and target commands, their exit codes (0 ok, 1 refused/failed, 2 usage, 3 unreachable)
 // and their output.
 
 #include <gtest/gtest.h>
@@ -33,6 +33,16 @@ class AdminCliTest : public ::testing::Test {
     return Sluice(std::move(args), {{"SLUICE_TOKEN", kIngestToken}});
   }
 
+  // Waits until the service is active(target) (or isolated, with target "isolated").
+  bool WaitState(const std::string& target) {
+    v1::StatusResponse s;
+    return WaitFor([&] {
+      if (!daemon_->Admin(&s).ok()) return false;
+      return target == "isolated" ? s.state() == "isolated"
+                                  : s.state() == "active" && s.active_target() == target;
+    });
+  }
+
   static void ExpectIn(const RunResult& r, const std::vector<std::string>& parts) {
     for (const auto& p : parts) {
       EXPECT_NE(r.output.find(p), std::string::npos) << "'" << p << "' not in:\n" << r.output;
@@ -45,11 +55,14 @@ class AdminCliTest : public ::testing::Test {
 
 TEST_F(AdminCliTest, StatusShowsEveryStreamAndTarget) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  ASSERT_TRUE(WaitState("a"));
   RunResult r = Sluice({"status"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  ExpectIn(r, {"node test: active, target a", "journal:", "TARGET", "a (active)", "primary",
-               "replica", "STREAM", "HEAD", "APPLIED", "LAG", "LAG BYTES", "OLDEST", "samples",
-               "events", "model", "sql", "running"});
+  ExpectIn(r, {"node: test\n", "state: active(a) since ", " UTC (",
+               "'a' has applied every ordered write up to the switch", "journal:", "TARGET",
+               "HEALTH", "APPLIED/S", "ETA", "a (active)", "primary", "replica", "  up  ",
+               "STREAM", "HEAD", "APPLIED", "LAG", "LAG BYTES", "OLDEST", "samples", "events",
+               "model", "sql", "running"});
 
   RunResult j = Sluice({"status", "--json"});
   ASSERT_EQ(j.exit_code, 0) << j.output;
@@ -59,12 +72,25 @@ TEST_F(AdminCliTest, StatusShowsEveryStreamAndTarget) {
   EXPECT_EQ(doc["active_target"], "a");
   EXPECT_EQ(doc["targets"].size(), 3u);
   EXPECT_EQ(doc["appliers"].size(), 12u);  // 3 targets x 4 streams
+  // The failover fields are in it (always, even when empty or zero).
+  for (const char* key : {"state_since_us", "state_reason", "switch_from", "switch_to"}) {
+    EXPECT_TRUE(doc.contains(key)) << key << " not in " << j.output;
+  }
+  EXPECT_FALSE(doc["state_reason"].get<std::string>().empty());
+  for (const auto& t : doc["targets"]) {
+    for (const char* key : {"health", "health_detail", "health_since_us", "ineligible",
+                            "lag_records", "apply_per_s", "eta_s"}) {
+      EXPECT_TRUE(t.contains(key)) << key << " not in " << t.dump();
+    }
+    EXPECT_EQ(t["health"], "up") << t.dump();
+    EXPECT_EQ(t["ineligible"], "") << t.dump();
+  }
 
   RunResult w = Sluice({"status", "--watch", "0.05", "--count", "3"});
   EXPECT_EQ(w.exit_code, 0) << w.output;
   size_t n = 0;
-  for (size_t at = w.output.find("node test:"); at != std::string::npos;
-       at = w.output.find("node test:", at + 1))
+  for (size_t at = w.output.find("node: test"); at != std::string::npos;
+       at = w.output.find("node: test", at + 1))
     ++n;
   EXPECT_EQ(n, 3u) << w.output;
 
@@ -104,7 +130,7 @@ TEST_F(AdminCliTest, CommitCsvAndJsonLines) {
   daemon_->WaitCaughtUp();
   for (const char* t : {"a", "b", "dr"}) {
     EXPECT_EQ(CountRows(daemon_->db(t), "sample_1s"), 251) << t;
-    EXPECT_EQ(CountRows(daemon_->db(t), "event_log"), 1) << t;
+    EXPECT_EQ(CountRows(daemon_->db(t), "event_log", "kind <> 'sluice.state'"), 1) << t;
     EXPECT_EQ(CountRows(daemon_->db(t), "point"), 1) << t;
   }
 
@@ -130,6 +156,9 @@ TEST_F(AdminCliTest, CommitCsvAndJsonLines) {
 
 TEST_F(AdminCliTest, ErrorsListRetryDiscard) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  // The sql stream may hold the first start's switch marker: the two records follow it.
+  const uint64_t lsn1 = daemon_->Heads()["sql"] + 1;
+  const std::string first = std::to_string(lsn1), second = std::to_string(lsn1 + 1);
   WriteFile(dir_.Sub("bad.jsonl"),
             "{\"sql\": {\"text\": \"INSERT INTO no_such_table VALUES (1)\"}}\n"
             "{\"sql\": {\"text\": \"INSERT INTO also_missing VALUES (2)\"}}\n");
@@ -145,18 +174,18 @@ TEST_F(AdminCliTest, ErrorsListRetryDiscard) {
   auto doc = nlohmann::json::parse(json.output);
   ASSERT_EQ(doc["errors"].size(), 2u);
   EXPECT_EQ(doc["errors"][0]["target"], "a");
-  EXPECT_EQ(doc["errors"][0]["lsn"], "1");  // uint64 in protobuf JSON is a string
+  EXPECT_EQ(doc["errors"][0]["lsn"], first);  // uint64 in protobuf JSON is a string
 
   // Retrying fails again (the table still does not exist): exit 1, the target's message.
-  RunResult retry = Sluice({"errors", "retry", "--target", "a", "--lsn", "1"});
+  RunResult retry = Sluice({"errors", "retry", "--target", "a", "--lsn", first});
   EXPECT_EQ(retry.exit_code, 1) << retry.output;
   ExpectIn(retry, {"no_such_table"});
   RunResult retry_all = Sluice({"errors", "retry", "--target", "b", "--all"});
   EXPECT_EQ(retry_all.exit_code, 1) << retry_all.output;
-  ExpectIn(retry_all, {"retried 0 record(s)", "2 record(s) failed", "LSN 1", "LSN 2"});
+  ExpectIn(retry_all, {"retried 0 record(s)", "2 record(s) failed", "LSN " + first, "LSN " + second});
 
   RunResult discard =
-      Sluice({"errors", "discard", "--target", "a", "--stream", "sql", "--lsn", "2"});
+      Sluice({"errors", "discard", "--target", "a", "--stream", "sql", "--lsn", second});
   EXPECT_EQ(discard.exit_code, 0) << discard.output;
   ExpectIn(discard, {"discarded 1 record(s) on target a"});
   RunResult discard_all = Sluice({"errors", "discard", "--target", "a", "--all"});
@@ -180,12 +209,15 @@ TEST_F(AdminCliTest, ErrorsListRetryDiscard) {
 
 TEST_F(AdminCliTest, TargetDisableEnable) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  ASSERT_TRUE(WaitState("a"));
   RunResult off = Sluice({"target", "disable", "a"});
   EXPECT_EQ(off.exit_code, 0) << off.output;
   ExpectIn(off, {"target a disabled"});
   // The active target moves to the next primary by priority.
+  ASSERT_TRUE(WaitState("b"));
   RunResult st = Sluice({"status"});
-  ExpectIn(st, {"active, target b", "disabled"});
+  ExpectIn(st, {"state: active(b)", "b (active)", "disabled",
+                "a: cannot be active: it is disabled by an operator"});
 
   WriteFile(dir_.Sub("s.csv"), fmt::format("1,{},1\n2,{},2\n", NowMicros(), NowMicros()));
   ASSERT_EQ(SluiceIngest({"commit", "--stream", "samples", "--file", dir_.Sub("s.csv")}).exit_code,
@@ -210,6 +242,129 @@ TEST_F(AdminCliTest, TargetDisableEnable) {
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
 }
 
+TEST_F(AdminCliTest, SwitchWaitMakesTheTargetActive) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  ASSERT_TRUE(WaitState("a"));
+  // Some backlog for the new target to go through.
+  WriteFile(dir_.Sub("e.jsonl"),
+            fmt::format("{{\"events\": {{\"events\": [{{\"tsUs\": \"{}\", \"kind\": \"trip\"}}]}}}}\n",
+                        NowMicros()));
+  ASSERT_EQ(SluiceIngest({"commit", "--stream", "events", "--file", dir_.Sub("e.jsonl")}).exit_code,
+            0);
+
+  RunResult r = Sluice({"switch", "--to", "b", "--wait", "--timeout", "60s"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  ExpectIn(r, {"switching from 'a' to 'b'", "'b' is active (",
+               "active(b): 'b' has applied every ordered write up to the switch"});
+  RunResult st = Sluice({"status"});
+  EXPECT_EQ(st.exit_code, 0) << st.output;
+  ExpectIn(st, {"state: active(b) since", "b (active)"});
+  RunResult j = Sluice({"status", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.output;
+  auto doc = nlohmann::json::parse(j.output);
+  EXPECT_EQ(doc["state"], "active");
+  EXPECT_EQ(doc["active_target"], "b");
+
+  // Asking for the active target is no error.
+  RunResult again = Sluice({"switch", "--to", "b", "--wait"});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  ExpectIn(again, {"'b' is active already", "'b' is active ("});
+
+  // Without --wait: the service's message, at once; then back to a.
+  RunResult back = Sluice({"switch", "--to", "a"});
+  EXPECT_EQ(back.exit_code, 0) << back.output;
+  ExpectIn(back, {"switching from 'b' to 'a'"});
+  ASSERT_TRUE(WaitState("a"));
+
+  // Every target recorded the same state changes, and the event committed once.
+  daemon_->WaitCaughtUp();
+  int64_t changes = CountRows(daemon_->db("a"), "event_log", "kind = 'sluice.state'");
+  EXPECT_GE(changes, 5);  // first start (2), to b (2), back to a (2)
+  for (const char* t : {"a", "b", "dr"}) {
+    EXPECT_EQ(CountRows(daemon_->db(t), "event_log", "kind = 'sluice.state'"), changes) << t;
+    EXPECT_EQ(CountRows(daemon_->db(t), "event_log", "kind <> 'sluice.state'"), 1) << t;
+  }
+}
+
+TEST_F(AdminCliTest, SwitchRefusals) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  ASSERT_TRUE(WaitState("a"));
+  RunResult unknown = Sluice({"switch", "--to", "nosuch", "--wait"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+  ExpectIn(unknown, {"sluice switch: Admin.Switch failed: NOT_FOUND", "no target 'nosuch'",
+                     "the primaries are a (priority 100), b (priority 90)"});
+  RunResult replica = Sluice({"switch", "--to", "dr"});
+  EXPECT_EQ(replica.exit_code, 1) << replica.output;
+  ExpectIn(replica, {"FAILED_PRECONDITION", "cannot switch to 'dr'", "replica"});
+  ASSERT_EQ(Sluice({"target", "disable", "b"}).exit_code, 0);
+  RunResult disabled = Sluice({"switch", "--to", "b", "--wait"});
+  EXPECT_EQ(disabled.exit_code, 1) << disabled.output;
+  ExpectIn(disabled, {"FAILED_PRECONDITION", "disabled"});
+  // Nothing changed.
+  RunResult st = Sluice({"status"});
+  ExpectIn(st, {"state: active(a)", "b: cannot be active: it is disabled by an operator"});
+
+  // Usage errors: exit 2, nothing asked.
+  RunResult no_to = Sluice({"switch", "--wait"});
+  EXPECT_EQ(no_to.exit_code, 2) << no_to.output;
+  ExpectIn(no_to, {"--to"});
+  RunResult bad_timeout = Sluice({"switch", "--to", "a", "--wait", "--timeout", "5"});
+  EXPECT_EQ(bad_timeout.exit_code, 2) << bad_timeout.output;
+  ExpectIn(bad_timeout, {"--timeout"});
+  RunResult help = Sluice({"switch", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.output;
+  ExpectIn(help, {"--to", "--wait", "--timeout", "Exit codes", "NOT_FOUND"});
+  RunResult unreachable = Sluice({"switch", "--to", "b", "--connect-timeout", "1"},
+                                 {{"SLUICE_ADDRESS", fmt::format("127.0.0.1:{}", FreePort())}});
+  EXPECT_EQ(unreachable.exit_code, 3) << unreachable.output;
+}
+
+TEST_F(AdminCliTest, StatusShowsFailoverAndIsolation) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  ASSERT_TRUE(WaitState("a"));
+  ASSERT_EQ(Sluice({"target", "disable", "a"}).exit_code, 0);
+  ASSERT_TRUE(WaitState("b"));
+  ASSERT_EQ(Sluice({"target", "disable", "b"}).exit_code, 0);
+  ASSERT_TRUE(WaitState("isolated"));
+  RunResult st = Sluice({"status"});
+  EXPECT_EQ(st.exit_code, 0) << st.output;
+  ExpectIn(st, {"state: isolated (1+N: commits are kept in the journal", "since",
+                "primary can serve", "'a' is disabled by an operator",
+                "'b' is disabled by an operator", "HEALTH"});
+  // Commits go on while isolated: the replica is fed, the primaries fall behind.
+  WriteFile(dir_.Sub("s.csv"), fmt::format("1,{},1\n2,{},2\n", NowMicros(), NowMicros()));
+  ASSERT_EQ(SluiceIngest({"commit", "--stream", "samples", "--file", dir_.Sub("s.csv")}).exit_code,
+            0);
+  ASSERT_TRUE(WaitFor([&] { return CountRows(daemon_->db("dr"), "sample_1s") == 2; }));
+  // The primaries' lag shows (the service samples it twice a second).
+  nlohmann::json doc;
+  ASSERT_TRUE(WaitFor([&] {
+    RunResult j = Sluice({"status", "--json"});
+    if (j.exit_code != 0) return false;
+    doc = nlohmann::json::parse(j.output);
+    for (const auto& t : doc["targets"]) {
+      if (t["name"] != "dr" && std::stoull(t["lag_records"].get<std::string>()) == 0) return false;
+    }
+    return true;
+  })) << doc.dump();
+  EXPECT_EQ(doc["state"], "isolated");
+  EXPECT_EQ(doc["active_target"], "");
+  for (const auto& t : doc["targets"]) {
+    if (t["name"] == "dr") continue;
+    EXPECT_NE(t["ineligible"].get<std::string>().find("disabled"), std::string::npos) << t.dump();
+    EXPECT_EQ(t["eta_s"], -1) << t.dump();  // a disabled target's lag does not shrink
+  }
+  // A switch to a disabled primary is refused; enabling one ends the isolation.
+  RunResult refused = Sluice({"switch", "--to", "a"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  ExpectIn(refused, {"FAILED_PRECONDITION", "disabled"});
+  ASSERT_EQ(Sluice({"target", "enable", "b"}).exit_code, 0);
+  ASSERT_TRUE(WaitState("b"));
+  ASSERT_EQ(Sluice({"target", "enable", "a"}).exit_code, 0);
+  daemon_->WaitCaughtUp();
+  for (const char* t : {"a", "b", "dr"}) EXPECT_EQ(CountRows(daemon_->db(t), "sample_1s"), 2) << t;
+}
+
 TEST_F(AdminCliTest, UnreachableServiceIsExitCode3) {
   RunResult r = Sluice({"status", "--connect-timeout", "1"},
                        {{"SLUICE_ADDRESS", fmt::format("127.0.0.1:{}", FreePort())}});
@@ -223,7 +378,8 @@ TEST_F(AdminCliTest, UnreachableServiceIsExitCode3) {
 
 TEST_F(AdminCliTest, HelpDocumentsExitCodes) {
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"--help"}, {"status", "--help"}, {"commit", "--help"}, {"errors", "retry", "--help"}}) {
+           {"--help"}, {"status", "--help"}, {"commit", "--help"}, {"errors", "retry", "--help"},
+           {"switch", "--help"}}) {
     RunResult r = Sluice(args);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     ExpectIn(r, {"Exit codes", "3"});
@@ -246,7 +402,7 @@ TEST_F(AdminCliTest, TlsWithTheServiceCertificate) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon(config));
   RunResult ok = Sluice({"status", "--tls-ca", cert});
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
-  ExpectIn(ok, {"node test: active"});
+  ExpectIn(ok, {"node: test", "state: "});
   // Plain text against a TLS service cannot connect.
   RunResult plain = Sluice({"status", "--connect-timeout", "1"});
   EXPECT_EQ(plain.exit_code, 3) << plain.output;

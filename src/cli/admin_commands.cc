@@ -1,5 +1,5 @@
-// `sluice status`, `sluice errors list|retry|discard`, `sluice target disable|enable`:
-// what an operator sees and does through sluiced's Admin service.
+// `sluice status`, `sluice switch`, `sluice errors list|retry|discard`, `sluice target
+// disable|enable`: what an operator sees and does through sluiced's Admin service.
 
 #include <unistd.h>
 
@@ -18,32 +18,16 @@
 
 #include "cli/client_connection.h"
 #include "cli/commands.h"
+#include "cli/status_view.h"
 #include "config/values.h"
 
 namespace sluice::cli {
 namespace {
 
-// "0 B", "512 B", "1.5 KiB", "12.0 MiB", ...
-std::string HumanBytes(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024) return fmt::format("{} B", bytes);
-  double v = static_cast<double>(bytes);
-  int unit = -1;
-  while (v >= 1024 && unit < 3) {
-    v /= 1024;
-    ++unit;
-  }
-  return fmt::format("{:.1f} {}", v, kUnits[unit]);
-}
-
-// "850ms", "12.3s", "4min 10s", "3h 5min", "2d 4h".
-std::string HumanAge(int64_t us) {
-  if (us < 1'000'000) return fmt::format("{}ms", us / 1000);
-  int64_t s = us / 1'000'000;
-  if (s < 60) return fmt::format("{:.1f}s", static_cast<double>(us) / 1e6);
-  if (s < 3600) return fmt::format("{}min {}s", s / 60, s % 60);
-  if (s < 86400) return fmt::format("{}h {}min", s / 3600, (s % 3600) / 60);
-  return fmt::format("{}d {}h", s / 86400, (s % 86400) / 3600);
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string ToJson(const google::protobuf::Message& m) {
@@ -54,91 +38,6 @@ std::string ToJson(const google::protobuf::Message& m) {
   o.add_whitespace = true;
   // Cannot fail for a message without Any fields.
   (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
-}
-
-// A table whose columns are as wide as their widest cell.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  std::string Render() const {
-    std::vector<size_t> width;
-    for (const auto& r : rows_) {
-      if (width.size() < r.size()) width.resize(r.size(), 0);
-      for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-    }
-    std::string out;
-    for (const auto& r : rows_) {
-      std::string line;
-      for (size_t i = 0; i < r.size(); ++i) {
-        line += r[i];
-        if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
-      }
-      out += line + "\n";
-    }
-    return out;
-  }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
-
-std::string RenderStatus(const v1::StatusResponse& s) {
-  std::string out;
-  std::string since =
-      s.state_since_us() > 0
-          ? " since " + config::FormatTimestamp(s.state_since_us() / 1'000'000 * 1'000'000)
-          : "";
-  if (s.state() == "active") {
-    out += fmt::format("node {}: active, target {}{}\n", s.node_id(), s.active_target(), since);
-  } else {
-    out += fmt::format(
-        "node {}: {}{}{}\n", s.node_id(),
-        s.state() == "isolated" ? "ISOLATED (1+N: commits are kept in the journal)" : s.state(),
-        since, s.state_reason().empty() ? "" : "\n  " + s.state_reason());
-  }
-  out += fmt::format(
-      "journal: {} used{}, {} free on its filesystem\n", HumanBytes(s.journal_bytes()),
-      s.journal_budget_bytes() ? " of a budget of " + HumanBytes(s.journal_budget_bytes()) : "",
-      HumanBytes(s.free_bytes()));
-  out += "\n";
-  Table targets({"TARGET", "ROLE", "PRIORITY", "DRIVER", "ENABLED", "STATE"});
-  for (const auto& t : s.targets()) {
-    targets.Add({t.name() + (t.active() ? " (active)" : ""), t.role(),
-                 t.role() == "primary" ? std::to_string(t.priority()) : "-", t.dialect(),
-                 t.enabled() ? "yes" : "no", t.state()});
-  }
-  out += targets.Render() + "\n";
-
-  std::map<std::string, uint64_t> heads;
-  for (const auto& st : s.streams()) heads[st.name()] = st.head_lsn();
-  Table appliers({"STREAM", "TARGET", "HEAD", "APPLIED", "LAG", "LAG BYTES", "OLDEST", "STATE"});
-  std::vector<std::string> notes;
-  // Grouped by stream, in the order the service lists streams.
-  for (const auto& st : s.streams()) {
-    for (const auto& a : s.appliers()) {
-      if (a.stream() != st.name()) continue;
-      std::string state = a.state();
-      if (a.diverged()) state += ", DIVERGED";
-      if (a.rejected() > 0) state += fmt::format(", {} rejected", a.rejected());
-      appliers.Add({a.stream(), a.target(), std::to_string(heads[a.stream()]),
-                    std::to_string(a.applied_lsn()), std::to_string(a.lag_records()),
-                    HumanBytes(a.lag_bytes()),
-                    a.lag_records() > 0 && a.oldest_unapplied_age_us() > 0
-                        ? HumanAge(a.oldest_unapplied_age_us())
-                        : "-",
-                    state});
-      if (!a.last_error().empty()) {
-        notes.push_back(fmt::format("{} / {}: {}", a.target(), a.stream(), a.last_error()));
-      }
-    }
-  }
-  out += appliers.Render();
-  if (!notes.empty()) {
-    out += "\n";
-    for (const auto& n : notes) out += n + "\n";
-  }
   return out;
 }
 
@@ -162,7 +61,7 @@ int RunStatus(const ServiceOptions& so, const StatusArgs& args) {
     if (args.json) {
       fmt::print("{}\n", ToJson(resp));
     } else {
-      fmt::print("{}", RenderStatus(resp));
+      fmt::print("{}", RenderStatus(resp, NowMicros()));
     }
     std::fflush(stdout);
     if (args.watch_s <= 0 || (args.count > 0 && n >= args.count)) break;
@@ -171,6 +70,92 @@ int RunStatus(const ServiceOptions& so, const StatusArgs& args) {
         std::chrono::milliseconds(static_cast<int64_t>(args.watch_s * 1000)));
   }
   return kExitOk;
+}
+
+struct SwitchArgs {
+  std::string to;
+  bool wait = false;
+  std::string timeout = "5min";
+};
+
+// After a NOT_FOUND: which targets could have been meant (best effort).
+void PrintPrimaries(Connection& conn) {
+  v1::StatusResponse resp;
+  auto ctx = conn.NewContext(std::chrono::seconds(10));
+  if (!conn.admin().Status(ctx.get(), v1::StatusRequest(), &resp).ok()) return;
+  std::string names;
+  for (const auto& t : resp.targets()) {
+    if (t.role() != "primary") continue;
+    names += fmt::format("{}{} (priority {})", names.empty() ? "" : ", ", t.name(), t.priority());
+  }
+  if (!names.empty()) fmt::print(stderr, "sluice switch: the primaries are {}\n", names);
+}
+
+int RunSwitch(const ServiceOptions& so, const SwitchArgs& args) {
+  auto timeout = config::ParseDuration(args.timeout);
+  if (!timeout.ok()) {
+    fmt::print(stderr, "sluice switch: --timeout: {}\n", timeout.status().message());
+    return kExitUsage;
+  }
+  int code = kExitOk;
+  auto conn = Connection::Open(so, "switch", &code);
+  if (!conn) return code;
+  v1::SwitchRequest req;
+  req.set_target(args.to);
+  v1::SwitchResponse resp;
+  {
+    auto ctx = conn->NewContext(std::chrono::seconds(30));
+    grpc::Status st = conn->admin().Switch(ctx.get(), req, &resp);
+    if (!st.ok()) {
+      code = conn->Fail("Admin.Switch", st);
+      if (st.error_code() == grpc::StatusCode::NOT_FOUND) PrintPrimaries(*conn);
+      return code;
+    }
+  }
+  fmt::print("{}\n", resp.message());
+  std::fflush(stdout);
+  if (!args.wait) return kExitOk;
+
+  // Until NAME is active, the service goes another way, or the time is up. Progress is
+  // printed at once, then every second (and whenever the state changes).
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const bool bounded = timeout->count() > 0;
+  const auto deadline = start + *timeout;
+  Clock::time_point printed_at{};
+  std::string printed_state;
+  while (true) {
+    v1::StatusResponse s;
+    auto ctx = conn->NewContext(std::chrono::seconds(30));
+    grpc::Status st = conn->admin().Status(ctx.get(), v1::StatusRequest(), &s);
+    if (!st.ok()) return conn->Fail("Admin.Status", st);
+    SwitchProgress p = JudgeSwitch(s, args.to);
+    const auto now = Clock::now();
+    const std::string elapsed =
+        HumanAge(std::chrono::duration_cast<std::chrono::microseconds>(now - start).count());
+    if (p.verdict == SwitchVerdict::kDone) {
+      fmt::print("'{}' is active ({} after the request): {}\n", args.to, elapsed, p.message);
+      return kExitOk;
+    }
+    if (p.verdict == SwitchVerdict::kElsewhere) {
+      fmt::print(stderr, "sluice switch: the switch did not end on '{}': {}\n", args.to, p.message);
+      return kExitFailed;
+    }
+    if (DescribeState(s) != printed_state || now - printed_at >= std::chrono::seconds(1)) {
+      fmt::print("[{}] {}\n", elapsed, p.message);
+      std::fflush(stdout);
+      printed_state = DescribeState(s);
+      printed_at = now;
+    }
+    if (bounded && now >= deadline) {
+      fmt::print(stderr,
+                 "sluice switch: '{}' is not active after {} (--timeout): {}; the switch goes on "
+                 "in the service (watch it with `sluice status`)\n",
+                 args.to, config::FormatDuration(*timeout), p.message);
+      return kExitFailed;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 struct ErrorsListArgs {
@@ -283,7 +268,8 @@ void RegisterAdminCommands(CLI::App& app, Context* context) {
   auto status_args = std::make_shared<StatusArgs>();
   CLI::App* status = app.add_subcommand(
       "status",
-      "Show the service state, journal usage, targets, and per stream x target: head LSN, "
+      "Show the service state (active, switching, isolated: since when and why), journal "
+      "usage, targets (health, catch-up: lag, rate, ETA), and per stream x target: head LSN, "
       "applied LSN, lag in records and bytes, age of the oldest unapplied record, state");
   status->add_flag("--json", status_args->json, "Print the full status as JSON");
   status->add_option("--watch", status_args->watch_s, "Refresh every SECONDS until interrupted");
@@ -291,6 +277,31 @@ void RegisterAdminCommands(CLI::App& app, Context* context) {
   status->footer(kServiceExitCodes);
   status->callback(
       [context, status_args] { context->exit_code = RunStatus(context->service, *status_args); });
+
+  auto switch_args = std::make_shared<SwitchArgs>();
+  CLI::App* sw = app.add_subcommand(
+      "switch",
+      "Manual switchover: make another primary the active target. The old target first decides "
+      "the synchronous writes already journaled; then, as on a failover, NAME becomes active "
+      "once it has applied every time-ordered write journaled before the switch");
+  sw->add_option("--to", switch_args->to, "The primary to make active")
+      ->required()
+      ->type_name("NAME");
+  sw->add_flag("--wait", switch_args->wait,
+               "Wait until it is active, printing its catch-up (lag, rate, ETA) every second");
+  sw->add_option("--timeout", switch_args->timeout,
+                 "With --wait: give up waiting after DURATION (\"30s\", \"10min\"; \"0\": no limit)")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  sw->footer(
+      "Exit codes: 0 the switch has begun, or NAME is active already (with --wait: NAME is "
+      "active), 1 the service refused the switch (NOT_FOUND: no such target; "
+      "FAILED_PRECONDITION: a replica, disabled, diverged, needs a resync, or another switch "
+      "is under way; UNAVAILABLE: NAME is down) or, with --wait, the service went another way "
+      "(another target active or taking over, or isolated) or NAME was not active within "
+      "--timeout, 2 usage error, 3 cannot reach the service.");
+  sw->callback(
+      [context, switch_args] { context->exit_code = RunSwitch(context->service, *switch_args); });
 
   CLI::App* errors = app.add_subcommand(
       "errors", "The error log: records a target rejected permanently (list, retry, discard)");

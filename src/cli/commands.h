@@ -37,7 +37,7 @@ struct Context {
 void RegisterServiceOptions(CLI::App& app, Context* context);
 // Registers `sluice journal ...`.
 void RegisterJournalCommands(CLI::App& app, Context* context);
-// Registers `sluice status`, `sluice errors ...` and `sluice target ...`.
+// Registers `sluice status`, `sluice switch`, `sluice errors ...` and `sluice target ...`.
 void RegisterAdminCommands(CLI::App& app, Context* context);
 // Registers `sluice commit`.
 void RegisterIngestCommands(CLI::App& app, Context* context);

@@ -133,11 +133,11 @@ TEST_F(SqlCliTest, UnknownOutcomeExitsFourThenOutcomeSaysApplied) {
   daemon_->Kill();
   ASSERT_NO_FATAL_FAILURE(daemon_->Start(
       {{"SLUICE_FAILPOINTS", "applier.intent_applied_before_outcome=1*sleep(15000)"}}));
+  const uint64_t lsn = ModelHead() + 1;  // the next record of the model stream
   RunResult r = Sluice({"sql", "INSERT INTO point (point_id, name) VALUES ($1, $2)", "--param",
                         "int:5", "--param", "five"});
   EXPECT_EQ(r.exit_code, 4) << r.output;
-  ExpectIn(r, {"UNKNOWN", "lsn 1", "sluice sql --outcome 1"});
-  uint64_t lsn = 1;  // the first write of the model stream
+  ExpectIn(r, {"UNKNOWN", fmt::format("lsn {}", lsn), fmt::format("sluice sql --outcome {}", lsn)});
   RunResult o;
   bool applied = WaitFor(
       [&] {

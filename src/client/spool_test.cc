@@ -365,5 +365,25 @@ TEST(ClientAwayTest, CommitLargerThanAMessageIsRefusedNotSpooled) {
   EXPECT_TRUE((*c)->SpoolStatus().empty());
 }
 
+// The size check bounds a sample batch cheaply (every value at its longest encoding) and
+// measures it exactly only near the limit: a batch whose bound is above the limit but
+// whose real size is below it must still be accepted.
+TEST(ClientAwayTest, CommitNearTheLimitIsMeasuredExactly) {
+  TempDir dir;
+  auto o = AwayOptions(dir.path());
+  o.max_message_bytes = 4096;
+  auto c = Client::Open(o);
+  ASSERT_TRUE(c.ok());
+  // 150 rows: about 18 bytes each (2,700 in all), bounded at 33 (4,950).
+  v1::SampleBatch batch = Batch(1, 150);
+  v1::CommitRequest probe;
+  *probe.add_records()->mutable_samples() = batch;
+  ASSERT_LT(probe.ByteSizeLong() + 64, 4096u);
+  ASSERT_GT(150u * 33, 4096u);
+  auto r = (*c)->CommitSamples("samples", std::move(batch));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, CommitState::kSpooled);
+}
+
 }  // namespace
 }  // namespace sluice::client

@@ -151,7 +151,8 @@ struct TlsConfig {
 struct HealthConfig {
   Duration probe_interval = std::chrono::milliseconds(200);
   Duration probe_timeout = std::chrono::milliseconds(500);
-  Duration reconnect_probe_delay = std::chrono::milliseconds(100);
+  // After a broken connection, the reconnect-and-probe waits this long first (0: at once).
+  Duration reconnect_probe_delay{0};
   Duration switch_deadline = std::chrono::seconds(2);
 };
 

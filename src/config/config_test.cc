@@ -139,7 +139,7 @@ TEST(ConfigTest, MinimalConfigTakesEveryDefault) {
   EXPECT_FALSE(c.tls.enabled());
   EXPECT_EQ(c.health.probe_interval, milliseconds(200));
   EXPECT_EQ(c.health.probe_timeout, milliseconds(500));
-  EXPECT_EQ(c.health.reconnect_probe_delay, milliseconds(100));
+  EXPECT_EQ(c.health.reconnect_probe_delay, milliseconds(0));
   EXPECT_EQ(c.health.switch_deadline, seconds(2));
   EXPECT_EQ(c.client_dedup.idle_forget, hours(24 * 30));
 

@@ -323,9 +323,26 @@ connection = "targets/dr.db"
       for (const auto& a : r.appliers()) {
         if (a.state() == "connecting") return false;
       }
-      return true;
+      // The service state settled: the first start's switch markers and state events are
+      // journaled, so the heads stay put until the test writes.
+      return r.state() == "active" || r.state() == "isolated";
     });
     ASSERT_TRUE(up && process_->running()) << "sluiced did not come up; log:\n" << ReadFile(log());
+  }
+  // Every stream's durable head LSN, once it stays put for 100 ms (a state change's event
+  // is journaled without waiting for it, so it may become durable just after).
+  std::map<std::string, uint64_t> Heads() {
+    std::map<std::string, uint64_t> last;
+    for (int i = 0; i < 100; ++i) {
+      v1::StatusResponse r;
+      EXPECT_TRUE(Admin(&r).ok());
+      std::map<std::string, uint64_t> heads;
+      for (const auto& s : r.streams()) heads[s.name()] = s.head_lsn();
+      if (heads == last) break;
+      last = std::move(heads);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return last;
   }
   void Connect() {
     std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();

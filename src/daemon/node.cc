@@ -109,6 +109,8 @@ Status Node::OpenParts() {
                                                           : replicate::OnError::kBlock;
     spec.batch_records = s->batch_records;
     spec.batch_bytes = s->batch_bytes;
+    spec.batch_delay = s->batch_delay;
+    spec.priority = s->priority;
     ro.streams.push_back(std::move(spec));
   }
   SLUICE_ASSIGN_OR_RETURN(replicator_, replicate::Replicator::Create(journals_.get(), ro));
@@ -133,18 +135,17 @@ Status Node::OpenParts() {
   context_.dedup = dedup_.get();
   context_.target_states = target_states_.get();
   context_.auth = auth_.get();
-  context_.state = &state_;
   context_.gate = &gate_;
 
   // Synchronous writes: the deciding applier (the active target's, on the model stream)
   // hands each outcome to the SyncWriter, which journals it and answers the caller.
   sync_writer_ = std::make_unique<service::SyncWriter>(journals_.get(), admitter_.get());
   read_pool_ = std::make_unique<service::ReadPool>(&config_);
-  for (const auto& t : config_.targets) {
-    if (replicate::Applier* a = replicator_->applier(t.name, "model")) {
-      a->SetOutcomeSink([w = sync_writer_.get()](const replicate::IntentDecision& d) { return w->Decided(d); });
-    }
-  }
+  replicator_->SetOutcomeSink("model", [w = sync_writer_.get()](const replicate::IntentDecision& d) {
+    return w->Decided(d);
+  });
+  SLUICE_RETURN_IF_ERROR(OpenCluster(state_dir));
+  context_.cluster = controller_.get();
   service::SyncServices sync;
   sync.writer = sync_writer_.get();
   sync.reads = read_pool_.get();
@@ -175,29 +176,53 @@ Status Node::Start() {
   SLUICE_RETURN_IF_ERROR(server_.Start(so));
   started_ = true;
   replicator_->Start();
+  health_->Start();
+  controller_->Start();
   dedup_->StartBackground(options_.dedup_snapshot_interval);
   maint_thread_ = std::thread([this] { MaintenanceLoop(); });
   return Status::OK();
 }
 
-void Node::UpdateIntentDecider() {
-  service::ServiceState st = state_.Current(context_);  // logs changes of the service state
-  std::string decider = st.state == "active" ? st.active_target : std::string();
-  if (decider == decider_) return;
-  for (const auto& t : config_.targets) {
-    if (replicate::Applier* a = replicator_->applier(t.name, "model")) a->SetDecidesIntents(t.name == decider);
+Status Node::OpenCluster(const std::string& state_dir) {
+  const config::Config& cfg = config_;
+  std::vector<cluster::ProbedTarget> probed;
+  for (const auto& t : cfg.targets) {
+    if (t.role == config::TargetRole::kOneway) continue;
+    probed.push_back({t.name, std::string(config::DialectName(t.dialect)), t.connection});
   }
-  decider_ = decider;
+  cluster::HealthOptions ho;
+  ho.interval = ToMillis(cfg.health.probe_interval);
+  ho.timeout = ToMillis(cfg.health.probe_timeout);
+  ho.reconnect_probe_delay = ToMillis(cfg.health.reconnect_probe_delay);
+  SLUICE_ASSIGN_OR_RETURN(health_, cluster::HealthMonitor::Create(std::move(probed), ho, [this](const cluster::TargetHealth&) {
+                            if (controller_) controller_->Poke();
+                          }));
+
+  cluster::ControllerOptions co;
+  co.state_path = JoinPath(state_dir, "cluster.json");
+  co.node_id = cfg.node.id;
+  co.switch_deadline = ToMillis(cfg.health.switch_deadline);
+  co.drain_wait = co.switch_deadline;
+  for (const config::StreamConfig* s : cfg.StreamsByPriority()) {
+    if (s->ordered) co.ordered_streams.push_back(s->name);
+  }
+  co.events_stream = cfg.FindStream("events") != nullptr ? "events" : cfg.StreamsByPriority().front()->name;
+  // The SyncWriter first: once a target stops deciding, a late decision of its is refused.
+  auto on_decider = [this](const std::string& target) {
+    sync_writer_->SetDecider(target);
+    replicator_->SetIntentDecider(target);
+  };
+  SLUICE_ASSIGN_OR_RETURN(controller_, cluster::Controller::Create(&config_, journals_.get(), admitter_.get(),
+                                                                   replicator_.get(), health_.get(), co, on_decider));
+  return Status::OK();
 }
 
 void Node::MaintenanceLoop() {
   std::unique_lock lk(maint_mu_);
   int tick = 0;
-  // Every 100 ms: who decides sync-write intents follows the active target quickly.
   // Every second: cursors are saved.
   while (!maint_cv_.wait_for(lk, std::chrono::milliseconds(100), [&] { return maint_stop_; })) {
     lk.unlock();
-    UpdateIntentDecider();
     if (++tick % 10 == 0) {
       Status s = journals_->FlushCursors();
       if (!s.ok()) SLUICE_LOG_WARN("saving cursors: {}", s.ToString());
@@ -231,6 +256,9 @@ Status Node::Shutdown() {
   }
   maint_cv_.notify_all();
   if (maint_thread_.joinable()) maint_thread_.join();
+  // The state machine stops before what it journals into.
+  if (controller_) controller_->Stop();
+  if (health_) health_->Stop();
   // 2. The de-duplication snapshot (flushes the journals).
   if (dedup_) note(dedup_->Stop(), "saving the de-duplication table");
   // 3. Appliers finish their batch and stop; their watermarks are in the targets.

@@ -7,6 +7,8 @@
 //   DedupTable   end-to-end de-duplication (DATA_DIR/state/dedup.json + the journal)
 //   TargetStateStore  targets taken out by the operator (DATA_DIR/state/targets.json)
 //   SyncWriter   synchronous writes: intents, outcomes (decided by the active target)
+//   HealthMonitor, Controller  target health, the active target, failover
+//                (DATA_DIR/state/cluster.json)
 //   Server       gRPC: Ingest, Admin, Sql, Model, Download
 //
 // Lifecycle: Open() (nothing serves yet) → Start() → Shutdown(). Shutdown stops
@@ -25,6 +27,8 @@
 #include <vector>
 
 #include "admission/admitter.h"
+#include "cluster/controller.h"
+#include "cluster/health_monitor.h"
 #include "config/config.h"
 #include "journal/journal_set.h"
 #include "replicate/replicator.h"
@@ -36,7 +40,6 @@
 #include "service/server.h"
 #include "service/sync_writer.h"
 #include "service/service_context.h"
-#include "service/service_state.h"
 #include "service/target_state.h"
 
 namespace sluice::daemon {
@@ -72,8 +75,7 @@ class Node {
       : config_(std::move(config)), options_(options) {}
   Status OpenParts();
   void MaintenanceLoop();
-  // Lets the active target's model-stream applier decide sync-write intents, and no other.
-  void UpdateIntentDecider();
+  Status OpenCluster(const std::string& state_dir);
 
   const config::Config config_;
   const NodeOptions options_;
@@ -86,10 +88,10 @@ class Node {
   std::unique_ptr<service::Authenticator> auth_;
   std::unique_ptr<service::SyncWriter> sync_writer_;
   std::unique_ptr<service::ReadPool> read_pool_;
-  std::string decider_;  // the target whose model applier decides intents (maintenance thread)
+  std::unique_ptr<cluster::HealthMonitor> health_;
+  std::unique_ptr<cluster::Controller> controller_;
   service::ServiceContext context_;
   service::Server server_;
-  service::ServiceStateTracker state_;
   service::CallGate gate_;
 
   bool started_ = false;

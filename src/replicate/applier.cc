@@ -110,6 +110,7 @@ void Applier::SetState(ApplierState state, const std::string& error) {
 }
 
 void Applier::Backoff() {
+  gate_pass_.Release();  // a target that is down holds none of its streams up
   backoff_ = backoff_.count() == 0 ? options_.backoff_initial
                                    : std::min(options_.backoff_max, backoff_ * 2);
   static thread_local std::mt19937 rng(std::random_device{}());
@@ -145,6 +146,9 @@ Status Applier::ConnectAndPosition() {
   }
   journals_->AdvanceCursor(options_.stream, target_, watermark).IgnoreError();  // cursor may be unregistered in tools
   if (ledger_) ledger_->NoteApplied(target_, watermark);
+  // A decider whose connection broke may have committed an intent without hearing so:
+  // its watermark is now past an intent without an outcome, which the recovery finds.
+  if (decides_) recover_intents_ = true;
   connected_ = true;
   SetState(ApplierState::kRunning);
   return Status::OK();
@@ -158,12 +162,76 @@ Status Applier::Reposition(Lsn next) {
 }
 
 void Applier::WaitForStop() {
+  gate_pass_.Release();
   std::unique_lock lk(mu_);
   cv_.wait(lk, [&] { return stop_; });
 }
 
+bool Applier::Interrupted() const {
+  std::lock_guard lk(mu_);
+  return stop_ || !commands_.empty();
+}
+
+void Applier::Decode(const journal::ReadBatch& batch, std::vector<Decoded>* out) const {
+  for (const auto& rv : batch.records()) {
+    Decoded d;
+    d.lsn = rv.lsn;
+    d.payload = rv.payload;
+    auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
+    if (r.ok()) {
+      d.record = std::move(r).value();
+    } else if (rv.type & journal::kIgnorableTypeBit) {
+      d.skip = true;  // a newer kind of record that this build may skip
+    } else {
+      d.decode_error = r.status().message();
+    }
+    out->push_back(std::move(d));
+  }
+}
+
+bool Applier::DecidesAnIntentIn(std::span<const Decoded> recs) const {
+  if (!decides_) return false;
+  return std::any_of(recs.begin(), recs.end(),
+                     [](const Decoded& d) { return d.record && d.record->has_intent(); });
+}
+
+Status Applier::FillBatch(std::vector<Decoded>* recs, std::deque<journal::ReadBatch>* topups,
+                          size_t* bytes) {
+  // A caller of a synchronous write waits for the deciding target: no delay for it.
+  if (DecidesAnIntentIn(*recs)) return Status::OK();
+  const auto deadline = std::chrono::steady_clock::now() + options_.batch_delay;
+  while (recs->size() < read_records_ && *bytes < read_bytes_) {
+    auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= decltype(left)::zero() || Interrupted()) break;
+    // In slices, so that a stop or an operator's command is not held up by a long delay.
+    auto slice = std::min(std::chrono::ceil<std::chrono::milliseconds>(left), options_.idle_wait);
+    if (!journal_->WaitForNewerThan(recs->back().lsn, slice)) continue;
+    // A batch of its own for what arrived: the views of the records read so far point into
+    // the batches before it, which a deque never moves.
+    journal::ReadBatch& more = topups->emplace_back();
+    SLUICE_RETURN_IF_ERROR(reader_->Read(read_records_ - recs->size(), read_bytes_ - *bytes, &more));
+    size_t before = recs->size();
+    Decode(more, recs);
+    *bytes += more.payload_bytes();
+    if (DecidesAnIntentIn(std::span<const Decoded>(*recs).subspan(before))) break;
+  }
+  return Status::OK();
+}
+
+bool Applier::EnterGate() {
+  if (!options_.gate) return true;
+  while (!options_.gate->Enter(gate_pass_, options_.priority, options_.idle_wait)) {
+    if (Interrupted()) {
+      gate_pass_.Release();
+      return false;
+    }
+  }
+  return true;
+}
+
 void Applier::Run() {
   journal::ReadBatch batch;
+  std::deque<journal::ReadBatch> topups;  // what batch_delay added to `batch`
   std::vector<Decoded> recs;
   while (true) {
     {
@@ -196,6 +264,7 @@ void Applier::Run() {
     }
     if (status().state == ApplierState::kBlocked) {
       // Only an operator's retry or discard moves a blocked stream.
+      gate_pass_.Release();
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stop_ || !commands_.empty(); });
       continue;
@@ -214,27 +283,40 @@ void Applier::Run() {
       Backoff();
       continue;
     }
+    // A read that stopped at a limit means a backlog: the pass stays held between its
+    // batches, so lower streams wait until this one has caught up. A short read means
+    // this stream is at its head and holds nobody up while it waits.
+    bool full = batch.size() >= read_records_ || batch.payload_bytes() >= read_bytes_;
+    if (!full) gate_pass_.Release();
     if (batch.empty()) {
       reader_->WaitForRecords(options_.idle_wait);
       continue;
     }
     recs.clear();
-    for (const auto& rv : batch.records()) {
-      Decoded d;
-      d.lsn = rv.lsn;
-      d.payload = rv.payload;
-      auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
-      if (r.ok()) {
-        d.record = std::move(r).value();
-      } else if (rv.type & journal::kIgnorableTypeBit) {
-        d.skip = true;  // a newer kind of record that this build may skip
-      } else {
-        d.decode_error = r.status().message();
+    topups.clear();
+    Decode(batch, &recs);
+    if (!full && options_.batch_delay.count() > 0) {
+      // A trickle: wait a little for more, so that it is applied in fewer transactions.
+      size_t bytes = batch.payload_bytes();
+      Status fs = FillBatch(&recs, &topups, &bytes);
+      if (!fs.ok()) {
+        SetState(ApplierState::kDown, fs.ToString());
+        connected_ = false;
+        Backoff();
+        continue;
       }
-      recs.push_back(std::move(d));
+      full = recs.size() >= read_records_ || bytes >= read_bytes_;
     }
     size_t n = ApplicablePrefix(recs);
     if (n == 0 && decides_ && recs.front().record && recs.front().record->has_intent()) {
+      if (!EnterGate()) {
+        Status rs = Reposition(recs.front().lsn);  // read again once the gate lets us in
+        if (!rs.ok()) {
+          SetState(ApplierState::kDown, rs.ToString());
+          connected_ = false;
+        }
+        continue;
+      }
       Status ds = DecideIntent(recs.front());
       if (ds.ok()) ds = Reposition(recs.front().lsn + 1);
       if (!ds.ok()) {
@@ -246,8 +328,10 @@ void Applier::Run() {
     }
     if (n == 0) {
       // The first record is an intent whose outcome is not journaled yet. Read again from
-      // the intent, with a larger batch if the outcome may lie beyond this one.
-      bool full = recs.size() >= read_records_;
+      // the intent, with a larger batch if the outcome may lie beyond this one. Waiting
+      // for an outcome is not work: lower streams may go on meanwhile.
+      gate_pass_.Release();
+      full = recs.size() >= read_records_;
       if (full) read_records_ = std::min<size_t>(read_records_ * 2, 1 << 20);
       Lsn last_seen = recs.back().lsn;
       // Fewer records than asked for while newer ones exist: the byte bound stopped the
@@ -266,11 +350,21 @@ void Applier::Run() {
       if (!full) journal_->WaitForNewerThan(last_seen, options_.idle_wait);
       continue;
     }
+    if (!EnterGate()) {
+      // Stopping, or an operator's command waits: the batch is read again afterwards.
+      Status rs = Reposition(recs.front().lsn);
+      if (!rs.ok()) {
+        SetState(ApplierState::kDown, rs.ToString());
+        connected_ = false;
+      }
+      continue;
+    }
     read_records_ = options_.batch_records;
     read_bytes_ = options_.batch_bytes;
     Status as = ApplyRange(std::span<Decoded>(recs.data(), n));
     if (as.ok()) {
       backoff_ = std::chrono::milliseconds(0);
+      if (!full) gate_pass_.Release();  // caught up (what FillBatch added was all there was)
       if (n < recs.size()) {
         Status rs = Reposition(recs[n].lsn);
         if (!rs.ok()) {
@@ -287,6 +381,7 @@ void Applier::Run() {
     connected_ = false;
     Backoff();
   }
+  gate_pass_.Release();
   SetState(ApplierState::kStopped);
 }
 

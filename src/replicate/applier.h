@@ -12,6 +12,14 @@
 //    discards it.
 //  - A watermark above the journal head (the journal was wiped and recreated) or below
 //    the oldest retained record stops this applier with "needs resync": never a guess.
+//  - Priority: the appliers of one target share a PriorityGate (priority_gate.h). Before
+//    each batch an applier enters it with its stream's priority, so a lower stream does
+//    not start a batch while a higher one has a backlog; it holds its place between
+//    batches for as long as its reads come back full.
+//  - batch_delay: when a read comes back short (the stream is at its head), the applier
+//    waits up to batch_delay for more records before applying, so a trickle goes in
+//    fewer, larger transactions. A full batch is never delayed, nor a batch holding an
+//    intent this applier decides (its caller is waiting).
 //  - Sync-write intents are applied only once their outcome marker has been read, and
 //    skipped when the outcome was "rejected". The applier of the active target's model
 //    stream *decides* them instead (SetDecidesIntents): it applies each one alone, in
@@ -40,6 +48,7 @@
 #include "journal/reader.h"
 #include "replicate/error_log.h"
 #include "replicate/ledger.h"
+#include "replicate/priority_gate.h"
 #include "store/backend.h"
 
 #include <functional>
@@ -57,6 +66,13 @@ struct ApplierOptions {
   OnError on_error = OnError::kSkip;
   size_t batch_records = 1000;
   size_t batch_bytes = 4 << 20;
+  // When a read returns less than a full batch, wait up to this long for more records
+  // before applying (0: apply at once). Waits are at millisecond granularity.
+  std::chrono::microseconds batch_delay{0};
+  // The target's gate, shared by its appliers, and this stream's priority in it (higher
+  // first). No gate: the applier runs independently.
+  std::shared_ptr<PriorityGate> gate;
+  int priority = 0;
   // How long a reader waits for new records before checking for commands and stop.
   std::chrono::milliseconds idle_wait{100};
   std::chrono::milliseconds backoff_initial{50};
@@ -145,6 +161,18 @@ class Applier {
 
   void Run();
   void WaitForStop();
+  // Stopping, or an operator's command is waiting.
+  bool Interrupted() const;
+  // Appends the records of `batch` to `out`.
+  void Decode(const journal::ReadBatch& batch, std::vector<Decoded>* out) const;
+  bool DecidesAnIntentIn(std::span<const Decoded> recs) const;
+  // batch_delay: reads what arrives within the delay into `topups` and appends it to
+  // `recs` (whose payload bytes are `bytes`) until the batch is full or the delay passes.
+  Status FillBatch(std::vector<Decoded>* recs, std::deque<journal::ReadBatch>* topups,
+                   size_t* bytes);
+  // Waits at the priority gate until this stream may start a batch; false when stopping
+  // or an operator's command is waiting (the pass is then released).
+  bool EnterGate();
   Status ConnectAndPosition();
   Status Reposition(Lsn next);
   // Applies recs (already filtered for intents) with bisection on permanent errors.
@@ -187,6 +215,7 @@ class Applier {
   std::chrono::milliseconds backoff_{0};
   size_t read_records_ = 0;  // grows when an intent's outcome is beyond one batch
   size_t read_bytes_ = 0;    // likewise, when one batch's bytes hold only up to the intent
+  PriorityGate::Pass gate_pass_;  // held while this stream has work (see PriorityGate)
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;

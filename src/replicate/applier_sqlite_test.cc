@@ -320,6 +320,151 @@ TEST_F(ApplierSqliteTest, ANewEpochStartsFreshWatermarks) {
   EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM t"), "1");
 }
 
+// Creates `applied`, whose AUTOINCREMENT key numbers rows in the order the target
+// committed them (SQLite has one writer at a time), in the target file by hand.
+void CreateAppliedLog(const std::string& file) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE applied(seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                         "stream TEXT NOT NULL, n INTEGER NOT NULL)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+}
+
+TEST_F(ApplierSqliteTest, AHigherPriorityBacklogIsAppliedBeforeALowerOne) {
+  CreateAppliedLog(Db("a"));
+  // Both streams have a backlog of many batches before anything runs. The records are
+  // SQL in both streams so that the target itself records the order of application.
+  constexpr int kRecords = 60;
+  Lsn model_head = 0, samples_head = 0;
+  for (int i = 0; i < kRecords; ++i) {
+    model_head = AppendSql("model", "INSERT INTO applied(stream, n) VALUES ('model', $1)", {i});
+    samples_head = AppendSql("samples", "INSERT INTO applied(stream, n) VALUES ('samples', $1)", {i});
+  }
+  ReplicatorOptions o;
+  o.node_id = "n1";
+  o.data_dir = data_dir_;
+  TargetSpec ts;
+  ts.name = "a";
+  ts.dialect = "sqlite";
+  ts.connection = Db("a");
+  o.targets.push_back(ts);
+  StreamSpec model{"model", true, OnError::kSkip, 4, 0};
+  model.priority = 100;
+  StreamSpec samples{"samples", false, OnError::kSkip, 4, 0};
+  samples.priority = 10;
+  o.streams = {samples, model};  // the order of the streams does not matter
+  auto r = Replicator::Create(journals_.get(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  replicator_ = std::move(r).value();
+  // Hold the target's gate above both streams until each has read its first batch and
+  // waits to apply it: then which one starts first depends on priority alone, not on
+  // which thread the scheduler ran first.
+  std::shared_ptr<PriorityGate> gate = replicator_->priority_gate("a");
+  ASSERT_NE(gate, nullptr);
+  PriorityGate::Pass hold;
+  ASSERT_TRUE(gate->Enter(hold, 1000, std::chrono::milliseconds(0)));
+  replicator_->Start();
+  ASSERT_TRUE(gate->WaitHeld(3, std::chrono::seconds(120)));
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM applied"), "0");
+  hold.Release();
+  WaitApplied("a", "model", model_head);
+  WaitApplied("a", "samples", samples_head);
+  // Every model row was committed before the first samples row.
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM applied WHERE stream = 'samples' AND seq < "
+                         "(SELECT max(seq) FROM applied WHERE stream = 'model')"),
+            "0");
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM applied"), std::to_string(2 * kRecords));
+  // Each stream in its own order, in batches of 4.
+  for (const char* stream : {"model", "samples"}) {
+    EXPECT_EQ(One(Db("a"), fmt::format("SELECT count(*) FROM applied a JOIN applied b ON a.stream = b.stream "
+                                       "AND a.seq < b.seq AND a.n > b.n WHERE a.stream = '{}'",
+                                       stream)),
+              "0")
+        << stream;
+    EXPECT_EQ(replicator_->applier("a", stream)->status().batches_applied, kRecords / 4u) << stream;
+  }
+  // Once caught up (the next read comes back empty), the appliers hold nobody up.
+  for (int i = 0; i < 6000 && gate->held() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(gate->held(), 0u);
+}
+
+TEST_F(ApplierSqliteTest, BatchDelayGroupsATrickleIntoFewerBatches) {
+  CreateAppliedLog(Db("a"));
+  ReplicatorOptions o;
+  o.node_id = "n1";
+  o.data_dir = data_dir_;
+  TargetSpec ts;
+  ts.name = "a";
+  ts.dialect = "sqlite";
+  ts.connection = Db("a");
+  o.targets.push_back(ts);
+  StreamSpec sql{"sql", true, OnError::kSkip, 0, 0};
+  sql.batch_delay = std::chrono::milliseconds(300);
+  o.streams = {sql};
+  auto r = Replicator::Create(journals_.get(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  replicator_ = std::move(r).value();
+  replicator_->Start();
+  Applier* a = replicator_->applier("a", "sql");
+
+  // One record alone waits out the delay (a lower bound: a loaded machine only adds).
+  auto start = std::chrono::steady_clock::now();
+  Lsn first = AppendSql("sql", "INSERT INTO applied(stream, n) VALUES ('sql', $1)", {0});
+  WaitApplied("a", "sql", first);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+  ApplierStatus before = a->status();
+
+  // A trickle: one durable record every few milliseconds.
+  constexpr int kRecords = 20;
+  Lsn last = 0;
+  for (int i = 1; i <= kRecords; ++i) {
+    last = AppendSql("sql", "INSERT INTO applied(stream, n) VALUES ('sql', $1)", {i});
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  WaitApplied("a", "sql", last);
+  ApplierStatus after = a->status();
+  EXPECT_EQ(after.records_applied - before.records_applied, uint64_t{kRecords});
+  EXPECT_LT(after.batches_applied - before.batches_applied, uint64_t{kRecords})
+      << "every record of the trickle went in a transaction of its own";
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM applied"), std::to_string(kRecords + 1));
+}
+
+TEST_F(ApplierSqliteTest, AFullBatchIsNeverDelayed) {
+  ReplicatorOptions o;
+  o.node_id = "n1";
+  o.data_dir = data_dir_;
+  TargetSpec ts;
+  ts.name = "a";
+  ts.dialect = "sqlite";
+  ts.connection = Db("a");
+  o.targets.push_back(ts);
+  StreamSpec sql{"sql", true, OnError::kSkip, 5, 0};
+  sql.batch_delay = std::chrono::seconds(60);
+  o.streams = {sql};
+  AppendSql("sql", "CREATE TABLE t(id INTEGER)");
+  Lsn head = 0;
+  for (int i = 0; i < 9; ++i) head = AppendSql("sql", "INSERT INTO t VALUES ($1)", {i});
+  auto r = Replicator::Create(journals_.get(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  replicator_ = std::move(r).value();
+  replicator_->Start();
+  Applier* a = replicator_->applier("a", "sql");
+  // Two full batches of 5: far sooner than the delay.
+  ASSERT_TRUE(a->WaitApplied(head, std::chrono::seconds(30))) << a->status().last_error;
+  EXPECT_EQ(a->status().batches_applied, 2u);
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM t"), "9");
+  // A short batch waits for the delay, but a stop does not wait for it.
+  AppendSql("sql", "INSERT INTO t VALUES (100)");
+  EXPECT_FALSE(a->WaitApplied(head + 1, std::chrono::milliseconds(200)));
+  auto start = std::chrono::steady_clock::now();
+  replicator_.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
 TEST_F(ApplierSqliteTest, ATargetThatRejectsWhatAnotherAppliedIsDiverged) {
   StartReplicator({"a", "b"});
   AppendSql("sql", "CREATE TABLE t(id INTEGER)");

@@ -36,6 +36,7 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(journal::JournalSet* jour
     }
     r->error_logs_[t.name] = std::make_unique<ErrorLog>(
         options.fs, JoinPath(JoinPath(options.data_dir, "errors"), t.name + ".log"));
+    r->gates_[t.name] = std::make_shared<PriorityGate>();
     // Every target's cursor is registered, enabled or not: retention must keep what a
     // target taken out for maintenance has not applied yet.
     for (const auto& s : options.streams) {
@@ -65,12 +66,39 @@ Result<std::vector<std::shared_ptr<Applier>>> Replicator::MakeAppliers(const Tar
     ao.on_error = s.on_error;
     ao.batch_records = s.batch_records ? s.batch_records : (s.ordered ? 1000 : 20000);
     ao.batch_bytes = s.batch_bytes ? s.batch_bytes : (s.ordered ? (4u << 20) : (32u << 20));
+    ao.batch_delay = s.batch_delay;
+    ao.gate = gates_[t.name];
+    ao.priority = s.priority;
     ao.backoff_initial = options_.backoff_initial;
     ao.backoff_max = options_.backoff_max;
-    out.push_back(std::make_shared<Applier>(journals_, std::move(backend),
-                                            error_logs_[t.name].get(), ledgers_[s.name].get(), ao));
+    const bool decides = s.name == outcome_stream_ && outcome_sink_;
+    if (decides) {
+      std::lock_guard lk(mu_);
+      ao.decides_intents = t.name == decider_;
+    }
+    auto applier = std::make_shared<Applier>(journals_, std::move(backend),
+                                             error_logs_[t.name].get(), ledgers_[s.name].get(), ao);
+    if (decides) applier->SetOutcomeSink(outcome_sink_);
+    out.push_back(std::move(applier));
   }
   return out;
+}
+
+void Replicator::SetOutcomeSink(const std::string& stream, OutcomeSink sink) {
+  outcome_stream_ = stream;
+  outcome_sink_ = std::move(sink);
+  std::lock_guard lk(mu_);
+  for (const auto& a : appliers_) {
+    if (a->stream() == stream) a->SetOutcomeSink(outcome_sink_);
+  }
+}
+
+void Replicator::SetIntentDecider(const std::string& target) {
+  std::lock_guard lk(mu_);
+  decider_ = target;
+  for (const auto& a : appliers_) {
+    if (a->stream() == outcome_stream_) a->SetDecidesIntents(a->target() == target);
+  }
 }
 
 Replicator::~Replicator() { Stop(); }
@@ -126,6 +154,11 @@ ErrorLog* Replicator::error_log(const std::string& target) const {
   return it == error_logs_.end() ? nullptr : it->second.get();
 }
 
+std::shared_ptr<PriorityGate> Replicator::priority_gate(const std::string& target) const {
+  auto it = gates_.find(target);
+  return it == gates_.end() ? nullptr : it->second;
+}
+
 bool Replicator::WaitCaughtUp(std::chrono::milliseconds timeout) const {
   std::vector<std::shared_ptr<Applier>> appliers;
   {
@@ -174,7 +207,11 @@ bool Replicator::WaitCaughtUp(std::chrono::milliseconds timeout) const {
     std::lock_guard lk(mu_);
     stopped_targets_.erase(target);
     started = started_;
-    for (const auto& a : appliers) appliers_.push_back(a);
+    for (const auto& a : appliers) {
+      // The decider may have changed since MakeAppliers read it.
+      if (outcome_sink_ && a->stream() == outcome_stream_) a->SetDecidesIntents(a->target() == decider_);
+      appliers_.push_back(a);
+    }
   }
   if (started) {
     for (auto& a : appliers) a->Start();

@@ -9,6 +9,9 @@
 // stay registered, so retention keeps what it has not applied (within its budget and
 // policy) and it catches up from its watermark when started again.
 //
+// The appliers of one target share a PriorityGate: higher-priority streams (model before
+// samples) are applied first when several have a backlog.
+//
 // Thread safety: safe from any thread after Create().
 
 #include <map>
@@ -42,6 +45,11 @@ struct StreamSpec {
   OnError on_error = OnError::kSkip;
   size_t batch_records = 0;  // 0: 1,000 for ordered streams, 20,000 for unordered ones
   size_t batch_bytes = 0;    // 0: 4 MiB ordered, 32 MiB unordered
+  // Higher first: on each target, a stream's applier does not start a batch while a
+  // stream of higher priority has work (see PriorityGate).
+  int priority = 0;
+  // How long an applier waits for more records when a read returns a short batch.
+  std::chrono::microseconds batch_delay{0};
 };
 
 struct ReplicatorOptions {
@@ -70,6 +78,9 @@ class Replicator {
   Applier* applier(const std::string& target, const std::string& stream) const;
   std::shared_ptr<Applier> FindApplier(const std::string& target, const std::string& stream) const;
   ErrorLog* error_log(const std::string& target) const;
+  // The target's priority gate (null for an unknown target). It lives as long as the
+  // replicator, across StopTarget/StartTarget.
+  std::shared_ptr<PriorityGate> priority_gate(const std::string& target) const;
   // Waits until every applier has applied its stream's durable head as of the call, or
   // the timeout passes. Returns true when all did.
   bool WaitCaughtUp(std::chrono::milliseconds timeout) const;
@@ -83,6 +94,13 @@ class Replicator {
   // False after StopTarget (or when created disabled) until StartTarget.
   bool target_enabled(const std::string& target) const;
 
+  // Synchronous writes: the appliers of `stream` report the intents they decide to
+  // `sink`, including appliers created later (StartTarget). REQUIRES: before Start().
+  void SetOutcomeSink(const std::string& stream, OutcomeSink sink);
+  // The target whose applier of the sink's stream decides intents ("" for none); the
+  // others wait for the outcome. Kept for appliers created later.
+  void SetIntentDecider(const std::string& target);
+
  private:
   Replicator() = default;
   Result<std::vector<std::shared_ptr<Applier>>> MakeAppliers(const TargetSpec& target);
@@ -91,11 +109,15 @@ class Replicator {
   ReplicatorOptions options_;
   std::map<std::string, std::unique_ptr<StreamLedger>> ledgers_;  // by stream
   std::map<std::string, std::unique_ptr<ErrorLog>> error_logs_;   // by target
+  std::map<std::string, std::shared_ptr<PriorityGate>> gates_;    // by target
   std::mutex target_mu_;  // Start/Stop/StopTarget/StartTarget one at a time
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Applier>> appliers_;  // GUARDED_BY(mu_)
   std::set<std::string> stopped_targets_;           // GUARDED_BY(mu_)
   bool started_ = false;                            // GUARDED_BY(mu_)
+  std::string outcome_stream_;                      // set before Start()
+  OutcomeSink outcome_sink_;                        // set before Start()
+  std::string decider_;                             // GUARDED_BY(mu_)
 };
 
 }  // namespace sluice::replicate

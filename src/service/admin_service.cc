@@ -85,11 +85,17 @@ v1::StatusResponse AdminService::BuildStatus() {
   const config::Config& cfg = *ctx_.config;
   v1::StatusResponse out;
   out.set_node_id(cfg.node.id);
-  ServiceState st = ctx_.state->Current(ctx_);
-  out.set_state(st.state);
-  out.set_active_target(st.active_target);
+  cluster::ClusterState st = ctx_.cluster->state();
+  out.set_state(std::string(cluster::PhaseName(st.phase)));
+  out.set_active_target(st.active);
   out.set_state_since_us(st.since_us);
   out.set_state_reason(st.reason);
+  if (st.phase == cluster::Phase::kSwitching) {
+    out.set_switch_from(st.from);
+    out.set_switch_to(st.to);
+  }
+  std::map<std::string, cluster::TargetView> views;
+  for (auto& v : ctx_.cluster->Targets()) views[v.name] = std::move(v);
 
   std::map<std::string, journal::Lsn> heads;
   for (const auto& s : cfg.streams) {
@@ -154,8 +160,17 @@ v1::StatusResponse AdminService::BuildStatus() {
     ts->set_priority(t.priority);
     ts->set_dialect(std::string(config::DialectName(t.dialect)));
     ts->set_enabled(enabled);
-    ts->set_active(t.name == st.active_target);
+    ts->set_active(st.phase == cluster::Phase::kActive && t.name == st.active);
     ts->set_state(worst);
+    if (auto v = views.find(t.name); v != views.end()) {
+      ts->set_health(std::string(cluster::HealthName(v->second.health.health)));
+      ts->set_health_detail(v->second.health.detail);
+      ts->set_health_since_us(v->second.health.since_us);
+      if (t.role == config::TargetRole::kPrimary) ts->set_ineligible(v->second.ineligible);
+      ts->set_lag_records(v->second.catch_up.lag_records);
+      ts->set_apply_per_s(v->second.catch_up.apply_per_s);
+      ts->set_eta_s(v->second.catch_up.eta_s);
+    }
   }
 
   journal::SpaceAccount& space = ctx_.journals->space();
@@ -315,6 +330,21 @@ grpc::Status AdminService::SetTargetEnabled(grpc::ServerContext* context,
   SLUICE_LOG_INFO("operator ({}): target '{}' {}", caller->caller.name, name,
                   request->enabled() ? "enabled: it catches up from its watermark"
                                      : "disabled: its cursors hold what it has not applied");
+  ctx_.cluster->Poke();  // a disabled active target is switched away from at once
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Switch(grpc::ServerContext* context, const v1::SwitchRequest* request,
+                                  v1::SwitchResponse* response) {
+  auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.Switch");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (request->target().empty()) {
+    return ToGrpcStatus(SluiceStatus::InvalidArgument("switch: no target named"));
+  }
+  auto r = ctx_.cluster->RequestSwitch(request->target());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  SLUICE_LOG_INFO("operator ({}): {}", caller->caller.name, *r);
+  response->set_message(*r);
   return grpc::Status::OK;
 }
 

@@ -8,6 +8,7 @@
 //   DiscardErrors     give up on rejected records (a blocked stream moves past them)
 //   SetTargetEnabled  take a target out for maintenance or bring it back; persisted in
 //                     DATA_DIR/state/targets.json, so a restart keeps it
+//   Switch            manual switchover to another primary
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -16,7 +17,6 @@
 #include <utility>
 
 #include "service/service_context.h"
-#include "service/service_state.h"
 #include "sluice/v1/service.grpc.pb.h"
 
 namespace sluice::service {
@@ -36,6 +36,8 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status SetTargetEnabled(grpc::ServerContext* context,
                                 const v1::SetTargetEnabledRequest* request,
                                 v1::SetTargetEnabledResponse* response) override;
+  grpc::Status Switch(grpc::ServerContext* context, const v1::SwitchRequest* request,
+                      v1::SwitchResponse* response) override;
 
   // The full status, without authentication (the daemon logs it, tests read it).
   v1::StatusResponse BuildStatus();

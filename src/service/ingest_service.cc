@@ -10,7 +10,6 @@
 
 #include "common/failpoint.h"
 #include "common/log.h"
-#include "journal/space_account.h"
 #include "replicate/record_codec.h"
 #include "service/status_mapping.h"
 #include "store/schema.h"
@@ -21,7 +20,7 @@ namespace {
 using config::TokenRole;
 
 // Room for what the admitter stamps (version, admission time, client tag) beyond the
-// record as the client sent it, when estimating journal space.
+// record as the client sent it, when checking it against journal.max_record_size.
 constexpr size_t kStampBytes = 64;
 
 // Requests of one CommitStream journaled but not yet acknowledged. Bounds the memory a
@@ -165,8 +164,7 @@ Status IngestService::CheckRecord(const v1::Record& r, size_t index) const {
         fmt::format("record {}: {} bytes serialized, above journal.max_record_size = {}", index,
                     bytes, ctx_.config->journal.max_record_size));
   }
-  Status s = ctx_.admitter->Validate(r);
-  if (!s.ok()) return s.Annotate(fmt::format("record {}", index));
+  // The admitter's own checks (shapes, timestamps, SQL) run in AdmitBatch, once.
   return Status::OK();
 }
 
@@ -204,37 +202,23 @@ Result<IngestService::Journaled> IngestService::Admit(const v1::CommitRequest& r
   }
   SLUICE_RETURN_IF_ERROR(CheckLimits(request));
 
-  // Refuse up front when the whole request does not fit the budget, so a request is not
-  // cut in two by the budget in the common case.
-  if (journal::SpaceAccount* space = j->options().space; space != nullptr) {
-    uint64_t bytes = 0;
-    for (const auto& r : request.records())
-      bytes += journal::kFrameHeaderSize + r.ByteSizeLong() + kStampBytes;
-    SLUICE_RETURN_IF_ERROR(space->CheckAppend(j->options().space_index, bytes));
+  // The admitter validates every record and checks the journal's budget for the whole
+  // request before anything is queued: a request is journaled whole or not at all, and
+  // a refused one leaves the client's sequence where it was.
+  std::vector<v1::Record> records(request.records().begin(), request.records().end());
+  std::optional<v1::ClientTag> tag;
+  if (ticket) {
+    tag.emplace();
+    tag->set_client_id(request.client_id());
+    tag->set_sequence(request.sequence());
   }
-
+  SLUICE_ASSIGN_OR_RETURN(admission::AdmittedBatch admitted,
+                          ctx_.admitter->AdmitBatch(request.stream(), std::move(records), tag,
+                                                    /*wait=*/false));
   Journaled out;
   out.journal = j;
-  for (int i = 0; i < request.records_size(); ++i) {
-    v1::Record record = request.records(i);
-    if (ticket) {
-      record.mutable_client()->set_client_id(request.client_id());
-      record.mutable_client()->set_sequence(request.sequence());
-    } else {
-      record.clear_client();  // a tag is the service's to give: the dedup rebuild trusts it
-    }
-    auto lsn = ctx_.admitter->Admit(request.stream(), std::move(record), /*wait=*/false);
-    if (!lsn.ok()) {
-      if (i == 0) return lsn.status();
-      if (ticket) ticket->Admitted();
-      return lsn.status().Annotate(
-          fmt::format("record {} of {} was not journaled (records 0..{} were, as LSN {}..{}{})", i,
-                      request.records_size(), i - 1, out.response.lsns(0), out.last,
-                      ticket ? fmt::format(", and count as sequence {}", request.sequence()) : ""));
-    }
-    out.response.add_lsns(*lsn);
-    out.last = *lsn;
-  }
+  for (journal::Lsn lsn = admitted.first; lsn <= admitted.last; ++lsn) out.response.add_lsns(lsn);
+  out.last = admitted.last;
   if (ticket) {
     ticket->Admitted();
     out.response.set_sequence(request.sequence());

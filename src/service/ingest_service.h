@@ -14,9 +14,11 @@
 //                                         the limit and the value
 //   RESOURCE_EXHAUSTED                    the journal's budget or free-space floor; gRPC's
 //                                         own message-size limit
-// Only a failure of the journal itself (budget reached by a concurrent writer, I/O error)
-// can stop a request after some of its records were journaled; the message then says
-// which records were journaled (they count as the client's sequence).
+// A request is journaled whole or not at all (Admitter::AdmitBatch queues its records
+// with one append), so every refusal journaled nothing and leaves the client's sequence
+// where it was. Only a failure of the journal after the records were queued (an I/O
+// error) leaves them unacknowledged; the journal then refuses everything until sluiced
+// restarts, and recovery keeps what reached the disk.
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 

@@ -3,6 +3,7 @@
 // it and outlives the services; the services only borrow.
 
 #include "admission/admitter.h"
+#include "cluster/controller.h"
 #include "config/config.h"
 #include "journal/journal_set.h"
 #include "replicate/replicator.h"
@@ -13,8 +14,6 @@
 
 namespace sluice::service {
 
-class ServiceStateTracker;
-
 struct ServiceContext {
   const config::Config* config = nullptr;
   journal::JournalSet* journals = nullptr;
@@ -23,7 +22,7 @@ struct ServiceContext {
   DedupTable* dedup = nullptr;
   TargetStateStore* target_states = nullptr;
   const Authenticator* auth = nullptr;
-  ServiceStateTracker* state = nullptr;  // the active target, or isolated
+  cluster::Controller* cluster = nullptr;  // the service state and the active target
   // Every call enters it first (see Admit() below); refused once the node shuts down.
   CallGate* gate = nullptr;
 };

@@ -7,7 +7,6 @@
 #include "common/log.h"
 #include "journal/reader.h"
 #include "replicate/record_codec.h"
-#include "service/service_state.h"
 #include "service/status_mapping.h"
 
 namespace sluice::service {
@@ -15,14 +14,9 @@ namespace {
 
 using config::TokenRole;
 
-// The active target, or UNAVAILABLE naming the state: nothing may be journaled then.
-Result<std::string> ActiveTarget(const ServiceContext& ctx) {
-  ServiceState st = ctx.state->Current(ctx);
-  if (st.state != "active" || st.active_target.empty()) {
-    return Status::Unavailable(fmt::format("service paused ({}): {}", st.state, st.reason));
-  }
-  return st.active_target;
-}
+// The active target (waiting while switching), or UNAVAILABLE naming the state: nothing
+// may be journaled then.
+Result<std::string> ActiveTarget(const ServiceContext& ctx) { return ctx.cluster->WaitActive(); }
 
 grpc::Status Write(const ServiceContext& ctx, const SyncServices& sync, grpc::ServerContext* context,
                    const v1::ExecuteRequest* request, v1::SyncIntent::Kind kind, std::string_view method,

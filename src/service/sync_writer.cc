@@ -32,7 +32,24 @@ void SyncWriter::Remember(journal::Lsn lsn, v1::ExecuteResponse response) {
   cv_.notify_all();
 }
 
+void SyncWriter::SetDecider(const std::string& target) {
+  std::lock_guard lk(decide_mu_);
+  decider_ = target;
+  decider_set_ = true;
+}
+
 Status SyncWriter::Decided(const replicate::IntentDecision& d) {
+  std::lock_guard dlk(decide_mu_);
+  if (decider_set_ && d.target != decider_) {
+    SLUICE_LOG_WARN("target '{}' decided the sync write at LSN {} ({}) after it stopped deciding; "
+                    "its successor '{}' decides it",
+                    d.target, d.intent_lsn, d.applied ? "applied" : "rejected", decider_);
+    return Status::FailedPrecondition(fmt::format("target '{}' no longer decides sync writes", d.target));
+  }
+  {
+    std::lock_guard lk(mu_);
+    if (outcomes_.count(d.intent_lsn)) return Status::OK();  // journaled already
+  }
   v1::Record marker;
   auto* o = marker.mutable_outcome();
   o->set_intent_lsn(d.intent_lsn);

@@ -41,8 +41,13 @@ class SyncWriter {
   Result<v1::ExecuteResponse> GetOutcome(journal::Lsn lsn);
 
   // The deciding applier's OutcomeSink: journals the outcome marker (durably) and wakes
-  // the caller.
+  // the caller. kFailedPrecondition when decision.target is not the decider (any more):
+  // after a switch, only the new active target answers for an intent, so one intent
+  // never gets two outcome markers.
   Status Decided(const replicate::IntentDecision& decision);
+  // The target whose decisions are accepted from now on ("" for none). Waits for a
+  // decision being journaled to finish first.
+  void SetDecider(const std::string& target);
 
  private:
   void Remember(journal::Lsn lsn, v1::ExecuteResponse response);
@@ -50,6 +55,10 @@ class SyncWriter {
   journal::JournalSet* journals_;
   admission::Admitter* admitter_;
   const std::string model_stream_;
+
+  std::mutex decide_mu_;  // one decision at a time, and none while the decider changes
+  std::string decider_;   // GUARDED_BY(decide_mu_)
+  bool decider_set_ = false;  // GUARDED_BY(decide_mu_) false: any target (tools, tests)
 
   std::mutex mu_;
   std::condition_variable cv_;

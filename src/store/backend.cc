@@ -1,9 +1,12 @@
 #include "store/backend.h"
+#include "store/prober.h"
 
 #include <fmt/format.h>
 
 #include "store/sqlite/sqlite_backend.h"
+#include "store/sqlite/sqlite_prober.h"
 #ifdef SLUICE_HAVE_POSTGRES
+#include "store/postgres/pg_prober.h"
 #include "store/postgres/postgres_backend.h"
 #endif
 
@@ -24,6 +27,23 @@ Result<std::unique_ptr<Backend>> NewBackend(std::string_view dialect,
   }
   return Status::InvalidArgument(fmt::format(
       "target '{}': unknown dialect '{}' (known: sqlite, postgres)", options.name, dialect));
+}
+
+Result<std::unique_ptr<Prober>> NewProber(std::string_view dialect, std::string name,
+                                          std::string connection) {
+  if (dialect == "sqlite") {
+    return std::unique_ptr<Prober>(std::make_unique<sqlite::SqliteProber>(std::move(name), std::move(connection)));
+  }
+  if (dialect == "postgres") {
+#ifdef SLUICE_HAVE_POSTGRES
+    return std::unique_ptr<Prober>(std::make_unique<postgres::PgProber>(std::move(name), std::move(connection)));
+#else
+    return Status::InvalidArgument(
+        fmt::format("target '{}': dialect 'postgres' is not built into this binary", name));
+#endif
+  }
+  return Status::InvalidArgument(
+      fmt::format("target '{}': unknown dialect '{}' (known: sqlite, postgres)", name, dialect));
 }
 
 }  // namespace sluice::store

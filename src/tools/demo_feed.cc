@@ -4,9 +4,21 @@
 // update; then it prints what it sent as one JSON line, so the demo can check that every
 // target holds exactly that.
 //
+// Model updates are synchronous: while the service is switching or isolated they are
+// refused (UNAVAILABLE, nothing journaled). The feed keeps them, in order, and sends them
+// again once the service takes them; an update whose outcome is not known yet
+// (OUTCOME_UNKNOWN, with its LSN) is asked about (GetOutcome) until the service has
+// decided it. So `model_updates` counts exactly the updates applied; `model_refused`
+// counts the refused calls and `model_pending` what was still undecided at the end.
+//
 //   sluice-demo-feed --address 127.0.0.1:7400 --points 5000 --cycles 20 --spool DIR
+//   sluice-demo-feed ... --cycles 100000 --stop-file FILE   # until FILE exists
+
+#include <sys/stat.h>
 
 #include <chrono>
+#include <deque>
+#include <set>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -23,12 +35,119 @@ int64_t NowMicros() {
       .count();
 }
 
+bool Exists(const std::string& path) {
+  struct stat st;
+  return !path.empty() && ::stat(path.c_str(), &st) == 0;
+}
+
+// The model updates of the feed, sent in cycle order; one that is refused (the service is
+// switching or isolated) holds the ones after it until it is taken.
+class ModelUpdates {
+ public:
+  ModelUpdates(sluice::client::Client* client, int64_t base) : client_(client), base_(base) {}
+
+  void Add(int64_t cycle) { queue_.push_back({cycle, 0}); }
+
+  // Sends (or asks about) queued updates in order until one is refused or undecided.
+  void Drain() {
+    while (!queue_.empty()) {
+      Item& item = queue_.front();
+      if (item.lsn != 0) {
+        // Outcome unknown: journaled, the service decides it; ask.
+        auto o = client_->GetOutcome(item.lsn);
+        if (!o.ok() || o->outcome() == sluice::v1::OUTCOME_PENDING ||
+            o->outcome() == sluice::v1::OUTCOME_UNKNOWN) {
+          return;
+        }
+        Decided(item, *o);
+        queue_.pop_front();
+        continue;
+      }
+      auto u = client_->Update(Request(item.cycle));
+      if (!u.ok()) {
+        if (u.status().code() == sluice::Code::kUnavailable) {
+          // Refused before it was journaled: safe to send again later.
+          ++refused_;
+          if (item.cycle != last_refused_cycle_) {
+            fmt::print(stderr, "demo-feed: model update of cycle {} refused ({}); it is sent again later\n",
+                       item.cycle, u.status().message());
+            last_refused_cycle_ = item.cycle;
+          }
+          return;
+        }
+        // Anything else (not expected in the demo) is reported and given up on.
+        fmt::print(stderr, "demo-feed: model update of cycle {}: {}\n", item.cycle, u.status().ToString());
+        ++failed_;
+        queue_.pop_front();
+        continue;
+      }
+      if (u->outcome() == sluice::v1::OUTCOME_UNKNOWN) {
+        fmt::print(stderr, "demo-feed: model update of cycle {}: outcome not known yet (LSN {}): {}\n", item.cycle,
+                   u->lsn(), u->message());
+        item.lsn = u->lsn();
+        return;
+      }
+      Decided(item, *u);
+      queue_.pop_front();
+    }
+  }
+
+  // Drains until nothing is queued or `timeout` passes.
+  void Finish(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      Drain();
+      if (queue_.empty() || std::chrono::steady_clock::now() >= deadline) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  size_t applied() const { return applied_.size(); }
+  uint64_t refused() const { return refused_; }
+  uint64_t failed() const { return failed_; }
+  size_t pending() const { return queue_.size(); }
+
+ private:
+  struct Item {
+    int64_t cycle;
+    uint64_t lsn;  // 0: not journaled (yet)
+  };
+
+  sluice::v1::ExecuteRequest Request(int64_t c) const {
+    sluice::v1::ExecuteRequest req;
+    req.mutable_statement()->set_text(
+        "INSERT INTO point (point_id, name, unit, updated_at) VALUES ($1, $2, 'MW', $3) "
+        "ON CONFLICT (point_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at");
+    req.mutable_statement()->add_params()->set_int_value(c);
+    req.mutable_statement()->add_params()->set_text_value(fmt::format("feeder-{}", c));
+    req.mutable_statement()->add_params()->set_int_value(base_ + c * 1'000'000);
+    return req;
+  }
+
+  void Decided(const Item& item, const sluice::v1::ExecuteResponse& r) {
+    if (r.outcome() == sluice::v1::OUTCOME_APPLIED) {
+      applied_.insert(item.cycle);
+    } else {
+      fmt::print(stderr, "demo-feed: model update of cycle {} rejected: {}\n", item.cycle, r.message());
+      ++failed_;
+    }
+  }
+
+  sluice::client::Client* client_;
+  int64_t base_;
+  std::deque<Item> queue_;
+  std::set<int64_t> applied_;  // cycles (= point ids) whose update was applied
+  uint64_t refused_ = 0;
+  uint64_t failed_ = 0;
+  int64_t last_refused_cycle_ = -1;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"sluice-demo-feed: a simulated SCADA feed (samples, events, model updates)"};
   std::vector<std::string> addresses = {"127.0.0.1:7400"};
-  std::string token, spool_dir;
+  std::string token, spool_dir, stop_file;
   int points = 5000, cycles = 20, events_per_cycle = 5, model_every = 5, cycle_ms = 200;
   int64_t first_cycle = 0;
   app.add_option("--address", addresses, "Service address(es), tried in order")->capture_default_str();
@@ -40,6 +159,7 @@ int main(int argc, char** argv) {
   app.add_option("--events", events_per_cycle, "Events per cycle")->capture_default_str();
   app.add_option("--model-every", model_every, "A model update every N cycles")->capture_default_str();
   app.add_option("--cycle-ms", cycle_ms, "Pause between cycles, milliseconds")->capture_default_str();
+  app.add_option("--stop-file", stop_file, "Stop after the cycle during which this file appears");
   CLI11_PARSE(app, argc, argv);
 
   sluice::client::ClientOptions options;
@@ -53,8 +173,10 @@ int main(int argc, char** argv) {
   }
   // Cycle timestamps are whole seconds, so that a later feed never collides.
   const int64_t base = NowMicros() / 1'000'000 * 1'000'000 - 3600LL * 1'000'000;
-  uint64_t samples = 0, events = 0, updates = 0, spooled = 0;
-  for (int64_t c = first_cycle; c < first_cycle + cycles; ++c) {
+  uint64_t samples = 0, events = 0, spooled = 0;
+  int64_t ran = 0;
+  ModelUpdates updates(client->get(), base);
+  for (int64_t c = first_cycle; c < first_cycle + cycles && !Exists(stop_file); ++c, ++ran) {
     sluice::v1::SampleBatch batch;
     batch.set_interval(sluice::v1::SAMPLE_INTERVAL_1S);
     for (int p = 0; p < points; ++p) {
@@ -88,27 +210,21 @@ int main(int argc, char** argv) {
     }
     events += static_cast<uint64_t>(events_per_cycle);
 
-    if (model_every > 0 && c % model_every == 0) {
-      sluice::v1::ExecuteRequest req;
-      req.mutable_statement()->set_text(
-          "INSERT INTO point (point_id, name, unit, updated_at) VALUES ($1, $2, 'MW', $3) "
-          "ON CONFLICT (point_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at");
-      req.mutable_statement()->add_params()->set_int_value(c);
-      req.mutable_statement()->add_params()->set_text_value(fmt::format("feeder-{}", c));
-      req.mutable_statement()->add_params()->set_int_value(base + c * 1'000'000);
-      auto u = (*client)->Update(req);
-      if (u.ok() && u->outcome() == sluice::v1::OUTCOME_APPLIED) {
-        ++updates;
-      } else {
-        fmt::print(stderr, "demo-feed: model update of cycle {}: {}\n", c,
-                   u.ok() ? u->message() : u.status().ToString());
-      }
-    }
+    if (model_every > 0 && c % model_every == 0) updates.Add(c);
+    updates.Drain();
     std::this_thread::sleep_for(std::chrono::milliseconds(cycle_ms));
   }
+  updates.Finish(std::chrono::minutes(2));
   sluice::Status drained = (*client)->WaitForSpoolDrained(std::chrono::minutes(5));
-  nlohmann::json out = {{"samples", samples}, {"events", events}, {"model_updates", updates},
-                        {"spooled_commits", spooled}, {"spool_drained", drained.ok()}};
+  nlohmann::json out = {{"cycles", ran},
+                        {"samples", samples},
+                        {"events", events},
+                        {"model_updates", updates.applied()},
+                        {"model_refused", updates.refused()},
+                        {"model_failed", updates.failed()},
+                        {"model_pending", updates.pending()},
+                        {"spooled_commits", spooled},
+                        {"spool_drained", drained.ok()}};
   fmt::print("{}\n", out.dump());
-  return drained.ok() ? 0 : 1;
+  return drained.ok() && updates.pending() == 0 ? 0 : 1;
 }

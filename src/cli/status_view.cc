@@ -1,0 +1,230 @@
+#include "cli/status_view.h"
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace sluice::cli {
+
+std::string Table::Render() const {
+  std::vector<size_t> width;
+  for (const auto& r : rows_) {
+    if (width.size() < r.size()) width.resize(r.size(), 0);
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows_) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+namespace {
+
+std::string SinceText(int64_t since_us, int64_t now_us) {
+  if (since_us <= 0) return "";
+  return fmt::format(" since {} ({})", HumanTime(since_us, now_us),
+                     HumanAge(std::max<int64_t>(0, now_us - since_us)));
+}
+
+std::string RateText(double per_s) { return fmt::format("{:.0f}/s", std::max(0.0, per_s)); }
+
+std::string EtaText(const v1::TargetStatus& t) {
+  if (t.lag_records() == 0) return "-";
+  if (t.eta_s() < 0) return "not shrinking";
+  return HumanAge(static_cast<int64_t>(t.eta_s() * 1e6));
+}
+
+const v1::TargetStatus* FindTarget(const v1::StatusResponse& s, const std::string& name) {
+  for (const auto& t : s.targets()) {
+    if (t.name() == name) return &t;
+  }
+  return nullptr;
+}
+
+std::string WithReason(std::string text, const std::string& reason) {
+  if (!reason.empty()) text += ": " + reason;
+  return text;
+}
+
+}  // namespace
+
+std::string HumanBytes(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  double v = static_cast<double>(bytes);
+  int unit = -1;
+  while (v >= 1024 && unit < 3) {
+    v /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", v, kUnits[unit]);
+}
+
+std::string HumanAge(int64_t us) {
+  if (us < 1'000'000) return fmt::format("{}ms", us / 1000);
+  int64_t s = us / 1'000'000;
+  if (s < 60) return fmt::format("{:.1f}s", static_cast<double>(us) / 1e6);
+  if (s < 3600) return fmt::format("{}min {}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h {}min", s / 3600, (s % 3600) / 60);
+  return fmt::format("{}d {}h", s / 86400, (s % 86400) / 3600);
+}
+
+std::string HumanTime(int64_t us, int64_t now_us) {
+  const auto utc = [](int64_t micros) {
+    std::time_t secs = static_cast<std::time_t>(micros >= 0 ? micros / 1'000'000
+                                                            : (micros - 999'999) / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return tm;
+  };
+  std::tm t = utc(us);
+  std::tm now = utc(now_us);
+  int ms = static_cast<int>(((us % 1'000'000) + 1'000'000) % 1'000'000 / 1000);
+  std::string clock = fmt::format("{:02}:{:02}:{:02}.{:03} UTC", t.tm_hour, t.tm_min, t.tm_sec, ms);
+  if (t.tm_year == now.tm_year && t.tm_yday == now.tm_yday) return clock;
+  return fmt::format("{:04}-{:02}-{:02} {}", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, clock);
+}
+
+std::string DescribeState(const v1::StatusResponse& s) {
+  if (s.state() == "active") return fmt::format("active({})", s.active_target());
+  if (s.state() == "switching") {
+    return fmt::format("switching({} -> {})", s.switch_from().empty() ? "none" : s.switch_from(),
+                       s.switch_to());
+  }
+  return s.state();
+}
+
+std::string StateLine(const v1::StatusResponse& s, int64_t now_us) {
+  std::string state = DescribeState(s);
+  if (s.state() == "isolated") {
+    state += " (1+N: commits are kept in the journal and replicas fed; synchronous calls are refused)";
+  }
+  return WithReason("state: " + state + SinceText(s.state_since_us(), now_us), s.state_reason());
+}
+
+std::string CatchUpText(const v1::TargetStatus& t) {
+  if (t.lag_records() == 0) return "caught up";
+  std::string eta = t.eta_s() < 0 ? "not shrinking"
+                                   : "ETA " + HumanAge(static_cast<int64_t>(t.eta_s() * 1e6));
+  return fmt::format("lag {} records, {}, {}", t.lag_records(), RateText(t.apply_per_s()), eta);
+}
+
+std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us) {
+  std::string out;
+  out += fmt::format("node: {}\n", s.node_id());
+  out += StateLine(s, now_us) + "\n";
+  out += fmt::format(
+      "journal: {} used{}, {} free on its filesystem\n", HumanBytes(s.journal_bytes()),
+      s.journal_budget_bytes() ? " of a budget of " + HumanBytes(s.journal_budget_bytes()) : "",
+      HumanBytes(s.free_bytes()));
+  out += "\n";
+
+  Table targets({"TARGET", "ROLE", "PRIORITY", "DRIVER", "ENABLED", "HEALTH", "STATE", "LAG",
+                 "APPLIED/S", "ETA"});
+  std::vector<std::string> target_notes;
+  for (const auto& t : s.targets()) {
+    std::string name = t.name();
+    if (t.active()) {
+      name += " (active)";
+    } else if (s.state() == "switching" && t.name() == s.switch_to()) {
+      name += " (taking over)";
+    }
+    std::string health = t.health().empty() ? "-" : t.health();
+    if (t.health() == "down" && t.health_since_us() > 0) {
+      health += " " + HumanAge(std::max<int64_t>(0, now_us - t.health_since_us()));
+    }
+    targets.Add({name, t.role(), t.role() == "primary" ? std::to_string(t.priority()) : "-",
+                 t.dialect(), t.enabled() ? "yes" : "no", health, t.state(),
+                 std::to_string(t.lag_records()), RateText(t.apply_per_s()), EtaText(t)});
+    if (t.health() == "down") {
+      target_notes.push_back(WithReason(
+          fmt::format("{}: down{}", t.name(), SinceText(t.health_since_us(), now_us)),
+          t.health_detail()));
+    } else if (!t.ineligible().empty() && !t.active()) {
+      target_notes.push_back(fmt::format("{}: cannot be active: it {}", t.name(), t.ineligible()));
+    }
+  }
+  out += targets.Render();
+  if (!target_notes.empty()) {
+    for (const auto& n : target_notes) out += n + "\n";
+  }
+  out += "\n";
+
+  std::map<std::string, uint64_t> heads;
+  for (const auto& st : s.streams()) heads[st.name()] = st.head_lsn();
+  Table appliers({"STREAM", "TARGET", "HEAD", "APPLIED", "LAG", "LAG BYTES", "OLDEST", "STATE"});
+  std::vector<std::string> notes;
+  // Grouped by stream, in the order the service lists streams.
+  for (const auto& st : s.streams()) {
+    for (const auto& a : s.appliers()) {
+      if (a.stream() != st.name()) continue;
+      std::string state = a.state();
+      if (a.diverged()) state += ", DIVERGED";
+      if (a.rejected() > 0) state += fmt::format(", {} rejected", a.rejected());
+      appliers.Add({a.stream(), a.target(), std::to_string(heads[a.stream()]),
+                    std::to_string(a.applied_lsn()), std::to_string(a.lag_records()),
+                    HumanBytes(a.lag_bytes()),
+                    a.lag_records() > 0 && a.oldest_unapplied_age_us() > 0
+                        ? HumanAge(a.oldest_unapplied_age_us())
+                        : "-",
+                    state});
+      if (!a.last_error().empty()) {
+        notes.push_back(fmt::format("{} / {}: {}", a.target(), a.stream(), a.last_error()));
+      }
+    }
+  }
+  out += appliers.Render();
+  if (!notes.empty()) {
+    out += "\n";
+    for (const auto& n : notes) out += n + "\n";
+  }
+  return out;
+}
+
+SwitchProgress JudgeSwitch(const v1::StatusResponse& s, const std::string& target) {
+  SwitchProgress p;
+  const std::string state = DescribeState(s);
+  if (s.state() == "active") {
+    if (s.active_target() == target) {
+      p.verdict = SwitchVerdict::kDone;
+      p.message = WithReason(state, s.state_reason());
+    } else {
+      p.verdict = SwitchVerdict::kElsewhere;
+      p.message = WithReason(fmt::format("'{}' is active instead ({})", s.active_target(), state),
+                             s.state_reason());
+    }
+    return p;
+  }
+  if (s.state() == "switching") {
+    if (s.switch_to() != target) {
+      p.verdict = SwitchVerdict::kElsewhere;
+      p.message = WithReason(
+          fmt::format("the service is switching to '{}' instead ({})", s.switch_to(), state),
+          s.state_reason());
+      return p;
+    }
+    p.verdict = SwitchVerdict::kUnderWay;
+    const v1::TargetStatus* t = FindTarget(s, target);
+    p.message = fmt::format("{}: '{}' is catching up: {}", state, target,
+                            t ? CatchUpText(*t) : "no catch-up figures from the service");
+    return p;
+  }
+  if (s.state() == "isolated") {
+    p.verdict = SwitchVerdict::kElsewhere;
+    p.message = WithReason("the service is isolated (no primary can serve)", s.state_reason());
+    return p;
+  }
+  p.verdict = SwitchVerdict::kUnderWay;  // starting: the first decision is still to come
+  p.message = WithReason(state, s.state_reason());
+  return p;
+}
+
+}  // namespace sluice::cli

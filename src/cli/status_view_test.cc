@@ -1,0 +1,165 @@
+// What `sluice status` and `sluice switch --wait` make of made-up status answers: the
+// state line (since when, why), health and catch-up per target, and the verdict on a
+// switch (done, under way, gone elsewhere).
+
+#include "cli/status_view.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::cli {
+namespace {
+
+// 2024-05-01T12:00:01.234Z
+constexpr int64_t kT0 = 1714564801'234000;
+
+v1::StatusResponse Answer(const std::string& state) {
+  v1::StatusResponse s;
+  s.set_node_id("n1");
+  s.set_state(state);
+  s.set_state_since_us(kT0);
+  auto add = [&](const std::string& name, const std::string& role, int priority) {
+    auto* t = s.add_targets();
+    t->set_name(name);
+    t->set_role(role);
+    t->set_priority(priority);
+    t->set_dialect("postgres");
+    t->set_enabled(true);
+    t->set_state("running");
+    t->set_health("up");
+    t->set_eta_s(0);
+    return t;
+  };
+  add("pg-a", "primary", 100);
+  add("pg-b", "primary", 90);
+  add("pg-dr", "replica", 0);
+  return s;
+}
+
+v1::TargetStatus* Target(v1::StatusResponse* s, const std::string& name) {
+  for (auto& t : *s->mutable_targets()) {
+    if (t.name() == name) return &t;
+  }
+  return nullptr;
+}
+
+void ExpectIn(const std::string& text, const std::vector<std::string>& parts) {
+  for (const auto& p : parts) {
+    EXPECT_NE(text.find(p), std::string::npos) << "'" << p << "' not in:\n" << text;
+  }
+}
+
+TEST(StatusViewTest, TimesAreUtcToTheMillisecondWithTheDateOnlyWhenNotToday) {
+  EXPECT_EQ(HumanTime(kT0, kT0 + 2'100'000), "12:00:01.234 UTC");
+  EXPECT_EQ(HumanTime(kT0, kT0 + 86'400'000'000), "2024-05-01 12:00:01.234 UTC");
+  EXPECT_EQ(HumanAge(2'100'000), "2.1s");
+  EXPECT_EQ(HumanAge(250'000), "250ms");
+}
+
+TEST(StatusViewTest, StateLineSaysSinceWhenAndWhy) {
+  v1::StatusResponse s = Answer("switching");
+  s.set_switch_from("pg-a");
+  s.set_switch_to("pg-b");
+  s.set_state_reason("'pg-a' is down: connection refused");
+  EXPECT_EQ(StateLine(s, kT0 + 2'100'000),
+            "state: switching(pg-a -> pg-b) since 12:00:01.234 UTC (2.1s): 'pg-a' is down: "
+            "connection refused");
+
+  v1::StatusResponse first = Answer("switching");
+  first.set_switch_to("pg-a");
+  EXPECT_EQ(DescribeState(first), "switching(none -> pg-a)");
+
+  v1::StatusResponse a = Answer("active");
+  a.set_active_target("pg-b");
+  a.set_state_reason("'pg-b' has applied every ordered write up to the switch");
+  EXPECT_EQ(StateLine(a, kT0 + 61'000'000),
+            "state: active(pg-b) since 12:00:01.234 UTC (1min 1s): 'pg-b' has applied every "
+            "ordered write up to the switch");
+
+  v1::StatusResponse iso = Answer("isolated");
+  iso.set_state_reason("no primary can serve: 'pg-a' is down: x; 'pg-b' is disabled by an operator");
+  std::string line = StateLine(iso, kT0 + 500'000);
+  ExpectIn(line, {"state: isolated (1+N:", "synchronous calls are refused",
+                  "since 12:00:01.234 UTC (500ms)", ": no primary can serve: 'pg-a' is down"});
+}
+
+TEST(StatusViewTest, TargetsShowHealthAndCatchUp) {
+  v1::StatusResponse s = Answer("switching");
+  s.set_switch_from("pg-a");
+  s.set_switch_to("pg-b");
+  s.set_state_reason("'pg-a' is down: connection refused");
+  v1::TargetStatus* a = Target(&s, "pg-a");
+  a->set_health("down");
+  a->set_health_since_us(kT0 - 1'000'000);
+  a->set_health_detail("connection refused");
+  a->set_ineligible("is down: connection refused");
+  a->set_state("down");
+  a->set_lag_records(500);
+  a->set_eta_s(-1);
+  v1::TargetStatus* b = Target(&s, "pg-b");
+  b->set_lag_records(12000);
+  b->set_apply_per_s(4000.4);
+  b->set_eta_s(3.5);
+  v1::TargetStatus* dr = Target(&s, "pg-dr");
+  dr->set_enabled(false);
+  dr->set_state("disabled");
+  dr->set_ineligible("");
+
+  std::string out = RenderStatus(s, kT0 + 2'000'000);
+  ExpectIn(out, {"node: n1\n", "state: switching(pg-a -> pg-b) since 12:00:01.234 UTC (2.0s)",
+                 "TARGET", "HEALTH", "LAG", "APPLIED/S", "ETA", "pg-b (taking over)", "down 3.0s",
+                 "not shrinking", "12000", "4000/s", "3.5s",
+                 "pg-a: down since 12:00:00.234 UTC (3.0s): connection refused"});
+  EXPECT_EQ(out.find("(active)"), std::string::npos) << out;
+
+  EXPECT_EQ(CatchUpText(*b), "lag 12000 records, 4000/s, ETA 3.5s");
+  EXPECT_EQ(CatchUpText(*a), "lag 500 records, 0/s, not shrinking");
+  EXPECT_EQ(CatchUpText(*dr), "caught up");
+
+  // An eligible-looking standby that cannot be active says why.
+  v1::StatusResponse act = Answer("active");
+  act.set_active_target("pg-a");
+  Target(&act, "pg-a")->set_active(true);
+  Target(&act, "pg-b")->set_enabled(false);
+  Target(&act, "pg-b")->set_ineligible("is disabled by an operator");
+  std::string page = RenderStatus(act, kT0);
+  ExpectIn(page, {"pg-a (active)", "pg-b: cannot be active: it is disabled by an operator"});
+}
+
+TEST(StatusViewTest, JudgeSwitch) {
+  v1::StatusResponse s = Answer("switching");
+  s.set_switch_from("pg-a");
+  s.set_switch_to("pg-b");
+  Target(&s, "pg-b")->set_lag_records(10);
+  Target(&s, "pg-b")->set_apply_per_s(20);
+  Target(&s, "pg-b")->set_eta_s(0.5);
+  SwitchProgress p = JudgeSwitch(s, "pg-b");
+  EXPECT_EQ(p.verdict, SwitchVerdict::kUnderWay);
+  EXPECT_EQ(p.message,
+            "switching(pg-a -> pg-b): 'pg-b' is catching up: lag 10 records, 20/s, ETA 500ms");
+
+  // It went to another target instead.
+  p = JudgeSwitch(s, "pg-c");
+  EXPECT_EQ(p.verdict, SwitchVerdict::kElsewhere);
+  ExpectIn(p.message, {"switching to 'pg-b' instead"});
+
+  v1::StatusResponse done = Answer("active");
+  done.set_active_target("pg-b");
+  done.set_state_reason("'pg-b' has applied every ordered write up to the switch");
+  p = JudgeSwitch(done, "pg-b");
+  EXPECT_EQ(p.verdict, SwitchVerdict::kDone);
+  EXPECT_EQ(p.message, "active(pg-b): 'pg-b' has applied every ordered write up to the switch");
+  p = JudgeSwitch(done, "pg-a");
+  EXPECT_EQ(p.verdict, SwitchVerdict::kElsewhere);
+  ExpectIn(p.message, {"'pg-b' is active instead"});
+
+  v1::StatusResponse iso = Answer("isolated");
+  iso.set_state_reason("no primary can serve: 'pg-b' is down: timeout");
+  p = JudgeSwitch(iso, "pg-b");
+  EXPECT_EQ(p.verdict, SwitchVerdict::kElsewhere);
+  ExpectIn(p.message, {"isolated", "'pg-b' is down: timeout"});
+
+  EXPECT_EQ(JudgeSwitch(Answer("starting"), "pg-b").verdict, SwitchVerdict::kUnderWay);
+}
+
+}  // namespace
+}  // namespace sluice::cli

@@ -1,0 +1,29 @@
+#pragma once
+// The health probe of a PostgreSQL target (see store/prober.h): `SELECT 1` on a session
+// of its own, with connect and I/O bounded by the probe's timeout; between probes the
+// idle session's socket is watched, so a server that dies (and closes its sessions) is
+// noticed at once.
+
+#include <memory>
+
+#include "store/postgres/pg_conn.h"
+#include "store/prober.h"
+
+namespace sluice::store::postgres {
+
+class PgProber : public Prober {
+ public:
+  PgProber(std::string name, std::string conninfo) : name_(std::move(name)), conninfo_(std::move(conninfo)) {}
+
+  Status Probe(std::chrono::milliseconds timeout) override;
+  Status WaitForBreak(std::chrono::milliseconds wait) override;
+  bool connected() const override { return conn_ != nullptr; }
+
+ private:
+  const std::string name_;
+  const std::string conninfo_;
+  std::unique_ptr<PgConn> conn_;
+  std::chrono::milliseconds timeout_{0};  // of the current connection
+};
+
+}  // namespace sluice::store::postgres
