@@ -965,7 +965,7 @@ TEST_F(FailoverPgTest, TerminatedSessionsDoNotSwitch) {
         ASSERT_EQ(st.state_since_us(), before.state_since_us()) << "round " << round << ": the state changed";
         for (const auto& t : st.targets()) {
           if (t.name() == active) {
-            EXPECT_EQ(t.health_since_us(), health_since)
+            ASSERT_EQ(t.health_since_us(), health_since)
                 << "round " << round << ": the health monitor saw '" << active << "' down: " << t.health_detail();
           }
         }

@@ -194,7 +194,10 @@ Status Node::OpenCluster(const std::string& state_dir) {
   ho.interval = ToMillis(cfg.health.probe_interval);
   ho.timeout = ToMillis(cfg.health.probe_timeout);
   ho.reconnect_probe_delay = ToMillis(cfg.health.reconnect_probe_delay);
-  SLUICE_ASSIGN_OR_RETURN(health_, cluster::HealthMonitor::Create(std::move(probed), ho, [this](const cluster::TargetHealth&) {
+  SLUICE_ASSIGN_OR_RETURN(health_, cluster::HealthMonitor::Create(std::move(probed), ho, [this](const cluster::TargetHealth& h) {
+                            // A target that answers again is caught up at once, not after
+                            // its appliers' backoff.
+                            if (h.health == cluster::Health::kUp) replicator_->RetryTargetNow(h.target);
                             if (controller_) controller_->Poke();
                           }));
 

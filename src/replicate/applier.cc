@@ -117,7 +117,19 @@ void Applier::Backoff() {
   auto jittered = std::chrono::milliseconds(
       backoff_.count() / 2 + std::uniform_int_distribution<int64_t>(0, backoff_.count() / 2)(rng));
   std::unique_lock lk(mu_);
-  cv_.wait_for(lk, jittered, [&] { return stop_ || !commands_.empty(); });
+  cv_.wait_for(lk, jittered, [&] { return stop_ || !commands_.empty() || retry_now_; });
+  if (retry_now_) {
+    retry_now_ = false;
+    backoff_ = std::chrono::milliseconds(0);
+  }
+}
+
+void Applier::RetryNow() {
+  {
+    std::lock_guard lk(mu_);
+    retry_now_ = true;
+  }
+  cv_.notify_all();
 }
 
 Status Applier::ConnectAndPosition() {
@@ -308,7 +320,14 @@ void Applier::Run() {
       full = recs.size() >= read_records_ || bytes >= read_bytes_;
     }
     size_t n = ApplicablePrefix(recs);
-    if (n == 0 && decides_ && recs.front().record && recs.front().record->has_intent()) {
+    // The intent this applier decides next. Records before it that change nothing on the
+    // target (the previous call's outcome marker, switch markers) are covered by the
+    // intent's own watermark write: one transaction instead of two on a synchronous
+    // caller's path.
+    const bool decide_next = decides_ && n < recs.size() && recs[n].record && recs[n].record->has_intent() &&
+                             std::all_of(recs.begin(), recs.begin() + static_cast<std::ptrdiff_t>(n),
+                                         [](const Decoded& d) { return d.skip; });
+    if (decide_next) {
       if (!EnterGate()) {
         Status rs = Reposition(recs.front().lsn);  // read again once the gate lets us in
         if (!rs.ok()) {
@@ -317,8 +336,10 @@ void Applier::Run() {
         }
         continue;
       }
-      Status ds = DecideIntent(recs.front());
-      if (ds.ok()) ds = Reposition(recs.front().lsn + 1);
+      Status ds = DecideIntent(recs[n]);
+      // The reader stands after the batch; reading on from just after the intent needs a
+      // new position only when the batch went beyond it (a seek scans its segment).
+      if (ds.ok() && recs[n].lsn != recs.back().lsn) ds = Reposition(recs[n].lsn + 1);
       if (!ds.ok()) {
         SetState(ApplierState::kDown, ds.ToString());
         connected_ = false;

@@ -130,6 +130,10 @@ class Applier {
   void SetDecidesIntents(bool on);
   bool decides_intents() const { return decides_.load(); }
 
+  // Cuts a reconnection backoff short: the target answers again (its health probe
+  // says so), so waiting out a backoff of seconds only delays the catch-up.
+  void RetryNow();
+
   ApplierStatus status() const;
   // Waits until the target has applied everything up to `lsn`, the applier stops making
   // progress for good (blocked, needs resync) or the timeout passes.
@@ -224,6 +228,7 @@ class Applier {
   std::string last_logged_error_;                                // GUARDED_BY(mu_)
   std::deque<Command*> commands_;  // GUARDED_BY(mu_)
   bool stop_ = false;              // GUARDED_BY(mu_)
+  bool retry_now_ = false;         // GUARDED_BY(mu_) cut the current backoff short
   std::thread thread_;
 };
 

@@ -93,6 +93,13 @@ void Replicator::SetOutcomeSink(const std::string& stream, OutcomeSink sink) {
   }
 }
 
+void Replicator::RetryTargetNow(const std::string& target) {
+  std::lock_guard lk(mu_);
+  for (const auto& a : appliers_) {
+    if (a->target() == target) a->RetryNow();
+  }
+}
+
 void Replicator::SetIntentDecider(const std::string& target) {
   std::lock_guard lk(mu_);
   decider_ = target;

@@ -94,6 +94,10 @@ class Replicator {
   // False after StopTarget (or when created disabled) until StartTarget.
   bool target_enabled(const std::string& target) const;
 
+  // The target answers again: its appliers retry at once instead of waiting out their
+  // backoff.
+  void RetryTargetNow(const std::string& target);
+
   // Synchronous writes: the appliers of `stream` report the intents they decide to
   // `sink`, including appliers created later (StartTarget). REQUIRES: before Start().
   void SetOutcomeSink(const std::string& stream, OutcomeSink sink);
