@@ -77,6 +77,7 @@
 
 #include "bench/bench.h"
 #include "bench/bench_util.h"
+#include "bench/sluiced_child.h"
 #include "bench/machine_info.h"
 #include "common/file_system.h"
 #include "common/log.h"
@@ -213,28 +214,12 @@ class Workload {
 
 // --- sluiced ---
 
-// A loopback TCP port that is free now.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) close(fd);
-    throw std::runtime_error(fmt::format("no free loopback port: {}", std::strerror(errno)));
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 // A sluiced child process with one target, in its own directory; killed on destruction.
-class Daemon {
+class Daemon : public SluicedChild {
  public:
   // `target_toml`: the driver and connection lines of the one [[target]].
   Daemon(std::string binary, std::string dir, const std::string& target_toml)
-      : binary_(std::move(binary)), dir_(std::move(dir)), port_(FreePort()) {
+      : SluicedChild(std::move(binary), std::move(dir)) {
     std::ofstream(config()) << fmt::format(R"(# Written by sluice-bench ingest.
 [node]
 id = "bench"
@@ -254,96 +239,16 @@ role = "primary"
 priority = 100
 {}
 )",
-                                           port_, kTargetName, target_toml);
-    channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
-    admin_ = v1::Admin::NewStub(channel_);
+                                           port(), kTargetName, target_toml);
   }
-  ~Daemon() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
 
-  std::string config() const { return JoinPath(dir_, "sluiced.toml"); }
-  std::string log() const { return JoinPath(dir_, "sluiced.log"); }
-  std::string address() const { return fmt::format("127.0.0.1:{}", port_); }
-  pid_t pid() const { return pid_; }
-
-  // Starts sluiced and waits until its target is active and every applier runs.
+  // Starts sluiced and waits until the target is active and every applier runs.
   Status Start() {
-    // Forked from the benchmark's main thread: the kernel sends the death signal below
-    // when the thread that forked ends, so a short-lived thread must not fork.
-    pid_t pid = fork();
-    if (pid < 0) return Status::FromErrno("fork", binary_, errno);
-    if (pid == 0) {
-      // Never outlive the benchmark (a crash or ^C would leave a daemon behind).
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int fd = open(log().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-      }
-      execl(binary_.c_str(), "sluiced", "--config", config().c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    pid_ = pid;
-    const auto deadline = Clock::now() + std::chrono::seconds(120);
-    std::string last;
-    while (Clock::now() < deadline) {
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        return Status::Internal(
-            fmt::format("sluiced exited during start (status {}): {}", st, LogTail()));
-      }
-      auto s = AdminStatus(std::chrono::seconds(2));
-      if (s.ok()) {
-        bool running = s->active_target() == kTargetName && s->appliers_size() > 0;
-        for (const auto& a : s->appliers()) running = running && a.state() == "running";
-        if (running) return Status::OK();
-        last = s->ShortDebugString();
-      } else {
-        last = s.status().ToString();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return Status::DeadlineExceeded(
-        fmt::format("sluiced not ready within 120 s ({}): {}", last, LogTail()));
-  }
-
-  // SIGTERM, then SIGKILL if it has not exited within a minute.
-  Status Stop() {
-    if (pid_ <= 0) return Status::OK();
-    kill(pid_, SIGTERM);
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    int st = 0;
-    while (waitpid(pid_, &st, WNOHANG) != pid_) {
-      if (Clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &st, 0);
-        pid_ = -1;
-        return Status::Internal("sluiced did not stop within 60 s of SIGTERM");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid_ = -1;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-      return Status::Internal(fmt::format("sluiced exited with status {}: {}", st, LogTail()));
-    }
-    return Status::OK();
-  }
-
-  Result<v1::StatusResponse> AdminStatus(std::chrono::milliseconds timeout) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-    v1::StatusResponse resp;
-    grpc::Status gs = admin_->Status(&ctx, v1::StatusRequest(), &resp);
-    if (!gs.ok()) return Status::Unavailable(fmt::format("Admin.Status: {}", gs.error_message()));
-    return resp;
+    return Launch([](const v1::StatusResponse& s) {
+      bool running = s.active_target() == kTargetName && s.appliers_size() > 0;
+      for (const auto& a : s.appliers()) running = running && a.state() == "running";
+      return running;
+    });
   }
 
   // Waits until the target's applier of `stream` has applied `lsn`; fails when it stops
@@ -375,22 +280,6 @@ priority = 100
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
-
-  std::string LogTail(size_t max_bytes = 3000) const {
-    std::ifstream in(log());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string s = ss.str();
-    return s.size() > max_bytes ? s.substr(s.size() - max_bytes) : s;
-  }
-
- private:
-  std::string binary_;
-  std::string dir_;
-  int port_;
-  pid_t pid_ = -1;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Admin::Stub> admin_;
 };
 
 // --- the target ---
