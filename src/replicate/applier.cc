@@ -161,9 +161,54 @@ Status Applier::ConnectAndPosition() {
   // A decider whose connection broke may have committed an intent without hearing so:
   // its watermark is now past an intent without an outcome, which the recovery finds.
   if (decides_) recover_intents_ = true;
+  LoadOpenRejections();
   connected_ = true;
-  SetState(ApplierState::kRunning);
+  if (blocked_at_ > watermark) {
+    // Only the operator moves a blocked stream; a reconnect (after a failed retry, say)
+    // must not quietly apply the record in order behind the open entry's back.
+    SetState(ApplierState::kBlocked, block_message_);
+  } else {
+    blocked_at_ = 0;
+    SetState(ApplierState::kRunning);
+  }
   return Status::OK();
+}
+
+void Applier::LoadOpenRejections() {
+  ErrorFilter f;
+  f.stream = options_.stream;
+  auto open = error_log_->List(f);
+  if (!open.ok()) {
+    // Not fatal: the target resolves what it applies in order by itself, and a retry
+    // asks the target before applying; only the local entry would stay "open".
+    SLUICE_LOG_WARN("target '{}' stream '{}': cannot read the error log: {}", target_, options_.stream,
+                    open.status().ToString());
+    return;
+  }
+  open_rejections_.clear();
+  for (const ErrorRecord& e : *open) {
+    if (e.epoch == key_.epoch) open_rejections_.insert(e.lsn);
+  }
+}
+
+void Applier::ResolveAppliedInOrder(std::span<const Decoded> recs) {
+  if (open_rejections_.empty()) return;
+  for (const Decoded& d : recs) {
+    if (!d.skip && open_rejections_.count(d.lsn)) ResolveAppliedInOrder(d.lsn);
+  }
+}
+
+void Applier::ResolveAppliedInOrder(Lsn lsn) {
+  if (open_rejections_.erase(lsn) == 0) return;
+  SLUICE_LOG_INFO("target '{}' stream '{}': LSN {}, rejected before, is now applied in its order",
+                  target_, options_.stream, lsn);
+  if (ledger_) ledger_->NoteRetried(target_, lsn);
+  Status s = error_log_->MarkResolved(key_.epoch, options_.stream, lsn, "applied");
+  if (!s.ok()) {
+    // The target holds the truth (its row is resolved): a retry finds it there.
+    SLUICE_LOG_WARN("target '{}' stream '{}': LSN {}: cannot note in the error log that it was applied: {}",
+                    target_, options_.stream, lsn, s.ToString());
+  }
 }
 
 Status Applier::Reposition(Lsn next) {
@@ -337,6 +382,7 @@ void Applier::Run() {
         continue;
       }
       Status ds = DecideIntent(recs[n]);
+      if (ds.code() == Code::kAborted) continue;  // blocked at the intent; the status says why
       // The reader stands after the batch; reading on from just after the intent needs a
       // new position only when the batch went beyond it (a seek scans its segment).
       if (ds.ok() && recs[n].lsn != recs.back().lsn) ds = Reposition(recs[n].lsn + 1);
@@ -454,6 +500,7 @@ Status Applier::ApplyRange(std::span<Decoded> recs) {
   if (s.ok()) {
     SLUICE_FAILPOINT("applier.after_commit");
     Advanced(recs.back().lsn, items.size());
+    ResolveAppliedInOrder(recs);
     return s;
   }
   if (s.retryable()) return s;
@@ -479,6 +526,7 @@ store::ErrorEntry Applier::MakeEntry(const Decoded& rec, const Status& error) co
 Status Applier::HandleRejected(Decoded& rec, const Status& error) {
   store::ErrorEntry entry = MakeEntry(rec, error);
   ErrorRecord logged;
+  logged.epoch = key_.epoch;
   logged.target = target_;
   logged.stream = options_.stream;
   logged.lsn = rec.lsn;
@@ -490,6 +538,7 @@ Status Applier::HandleRejected(Decoded& rec, const Status& error) {
   // The local log first: if we crash before the target commits, the record is retried
   // on restart, and a second identical entry folds into the first.
   SLUICE_RETURN_IF_ERROR(error_log_->AppendRejection(logged).Annotate("writing the error log"));
+  open_rejections_.insert(rec.lsn);
   SLUICE_LOG_WARN("target '{}' stream '{}': LSN {} ({}) rejected: {}", target_, options_.stream,
                   rec.lsn, entry.record_kind, entry.message);
   if (ledger_) ledger_->NoteRejected(target_, rec.lsn);
@@ -506,14 +555,16 @@ Status Applier::HandleRejected(Decoded& rec, const Status& error) {
       std::lock_guard lk(mu_);
       status_.blocked_lsn = rec.lsn;
     }
-    SetState(ApplierState::kBlocked,
-             fmt::format("blocked at LSN {} (on_error = block): {}", rec.lsn, entry.message));
+    blocked_at_ = rec.lsn;
+    block_message_ = fmt::format("blocked at LSN {} (on_error = block): {}", rec.lsn, entry.message);
+    SetState(ApplierState::kBlocked, block_message_);
     return Status::Aborted("blocked");
   }
   Status s = CommitWatermark(rec.lsn, std::span<const store::ErrorEntry>(&entry, 1));
   if (!s.ok() && !s.retryable()) {
     // Even an empty transaction fails: the target is broken, not the record.
-    error_log_->MarkResolved(options_.stream, rec.lsn, "withdrawn").IgnoreError();  // best effort
+    open_rejections_.erase(rec.lsn);
+    error_log_->MarkResolved(key_.epoch, options_.stream, rec.lsn, "withdrawn").IgnoreError();  // best effort
     return s.Annotate("the target refuses even the watermark update");
   }
   return s;
@@ -563,14 +614,22 @@ Status Applier::DecideIntent(Decoded& rec) {
   if (known) {
     if (known->applied()) {
       store::ApplyItem item{rec.lsn, &*rec.record};
-      SLUICE_RETURN_IF_ERROR(backend_->ApplyBatch(key_, std::span<const store::ApplyItem>(&item, 1), {}, rec.lsn));
-      Advanced(rec.lsn, 1);
-      return Status::OK();
+      Status s = backend_->ApplyBatch(key_, std::span<const store::ApplyItem>(&item, 1), {}, rec.lsn);
+      if (s.ok()) {
+        Advanced(rec.lsn, 1);
+        ResolveAppliedInOrder(rec.lsn);
+        return s;
+      }
+      if (s.retryable()) return s;
+      // The target that decided applied it; this one cannot. Retrying cannot help: it is
+      // a rejection like any other (error log, on_error) and this target diverges.
+      return HandleRejected(rec, s);
     }
     return CommitWatermark(rec.lsn, {});
   }
   if (!outcome_sink_) return Status::FailedPrecondition("no outcome sink: cannot decide intents");
   store::ApplyItem item{rec.lsn, &*rec.record};
+  SLUICE_FAILPOINT("applier.before_apply_intent");
   auto result = backend_->ApplyIntent(key_, item, options_.intent_max_rows);
   IntentDecision d;
   d.intent_lsn = rec.lsn;
@@ -580,6 +639,11 @@ Status Applier::DecideIntent(Decoded& rec) {
     Advanced(rec.lsn, 1);
     d.applied = true;
     d.result = std::move(result).value();
+    if (d.result.already_applied) {
+      // Committed by an earlier attempt whose answer was lost: applied, result unknown.
+      d.result_known = false;
+      d.message = "applied by an earlier attempt whose answer was lost; its result was not kept";
+    }
     return outcome_sink_(d);
   }
   if (result.status().retryable()) return result.status();
@@ -665,13 +729,21 @@ void Applier::ProcessCommands() {
 }
 
 Status Applier::RunCommand(Command& cmd) {
+  Status s = RunCommandOnce(cmd);
+  // A connection that failed under a command is not used again: the next command (or
+  // the applier's loop) reconnects. The blocked state survives the reconnect.
+  if (!s.ok() && s.retryable()) connected_ = false;
+  return s;
+}
+
+Status Applier::RunCommandOnce(Command& cmd) {
   if (!connected_) {
     Status s = ConnectAndPosition();
     if (!s.ok()) return s.Annotate(fmt::format("target '{}' is not reachable", target_));
   }
   ApplierStatus st = status();
-  bool at_block = st.state == ApplierState::kBlocked && st.blocked_lsn == cmd.lsn;
-  SLUICE_ASSIGN_OR_RETURN(ErrorRecord logged, error_log_->Find(options_.stream, cmd.lsn));
+  bool at_block = st.state == ApplierState::kBlocked && blocked_at_ == cmd.lsn;
+  SLUICE_ASSIGN_OR_RETURN(ErrorRecord logged, error_log_->Find(key_.epoch, options_.stream, cmd.lsn));
   if (logged.state != "open") {
     return Status::FailedPrecondition(fmt::format("LSN {} of stream '{}' on target '{}' is already {}",
                                                   cmd.lsn, options_.stream, target_, logged.state));
@@ -679,12 +751,14 @@ Status Applier::RunCommand(Command& cmd) {
   if (cmd.kind == Command::kDiscard) {
     if (at_block) {
       SLUICE_RETURN_IF_ERROR(CommitWatermark(cmd.lsn, {}));
+      blocked_at_ = 0;
       SLUICE_RETURN_IF_ERROR(Reposition(cmd.lsn + 1));
       SetState(ApplierState::kRunning);
     }
     SLUICE_LOG_INFO("target '{}' stream '{}': rejected LSN {} discarded by the operator", target_,
                     options_.stream, cmd.lsn);
-    return error_log_->MarkResolved(options_.stream, cmd.lsn, "discarded");
+    open_rejections_.erase(cmd.lsn);
+    return error_log_->MarkResolved(key_.epoch, options_.stream, cmd.lsn, "discarded");
   }
   if (!at_block && cmd.lsn > st.applied_lsn) {
     return Status::FailedPrecondition(fmt::format(
@@ -694,23 +768,50 @@ Status Applier::RunCommand(Command& cmd) {
   SLUICE_ASSIGN_OR_RETURN(std::string payload, Base64Decode(logged.record_b64));
   SLUICE_ASSIGN_OR_RETURN(v1::Record record, DecodeRecord(cmd.lsn, kRecordV1, payload));
   store::ApplyItem item{cmd.lsn, &record};
-  // A skipped record is applied now, out of its original order, with the watermark left
-  // where it is; a blocked one is applied in order and moves the watermark past it.
-  Lsn watermark = at_block ? cmd.lsn : st.applied_lsn;
-  Status s = backend_->ApplyBatch(key_, std::span<const store::ApplyItem>(&item, 1), {}, watermark);
-  if (!s.ok()) {
-    if (s.retryable()) connected_ = false;
-    return s.Annotate(fmt::format("retrying LSN {} on target '{}'", cmd.lsn, target_));
-  }
+  const std::string where = fmt::format("retrying LSN {} of stream '{}' on target '{}'", cmd.lsn,
+                                        options_.stream, target_);
   if (at_block) {
+    // Applied in order: the watermark moves past it, and the stream resumes.
+    Status s = backend_->ApplyBatch(key_, std::span<const store::ApplyItem>(&item, 1), {}, cmd.lsn);
+    if (!s.ok()) return s.Annotate(where);
     Advanced(cmd.lsn, 1);
+    blocked_at_ = 0;
     SLUICE_RETURN_IF_ERROR(Reposition(cmd.lsn + 1));
     SetState(ApplierState::kRunning);
+  } else {
+    // A skipped record, applied now out of its original order. The target's row of the
+    // rejection is the idempotence key: a retry whose answer was lost is not applied
+    // again, nor is a record that was applied in its order after all.
+    auto applied = backend_->ApplyRetry(key_, item);
+    if (!applied.ok()) return applied.status().Annotate(where);
+    switch (*applied) {
+      case store::RetryResult::kApplied:
+        SLUICE_FAILPOINT_RETURN("applier.retry_after_commit");
+        break;
+      case store::RetryResult::kAlreadyRetried:
+        SLUICE_LOG_INFO("target '{}' stream '{}': LSN {} was retried before (the answer was lost)",
+                        target_, options_.stream, cmd.lsn);
+        break;
+      case store::RetryResult::kAppliedInOrder:
+        open_rejections_.erase(cmd.lsn);
+        SLUICE_RETURN_IF_ERROR(error_log_->MarkResolved(key_.epoch, options_.stream, cmd.lsn, "applied"));
+        return Status::FailedPrecondition(fmt::format(
+            "LSN {} of stream '{}' was applied on target '{}' in its order after it was rejected; "
+            "nothing to retry",
+            cmd.lsn, options_.stream, target_));
+      case store::RetryResult::kNoRejection:
+        return Status::FailedPrecondition(fmt::format(
+            "target '{}' holds no rejection of LSN {} of stream '{}' (epoch {}) though its "
+            "watermark {} has passed it: it was applied in its order, or its sluice_error row was "
+            "removed; nothing retried (discard the entry once the record is checked)",
+            target_, cmd.lsn, options_.stream, key_.epoch, st.applied_lsn));
+    }
   }
+  open_rejections_.erase(cmd.lsn);
   if (ledger_) ledger_->NoteRetried(target_, cmd.lsn);
   SLUICE_LOG_INFO("target '{}' stream '{}': rejected LSN {} retried by the operator and applied",
                   target_, options_.stream, cmd.lsn);
-  return error_log_->MarkResolved(options_.stream, cmd.lsn, "retried");
+  return error_log_->MarkResolved(key_.epoch, options_.stream, cmd.lsn, "retried");
 }
 
 }  // namespace sluice::replicate

@@ -9,7 +9,13 @@
 //    to the error log (the target's sluice_error table in the same transaction as the
 //    watermark moving past it, and DATA_DIR/errors/TARGET.log). With on_error = skip the
 //    stream goes on; with block it stops at that record until the operator retries or
-//    discards it.
+//    discards it (a reconnect keeps it blocked; after a restart the record is tried in
+//    its order again). A rejected record that is applied in its order after all (its
+//    cause was fixed before a restart) is resolved as "applied", in the target in the
+//    same transaction, so no later retry applies it a second time.
+//  - An intent the deciding target applied but this one cannot apply (a permanent
+//    error) is a rejection like any other: logged, handled by on_error, and this target
+//    diverges. It is never retried forever.
 //  - A watermark above the journal head (the journal was wiped and recreated) or below
 //    the oldest retained record stops this applier with "needs resync": never a guess.
 //  - Priority: the appliers of one target share a PriorityGate (priority_gate.h). Before
@@ -39,6 +45,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -140,8 +147,12 @@ class Applier {
   bool WaitApplied(Lsn lsn, std::chrono::milliseconds timeout) const;
 
   // Operator actions, carried out on the applier's thread:
-  // Re-applies the rejected record at `lsn` on this target only. A record that was
-  // skipped arrives out of its original order.
+  // Re-applies the rejected record at `lsn` (of the journal's current epoch) on this
+  // target only. A blocked record is applied in order and the stream resumes. A record
+  // that was skipped arrives out of its original order, through Backend::ApplyRetry,
+  // whose idempotence key in the target makes a retry whose answer was lost safe to
+  // repeat. A record that was applied in its order after its rejection is not applied
+  // again (kFailedPrecondition, the entry is resolved as "applied").
   Status Retry(Lsn lsn, std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // Gives up on the rejected record at `lsn` (a blocked stream moves past it).
   Status Discard(Lsn lsn, std::chrono::milliseconds timeout = std::chrono::seconds(60));
@@ -189,12 +200,19 @@ class Applier {
   // The outcome of the intent at `lsn` journaled after it, if any.
   Result<std::optional<v1::SyncOutcome>> FindOutcome(Lsn lsn);
   Status HandleRejected(Decoded& rec, const Status& error);
+  // Records of `recs` (applied in their order just now) with an open rejection: resolved
+  // in the local error log as "applied" (the target resolved them in the transaction).
+  void ResolveAppliedInOrder(std::span<const Decoded> recs);
+  void ResolveAppliedInOrder(Lsn lsn);
+  // Reads this stream's open rejections of the current epoch from the error log.
+  void LoadOpenRejections();
   Status CommitWatermark(Lsn lsn, std::span<const store::ErrorEntry> errors);
   void Advanced(Lsn lsn, size_t records);
   // How many of the decoded records can be applied now (intents wait for outcomes).
   size_t ApplicablePrefix(std::vector<Decoded>& recs);
   void ProcessCommands();
   Status RunCommand(Command& cmd);
+  Status RunCommandOnce(Command& cmd);
   void SetState(ApplierState state, const std::string& error = {});
   void Backoff();
   Status Enqueue(Command::Kind kind, Lsn lsn, std::chrono::milliseconds timeout);
@@ -220,6 +238,11 @@ class Applier {
   size_t read_records_ = 0;  // grows when an intent's outcome is beyond one batch
   size_t read_bytes_ = 0;    // likewise, when one batch's bytes hold only up to the intent
   PriorityGate::Pass gate_pass_;  // held while this stream has work (see PriorityGate)
+  // on_error = block: the record the stream stopped at (0: none) and why. Kept across
+  // reconnects: only the operator moves a blocked stream.
+  Lsn blocked_at_ = 0;
+  std::string block_message_;
+  std::set<Lsn> open_rejections_;  // this stream's open error-log entries (current epoch)
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;

@@ -483,5 +483,143 @@ TEST_F(ApplierSqliteTest, ATargetThatRejectsWhatAnotherAppliedIsDiverged) {
   EXPECT_TRUE(replicator_->applier("b", "sql")->status().diverged);
 }
 
+// Item 9 of issue 9: a target that becomes the decider and finds an intent another target
+// decided as applied, but cannot apply it itself (a permanent error), logs the rejection
+// and is diverged, instead of retrying the intent forever.
+TEST_F(ApplierSqliteTest, ADecidedIntentTheNewDeciderCannotApplyIsLoggedAndDiverges) {
+  ReplicatorOptions o;
+  o.node_id = "n1";
+  o.data_dir = data_dir_;
+  o.backoff_initial = std::chrono::milliseconds(10);
+  o.backoff_max = std::chrono::milliseconds(200);
+  for (const char* t : {"a", "b"}) {
+    TargetSpec ts;
+    ts.name = t;
+    ts.dialect = "sqlite";
+    ts.connection = Db(t);
+    o.targets.push_back(ts);
+  }
+  // One record per read: the intent's outcome is never in the same read as the intent,
+  // so the decider goes the way of a decision.
+  o.streams = {StreamSpec{"model", true, OnError::kSkip, 1, 0}};
+  auto r = Replicator::Create(journals_.get(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  replicator_ = std::move(r).value();
+  replicator_->SetOutcomeSink("model", [&](const IntentDecision& d) {
+    v1::Record out;
+    out.mutable_outcome()->set_intent_lsn(d.intent_lsn);
+    out.mutable_outcome()->set_applied(d.applied);
+    return journals_->stream("model")->AppendDurable(kRecordV1, EncodeRecord(out)).status();
+  });
+  replicator_->SetIntentDecider("a");
+  replicator_->Start();
+  Lsn create = AppendSql("model", "CREATE TABLE m(id INTEGER)");
+  WaitApplied("a", "model", create);
+  WaitApplied("b", "model", create);
+  // b loses the table by hand and is taken out; a decides an intent that uses it.
+  ASSERT_TRUE(replicator_->StopTarget("b").ok());
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Db("b").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE m", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  v1::Record intent;
+  intent.set_version(++version_);
+  intent.mutable_intent()->set_kind(v1::SyncIntent::KIND_MODEL);
+  intent.mutable_intent()->mutable_statement()->set_text("INSERT INTO m VALUES (1)");
+  Lsn i1 = Append("model", intent);
+  WaitApplied("a", "model", i1 + 1);  // the intent and its outcome marker
+  // a fails over to b, which meets the decided intent first thing.
+  replicator_->SetIntentDecider("b");
+  ASSERT_TRUE(replicator_->StartTarget("b").ok());
+  Lsn later = AppendSql("model", "CREATE TABLE n(id INTEGER)");
+  Applier* b = replicator_->applier("b", "model");
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->WaitApplied(later, std::chrono::seconds(30)))
+      << "b is stuck at " << b->status().applied_lsn << " (" << ApplierStateName(b->status().state)
+      << "): " << b->status().last_error;
+  auto errors = replicator_->error_log("b")->List({});
+  ASSERT_TRUE(errors.ok()) << errors.status().ToString();
+  ASSERT_EQ(errors->size(), 1u);
+  EXPECT_EQ((*errors)[0].lsn, i1);
+  EXPECT_TRUE(b->status().diverged) << "b rejected what a applied";
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM m"), "1");
+}
+
+// Item 15 of issue 9: the error log's key includes the journal's epoch. A new epoch (the
+// journal directory was replaced, the error log kept) starts LSNs again; its rejection at
+// an LSN an old entry also has is a different record and must be listed and retried as
+// itself.
+TEST_F(ApplierSqliteTest, ErrorLogEntriesOfDifferentEpochsAreKeptApart) {
+  StartReplicator({"a"});
+  AppendSql("sql", "CREATE TABLE t(id INTEGER)");
+  Lsn old_bad = AppendSql("sql", "INSERT INTO old_late VALUES (1)");
+  WaitApplied("a", "sql", old_bad);
+  replicator_.reset();
+  journals_.reset();
+  std::filesystem::remove_all(data_dir_ + "/journal");
+  OpenJournal();
+  AppendSql("sql", "CREATE TABLE t2(id INTEGER)");
+  Lsn new_bad = AppendSql("sql", "INSERT INTO new_late VALUES (2)");
+  ASSERT_EQ(new_bad, old_bad);
+  StartReplicator({"a"});
+  WaitApplied("a", "sql", new_bad);
+  auto errors = replicator_->error_log("a")->List({});
+  ASSERT_TRUE(errors.ok()) << errors.status().ToString();
+  ASSERT_EQ(errors->size(), 2u) << "a rejection of the new epoch was folded into the old one";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Db("a").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE old_late(x INTEGER); CREATE TABLE new_late(x INTEGER)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Status s = replicator_->applier("a", "sql")->Retry(new_bad);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM new_late"), "1");
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM old_late"), "0") << "the old epoch's record was retried instead";
+}
+
+// Item 15 of issue 9: a crash in the middle of an append leaves a torn line; the entries
+// appended after the restart are listed and can be retried.
+TEST_F(ApplierSqliteTest, ATornLineInTheErrorLogBreaksNeitherListNorRetry) {
+  StartReplicator({"a"});
+  AppendSql("sql", "CREATE TABLE t(id INTEGER)");
+  Lsn first = AppendSql("sql", "INSERT INTO late1 VALUES (1)");
+  WaitApplied("a", "sql", first);
+  replicator_.reset();
+  const std::string log = data_dir_ + "/errors/a.log";
+  {
+    // What a crash half way through the next append leaves.
+    FILE* f = fopen(log.c_str(), "a");
+    ASSERT_NE(f, nullptr);
+    fputs("{\"event\":\"rejected\",\"target\":\"a\",\"stre", f);
+    fclose(f);
+  }
+  StartReplicator({"a"});
+  Lsn second = AppendSql("sql", "INSERT INTO late2 VALUES (2)");
+  Lsn third = AppendSql("sql", "INSERT INTO late3 VALUES (3)");
+  WaitApplied("a", "sql", third);
+  auto errors = replicator_->error_log("a")->List({});
+  ASSERT_TRUE(errors.ok()) << errors.status().ToString();
+  std::vector<Lsn> lsns;
+  for (const auto& e : *errors) lsns.push_back(e.lsn);
+  EXPECT_EQ(lsns, (std::vector<Lsn>{first, second, third}));
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Db("a").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE late2(x INTEGER)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Status s = replicator_->applier("a", "sql")->Retry(second);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM late2"), "1");
+}
+
 }  // namespace
 }  // namespace sluice::replicate

@@ -7,7 +7,18 @@
 //
 // A rejection is logged here *before* the target's transaction, so a crash in between
 // can log it twice (the record is retried on restart and fails again); List() folds the
-// log by (stream, LSN), so an operator sees it once.
+// log by (epoch, stream, LSN), so an operator sees it once. The journal's epoch is part
+// of the key: a new epoch (the journal directory replaced, this log kept) numbers its
+// records from 1 again, and its rejection at an LSN an old entry has is another record.
+// Entries written before the epoch was logged have epoch "" and match any epoch in
+// Find() and MarkResolved().
+//
+// A crash in the middle of an append leaves a torn last line. The next append (after a
+// restart, or after a failed append) first ends it with a newline, so the torn bytes stay
+// a line of their own; reading skips a line that is not JSON with a warning naming the
+// file and line (and recovers an entry glued to a torn line by an older binary), so a
+// torn line never breaks List() or a retry. A line that is JSON but not an entry is
+// damage, reported as kCorruption with the file and line.
 //
 // Thread safety: safe from any thread (appends are serialised).
 
@@ -23,6 +34,7 @@
 namespace sluice::replicate {
 
 struct ErrorRecord {
+  std::string epoch;         // the journal's epoch (hex); "" in entries of older binaries
   std::string target;
   std::string stream;
   uint64_t lsn = 0;
@@ -31,7 +43,8 @@ struct ErrorRecord {
   std::string record_b64;    // the serialized record, base64
   std::string payload_json;  // the record, readable
   int64_t failed_at_us = 0;
-  std::string state = "open";  // open | retried | discarded
+  // open | retried | discarded | applied (in its order, after its rejection) | withdrawn
+  std::string state = "open";
   int64_t resolved_at_us = 0;
 };
 
@@ -48,11 +61,14 @@ class ErrorLog {
   ErrorLog(FileSystem* fs, std::string path) : fs_(fs), path_(std::move(path)) {}
 
   Status AppendRejection(const ErrorRecord& record);
-  // Records that the operator retried (successfully) or discarded the rejection.
-  Status MarkResolved(const std::string& stream, uint64_t lsn, const std::string& state);
-  // The rejections, folded by (stream, LSN), in LSN order per stream.
+  // Records what became of the rejection at (epoch, stream, lsn): the operator retried
+  // (successfully) or discarded it, or the record was applied in its order after all.
+  Status MarkResolved(const std::string& epoch, const std::string& stream, uint64_t lsn,
+                      const std::string& state);
+  // The rejections, folded by (epoch, stream, LSN), in LSN order per stream and epoch.
   Result<std::vector<ErrorRecord>> List(const ErrorFilter& filter) const;
-  Result<ErrorRecord> Find(const std::string& stream, uint64_t lsn) const;
+  // The rejection at (epoch, stream, lsn); an entry without an epoch matches too.
+  Result<ErrorRecord> Find(const std::string& epoch, const std::string& stream, uint64_t lsn) const;
 
   const std::string& path() const { return path_; }
 

@@ -63,6 +63,17 @@ struct StatementResult {
   std::vector<std::string> columns;
   std::vector<std::vector<v1::SqlValue>> rows;  // RETURNING rows of a write; rows of a read
   bool truncated = false;                         // more rows than max_rows existed
+  // ApplyIntent only: the watermark was at or past the intent already (an earlier attempt
+  // committed, its answer was lost). Nothing ran now, so what it returned is not known.
+  bool already_applied = false;
+};
+
+// What an operator's retry (ApplyRetry) found in the target.
+enum class RetryResult {
+  kApplied,         // applied now; its sluice_error row is marked 'retried'
+  kAlreadyRetried,  // an earlier retry committed (its answer was lost): nothing done
+  kAppliedInOrder,  // the record was applied in its order after its rejection: nothing done
+  kNoRejection,     // the target holds no rejection of this record: nothing done
 };
 
 // Receives rows of a read in batches. `columns` is the same on every call. Returning an
@@ -93,16 +104,29 @@ class Backend {
 
   // In one transaction: applies `items` in order, records `errors` in sluice_error, and
   // sets the watermark of `key` to `watermark`. Commits durably. On any error nothing of
-  // it is applied.
+  // it is applied. Rows of sluice_error for (key, LSN in [first item, last item]) that
+  // are still open get resolution 'applied' in the same transaction: a record rejected
+  // before (blocked) and now applied in its order must never be retried on top.
+  // `items` empty and `watermark` equal to the stored one writes `errors` alone (a
+  // blocked record: shown in the table, the watermark unmoved).
   virtual Status ApplyBatch(const WatermarkKey& key, std::span<const ApplyItem> items,
                             std::span<const ErrorEntry> errors, Lsn watermark) = 0;
+
+  // An operator's retry of a record this target rejected and the watermark of `key` has
+  // passed (it was skipped): applies `item` out of its order, in one transaction with
+  // its sluice_error row (key, item.lsn) set to resolution 'retried'. The watermark is
+  // neither read nor moved. That row is the retry's idempotence key: a row resolved
+  // already, or no row at all, means nothing is applied (see RetryResult). A permanent
+  // error of the record leaves nothing applied and the row open.
+  virtual Result<RetryResult> ApplyRetry(const WatermarkKey& key, const ApplyItem& item) = 0;
 
   // Applies ONE synchronous-write intent (item.record->intent()) alone, in one
   // transaction with the watermark of `key` set to item.lsn, and returns what it did
   // (rows affected, up to `max_rows` RETURNING rows). A permanent error means the target
   // rejects the intent: nothing of it is applied and the watermark has not moved (the
   // caller records the rejection with ApplyBatch). Like ApplyBatch, a replay whose
-  // watermark is already at or past item.lsn applies nothing and returns an empty result.
+  // watermark is already at or past item.lsn applies nothing and returns an empty result
+  // with already_applied set.
   virtual Result<StatementResult> ApplyIntent(const WatermarkKey& key, const ApplyItem& item,
                                               size_t max_rows) = 0;
 

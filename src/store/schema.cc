@@ -214,6 +214,12 @@ std::vector<std::string> InitialSchema(const Types& t) {
   return s;
 }
 
+// Step 2: what became of a rejection (see schema.h, sluice_error).
+std::vector<std::string> ErrorResolution(const Types& t) {
+  return {fmt::format("ALTER TABLE sluice_error ADD COLUMN resolution {}", t.text),
+          fmt::format("ALTER TABLE sluice_error ADD COLUMN resolved_at {}", t.integer)};
+}
+
 }  // namespace
 
 std::string_view BootstrapStatement() {
@@ -227,6 +233,7 @@ std::string_view BootstrapStatement() {
 std::span<const MigrationStep> SqliteSchemaSteps() {
   static const std::vector<MigrationStep> steps = {
       {1, "initial schema", InitialSchema(kSqliteTypes)},
+      {2, "sluice_error resolution", ErrorResolution(kSqliteTypes)},
   };
   return steps;
 }
@@ -235,6 +242,7 @@ std::span<const MigrationStep> SqliteSchemaSteps() {
 std::span<const MigrationStep> PostgresSchemaSteps() {
   static const std::vector<MigrationStep> steps = {
       {1, "initial schema", InitialSchema(kPostgresTypes)},
+      {2, "sluice_error resolution", ErrorResolution(kPostgresTypes)},
   };
   return steps;
 }

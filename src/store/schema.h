@@ -34,7 +34,10 @@
 //         target must hold the same rows.
 //   sluice_watermark(node, epoch, stream, lsn, updated_at; PK(node, epoch, stream))
 //   sluice_error(node, epoch, stream, lsn, target, record_kind, message, payload,
-//         failed_at, attempts; PK(node, epoch, stream, lsn))
+//         failed_at, attempts, resolution, resolved_at; PK(node, epoch, stream, lsn)) --
+//         resolution (step 2) is NULL while the rejection is open, 'applied' once the
+//         record was applied in its order after all, 'retried' once an operator's retry
+//         applied it (the retry's idempotence key, see backend.h).
 //   sluice_node_lock(node PK, pid, host, claimed_at)
 //
 // Thread safety: everything here is immutable after first use and safe to call from any

@@ -33,10 +33,19 @@ Status PgProber::Probe(std::chrono::milliseconds timeout) {
     conn_ = std::move(conn).value();
     timeout_ = timeout;
   }
-  auto r = conn_->Exec("SELECT 1", "health probe");
+  // Answering is not enough: a server that went read-only (a standby, e.g. a former
+  // primary after an external failover) cannot serve as a target. Same round trip.
+  auto r = conn_->Exec("SELECT current_setting('transaction_read_only')", "health probe");
   if (!r.ok()) {
     conn_.reset();
     return r.status();
+  }
+  if (PQntuples(r->get()) == 1 && std::string_view(PQgetvalue(r->get(), 0, 0)) == "on") {
+    conn_.reset();
+    return Status::Unavailable(fmt::format(
+        "target '{}' is read-only (a standby, or default_transaction_read_only = on): it cannot "
+        "take writes",
+        name_));
   }
   return Status::OK();
 }

@@ -1,8 +1,10 @@
 #pragma once
-// The health probe of a PostgreSQL target (see store/prober.h): `SELECT 1` on a session
-// of its own, with connect and I/O bounded by the probe's timeout; between probes the
-// idle session's socket is watched, so a server that dies (and closes its sessions) is
-// noticed at once.
+// The health probe of a PostgreSQL target (see store/prober.h): `SELECT
+// current_setting('transaction_read_only')` on a session of its own, with connect and I/O
+// bounded by the probe's timeout. A server that answers but is read-only (a standby, e.g.
+// a former primary after an external failover) fails the probe: it cannot serve as a
+// target. Between probes the idle session's socket is watched, so a server that dies
+// (and closes its sessions) is noticed at once.
 
 #include <memory>
 

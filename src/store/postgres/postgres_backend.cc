@@ -113,7 +113,10 @@ Status PostgresBackend::Connect() {
       "PREPARE sluice_wm_put (text, text, text, bigint, bigint) AS INSERT INTO sluice_watermark "
       "(node, epoch, stream, lsn, updated_at) VALUES ($1, $2, $3, $4, $5) "
       "ON CONFLICT (node, epoch, stream) DO UPDATE SET lsn = EXCLUDED.lsn, "
-      "updated_at = EXCLUDED.updated_at",
+      "updated_at = EXCLUDED.updated_at; "
+      "PREPARE sluice_err_resolve (text, text, text, bigint, bigint, bigint) AS UPDATE "
+      "sluice_error SET resolution = 'applied', resolved_at = $6 WHERE node = $1 AND "
+      "epoch = $2 AND stream = $3 AND lsn BETWEEN $4 AND $5 AND resolution IS NULL",
       "preparing statements");
   if (!prepare.ok()) return Check(prepare.status().WithRetryable(true));
   SLUICE_RETURN_IF_ERROR(Check(LoadPartitions()));
@@ -360,7 +363,7 @@ Status PostgresBackend::ApplyBatch(const WatermarkKey& key, std::span<const Appl
     st = ApplyOnce(key, items, errors, watermark, &missing_partition);
     if (st.ok()) return st;
     Rollback();
-    if (!missing_partition || !conn_) return Check(st);
+    if (!missing_partition || !conn_) return Check(ReadOnlyServer(st));
     if (attempt >= kMissingPartitionAttempts) {
       return Check(Status::Unavailable(st.message()));
     }
@@ -403,7 +406,9 @@ Status PostgresBackend::ApplyOnce(const WatermarkKey& key, std::span<const Apply
   if (started.size() == 2 && started[1] && PQntuples(started[1].get()) > 0) {
     stored = static_cast<Lsn>(std::stoll(PQgetvalue(started[1].get(), 0, 0)));
   }
-  if (stored >= watermark && watermark > 0) {
+  // A blocked record's rejection is written without moving the watermark: not a replay.
+  const bool errors_only = items.empty() && !errors.empty() && stored == watermark;
+  if (stored >= watermark && watermark > 0 && !errors_only) {
     SLUICE_LOG_INFO(
         "target '{}': stream '{}' is already applied up to lsn {} (batch up to {}); nothing to do",
         options_.name, key.stream, stored, watermark);
@@ -443,9 +448,20 @@ Status PostgresBackend::ApplyOnce(const WatermarkKey& key, std::span<const Apply
     put.lengths.push_back(static_cast<int>(v->size()));
     put.formats.push_back(0);
   }
+  // Rejections of these LSNs (a blocked record applied after all) are resolved with them.
+  Params resolve = key_params;
+  const std::string first = items.empty() ? std::string() : std::to_string(items.front().lsn);
+  const std::string last = items.empty() ? std::string() : std::to_string(items.back().lsn);
+  for (const std::string* v : {&first, &last, &now}) {
+    resolve.types.push_back(kInt8Oid);
+    resolve.values.push_back(v->c_str());
+    resolve.lengths.push_back(static_cast<int>(v->size()));
+    resolve.formats.push_back(0);
+  }
   const std::string release = TakeSavepointRelease();
   std::vector<PipelineStep> finish;
   if (!release.empty()) finish.push_back({release.c_str()});
+  if (!items.empty()) finish.push_back({"sluice_err_resolve", &resolve, true});
   finish.push_back({"sluice_wm_put", &put, true});
   finish.push_back({"COMMIT"});
   auto commit = conn_->RunPipeline(finish, "committing the batch");
@@ -461,6 +477,108 @@ Status PostgresBackend::ApplyOnce(const WatermarkKey& key, std::span<const Apply
       std::string_view(PQcmdStatus(commit->back().get())) != "COMMIT") {
     return Status::Aborted(
         fmt::format("target '{}': the batch's transaction was rolled back", options_.name));
+  }
+  return Status::OK();
+}
+
+Status PostgresBackend::ReadOnlyServer(Status st) {
+  // 25006 in a write transaction: either the server is read-only (a standby, e.g. a
+  // former primary after an external failover, or default_transaction_read_only), which
+  // is a condition of the target, or a record made its own transaction read-only, which
+  // is the record's fault. Ask the server which.
+  if (st.ok() || st.retryable() || !conn_ || conn_->broken() || conn_->last_sqlstate() != "25006" ||
+      st.message().find("SQLSTATE 25006") == std::string::npos) {
+    return st;
+  }
+  auto res = conn_->Exec("SELECT current_setting('transaction_read_only')",
+                         "checking whether the server is read-only");
+  if (!res.ok()) return res.status().WithRetryable(true);
+  if (PQntuples(res->get()) != 1 || std::string_view(PQgetvalue(res->get(), 0, 0)) != "on") return st;
+  return Status::Unavailable(fmt::format(
+      "target '{}' is read-only (a standby, or default_transaction_read_only = on): it cannot "
+      "take writes; retrying ({})",
+      options_.name, st.message()));
+}
+
+Result<RetryResult> PostgresBackend::ApplyRetry(const WatermarkKey& key, const ApplyItem& item) {
+  if (!connected()) return NotConnected();
+  if (item.record == nullptr || item.lsn == 0 || item.lsn > static_cast<Lsn>(INT64_MAX)) {
+    return Status::InvalidArgument(fmt::format(
+        "target '{}': retry of lsn {}: no record or lsn out of range", options_.name, item.lsn));
+  }
+  std::span<const ApplyItem> items(&item, 1);
+  Status st = TrimStatementCache();
+  if (st.ok()) st = EnsurePartitionsFor(items);
+  if (!st.ok()) return Check(st);
+  RetryResult result = RetryResult::kApplied;
+  st = ApplyRetryOnce(key, item, &result);
+  if (!st.ok()) {
+    Rollback();
+    if (conn_ && conn_->TakeMissingPartition()) {
+      // The operator's retry is not the place to chase partitions: try again later.
+      st = Status::Unavailable(st.message());
+    }
+    return Check(ReadOnlyServer(st));
+  }
+  return result;
+}
+
+Status PostgresBackend::ApplyRetryOnce(const WatermarkKey& key, const ApplyItem& item,
+                                       RetryResult* result) {
+  savepoint_open_ = false;
+  const std::string lsn = std::to_string(item.lsn);
+  Params row;
+  for (const std::string* v : {&key.node, &key.epoch, &key.stream, &lsn}) {
+    row.types.push_back(v == &lsn ? kInt8Oid : kTextOid);
+    row.values.push_back(v->c_str());
+    row.lengths.push_back(static_cast<int>(v->size()));
+    row.formats.push_back(0);
+  }
+  const std::string context = fmt::format("retry of lsn {} of stream '{}'", item.lsn, key.stream);
+  // The rejection's row, locked: it is the retry's idempotence key (see backend.h).
+  const PipelineStep begin[] = {
+      {"BEGIN"},
+      {"SELECT resolution FROM sluice_error WHERE node = $1 AND epoch = $2 AND stream = $3 AND "
+       "lsn = $4 FOR UPDATE",
+       &row}};
+  SLUICE_ASSIGN_OR_RETURN(std::vector<PgResult> started, conn_->RunPipeline(begin, context));
+  const PGresult* found = started.size() == 2 ? started[1].get() : nullptr;
+  if (found == nullptr || PQntuples(found) == 0 || !PQgetisnull(found, 0, 0)) {
+    if (found == nullptr || PQntuples(found) == 0) {
+      *result = RetryResult::kNoRejection;
+    } else {
+      *result = std::string_view(PQgetvalue(found, 0, 0)) == "retried" ? RetryResult::kAlreadyRetried
+                                                                      : RetryResult::kAppliedInOrder;
+    }
+    return conn_->Exec("ROLLBACK", "ending a retry with nothing to do").status();
+  }
+  SLUICE_RETURN_IF_ERROR(ApplyItems(std::span<const ApplyItem>(&item, 1)));
+  const std::string now = std::to_string(NowMicros());
+  Params mark = row;
+  mark.types.push_back(kInt8Oid);
+  mark.values.push_back(now.c_str());
+  mark.lengths.push_back(static_cast<int>(now.size()));
+  mark.formats.push_back(0);
+  const std::string release = TakeSavepointRelease();
+  std::vector<PipelineStep> finish;
+  if (!release.empty()) finish.push_back({release.c_str()});
+  finish.push_back({"UPDATE sluice_error SET resolution = 'retried', resolved_at = $5 WHERE node = $1 "
+                    "AND epoch = $2 AND stream = $3 AND lsn = $4",
+                    &mark});
+  finish.push_back({"COMMIT"});
+  auto commit = conn_->RunPipeline(finish, "committing the retry");
+  if (!commit.ok()) {
+    if (conn_->broken()) {
+      return Status::Unavailable(commit.status().message() +
+                                 " (the commit may or may not have happened; a new retry finds "
+                                 "out from the rejection's row)");
+    }
+    return commit.status();
+  }
+  if (commit->empty() || !commit->back() ||
+      std::string_view(PQcmdStatus(commit->back().get())) != "COMMIT") {
+    return Status::Aborted(
+        fmt::format("target '{}': the retry's transaction was rolled back", options_.name));
   }
   return Status::OK();
 }

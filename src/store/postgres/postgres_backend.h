@@ -70,6 +70,16 @@
 // Exactly once: ApplyBatch locks the watermark row first. When it is already at or past
 // `watermark` (the previous attempt committed but its answer was lost), nothing is done
 // and OK is returned; items at or below a stored watermark inside the batch are skipped.
+// Exception: no items, rejections to record and `watermark` equal to the stored one is a
+// blocked record's rejection (the watermark stays), written as asked. The open
+// sluice_error rows of the LSNs a batch's items span are resolved ('applied') in the
+// commit's round trip. ApplyRetry (an operator's retry of a skipped record) locks the
+// record's sluice_error row instead of the watermark: that row is its idempotence key.
+//
+// Read-only server: a write that fails with 25006 (read_only_sql_transaction) is checked
+// against the server's transaction_read_only; when the server is read-only (a standby, a
+// former primary after an external failover) the error is kUnavailable, retryable: the
+// target cannot serve, the record is not rejected.
 //
 // Node claim: pg_try_advisory_lock on a dedicated session per (target, node, owner),
 // shared by every PostgresBackend of this process (one per stream), so the appliers of
@@ -137,6 +147,7 @@ class PostgresBackend final : public Backend {
                     std::span<const ErrorEntry> errors, Lsn watermark) override;
   Result<StatementResult> ApplyIntent(const WatermarkKey& key, const ApplyItem& item,
                                       size_t max_rows) override;
+  Result<RetryResult> ApplyRetry(const WatermarkKey& key, const ApplyItem& item) override;
   Status Query(const v1::SqlStatement& statement, size_t batch_rows, size_t max_rows,
                const RowSink& sink) override;
 
@@ -161,6 +172,11 @@ class PostgresBackend final : public Backend {
   // One attempt of ApplyBatch. Sets *missing_partition when a row found no partition.
   Status ApplyOnce(const WatermarkKey& key, std::span<const ApplyItem> items,
                    std::span<const ErrorEntry> errors, Lsn watermark, bool* missing_partition);
+  // One attempt of ApplyRetry.
+  Status ApplyRetryOnce(const WatermarkKey& key, const ApplyItem& item, RetryResult* result);
+  // `st` of a write that failed with SQLSTATE 25006: kUnavailable (retryable) when the
+  // server itself is read-only, else `st` as it is. REQUIRES: outside a transaction.
+  Status ReadOnlyServer(Status st);
 
   // --- records (postgres_apply.cc); each runs inside the batch's transaction ---
   Status ApplyItems(std::span<const ApplyItem> items);

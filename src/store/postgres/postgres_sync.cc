@@ -48,7 +48,7 @@ Result<StatementResult> PostgresBackend::ApplyIntent(const WatermarkKey& key,
     // A row with no partition rejects the intent like any other error of its data: the
     // flag must not leak into the next batch.
     if (conn_) conn_->TakeMissingPartition();
-    return Check(st);
+    return Check(ReadOnlyServer(st));
   }
   return result;
 }
@@ -75,6 +75,7 @@ Status PostgresBackend::ApplyIntentOnce(const WatermarkKey& key, const ApplyItem
   if (stored >= item.lsn) {
     SLUICE_LOG_INFO("target '{}': intent at lsn {} of stream '{}' is already applied (lsn <= {})",
                     options_.name, item.lsn, key.stream, stored);
+    result->already_applied = true;
     return conn_->Exec("ROLLBACK", "ending an intent already applied").status();
   }
   // The statement goes the way of SQL records: same refusals, parameters and cache.

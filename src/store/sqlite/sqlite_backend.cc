@@ -7,6 +7,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -63,6 +64,16 @@ struct Statements {
       "updated_at = excluded.updated_at";
   std::string watermark_read =
       "SELECT lsn FROM sluice_watermark WHERE node = ?1 AND epoch = ?2 AND stream = ?3";
+  // Records applied in their order resolve their open rejections (see backend.h).
+  std::string error_resolve_range =
+      "UPDATE sluice_error SET resolution = 'applied', resolved_at = ?6 WHERE node = ?1 AND "
+      "epoch = ?2 AND stream = ?3 AND lsn BETWEEN ?4 AND ?5 AND resolution IS NULL";
+  std::string error_resolution_read =
+      "SELECT resolution FROM sluice_error WHERE node = ?1 AND epoch = ?2 AND stream = ?3 AND "
+      "lsn = ?4";
+  std::string error_mark_retried =
+      "UPDATE sluice_error SET resolution = 'retried', resolved_at = ?5 WHERE node = ?1 AND "
+      "epoch = ?2 AND stream = ?3 AND lsn = ?4";
   std::string version_read = "SELECT COALESCE(MAX(version), 0) FROM sluice_schema_version";
   std::string version_insert =
       "INSERT INTO sluice_schema_version (version, description, applied_at) "
@@ -396,11 +407,87 @@ Status SqliteBackend::ApplyBatch(const WatermarkKey& key, std::span<const ApplyI
     s = ApplyItemLocked(item);
     if (!s.ok()) break;
   }
+  if (s.ok() && !items.empty()) {
+    s = TargetLevel(ResolveAppliedLocked(key, items.front().lsn, items.back().lsn));
+  }
   if (s.ok()) s = TargetLevel(WriteErrorsLocked(key, errors));
   if (s.ok()) s = TargetLevel(WriteWatermarkLocked(key, watermark));
   if (s.ok()) s = TargetLevel(w.Commit(Where()));
   if (!s.ok()) w.Rollback();
   return s;
+}
+
+Status SqliteBackend::ResolveAppliedLocked(const WatermarkKey& key, Lsn first, Lsn last) {
+  Writer& w = *writer_;
+  SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().error_resolve_range));
+  StatementUse use{stmt, false};
+  BindText(stmt, 1, key.node);
+  BindText(stmt, 2, key.epoch);
+  BindText(stmt, 3, key.stream);
+  sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(std::min<Lsn>(first, INT64_MAX)));
+  sqlite3_bind_int64(stmt, 5, static_cast<int64_t>(std::min<Lsn>(last, INT64_MAX)));
+  sqlite3_bind_int64(stmt, 6, NowMicros());
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) {
+    return w.LastError(rc, fmt::format("{}: resolving rejections of lsn {}..{} applied in order",
+                                       Where(), first, last));
+  }
+  return Status::OK();
+}
+
+Result<RetryResult> SqliteBackend::ApplyRetry(const WatermarkKey& key, const ApplyItem& item) {
+  SLUICE_RETURN_IF_ERROR(CheckConnected());
+  if (item.record == nullptr || item.lsn == 0 || item.lsn > static_cast<Lsn>(INT64_MAX)) {
+    return Status::InvalidArgument(
+        fmt::format("{}: retry of lsn {}: no record or lsn out of range", Where(), item.lsn));
+  }
+  std::lock_guard<std::mutex> lock(writer_->mu());
+  Writer& w = *writer_;
+  if (w.broken()) {
+    return Status::Unavailable(fmt::format("{}: connection needs reopening", Where()));
+  }
+  const std::string context = fmt::format("{}: retry of lsn {} of stream '{}'", Where(), item.lsn, key.stream);
+  SLUICE_RETURN_IF_ERROR(TargetLevel(w.Begin(Where())));
+  // Read under BEGIN IMMEDIATE: the row cannot change before COMMIT.
+  const auto resolution = [&]() -> Result<std::optional<std::string>> {
+    SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().error_resolution_read));
+    StatementUse use{stmt, false};
+    BindText(stmt, 1, key.node);
+    BindText(stmt, 2, key.epoch);
+    BindText(stmt, 3, key.stream);
+    sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(item.lsn));
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return w.LastError(rc, context);
+    const unsigned char* text = sqlite3_column_text(stmt, 0);
+    return std::optional<std::string>(text ? reinterpret_cast<const char*>(text) : "");
+  }();
+  if (!resolution.ok() || !*resolution || !(*resolution)->empty()) {
+    w.Rollback();
+    if (!resolution.ok()) return TargetLevel(resolution.status());
+    if (!*resolution) return RetryResult::kNoRejection;
+    return **resolution == "retried" ? RetryResult::kAlreadyRetried : RetryResult::kAppliedInOrder;
+  }
+  Status s = ApplyItemLocked(item);
+  if (s.ok()) {
+    s = [&]() -> Status {
+      SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().error_mark_retried));
+      StatementUse use{stmt, false};
+      BindText(stmt, 1, key.node);
+      BindText(stmt, 2, key.epoch);
+      BindText(stmt, 3, key.stream);
+      sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(item.lsn));
+      sqlite3_bind_int64(stmt, 5, NowMicros());
+      int rc = sqlite3_step(stmt);
+      return rc == SQLITE_DONE ? Status::OK() : TargetLevel(w.LastError(rc, context));
+    }();
+  }
+  if (s.ok()) s = TargetLevel(w.Commit(Where()));
+  if (!s.ok()) {
+    w.Rollback();
+    return s;
+  }
+  return RetryResult::kApplied;
 }
 
 Result<StatementResult> SqliteBackend::ApplyIntent(const WatermarkKey& key,
@@ -426,7 +513,9 @@ Result<StatementResult> SqliteBackend::ApplyIntent(const WatermarkKey& key,
   if (!stored.ok() || *stored >= item.lsn) {
     w.Rollback();
     if (!stored.ok()) return stored.status();
-    return StatementResult{};  // applied before (its answer was lost): nothing to do
+    StatementResult replay;  // applied before (its answer was lost): nothing to do
+    replay.already_applied = true;
+    return replay;
   }
   StatementResult result;
   Status s = ApplySqlLocked(item.record->intent().statement(), "intent", item.lsn, &result,

@@ -34,6 +34,10 @@
 // manual=false ranks like a sample.) Ties (equal version: only rows repeated within one
 // record) keep the row written first.
 //
+// Rejections (sluice_error): ApplyBatch marks the open rows of the LSNs its items span
+// resolved ('applied'); ApplyRetry applies a skipped record under BEGIN IMMEDIATE, after
+// reading its row (the retry's idempotence key, see backend.h), and marks it 'retried'.
+//
 // Synchronous writes (ApplyIntent): BEGIN IMMEDIATE on the shared writer, the watermark
 // of the key read inside it (at or past the intent's LSN: ROLLBACK, empty result), the
 // intent's statement on the same path as SQL records (text, $N parameters, the same
@@ -107,6 +111,7 @@ class SqliteBackend final : public Backend {
                     std::span<const ErrorEntry> errors, Lsn watermark) override;
   Result<StatementResult> ApplyIntent(const WatermarkKey& key, const ApplyItem& item,
                                       size_t max_rows) override;
+  Result<RetryResult> ApplyRetry(const WatermarkKey& key, const ApplyItem& item) override;
   Status Query(const v1::SqlStatement& statement, size_t batch_rows, size_t max_rows,
                const RowSink& sink) override;
 
@@ -136,6 +141,8 @@ class SqliteBackend final : public Backend {
   Result<Lsn> ReadWatermarkLocked(const WatermarkKey& key);
   Status WriteErrorsLocked(const WatermarkKey& key, std::span<const ErrorEntry> errors);
   Status WriteWatermarkLocked(const WatermarkKey& key, Lsn watermark);
+  // Marks the open rejections of (key, first..last) resolved: applied in their order.
+  Status ResolveAppliedLocked(const WatermarkKey& key, Lsn first, Lsn last);
 
   // "target 'NAME' (sqlite FILE)"
   std::string Where() const;
