@@ -499,8 +499,9 @@ Status Applier::ApplyRange(std::span<Decoded> recs) {
   Status s = backend_->ApplyBatch(key_, items, {}, recs.back().lsn);
   if (s.ok()) {
     SLUICE_FAILPOINT("applier.after_commit");
-    Advanced(recs.back().lsn, items.size());
+    // Before Advanced: whoever waits for these LSNs sees their rejections resolved.
     ResolveAppliedInOrder(recs);
+    Advanced(recs.back().lsn, items.size());
     return s;
   }
   if (s.retryable()) return s;
@@ -616,8 +617,8 @@ Status Applier::DecideIntent(Decoded& rec) {
       store::ApplyItem item{rec.lsn, &*rec.record};
       Status s = backend_->ApplyBatch(key_, std::span<const store::ApplyItem>(&item, 1), {}, rec.lsn);
       if (s.ok()) {
-        Advanced(rec.lsn, 1);
         ResolveAppliedInOrder(rec.lsn);
+        Advanced(rec.lsn, 1);
         return s;
       }
       if (s.retryable()) return s;
