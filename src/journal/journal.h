@@ -126,8 +126,9 @@ class Journal {
   Status Recover();
   Status OpenLiveSegmentForAppend();
   void WriterLoop();
-  // REQUIRES: mu_ held. Frames one record into queue_.
-  void QueueLocked(uint16_t type, std::string_view payload);
+  // REQUIRES: mu_ held. Frames the records of one request into queue_ (`bytes`: their
+  // frames' total size), all in one segment.
+  void QueueBatchLocked(std::span<const AppendRecord> records, uint64_t bytes);
   Status CheckAppendLocked(uint16_t type, size_t payload_bytes) const;
   Status WriteGroup(const std::string& bytes, const std::vector<std::pair<size_t, Lsn>>& rolls,
                     Lsn last_lsn);
@@ -146,6 +147,7 @@ class Journal {
   Lsn next_lsn_ = 1;             // GUARDED_BY(mu_)
   Lsn initial_next_lsn_ = 1;     // GUARDED_BY(mu_) next_lsn_ when the journal was opened
   std::string queue_;            // GUARDED_BY(mu_) framed records not yet written
+  size_t queue_last_frame_ = 0;  // GUARDED_BY(mu_) offset of the last frame in queue_
   // Offsets in queue_ at which a new segment starts, with that segment's first LSN.
   std::vector<std::pair<size_t, Lsn>> rolls_;  // GUARDED_BY(mu_)
   uint64_t logical_segment_bytes_ = 0;         // GUARDED_BY(mu_) live segment incl. queue
