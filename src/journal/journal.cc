@@ -84,7 +84,15 @@ Status Journal::Recover() {
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& [name_lsn, path] = files[i];
     bool last = i + 1 == files.size();
-    auto scan_or = ScanSegment(fs, path, kMaxPayloadBytes);
+    std::vector<std::pair<Lsn, uint64_t>> index;
+    uint64_t offset = kSegmentHeaderSize, next_index = kSegmentHeaderSize;
+    auto scan_or = ScanSegment(fs, path, kMaxPayloadBytes, [&](const FrameView& f) {
+      if (offset >= next_index) {
+        index.emplace_back(f.lsn, offset);
+        next_index = offset + kIndexInterval;
+      }
+      offset += f.frame_size;
+    });
     if (!scan_or.ok()) {
       if (scan_or.status().code() != Code::kCorruption || !last) return scan_or.status();
       // The newest segment's header did not make it to disk before a crash. Its header
@@ -175,6 +183,9 @@ Status Journal::Recover() {
     }
     segments_.push_back(SegmentInfo{h.number, h.first_lsn, last_lsn, bytes, path});
     live_version = h.version;
+    std::erase_if(index, [&](const auto& e) { return e.first > last_lsn; });
+    next_index_offset_ = index.empty() ? kSegmentHeaderSize : index.back().second + kIndexInterval;
+    index_[h.number] = std::move(index);
   }
   (void)truncated_to;
 
@@ -187,6 +198,7 @@ Status Journal::Recover() {
     last_segment_number_ = live.number;
     // A version 1 segment cannot hold flagged records: appends start a new segment.
     logical_segment_bytes_ = live_version < kFormatVersion ? 0 : live.bytes;
+    logical_segment_number_ = live.number;
     SLUICE_ASSIGN_OR_RETURN(live_, fs->ReopenWritableFile(live.path));
     // A cut tail must stay cut after a power loss.
     if (truncated) SLUICE_RETURN_IF_ERROR(live_->Sync());
@@ -218,8 +230,17 @@ void Journal::QueueBatchLocked(std::span<const AppendRecord> records, uint64_t b
        logical_segment_bytes_ > kSegmentHeaderSize)) {
     rolls_.emplace_back(queue_.size(), next_lsn_);
     logical_segment_bytes_ = kSegmentHeaderSize;
+    ++logical_segment_number_;
+    next_index_offset_ = kSegmentHeaderSize;
   }
+  std::vector<std::pair<Lsn, uint64_t>>& index = index_[logical_segment_number_];
+  uint64_t offset = logical_segment_bytes_;
   for (size_t i = 0; i < records.size(); ++i) {
+    if (offset >= next_index_offset_) {
+      index.emplace_back(next_lsn_, offset);
+      next_index_offset_ = offset + kIndexInterval;
+    }
+    offset += kFrameHeaderSize + records[i].payload.size();
     // Every frame says "group continues"; the writer clears it on the last one it writes
     // before a sync (WriterLoop).
     uint16_t flags = kFrameGroupContinues;
@@ -437,6 +458,24 @@ std::optional<SegmentInfo> Journal::SegmentFor(Lsn lsn) const {
   return *it;
 }
 
+std::optional<SegmentPosition> Journal::Locate(Lsn lsn) const {
+  std::optional<SegmentInfo> seg = SegmentFor(lsn);
+  if (!seg) return std::nullopt;
+  SegmentPosition pos{*seg, seg->first_lsn, kSegmentHeaderSize};
+  std::lock_guard lk(mu_);
+  auto it = index_.find(seg->number);
+  if (it == index_.end()) return pos;
+  const auto& points = it->second;
+  auto p = std::upper_bound(points.begin(), points.end(), lsn,
+                            [](Lsn l, const std::pair<Lsn, uint64_t>& e) { return l < e.first; });
+  if (p != points.begin()) {
+    --p;
+    pos.lsn = p->first;
+    pos.offset = p->second;
+  }
+  return pos;
+}
+
 std::optional<SegmentInfo> Journal::SegmentByNumber(uint64_t number) const {
   std::lock_guard lk(mu_);
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
@@ -464,6 +503,7 @@ Result<uint64_t> Journal::DeleteSegmentsUpTo(Lsn lsn) {
     // Oldest first and never the live segment, so what remains is always a contiguous
     // chain, even if a crash interrupts the deletions.
     while (segments_.size() > 1 && segments_.front().last_lsn <= lsn) {
+      index_.erase(segments_.front().number);
       doomed.push_back(segments_.front());
       segments_.erase(segments_.begin());
     }

@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,6 +66,13 @@ struct SegmentInfo {
   std::string path;
 };
 
+// Where to start reading for an LSN: a record of `segment` at or before it.
+struct SegmentPosition {
+  SegmentInfo segment;
+  Lsn lsn = 0;          // the record at `offset`
+  uint64_t offset = 0;  // a frame boundary in the segment file
+};
+
 struct AppendRecord {
   uint16_t type = 1;
   std::string_view payload;
@@ -106,6 +114,11 @@ class Journal {
   std::vector<SegmentInfo> Segments() const;
   // The retained segment holding `lsn`, if any.
   std::optional<SegmentInfo> SegmentFor(Lsn lsn) const;
+  // The retained segment holding `lsn` and the closest indexed record at or before it.
+  // The index is sparse (a record every kIndexInterval bytes of a segment), kept while
+  // appending and rebuilt at open, so a reader skips at most that much to reach `lsn`.
+  std::optional<SegmentPosition> Locate(Lsn lsn) const;
+  static constexpr uint64_t kIndexInterval = 64 << 10;
   // Durable bytes and last durable LSN of segment `number` (its current state).
   std::optional<SegmentInfo> SegmentByNumber(uint64_t number) const;
   uint64_t DiskBytes() const;  // bytes of all retained segments, including queued ones
@@ -151,6 +164,11 @@ class Journal {
   // Offsets in queue_ at which a new segment starts, with that segment's first LSN.
   std::vector<std::pair<size_t, Lsn>> rolls_;  // GUARDED_BY(mu_)
   uint64_t logical_segment_bytes_ = 0;         // GUARDED_BY(mu_) live segment incl. queue
+  uint64_t logical_segment_number_ = 0;        // GUARDED_BY(mu_) the segment queued into
+  // Sparse LSN -> offset index per segment number (see Locate). Entries of queued records
+  // are added when they are queued: a reader never looks up an LSN that is not durable.
+  std::map<uint64_t, std::vector<std::pair<Lsn, uint64_t>>> index_;  // GUARDED_BY(mu_)
+  uint64_t next_index_offset_ = 0;             // GUARDED_BY(mu_) in the live segment
   uint64_t queued_bytes_ = 0;                  // GUARDED_BY(mu_) incl. bytes being written
   std::vector<SegmentInfo> segments_;          // GUARDED_BY(mu_)
   Lsn acked_lsn_ = 0;                          // GUARDED_BY(mu_)
