@@ -47,6 +47,14 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
 
 Journal::~Journal() {
   {
+    // Attachments may read the journal (a follower thread): they go while it works.
+    std::map<std::string, std::shared_ptr<void>> attachments;
+    {
+      std::lock_guard lk(attachments_mu_);
+      attachments.swap(attachments_);
+    }
+  }
+  {
     std::lock_guard lk(mu_);
     stopping_ = true;
   }
@@ -489,6 +497,14 @@ uint64_t Journal::DiskBytes() const {
   uint64_t total = queued_bytes_;
   for (const auto& s : segments_) total += s.bytes;
   return total;
+}
+
+std::shared_ptr<void> Journal::Attachment(
+    const std::string& key, const std::function<std::shared_ptr<void>()>& make) const {
+  std::lock_guard lk(attachments_mu_);
+  std::shared_ptr<void>& a = attachments_[key];
+  if (a == nullptr) a = make();
+  return a;
 }
 
 Status Journal::health() const {

@@ -134,6 +134,12 @@ class Journal {
   // Writes out and syncs everything queued now; returns the sticky error if any.
   Status Flush();
 
+  // State another module keeps about this journal (say, what its scan of the stream has
+  // found so far), created by `make` on first use under `key` and shared by every caller.
+  // Attachments are destroyed first when the journal closes, while it is still intact.
+  std::shared_ptr<void> Attachment(const std::string& key,
+                                   const std::function<std::shared_ptr<void>()>& make) const;
+
  private:
   explicit Journal(const JournalOptions& options);
   Status Recover();
@@ -180,6 +186,9 @@ class Journal {
   uint64_t last_segment_number_ = 0;
 
   std::thread writer_;
+
+  mutable std::mutex attachments_mu_;
+  mutable std::map<std::string, std::shared_ptr<void>> attachments_;  // GUARDED_BY(attachments_mu_)
 };
 
 }  // namespace sluice::journal

@@ -401,6 +401,9 @@ TEST_F(ApplierSqliteTest, ADeciderChangeDoesNotRereadTheModelStream) {
   EXPECT_EQ(One(Db("b"), "SELECT count(*) FROM pad WHERE x = 'decided by b'"), "1");
   const uint64_t read = fs.bytes_read() - settled;
   EXPECT_LT(read, 2u << 20) << "bytes read to change the decider and decide one intent";
+  // The journals use `fs` and the sink `outcome_version`: close them before they go.
+  replicator_.reset();
+  journals_.reset();
 }
 
 TEST_F(ApplierSqliteTest, WatermarkAboveTheJournalHeadNeedsResync) {
