@@ -113,6 +113,12 @@ void FaultInjectionFileSystem::ClearFaults() {
   ignore_dir_syncs_ = false;
 }
 
+void FaultInjectionFileSystem::SetUnsyncedPageLoss(PageLoss mode, uint64_t seed) {
+  std::lock_guard lock(mu_);
+  page_loss_ = mode;
+  page_loss_state_ = seed;
+}
+
 void FaultInjectionFileSystem::SetIgnoreSyncs(bool on) {
   std::lock_guard lock(mu_);
   ignore_syncs_ = on;
@@ -169,12 +175,50 @@ Status FaultInjectionFileSystem::DropUnsyncedData() {
       if (size.status().code() != Code::kNotFound) note(size.status());
       continue;
     }
-    if (*size > state->synced_size) note(base_->Truncate(path, state->synced_size));
+    if (*size <= state->synced_size) continue;
+    if (page_loss_ == PageLoss::kAnyPages) {
+      note(DropRandomPagesLocked(path, state->synced_size, *size));
+    } else {
+      note(base_->Truncate(path, state->synced_size));
+    }
   }
   // What is left on disk now is all durable, like files never written through us.
   files_.clear();
   ++generation_;
   return first_error;
+}
+
+Status FaultInjectionFileSystem::DropRandomPagesLocked(const std::string& path,
+                                                       uint64_t synced_size, uint64_t size) {
+  SLUICE_ASSIGN_OR_RETURN(std::string contents, ReadWholeFile(base_, path));
+  contents.resize(std::min<uint64_t>(contents.size(), size));
+  auto next_random = [this] {  // splitmix64: reproducible from the seed
+    uint64_t z = (page_loss_state_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  // Pages are aligned to the file, as in the page cache; the page holding the synced
+  // size keeps its synced part whatever happens to the rest of it.
+  uint64_t new_size = synced_size;
+  for (uint64_t page = synced_size / kPageSize * kPageSize; page < contents.size();
+       page += kPageSize) {
+    uint64_t from = std::max(page, synced_size);
+    uint64_t to = std::min<uint64_t>(page + kPageSize, contents.size());
+    if (next_random() % 2 == 0) {
+      new_size = to;
+    } else {
+      std::fill(contents.begin() + static_cast<std::ptrdiff_t>(from),
+                contents.begin() + static_cast<std::ptrdiff_t>(to), '\0');
+    }
+  }
+  SLUICE_RETURN_IF_ERROR(base_->Truncate(path, synced_size));
+  if (new_size == synced_size) return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, base_->ReopenWritableFile(path));
+  Status s = file->Append(std::string_view(contents).substr(synced_size, new_size - synced_size));
+  if (s.ok()) s = file->Sync();
+  Status close_status = file->Close();
+  return s.ok() ? close_status : s;
 }
 
 Status FaultInjectionFileSystem::RevertLocked(const MetadataOp& op) {

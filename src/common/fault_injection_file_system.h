@@ -7,7 +7,11 @@
 // ReopenWritableFile starts with its size at that moment), and the creations and renames
 // that no SyncDir of the directories involved has made durable yet. DropUnsyncedData()
 // then puts the disk in the worst state a real power loss could leave:
-//   - every such file is cut back to its synced size;
+//   - every such file is cut back to its synced size (by default). With
+//     SetUnsyncedPageLoss(kAnyPages, seed) each unsynced 4 KiB page is instead kept or
+//     lost independently, as a disk that writes back dirty pages in any order leaves
+//     them: the file ends after the last page kept, and a lost page before it reads as
+//     zeros;
 //   - a rename not yet made durable is undone: the new name goes back to the old one and
 //     a file the rename replaced comes back with the contents it had (saved at rename
 //     time, cut to what was synced of it);
@@ -77,6 +81,14 @@ class FaultInjectionFileSystem : public FileSystem {
 
   // ---- Power loss.
 
+  // How DropUnsyncedData loses the unsynced bytes of a file.
+  enum class PageLoss {
+    kPrefix,    // all of them: the file is cut back to its synced size
+    kAnyPages,  // each unsynced page kept or lost at random (pseudo-random from `seed`)
+  };
+  void SetUnsyncedPageLoss(PageLoss mode, uint64_t seed = 0);
+  static constexpr uint64_t kPageSize = 4096;
+
   // Drops everything not made durable, as described above, and kills open writers.
   // Returns the first error of the base file system but goes on with the rest.
   Status DropUnsyncedData();
@@ -139,6 +151,8 @@ class FaultInjectionFileSystem : public FileSystem {
   Status RevertLocked(const MetadataOp& op);
   void MoveStateLocked(const std::string& from, const std::string& to);
   Result<std::string> DurableContentsLocked(const std::string& path);
+  // kAnyPages: keeps a random subset of the pages of `path` past `synced_size`.
+  Status DropRandomPagesLocked(const std::string& path, uint64_t synced_size, uint64_t size);
 
   FileSystem* const base_;
 
@@ -152,6 +166,8 @@ class FaultInjectionFileSystem : public FileSystem {
   bool short_write_ = false;
   bool ignore_syncs_ = false;
   bool ignore_dir_syncs_ = false;
+  PageLoss page_loss_ = PageLoss::kPrefix;
+  uint64_t page_loss_state_ = 0;  // splitmix64 state for kAnyPages
   int64_t append_count_ = 0;
   int64_t sync_count_ = 0;
   int64_t dir_sync_count_ = 0;

@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -70,6 +71,53 @@ TEST_F(FaultInjectionFileSystemTest, UnsyncedTailIsDroppedSyncedDataKept) {
 
   PowerLoss();
   EXPECT_EQ(Contents(path), "durable|");
+}
+
+// A disk may write dirty pages back in any order: after a power loss a later unsynced
+// page can be there while an earlier one is not (a hole of zeros).
+TEST_F(FaultInjectionFileSystemTest, UnsyncedPagesCanBeLostInAnyOrder) {
+  constexpr uint64_t kPage = FaultInjectionFileSystem::kPageSize;
+  const std::string synced(kPage + 100, 's');  // the synced size ends inside page 1
+  std::string unsynced;
+  for (int i = 0; i < 8; ++i) unsynced.append(kPage, static_cast<char>('a' + i));
+  int out_of_order = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SCOPED_TRACE(seed);
+    const std::string path = Path(fmt::format("seg{}", seed));
+    FaultInjectionFileSystem fs(base_);
+    fs.SetUnsyncedPageLoss(FaultInjectionFileSystem::PageLoss::kAnyPages, seed);
+    {
+      auto file = fs.NewWritableFile(path, /*exclusive=*/true);
+      ASSERT_TRUE(file.ok());
+      ASSERT_TRUE(fs.SyncDir(dir_).ok());
+      ASSERT_TRUE((*file)->Append(synced).ok());
+      ASSERT_TRUE((*file)->Sync().ok());
+      ASSERT_TRUE((*file)->Append(unsynced).ok());
+      ASSERT_TRUE(fs.DropUnsyncedData().ok());
+    }
+    const std::string after = Contents(path);
+    const std::string written = synced + unsynced;
+    ASSERT_GE(after.size(), synced.size());
+    ASSERT_LE(after.size(), written.size());
+    EXPECT_EQ(after.substr(0, synced.size()), synced) << "synced bytes must survive";
+    // Every page past the synced size is either what was written or all zeros, and
+    // the file ends at a page boundary or where the writes ended.
+    EXPECT_TRUE(after.size() % kPage == 0 || after.size() == written.size() ||
+                after.size() == synced.size());
+    bool hole = false;
+    for (uint64_t at = synced.size(); at < after.size();) {
+      uint64_t end = std::min<uint64_t>((at / kPage + 1) * kPage, after.size());
+      std::string_view got = std::string_view(after).substr(at, end - at);
+      std::string_view want = std::string_view(written).substr(at, end - at);
+      if (got != want) {
+        EXPECT_EQ(got, std::string(got.size(), '\0')) << "page at " << at;
+        hole = true;
+      }
+      at = end;
+    }
+    if (hole) ++out_of_order;
+  }
+  EXPECT_GT(out_of_order, 0) << "no seed lost an earlier page and kept a later one";
 }
 
 TEST_F(FaultInjectionFileSystemTest, NeverSyncedFileInASyncedDirectoryIsEmpty) {

@@ -31,7 +31,7 @@ T GetLe(const char* src) {
 void EncodeSegmentHeader(const SegmentHeader& header, std::string* out) {
   char buf[kSegmentHeaderSize] = {};
   std::memcpy(buf, kMagic, sizeof(kMagic));
-  PutLe<uint32_t>(buf + 8, kFormatVersion);
+  PutLe<uint32_t>(buf + 8, header.version);
   PutLe<uint32_t>(buf + 12, kSegmentHeaderSize);
   std::memcpy(buf + 16, header.epoch.data(), header.epoch.size());
   PutLe<uint64_t>(buf + 32, header.number);
@@ -58,15 +58,16 @@ Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes) {
     return Status::Corruption("segment header checksum mismatch");
   }
   uint32_t version = GetLe<uint32_t>(p + 8);
-  if (version != kFormatVersion) {
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
     return Status::Corruption(
-        fmt::format("segment format version {} is not supported (this build reads {})", version,
-                    kFormatVersion));
+        fmt::format("segment format version {} is not supported (this build reads {} to {})",
+                    version, kOldestFormatVersion, kFormatVersion));
   }
   if (GetLe<uint32_t>(p + 12) != kSegmentHeaderSize) {
     return Status::Corruption("segment header size field is wrong");
   }
   SegmentHeader h;
+  h.version = version;
   std::memcpy(h.epoch.data(), p + 16, h.epoch.size());
   h.number = GetLe<uint64_t>(p + 32);
   h.first_lsn = GetLe<uint64_t>(p + 40);
@@ -85,17 +86,24 @@ Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes) {
   return h;
 }
 
-void EncodeFrame(Lsn lsn, uint16_t type, std::string_view payload, std::string* out) {
+void EncodeFrame(Lsn lsn, uint16_t type, std::string_view payload, std::string* out,
+                 uint16_t flags) {
   size_t start = out->size();
   out->resize(start + kFrameHeaderSize + payload.size());
   char* p = out->data() + start;
   PutLe<uint32_t>(p + 4, static_cast<uint32_t>(payload.size()));
   PutLe<uint16_t>(p + 8, type);
-  PutLe<uint16_t>(p + 10, 0);
+  PutLe<uint16_t>(p + 10, flags);
   PutLe<uint64_t>(p + 12, lsn);
   if (!payload.empty()) std::memcpy(p + kFrameHeaderSize, payload.data(), payload.size());
   uint32_t crc = crc32c::Value(p + 4, kFrameHeaderSize - 4 + payload.size());
   PutLe<uint32_t>(p, crc32c::Mask(crc));
+}
+
+void SetFrameFlags(char* frame, uint16_t flags) {
+  uint32_t length = GetLe<uint32_t>(frame + 4);
+  PutLe<uint16_t>(frame + 10, flags);
+  PutLe<uint32_t>(frame, crc32c::Mask(crc32c::Value(frame + 4, kFrameHeaderSize - 4 + length)));
 }
 
 std::string_view FrameCheckName(FrameCheck check) {
@@ -114,15 +122,16 @@ FrameCheck DecodeFrame(std::string_view bytes, uint32_t max_payload, FrameView* 
   const char* p = bytes.data();
   uint32_t length = GetLe<uint32_t>(p + 4);
   uint16_t type = GetLe<uint16_t>(p + 8);
-  uint16_t reserved = GetLe<uint16_t>(p + 10);
+  uint16_t flags = GetLe<uint16_t>(p + 10);
   // The length is checked before it is trusted: it may itself be damaged.
-  if (type == 0 || reserved != 0) return FrameCheck::kBadType;
+  if (type == 0 || (flags & ~kKnownFrameFlags) != 0) return FrameCheck::kBadType;
   if (length > max_payload) return FrameCheck::kTooLarge;
   if (bytes.size() - kFrameHeaderSize < length) return FrameCheck::kIncomplete;
   uint32_t stored = crc32c::Unmask(GetLe<uint32_t>(p));
   if (stored != crc32c::Value(p + 4, kFrameHeaderSize - 4 + length)) return FrameCheck::kBadChecksum;
   out->lsn = GetLe<uint64_t>(p + 12);
   out->type = type;
+  out->flags = flags;
   out->payload = std::string_view(p + kFrameHeaderSize, length);
   out->frame_size = kFrameHeaderSize + length;
   return FrameCheck::kOk;

@@ -4,7 +4,7 @@
 // A segment file is named by its first LSN (20 decimal digits + ".seg") and starts with a
 // 128-byte header:
 //   0  magic "SLCJSEG1"          8 bytes
-//   8  format version            u32 (1)
+//   8  format version            u32 (2; version 1 segments are still read)
 //   12 header size               u32 (128)
 //   16 epoch                     16 bytes (random per data directory)
 //   32 segment number            u64 (first segment of a journal is 1, then +1 each)
@@ -18,10 +18,15 @@
 //   4  payload length            u32
 //   8  type                      u16 (0 is never written: zero fill is not a record;
 //                                     bit 0x8000 = a reader may skip it if unknown)
-//   10 reserved                  u16 (0)
+//   10 flags                     u16 (version 1: always 0)
+//                                     0x0001 batch continues: the next record belongs to
+//                                            the same append request
+//                                     0x0002 group continues: the writer wrote more of
+//                                            the same write group before its fdatasync
 //   12 LSN                       u64
 //   20 payload
-// All integers are little-endian.
+// All integers are little-endian. A record without flags is a whole request and ends its
+// write group, which is how every version 1 record reads.
 
 #include <array>
 #include <cstdint>
@@ -39,7 +44,16 @@ using Epoch = std::array<uint8_t, 16>;
 inline constexpr size_t kSegmentHeaderSize = 128;
 inline constexpr size_t kFrameHeaderSize = 20;
 inline constexpr size_t kMaxStreamNameLength = 64;
-inline constexpr uint32_t kFormatVersion = 1;
+// Written into new segments. Version 1 segments (flags always 0) are read and appended
+// to never: a journal whose live segment is version 1 starts a new segment first.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestFormatVersion = 1;
+inline constexpr uint16_t kFrameBatchContinues = 0x0001;
+inline constexpr uint16_t kFrameGroupContinues = 0x0002;
+inline constexpr uint16_t kKnownFrameFlags = kFrameBatchContinues | kFrameGroupContinues;
+// Recovery tells pages lost by a power loss (zeros, page-aligned) from other damage by
+// this size: the page size of every Linux filesystem the journal runs on.
+inline constexpr uint64_t kDiskPageSize = 4096;
 inline constexpr uint16_t kIgnorableTypeBit = 0x8000;
 // The largest payload the format allows. Readers and recovery check frames against this,
 // not against the configured maximum record size: that limit applies to new appends
@@ -52,6 +66,7 @@ struct SegmentHeader {
   Lsn first_lsn = 0;
   Lsn prev_last_lsn = 0;
   std::string stream;
+  uint32_t version = kFormatVersion;  // what DecodeSegmentHeader read; what Encode writes
 };
 
 // Writes the 128-byte header into `out` (appended).
@@ -60,11 +75,15 @@ void EncodeSegmentHeader(const SegmentHeader& header, std::string* out);
 Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes);
 
 // Appends one framed record to `out`.
-void EncodeFrame(Lsn lsn, uint16_t type, std::string_view payload, std::string* out);
+void EncodeFrame(Lsn lsn, uint16_t type, std::string_view payload, std::string* out,
+                 uint16_t flags = 0);
+// Replaces the flags of the complete frame at `frame` (and its checksum).
+void SetFrameFlags(char* frame, uint16_t flags);
 
 struct FrameView {
   Lsn lsn = 0;
   uint16_t type = 0;
+  uint16_t flags = 0;
   std::string_view payload;
   size_t frame_size = 0;  // header + payload
 };
@@ -72,7 +91,7 @@ struct FrameView {
 enum class FrameCheck {
   kOk,
   kIncomplete,   // fewer bytes than the header or the length needs
-  kBadType,      // type 0 (zero fill) or reserved bits set
+  kBadType,      // type 0 (zero fill) or unknown flags set
   kTooLarge,     // length above the maximum record size
   kBadChecksum,
 };

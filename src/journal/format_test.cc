@@ -156,13 +156,25 @@ TEST(SegmentHeaderTest, BadChecksumIsNamed) {
 }
 
 TEST(SegmentHeaderTest, UnsupportedVersionIsNamed) {
-  std::string bytes = Encoded(SampleHeader());
-  PutU32(&bytes, 8, 2);
-  FixHeaderChecksum(&bytes);
-  auto decoded = DecodeSegmentHeader(bytes);
-  ASSERT_FALSE(decoded.ok());
-  EXPECT_EQ(decoded.status().code(), Code::kCorruption);
-  EXPECT_THAT(decoded.status().message(), HasSubstr("version 2"));
+  for (uint32_t version : {0u, 3u}) {
+    std::string bytes = Encoded(SampleHeader());
+    PutU32(&bytes, 8, version);
+    FixHeaderChecksum(&bytes);
+    auto decoded = DecodeSegmentHeader(bytes);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.status().code(), Code::kCorruption);
+    EXPECT_THAT(decoded.status().message(), HasSubstr(fmt::format("version {}", version)));
+  }
+}
+
+// Journals written before batch marks existed (version 1) still open.
+TEST(SegmentHeaderTest, VersionOneIsStillRead) {
+  SegmentHeader h = SampleHeader();
+  h.version = 1;
+  auto decoded = DecodeSegmentHeader(Encoded(h));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->version, 1u);
+  EXPECT_EQ(DecodeSegmentHeader(Encoded(SampleHeader()))->version, kFormatVersion);
 }
 
 TEST(SegmentHeaderTest, WrongHeaderSizeFieldIsNamed) {
@@ -326,8 +338,10 @@ TEST(FrameTest, EveryBitFlipIsDetected) {
         }
       } else if (byte == 8 && bit == 0) {
         EXPECT_EQ(check, FrameCheck::kBadType);  // type 1 became 0
+      } else if (byte == 10 && bit < 2) {
+        EXPECT_EQ(check, FrameCheck::kBadChecksum);  // a known flag, under the checksum
       } else if (byte == 10 || byte == 11) {
-        EXPECT_EQ(check, FrameCheck::kBadType);  // reserved bits set
+        EXPECT_EQ(check, FrameCheck::kBadType);  // unknown flags set
       } else {
         EXPECT_EQ(check, FrameCheck::kBadChecksum);
       }
@@ -356,9 +370,30 @@ TEST(FrameTest, TypeZeroIsNeverARecord) {
   EXPECT_EQ(DecodeFrame(std::string(64, '\0'), 100, &f), FrameCheck::kBadType);
 
   std::string bytes = OneFrame(1, 1, "x");
-  PutU16(&bytes, 10, 1);  // reserved field
+  PutU16(&bytes, 10, 4);  // an unknown flag
   FixFrameChecksum(&bytes, 0, 1);
   EXPECT_EQ(DecodeFrame(bytes, 100, &f), FrameCheck::kBadType);
+}
+
+TEST(FrameTest, FlagsRoundTripAndCanBeRewritten) {
+  std::string bytes;
+  EncodeFrame(7, 1, "payload", &bytes, kFrameBatchContinues | kFrameGroupContinues);
+  FrameView f;
+  ASSERT_EQ(DecodeFrame(bytes, 100, &f), FrameCheck::kOk);
+  EXPECT_EQ(f.flags, kFrameBatchContinues | kFrameGroupContinues);
+  // The writer clears "group continues" on the last frame of a group: still valid.
+  SetFrameFlags(bytes.data(), kFrameBatchContinues);
+  ASSERT_EQ(DecodeFrame(bytes, 100, &f), FrameCheck::kOk);
+  EXPECT_EQ(f.flags, kFrameBatchContinues);
+  EXPECT_EQ(f.payload, "payload");
+  EXPECT_EQ(f.lsn, 7u);
+  // Without flags a frame is exactly what version 1 wrote.
+  std::string plain, v1;
+  EncodeFrame(7, 1, "payload", &plain);
+  EncodeFrame(7, 1, "payload", &v1, 0);
+  EXPECT_EQ(plain, v1);
+  ASSERT_EQ(DecodeFrame(plain, 100, &f), FrameCheck::kOk);
+  EXPECT_EQ(f.flags, 0);
 }
 
 TEST(FrameTest, TruncatedFrameIsIncomplete) {

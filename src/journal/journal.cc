@@ -47,6 +47,14 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
 
 Journal::~Journal() {
   {
+    // Attachments may read the journal (a follower thread): they go while it works.
+    std::map<std::string, std::shared_ptr<void>> attachments;
+    {
+      std::lock_guard lk(attachments_mu_);
+      attachments.swap(attachments_);
+    }
+  }
+  {
     std::lock_guard lk(mu_);
     stopping_ = true;
   }
@@ -80,10 +88,19 @@ Status Journal::Recover() {
 
   uint64_t truncated_to = 0;
   bool truncated = false;
+  uint32_t live_version = kFormatVersion;
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& [name_lsn, path] = files[i];
     bool last = i + 1 == files.size();
-    auto scan_or = ScanSegment(fs, path, kMaxPayloadBytes);
+    std::vector<std::pair<Lsn, uint64_t>> index;
+    uint64_t offset = kSegmentHeaderSize, next_index = kSegmentHeaderSize;
+    auto scan_or = ScanSegment(fs, path, kMaxPayloadBytes, [&](const FrameView& f) {
+      if (offset >= next_index) {
+        index.emplace_back(f.lsn, offset);
+        next_index = offset + kIndexInterval;
+      }
+      offset += f.frame_size;
+    });
     if (!scan_or.ok()) {
       if (scan_or.status().code() != Code::kCorruption || !last) return scan_or.status();
       // The newest segment's header did not make it to disk before a crash. Its header
@@ -128,27 +145,55 @@ Status Journal::Recover() {
             path, h.number, h.prev_last_lsn, prev.path, prev.number, prev.last_lsn));
       }
     }
-    if (scan.damaged) {
-      if (!last || scan.valid_after_damage) {
-        return Status::Corruption(fmt::format(
-            "segment {} is damaged at offset {} ({}){}; records before it are intact. Damage "
-            "before the last valid record is never skipped silently",
-            path, scan.valid_end, scan.damage,
-            scan.valid_after_damage
-                ? fmt::format(", and a valid record follows at offset {}", scan.valid_after_offset)
-                : std::string(", and later segments exist")));
+    if (scan.damaged && (!last || scan.valid_after_damage)) {
+      return Status::Corruption(fmt::format(
+          "segment {} is damaged at offset {} ({}){}; records before it are intact. Damage "
+          "before the last valid record is never skipped silently",
+          path, scan.valid_end, scan.damage,
+          scan.valid_after_damage
+              ? fmt::format(", and a valid record follows at offset {}", scan.valid_after_offset)
+              : std::string(", and later segments exist")));
+    }
+    if (scan.incomplete_batch() && !last) {
+      // A request never spans two segments (the writer rolls before it), so only damage
+      // can leave one unfinished at the end of a segment that has a successor.
+      return Status::Corruption(fmt::format(
+          "segment {} ends inside a request: LSN {}..{} at offset {} are the beginning of a "
+          "request whose end is missing, and later segments exist",
+          path, scan.batch_end_lsn + 1, scan.last_lsn, scan.batch_end));
+    }
+    Lsn last_lsn = scan.last_lsn;
+    uint64_t bytes = scan.file_size;
+    if (scan.damaged || scan.incomplete_batch()) {
+      std::string why;
+      if (scan.damaged) {
+        why = scan.unsynced_group_after_damage
+                  ? fmt::format("{}; the {} valid records behind it are the rest of a write "
+                                "group that was never synced, its pages written back out of "
+                                "order",
+                                scan.damage, scan.records_after_damage)
+                  : scan.damage;
+      }
+      if (scan.incomplete_batch()) {
+        why += fmt::format("{}LSN {}..{} are the beginning of a request that never ended",
+                           why.empty() ? "" : "; ", scan.batch_end_lsn + 1, scan.last_lsn);
       }
       SLUICE_LOG_WARN(
           "journal {}: cutting torn tail of {} at offset {} ({} bytes dropped: {}); last "
           "record kept is LSN {}",
-          options_.stream, path, scan.valid_end, scan.file_size - scan.valid_end, scan.damage,
-          scan.last_lsn);
-      SLUICE_RETURN_IF_ERROR(fs->Truncate(path, scan.valid_end));
+          options_.stream, path, scan.batch_end, scan.file_size - scan.batch_end, why,
+          scan.batch_end_lsn);
+      SLUICE_RETURN_IF_ERROR(fs->Truncate(path, scan.batch_end));
       truncated = true;
-      truncated_to = scan.valid_end;
+      truncated_to = scan.batch_end;
+      last_lsn = scan.batch_end_lsn;
+      bytes = scan.batch_end;
     }
-    segments_.push_back(SegmentInfo{h.number, h.first_lsn, scan.last_lsn,
-                                    scan.damaged ? scan.valid_end : scan.file_size, path});
+    segments_.push_back(SegmentInfo{h.number, h.first_lsn, last_lsn, bytes, path});
+    live_version = h.version;
+    std::erase_if(index, [&](const auto& e) { return e.first > last_lsn; });
+    next_index_offset_ = index.empty() ? kSegmentHeaderSize : index.back().second + kIndexInterval;
+    index_[h.number] = std::move(index);
   }
   (void)truncated_to;
 
@@ -159,7 +204,9 @@ Status Journal::Recover() {
     const SegmentInfo& live = segments_.back();
     next_lsn_ = live.last_lsn + 1;
     last_segment_number_ = live.number;
-    logical_segment_bytes_ = live.bytes;
+    // A version 1 segment cannot hold flagged records: appends start a new segment.
+    logical_segment_bytes_ = live_version < kFormatVersion ? 0 : live.bytes;
+    logical_segment_number_ = live.number;
     SLUICE_ASSIGN_OR_RETURN(live_, fs->ReopenWritableFile(live.path));
     // A cut tail must stay cut after a power loss.
     if (truncated) SLUICE_RETURN_IF_ERROR(live_->Sync());
@@ -182,17 +229,35 @@ Status Journal::CheckAppendLocked(uint16_t type, size_t payload_bytes) const {
   return Status::OK();
 }
 
-void Journal::QueueLocked(uint16_t type, std::string_view payload) {
-  size_t frame = kFrameHeaderSize + payload.size();
+void Journal::QueueBatchLocked(std::span<const AppendRecord> records, uint64_t bytes) {
+  // A request never straddles a segment roll: the old segment is synced before its
+  // successor exists, so a failure or crash in between would leave a durable beginning
+  // of the request behind. A request larger than a segment makes its segment larger.
   if (logical_segment_bytes_ == 0 ||
-      (logical_segment_bytes_ + frame > options_.segment_bytes &&
+      (logical_segment_bytes_ + bytes > options_.segment_bytes &&
        logical_segment_bytes_ > kSegmentHeaderSize)) {
     rolls_.emplace_back(queue_.size(), next_lsn_);
     logical_segment_bytes_ = kSegmentHeaderSize;
+    ++logical_segment_number_;
+    next_index_offset_ = kSegmentHeaderSize;
   }
-  EncodeFrame(next_lsn_++, type, payload, &queue_);
-  logical_segment_bytes_ += frame;
-  queued_bytes_ += frame;
+  std::vector<std::pair<Lsn, uint64_t>>& index = index_[logical_segment_number_];
+  uint64_t offset = logical_segment_bytes_;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (offset >= next_index_offset_) {
+      index.emplace_back(next_lsn_, offset);
+      next_index_offset_ = offset + kIndexInterval;
+    }
+    offset += kFrameHeaderSize + records[i].payload.size();
+    // Every frame says "group continues"; the writer clears it on the last one it writes
+    // before a sync (WriterLoop).
+    uint16_t flags = kFrameGroupContinues;
+    if (i + 1 < records.size()) flags |= kFrameBatchContinues;
+    queue_last_frame_ = queue_.size();
+    EncodeFrame(next_lsn_++, records[i].type, records[i].payload, &queue_, flags);
+  }
+  logical_segment_bytes_ += bytes;
+  queued_bytes_ += bytes;
 }
 
 Result<Lsn> Journal::Append(uint16_t type, std::string_view payload) {
@@ -217,7 +282,7 @@ Result<Lsn> Journal::AppendBatch(std::span<const AppendRecord> records) {
   }
   Lsn first = next_lsn_;
   bool was_empty = queue_.empty();
-  for (const auto& r : records) QueueLocked(r.type, r.payload);
+  QueueBatchLocked(records, bytes);
   AccountSpace(static_cast<int64_t>(bytes));
   lk.unlock();
   if (was_empty) writer_cv_.notify_one();
@@ -281,8 +346,13 @@ void Journal::WriterLoop() {
     }
     batch.swap(queue_);
     rolls.swap(rolls_);
+    size_t last_frame = queue_last_frame_;
     Lsn last = next_lsn_ - 1;
     lk.unlock();
+    // The group's last frame, also the last of its request, loses "group continues":
+    // recovery tells the never-synced last group from earlier, acknowledged ones by it
+    // (docs/journal-format.md). Re-checksumming one frame per group is cheap.
+    SetFrameFlags(batch.data() + last_frame, 0);
     Status s = WriteGroup(batch, rolls, last);
     lk.lock();
     queued_bytes_ -= batch.size();
@@ -396,6 +466,24 @@ std::optional<SegmentInfo> Journal::SegmentFor(Lsn lsn) const {
   return *it;
 }
 
+std::optional<SegmentPosition> Journal::Locate(Lsn lsn) const {
+  std::optional<SegmentInfo> seg = SegmentFor(lsn);
+  if (!seg) return std::nullopt;
+  SegmentPosition pos{*seg, seg->first_lsn, kSegmentHeaderSize};
+  std::lock_guard lk(mu_);
+  auto it = index_.find(seg->number);
+  if (it == index_.end()) return pos;
+  const auto& points = it->second;
+  auto p = std::upper_bound(points.begin(), points.end(), lsn,
+                            [](Lsn l, const std::pair<Lsn, uint64_t>& e) { return l < e.first; });
+  if (p != points.begin()) {
+    --p;
+    pos.lsn = p->first;
+    pos.offset = p->second;
+  }
+  return pos;
+}
+
 std::optional<SegmentInfo> Journal::SegmentByNumber(uint64_t number) const {
   std::lock_guard lk(mu_);
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
@@ -411,6 +499,14 @@ uint64_t Journal::DiskBytes() const {
   return total;
 }
 
+std::shared_ptr<void> Journal::Attachment(
+    const std::string& key, const std::function<std::shared_ptr<void>()>& make) const {
+  std::lock_guard lk(attachments_mu_);
+  std::shared_ptr<void>& a = attachments_[key];
+  if (a == nullptr) a = make();
+  return a;
+}
+
 Status Journal::health() const {
   std::lock_guard lk(mu_);
   return sticky_error_;
@@ -423,6 +519,7 @@ Result<uint64_t> Journal::DeleteSegmentsUpTo(Lsn lsn) {
     // Oldest first and never the live segment, so what remains is always a contiguous
     // chain, even if a crash interrupts the deletions.
     while (segments_.size() > 1 && segments_.front().last_lsn <= lsn) {
+      index_.erase(segments_.front().number);
       doomed.push_back(segments_.front());
       segments_.erase(segments_.begin());
     }

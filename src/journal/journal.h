@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,6 +66,13 @@ struct SegmentInfo {
   std::string path;
 };
 
+// Where to start reading for an LSN: a record of `segment` at or before it.
+struct SegmentPosition {
+  SegmentInfo segment;
+  Lsn lsn = 0;          // the record at `offset`
+  uint64_t offset = 0;  // a frame boundary in the segment file
+};
+
 struct AppendRecord {
   uint16_t type = 1;
   std::string_view payload;
@@ -106,6 +114,11 @@ class Journal {
   std::vector<SegmentInfo> Segments() const;
   // The retained segment holding `lsn`, if any.
   std::optional<SegmentInfo> SegmentFor(Lsn lsn) const;
+  // The retained segment holding `lsn` and the closest indexed record at or before it.
+  // The index is sparse (a record every kIndexInterval bytes of a segment), kept while
+  // appending and rebuilt at open, so a reader skips at most that much to reach `lsn`.
+  std::optional<SegmentPosition> Locate(Lsn lsn) const;
+  static constexpr uint64_t kIndexInterval = 64 << 10;
   // Durable bytes and last durable LSN of segment `number` (its current state).
   std::optional<SegmentInfo> SegmentByNumber(uint64_t number) const;
   uint64_t DiskBytes() const;  // bytes of all retained segments, including queued ones
@@ -121,13 +134,20 @@ class Journal {
   // Writes out and syncs everything queued now; returns the sticky error if any.
   Status Flush();
 
+  // State another module keeps about this journal (say, what its scan of the stream has
+  // found so far), created by `make` on first use under `key` and shared by every caller.
+  // Attachments are destroyed first when the journal closes, while it is still intact.
+  std::shared_ptr<void> Attachment(const std::string& key,
+                                   const std::function<std::shared_ptr<void>()>& make) const;
+
  private:
   explicit Journal(const JournalOptions& options);
   Status Recover();
   Status OpenLiveSegmentForAppend();
   void WriterLoop();
-  // REQUIRES: mu_ held. Frames one record into queue_.
-  void QueueLocked(uint16_t type, std::string_view payload);
+  // REQUIRES: mu_ held. Frames the records of one request into queue_ (`bytes`: their
+  // frames' total size), all in one segment.
+  void QueueBatchLocked(std::span<const AppendRecord> records, uint64_t bytes);
   Status CheckAppendLocked(uint16_t type, size_t payload_bytes) const;
   Status WriteGroup(const std::string& bytes, const std::vector<std::pair<size_t, Lsn>>& rolls,
                     Lsn last_lsn);
@@ -146,9 +166,15 @@ class Journal {
   Lsn next_lsn_ = 1;             // GUARDED_BY(mu_)
   Lsn initial_next_lsn_ = 1;     // GUARDED_BY(mu_) next_lsn_ when the journal was opened
   std::string queue_;            // GUARDED_BY(mu_) framed records not yet written
+  size_t queue_last_frame_ = 0;  // GUARDED_BY(mu_) offset of the last frame in queue_
   // Offsets in queue_ at which a new segment starts, with that segment's first LSN.
   std::vector<std::pair<size_t, Lsn>> rolls_;  // GUARDED_BY(mu_)
   uint64_t logical_segment_bytes_ = 0;         // GUARDED_BY(mu_) live segment incl. queue
+  uint64_t logical_segment_number_ = 0;        // GUARDED_BY(mu_) the segment queued into
+  // Sparse LSN -> offset index per segment number (see Locate). Entries of queued records
+  // are added when they are queued: a reader never looks up an LSN that is not durable.
+  std::map<uint64_t, std::vector<std::pair<Lsn, uint64_t>>> index_;  // GUARDED_BY(mu_)
+  uint64_t next_index_offset_ = 0;             // GUARDED_BY(mu_) in the live segment
   uint64_t queued_bytes_ = 0;                  // GUARDED_BY(mu_) incl. bytes being written
   std::vector<SegmentInfo> segments_;          // GUARDED_BY(mu_)
   Lsn acked_lsn_ = 0;                          // GUARDED_BY(mu_)
@@ -160,6 +186,9 @@ class Journal {
   uint64_t last_segment_number_ = 0;
 
   std::thread writer_;
+
+  mutable std::mutex attachments_mu_;
+  mutable std::map<std::string, std::shared_ptr<void>> attachments_;  // GUARDED_BY(attachments_mu_)
 };
 
 }  // namespace sluice::journal

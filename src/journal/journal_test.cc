@@ -699,6 +699,146 @@ TEST_F(JournalFaultTest, ShortWriteIsStickyAndReopenCutsTheHalfWrittenTail) {
   ExpectExactly(*j, acked);
 }
 
+// A request of several records is all or nothing (issue #9, item 5). A short write
+// leaves whole frames of the batch's first records on disk, but the batch is never
+// acknowledged: recovery must cut all of it, so the resubmission gets the same LSNs.
+TEST_F(JournalFaultTest, ShortWriteOfABatchLeavesNoPartOfIt) {
+  std::vector<std::string> acked;
+  {
+    auto j = Open(Options(&fs_));
+    ASSERT_NE(j, nullptr);
+    for (int i = 0; i < 3; ++i) {
+      acked.push_back(PayloadFor(i, 100));
+      ASSERT_TRUE(j->AppendDurable(1, acked.back()).ok());
+    }
+    std::vector<std::string> payloads;
+    std::vector<AppendRecord> batch;
+    for (int i = 0; i < 8; ++i) payloads.push_back(PayloadFor(10 + i, 100));
+    for (const auto& p : payloads) batch.push_back({1, p});
+    fs_.SetShortWrite(true);  // half of the group's bytes: four whole frames
+    auto first = j->AppendBatch(batch);
+    ASSERT_TRUE(first.ok());
+    ASSERT_FALSE(j->WaitDurable(*first + 7).ok());
+  }
+  fs_.ClearFaults();
+  auto j = Open(Options(&fs_));
+  ASSERT_NE(j, nullptr);
+  ExpectExactly(*j, acked);
+  // The resubmission is whole.
+  std::vector<std::string> payloads;
+  std::vector<AppendRecord> batch;
+  for (int i = 0; i < 8; ++i) payloads.push_back(PayloadFor(10 + i, 100));
+  for (const auto& p : payloads) batch.push_back({1, p});
+  auto first = j->AppendBatch(batch);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 4u);
+  ASSERT_TRUE(j->WaitDurable(*first + 7).ok());
+  acked.insert(acked.end(), payloads.begin(), payloads.end());
+  j.reset();
+  j = Open(Options(&fs_));
+  ASSERT_NE(j, nullptr);
+  ExpectExactly(*j, acked);
+}
+
+// A batch never straddles a segment roll: the old segment is synced before its successor
+// is created, so a failure creating the successor would leave the batch's beginning
+// behind in a durable segment.
+TEST_F(JournalFaultTest, NoSpaceCreatingASegmentLeavesNoPartOfABatch) {
+  JournalOptions o = Options(&fs_);
+  o.segment_bytes = 512;
+  std::vector<std::string> acked;
+  {
+    auto j = Open(o);
+    ASSERT_NE(j, nullptr);
+    for (int i = 0; i < 2; ++i) {  // 128 + 2 * 120 = 368 bytes: room for one more
+      acked.push_back(PayloadFor(i, 100));
+      ASSERT_TRUE(j->AppendDurable(1, acked.back()).ok());
+    }
+    std::vector<std::string> payloads;
+    std::vector<AppendRecord> batch;
+    for (int i = 0; i < 3; ++i) payloads.push_back(PayloadFor(10 + i, 100));
+    for (const auto& p : payloads) batch.push_back({1, p});
+    // One append gets through (the old segment's share, or the new segment's header),
+    // the next one finds the disk full.
+    fs_.FailAppendsAfter(1, FaultInjectionFileSystem::NoSpace());
+    auto first = j->AppendBatch(batch);
+    ASSERT_TRUE(first.ok());
+    ASSERT_FALSE(j->WaitDurable(*first + 2).ok());
+  }
+  fs_.ClearFaults();
+  auto j = Open(o);
+  ASSERT_NE(j, nullptr);
+  ExpectExactly(*j, acked);
+  for (const auto& seg : j->Segments()) {
+    EXPECT_LE(seg.bytes, o.segment_bytes) << seg.path;
+  }
+}
+
+// Issue #9, item 13: a disk may write the pages of the last, unsynced group back in any
+// order, so a power loss can leave a hole of zeros with valid records of the same group
+// after it. Nothing from the hole on was acknowledged: recovery cuts it (instead of
+// refusing to start), keeps every acknowledged record and every batch whole or absent.
+TEST_F(JournalFaultTest, PowerLossLosingUnsyncedPagesOutOfOrderCutsTheUnsyncedGroup) {
+  int holes = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    SCOPED_TRACE(fmt::format("seed {}", seed));
+    JournalOptions o = Options();
+    o.dir = tmp_.Sub(fmt::format("journal{}/samples", seed));
+    std::vector<std::string> acked;
+    std::vector<std::string> batch_payloads;
+    {
+      FaultInjectionFileSystem fs(FileSystem::Default());
+      fs.SetUnsyncedPageLoss(FaultInjectionFileSystem::PageLoss::kAnyPages, seed);
+      GatedFileSystem gate(&fs);
+      o.fs = &gate;
+      auto j = Open(o);
+      ASSERT_NE(j, nullptr);
+      for (int i = 0; i < 5; ++i) {
+        acked.push_back(PayloadFor(i, 300));
+        ASSERT_TRUE(j->AppendDurable(1, acked.back()).ok());
+      }
+      // One group of one batch over about six pages, written and held before its sync.
+      gate.CloseGate();
+      std::vector<AppendRecord> batch;
+      for (int i = 0; i < 40; ++i) batch_payloads.push_back(PayloadFor(100 + i, 600));
+      for (const auto& p : batch_payloads) batch.push_back({1, p});
+      auto first = j->AppendBatch(batch);
+      ASSERT_TRUE(first.ok());
+      gate.WaitForBlockedSyncs(1);
+      const std::string path = j->Segments().back().path;
+      ASSERT_TRUE(fs.DropUnsyncedData().ok());  // the power goes out
+      // A hole: a zero page somewhere before the last byte on disk.
+      std::string bytes = ReadBytes(path);
+      for (size_t p = 0; p + FaultInjectionFileSystem::kPageSize < bytes.size();
+           p += FaultInjectionFileSystem::kPageSize) {
+        if (bytes.substr(p, FaultInjectionFileSystem::kPageSize) ==
+            std::string(FaultInjectionFileSystem::kPageSize, '\0')) {
+          ++holes;
+          break;
+        }
+      }
+      gate.OpenGate();
+      EXPECT_FALSE(j->WaitDurable(*first + 39).ok());
+    }
+    o.fs = FileSystem::Default();
+    auto j = Journal::Open(o);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    auto all = All(**j);
+    // The acknowledged records, then the batch whole or not at all.
+    ASSERT_TRUE(all.size() == acked.size() || all.size() == acked.size() + batch_payloads.size())
+        << all.size() << " records";
+    for (size_t i = 0; i < all.size(); ++i) {
+      EXPECT_EQ(all[i].lsn, i + 1);
+      EXPECT_EQ(all[i].payload, i < acked.size() ? acked[i] : batch_payloads[i - acked.size()]);
+    }
+    // Appending goes on at the next LSN.
+    auto lsn = (*j)->AppendDurable(1, "after");
+    ASSERT_TRUE(lsn.ok()) << lsn.status().ToString();
+    EXPECT_EQ(*lsn, all.size() + 1);
+  }
+  EXPECT_GT(holes, 0) << "no seed lost an unsynced page before a kept one";
+}
+
 // fsyncgate: after a failed fdatasync the page cache can no longer be trusted. Nothing
 // of the failed group is acknowledged, and after a power loss exactly the acknowledged
 // records are there.

@@ -47,26 +47,27 @@ Result<std::unique_ptr<Reader>> Reader::Open(const Journal* journal, Lsn from) {
 }
 
 Status Reader::Seek() {
-  auto seg = journal_->SegmentFor(next_);
-  if (!seg) {
+  // The sparse index bounds the records skipped below, however large the segment.
+  auto pos = journal_->Locate(next_);
+  if (!pos) {
     return Status::OutOfRange(fmt::format(
         "LSN {} of stream '{}' is no longer retained (oldest retained LSN is {})", next_,
         journal_->stream(), journal_->first_lsn()));
   }
-  auto file = journal_->options().fs->NewReadableFile(seg->path);
+  auto file = journal_->options().fs->NewReadableFile(pos->segment.path);
   if (!file.ok()) {
     if (file.status().code() == Code::kNotFound) {
       return Status::OutOfRange(fmt::format("segment {} holding LSN {} was deleted by retention",
-                                            seg->path, next_));
+                                            pos->segment.path, next_));
     }
     return file.status();
   }
   file_ = std::move(file).value();
-  segment_ = *seg;
-  it_ = std::make_unique<FrameIterator>(file_.get(), kSegmentHeaderSize, segment_.bytes,
+  segment_ = pos->segment;
+  it_ = std::make_unique<FrameIterator>(file_.get(), pos->offset, segment_.bytes,
                                         kMaxPayloadBytes);
-  // Skip the records before next_ in this segment.
-  Lsn expect = segment_.first_lsn;
+  // Skip the records before next_ from the indexed one on.
+  Lsn expect = pos->lsn;
   while (expect < next_) {
     FrameView f;
     FrameCheck damage;

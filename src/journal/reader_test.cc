@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -462,6 +463,81 @@ TEST_F(ReaderTest, ReadsWhatARecoveredJournalHolds) {
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 11u);
   ExpectRecords(*all, 45);
+}
+
+// Counts the bytes read through the files it opens.
+class CountingFileSystem : public GatedFileSystem {
+ public:
+  using GatedFileSystem::GatedFileSystem;
+  Result<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override {
+    SLUICE_ASSIGN_OR_RETURN(auto f, GatedFileSystem::NewReadableFile(path));
+    return std::unique_ptr<ReadableFile>(std::make_unique<File>(std::move(f), &bytes_read_));
+  }
+  uint64_t bytes_read() const { return bytes_read_.load(); }
+
+ private:
+  class File : public ReadableFile {
+   public:
+    File(std::unique_ptr<ReadableFile> base, std::atomic<uint64_t>* count)
+        : base_(std::move(base)), count_(count) {}
+    Result<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const override {
+      SLUICE_ASSIGN_OR_RETURN(size_t got, base_->ReadAt(offset, n, scratch));
+      *count_ += got;
+      return got;
+    }
+    Result<uint64_t> Size() const override { return base_->Size(); }
+    const std::string& path() const override { return base_->path(); }
+
+   private:
+    std::unique_ptr<ReadableFile> base_;
+    std::atomic<uint64_t>* count_;
+  };
+  std::atomic<uint64_t> bytes_read_{0};
+};
+
+// Issue #9, item 14: opening a reader deep inside a large segment must not read the
+// segment from its start (failover and reconnects open readers at watermarks). A sparse
+// LSN -> offset index, kept while appending and rebuilt at open, bounds the work.
+TEST_F(ReaderTest, OpeningDeepInALargeSegmentReadsLittleOfIt) {
+  CountingFileSystem fs(FileSystem::Default());
+  fs.SkipSyncs(true);
+  JournalOptions o = Options(&fs);
+  o.dir = tmp_.Sub("journal/big");
+  o.stream = "big";
+  o.segment_bytes = 64 << 20;
+  constexpr int kRecords = 24 << 10;  // 24 MiB of 1 KiB records, all in one segment
+  std::vector<std::string> payloads;
+  for (int i = 0; i < kRecords; ++i) payloads.push_back(PayloadFor(i, 1000 + i % 24));
+  constexpr uint64_t kBound = 3 << 20;  // at most a few read chunks, whatever the LSN
+  auto check = [&](Journal* j, const char* when) {
+    for (Lsn lsn : {Lsn{1}, Lsn{kRecords / 2}, Lsn{kRecords - 7}, Lsn{kRecords}}) {
+      SCOPED_TRACE(fmt::format("{}, LSN {}", when, lsn));
+      uint64_t before = fs.bytes_read();
+      auto r = Reader::Open(j, lsn);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ReadBatch batch;
+      ASSERT_TRUE((*r)->Read(3, 1 << 20, &batch).ok());
+      ASSERT_FALSE(batch.empty());
+      EXPECT_EQ(batch.first_lsn(), lsn);
+      for (const auto& rec : batch.records()) EXPECT_EQ(rec.payload, payloads[rec.lsn - 1]);
+      EXPECT_LE(fs.bytes_read() - before, kBound) << "bytes read to position a reader";
+    }
+  };
+  {
+    auto j = Journal::Open(o);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    for (int i = 0; i < kRecords; i += 512) {
+      std::vector<AppendRecord> batch;
+      for (int k = i; k < i + 512; ++k) batch.push_back({1, payloads[k]});
+      ASSERT_TRUE((*j)->AppendBatch(batch).ok());
+    }
+    ASSERT_TRUE((*j)->Flush().ok());
+    ASSERT_EQ((*j)->Segments().size(), 1u);
+    check(j->get(), "while appending");
+  }
+  auto j = Journal::Open(o);  // recovery reads everything once and rebuilds the index
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  check(j->get(), "after reopening");
 }
 
 }  // namespace

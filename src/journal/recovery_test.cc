@@ -506,5 +506,64 @@ TEST_F(RecoveryTest, UnrelatedFilesInTheDirectoryAreIgnored) {
   EXPECT_TRUE(std::filesystem::exists(JoinPath(dir_, "notes.txt")));
 }
 
+// Journals written before batch marks (format version 1) still open and read; the
+// first append starts a version 2 segment instead of mixing flagged records into the
+// old one.
+TEST_F(RecoveryTest, VersionOneJournalOpensAndGrowsInANewSegment) {
+  std::filesystem::create_directories(dir_);
+  std::string bytes;
+  SegmentHeader h;
+  h.version = 1;
+  h.epoch = Options().epoch;
+  h.number = 1;
+  h.first_lsn = 1;
+  h.prev_last_lsn = 0;
+  h.stream = "samples";
+  EncodeSegmentHeader(h, &bytes);
+  for (Lsn lsn = 1; lsn <= 5; ++lsn) {
+    payloads_.push_back(PayloadFor(lsn, 40));
+    EncodeFrame(lsn, 1, payloads_.back(), &bytes);
+  }
+  const std::string old_path = JoinPath(dir_, SegmentFileName(1));
+  WriteBytes(old_path, bytes);
+  ExpectRecoveredTo(5);  // reads them all, appends three more, reopens
+  EXPECT_EQ(ReadBytes(old_path), bytes) << "the version 1 segment was written to";
+  auto files = SegmentFiles(dir_);
+  ASSERT_EQ(files.size(), 2u);
+  auto header = DecodeSegmentHeader(ReadBytes(files[1]));
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->version, kFormatVersion);
+  EXPECT_EQ(header->number, 2u);
+
+  // A torn tail of a version 1 segment is still cut at the last whole record (each
+  // record is a request of its own).
+  std::filesystem::remove(files[1]);
+  WriteBytes(old_path, bytes.substr(0, bytes.size() - 7));
+  payloads_.resize(5);
+  ExpectRecoveredTo(4);
+}
+
+// Damage with valid records after it is only cut as an unsynced group when it looks
+// like lost pages: a flipped bit in a group written as one stays an error.
+TEST_F(RecoveryTest, FlippedBitInTheLastGroupBeforeValidRecordsIsAnError) {
+  {
+    auto j = Journal::Open(Options());
+    ASSERT_TRUE(j.ok());
+    std::vector<AppendRecord> batch;
+    for (int i = 0; i < 6; ++i) payloads_.push_back(PayloadFor(i, 200));
+    for (const auto& p : payloads_) batch.push_back({1, p});
+    auto first = (*j)->AppendBatch(batch);
+    ASSERT_TRUE(first.ok());
+    ASSERT_TRUE((*j)->WaitDurable(*first + 5).ok());
+  }
+  auto files = SegmentFiles(dir_);
+  ASSERT_EQ(files.size(), 1u);
+  std::string bytes = ReadBytes(files[0]);
+  const uint64_t second = kSegmentHeaderSize + kFrameHeaderSize + 200;
+  bytes[second + 30] = static_cast<char>(bytes[second + 30] ^ 0x10);
+  WriteBytes(files[0], bytes);
+  ExpectCorruptionAt(files[0], second);
+}
+
 }  // namespace
 }  // namespace sluice::journal

@@ -66,6 +66,8 @@ Result<SegmentScan> ScanSegment(FileSystem* fs, const std::string& path, uint32_
   scan.header = *header;
   scan.last_lsn = scan.header.prev_last_lsn;
   scan.valid_end = kSegmentHeaderSize;
+  scan.batch_end = kSegmentHeaderSize;
+  scan.batch_end_lsn = scan.last_lsn;
 
   FrameIterator it(file.get(), kSegmentHeaderSize, scan.file_size, max_payload);
   FrameView frame;
@@ -84,30 +86,70 @@ Result<SegmentScan> ScanSegment(FileSystem* fs, const std::string& path, uint32_
                                 scan.last_lsn + 1);
       break;
     }
+    if (scan.header.version < 2 && frame.flags != 0) {
+      scan.damaged = true;
+      scan.damage = "record flags set in a version 1 segment";
+      break;
+    }
     if (on_record) on_record(frame);
     scan.last_lsn = frame.lsn;
     scan.records++;
     scan.valid_end = it.offset();
+    if ((frame.flags & kFrameBatchContinues) == 0) {
+      scan.batch_end = scan.valid_end;
+      scan.batch_end_lsn = frame.lsn;
+      scan.batch_end_records = scan.records;
+    }
   }
   if (!scan.damaged) return scan;
 
-  // Is there a valid record with a later LSN anywhere after the damage? If so, the
-  // damage is in the middle of the log and cutting there would drop acknowledged data.
-  // A torn write leaves garbage or zeros behind it, never a later valid record.
+  // Are there valid records with later LSNs after the damage? A torn write leaves
+  // garbage or zeros behind it, never a later valid record, unless the disk wrote the
+  // pages of the last, unsynced group back out of order.
   uint64_t rest = scan.file_size - scan.valid_end;
   std::string bytes(rest, '\0');
   SLUICE_ASSIGN_OR_RETURN(got, file->ReadAt(scan.valid_end, rest, bytes.data()));
   bytes.resize(got);
   std::string_view view(bytes);
-  for (size_t i = 1; i + kFrameHeaderSize <= view.size(); ++i) {
+  Lsn after_lsn = scan.last_lsn;
+  bool later_group = false;       // a record after the damage ends its write group...
+  bool group_end_is_last = true;  // ...and valid records follow it
+  for (size_t i = 1; i + kFrameHeaderSize <= view.size();) {
     FrameView candidate;
-    if (DecodeFrame(view.substr(i), max_payload, &candidate) == FrameCheck::kOk &&
-        candidate.lsn > scan.last_lsn) {
-      scan.valid_after_damage = true;
-      scan.valid_after_offset = scan.valid_end + i;
-      break;
+    if (DecodeFrame(view.substr(i), max_payload, &candidate) != FrameCheck::kOk ||
+        candidate.lsn <= after_lsn) {
+      ++i;
+      continue;
     }
+    if (scan.records_after_damage == 0) scan.valid_after_offset = scan.valid_end + i;
+    if (later_group) group_end_is_last = false;
+    if ((candidate.flags & kFrameGroupContinues) == 0) later_group = true;
+    scan.records_after_damage++;
+    after_lsn = candidate.lsn;
+    i += candidate.frame_size;
   }
+  if (scan.records_after_damage == 0) return scan;
+
+  // Lost pages read as zeros: the damaged span before the first valid record must hold
+  // a zero run from the damaged record's start, or from a page boundary, to the next
+  // page boundary. A flipped bit or a stray write does not look like that.
+  auto zero_page_at = [&](uint64_t from) {
+    uint64_t to = (from / kDiskPageSize + 1) * kDiskPageSize;
+    if (to > scan.valid_after_offset) return false;
+    for (uint64_t k = from; k < to; ++k) {
+      if (bytes[k - scan.valid_end] != '\0') return false;
+    }
+    return true;
+  };
+  bool lost_pages = zero_page_at(scan.valid_end);
+  for (uint64_t p = (scan.valid_end / kDiskPageSize + 1) * kDiskPageSize;
+       !lost_pages && p < scan.valid_after_offset; p += kDiskPageSize) {
+    lost_pages = zero_page_at(p);
+  }
+  // Version 1 records carry no group marks: nothing proves they were never acknowledged.
+  scan.unsynced_group_after_damage =
+      scan.header.version >= 2 && lost_pages && group_end_is_last;
+  scan.valid_after_damage = !scan.unsynced_group_after_damage;
   return scan;
 }
 

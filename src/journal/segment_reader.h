@@ -48,10 +48,23 @@ struct SegmentScan {
   uint64_t valid_end = 0;   // offset just after the last valid record
   bool damaged = false;     // bytes after valid_end that are not a valid record
   std::string damage;       // why the bytes at valid_end are not a record
-  // A valid record with a later LSN exists after the damage: the damage is in the middle,
-  // not a torn tail.
+  // A valid record with a later LSN exists after the damage, and nothing shows that it
+  // was never acknowledged: the damage is in the middle, not a torn tail.
   bool valid_after_damage = false;
   uint64_t valid_after_offset = 0;
+  // Valid records follow the damage, but the damage is pages lost by a power loss and
+  // every valid record after it belongs to the same, last write group (see
+  // docs/journal-format.md): that group was never synced, so nothing from the damage on
+  // was acknowledged and the tail can be cut like a torn one.
+  bool unsynced_group_after_damage = false;
+  uint64_t records_after_damage = 0;  // valid records found behind the damage
+  // Where the last whole request (batch) among the valid records ends: a cut keeps
+  // nothing after it. Equal to valid_end/last_lsn unless the last valid records are the
+  // beginning of a request whose end never reached the disk.
+  uint64_t batch_end = 0;
+  Lsn batch_end_lsn = 0;
+  uint64_t batch_end_records = 0;
+  bool incomplete_batch() const { return batch_end != valid_end; }
 };
 
 // Scans a segment whose header is valid. `on_record` (optional) sees every valid record.

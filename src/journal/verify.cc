@@ -205,9 +205,28 @@ class StreamVerifier {
                 fmt::format("live tail: {} bytes at offset {} still being written", tail,
                             scan.valid_end));
       } else {
-        Problem(Severity::kWarning, file.path, scan.valid_end,
-                fmt::format("torn tail: {} bytes at offset {} will be cut on next open ({})", tail,
-                            scan.valid_end, scan.damage));
+        Problem(Severity::kWarning, file.path, scan.batch_end,
+                fmt::format("torn tail: {} bytes at offset {} will be cut on next open ({}{})",
+                            scan.file_size - scan.batch_end, scan.batch_end, scan.damage,
+                            scan.unsynced_group_after_damage
+                                ? fmt::format("; the {} valid records behind it belong to the "
+                                              "last write group, which was never synced",
+                                              scan.records_after_damage)
+                                : std::string()));
+      }
+    } else if (scan.incomplete_batch()) {
+      std::string what = fmt::format("LSN {}..{} at offset {} are the beginning of a request "
+                                     "whose end is missing",
+                                     scan.batch_end_lsn + 1, scan.last_lsn, scan.batch_end);
+      if (!last) {
+        Problem(Severity::kDamage, file.path, scan.batch_end,
+                what + "; later segments exist: recovery will refuse to open the journal");
+      } else if (report_->live()) {
+        Problem(Severity::kNote, file.path, scan.batch_end,
+                "live tail: " + what + " (still being written)");
+      } else {
+        Problem(Severity::kWarning, file.path, scan.batch_end,
+                "torn tail: " + what + "; it will be cut on next open");
       }
     }
     prev_ = Previous{file.path, h.number, scan.last_lsn, scan.valid_end, scan.damaged};

@@ -8,6 +8,7 @@
 
 #include "common/failpoint.h"
 #include "common/log.h"
+#include "replicate/intent_scan.h"
 #include "replicate/record_codec.h"
 
 namespace sluice::replicate {
@@ -595,6 +596,12 @@ void Applier::Advanced(Lsn lsn, size_t records) {
 }
 
 Result<std::optional<v1::SyncOutcome>> Applier::FindOutcome(Lsn lsn) {
+  // The shared scan has read up to the head: an intent it holds as undecided has no
+  // outcome anywhere, without reading from the intent to the head again.
+  auto scan = IntentScan::For(journal_);
+  SLUICE_RETURN_IF_ERROR(scan->CatchUp());
+  if (scan->IsUndecided(lsn)) return std::optional<v1::SyncOutcome>();
+  // Decided: its outcome follows it, usually closely (the reader starts from the index).
   SLUICE_ASSIGN_OR_RETURN(auto reader, journal::Reader::Open(journal_, lsn + 1));
   journal::ReadBatch batch;
   while (true) {
@@ -659,21 +666,13 @@ Status Applier::DecideIntent(Decoded& rec) {
 Status Applier::RecoverUndecidedIntents() {
   if (!outcome_sink_) return Status::OK();
   Lsn watermark = status().applied_lsn;
-  SLUICE_ASSIGN_OR_RETURN(auto reader, journal::Reader::Open(journal_, journal_->first_lsn()));
-  journal::ReadBatch batch;
-  std::map<Lsn, bool> intents;  // intent LSN -> has an outcome
-  while (true) {
-    SLUICE_RETURN_IF_ERROR(reader->Read(4096, 8 << 20, &batch));
-    if (batch.empty()) break;
-    for (const auto& rv : batch.records()) {
-      auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
-      if (!r.ok()) continue;
-      if (r->has_intent()) intents.emplace(rv.lsn, false);
-      if (r->has_outcome()) intents[r->outcome().intent_lsn()] = true;
-    }
-  }
-  for (const auto& [lsn, decided] : intents) {
-    if (decided || lsn > watermark) continue;
+  // Shared by every applier of this journal and kept up to date as records are made
+  // durable: after a decider change or a reconnect only what is new is read, not the
+  // whole retained stream.
+  auto scan = IntentScan::For(journal_);
+  SLUICE_RETURN_IF_ERROR(scan->CatchUp());
+  for (Lsn lsn : scan->Undecided()) {
+    if (lsn > watermark) break;
     IntentDecision d;
     d.intent_lsn = lsn;
     d.applied = true;

@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "journal/reader.h"
+#include "replicate/intent_scan.h"
 #include "replicate/record_codec.h"
 
 namespace sluice::service {
@@ -121,6 +122,17 @@ Result<v1::ExecuteResponse> SyncWriter::GetOutcome(journal::Lsn lsn) {
         first = false;
         if (!rec.ok() || !rec->has_intent()) {
           return Status::NotFound(fmt::format("LSN {} of stream '{}' is not a synchronous write", lsn, model_stream_));
+        }
+        // The shared intent scan has read up to the head: an undecided intent is pending
+        // without reading from it to the head. A decided one's outcome follows closely.
+        auto scan = replicate::IntentScan::For(j);
+        SLUICE_RETURN_IF_ERROR(scan->CatchUp());
+        if (scan->IsUndecided(lsn)) {
+          v1::ExecuteResponse r;
+          r.set_outcome(v1::OUTCOME_PENDING);
+          r.set_lsn(lsn);
+          r.set_message(fmt::format("LSN {} is journaled and not decided yet", lsn));
+          return r;
         }
         continue;
       }
