@@ -34,7 +34,7 @@
 // over the service's Sql, Model and Download services. They are never spooled: with no
 // service they fail with kUnavailable. A write whose request may have reached the
 // service before the connection failed is never sent again on another address (it is
-// not de-duplicated); it fails with kOutcomeUnknown instead.
+// not de-duplicated); it is answered OUTCOME_UNKNOWN with its request id instead.
 //
 // Errors use sluice::Status: the service's gRPC status codes map onto the code of the
 // same name (UNAVAILABLE -> kUnavailable, FAILED_PRECONDITION -> kFailedPrecondition,
@@ -147,11 +147,19 @@ class Client {
   // One record holding `batch`.
   virtual Result<CommitResult> CommitSamples(const std::string& stream, v1::SampleBatch batch) = 0;
 
-  // Sql.Execute. An OUTCOME_UNKNOWN answer is a success of the call: the response
-  // carries the LSN to ask GetOutcome about.
+  // Sql.Execute. A write carries a request id (request.request_id, or one the library
+  // makes, 128 random bits in hex), returned in the response. An OUTCOME_UNKNOWN answer
+  // is a success of the call: the response carries the LSN to ask GetOutcome about, or,
+  // when the call was cut off before the service answered (it crashed, the connection
+  // failed after the request was sent), LSN 0 and the request id to ask
+  // GetOutcomeByRequestId about. Such a write is never sent again by the library.
   virtual Result<v1::ExecuteResponse> Execute(const v1::ExecuteRequest& request) = 0;
   virtual Result<v1::ExecuteResponse> GetOutcome(uint64_t lsn) = 0;
-  // Model.Update (a synchronous write published to watchers).
+  // The outcome of the latest write journaled with `request_id`: APPLIED, REJECTED,
+  // PENDING; kNotFound when no write with that id reached the journal (so none will be
+  // applied), or retention deleted it.
+  virtual Result<v1::ExecuteResponse> GetOutcomeByRequestId(const std::string& request_id) = 0;
+  // Model.Update (a synchronous write published to watchers); request ids as Execute.
   virtual Result<v1::ExecuteResponse> Update(const v1::ExecuteRequest& request) = 0;
   // Model.WatchChanges: calls `on_change` for every change from `from_lsn` on (0: from
   // now on) until it returns false (then OK), the call fails (kOutOfRange: from_lsn is no

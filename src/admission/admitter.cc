@@ -1,5 +1,6 @@
 #include "admission/admitter.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -13,6 +14,10 @@ int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+uint64_t VersionFloor(int64_t now_us) {
+  return now_us <= 0 ? 1 : static_cast<uint64_t>(now_us) << kVersionClockShift;
 }
 
 Result<std::unique_ptr<Admitter>> Admitter::Open(journal::JournalSet* journals, AdmissionOptions options) {
@@ -30,6 +35,11 @@ Result<std::unique_ptr<Admitter>> Admitter::Open(journal::JournalSet* journals, 
       return Status::Corruption(fmt::format("{}: '{}' is not a version number", a->version_path_, text));
     }
   }
+  // A hybrid clock: never below the wall clock in the high bits, so a data directory
+  // that was lost or replaced (no state/version) still starts above every version its
+  // targets hold, as long as the clock did not go back and versions were not handed
+  // out faster than 2^kClockShift per µs on average.
+  start = std::max(start, VersionFloor(NowMicros()));
   a->next_version_ = start;
   a->reserved_until_ = start;  // nothing reserved yet in this run
   return a;

@@ -11,7 +11,11 @@
 //
 // Versions must keep growing across restarts (converging upserts compare them), so the
 // sequence is reserved in blocks persisted in DATA_DIR/state/version: after a crash the
-// next version starts above every version handed out before.
+// next version starts above every version handed out before. They must also stay above
+// what the targets hold when that file is gone (a lost or replaced data directory), so
+// the sequence starts no lower than a hybrid clock, VersionFloor(now): µs since the
+// epoch shifted left by kVersionClockShift bits (fits a signed 64-bit column until the
+// year 2255).
 //
 // Thread safety: safe from any thread.
 
@@ -84,5 +88,10 @@ class Admitter {
 };
 
 int64_t NowMicros();
+
+// Versions per µs the hybrid clock leaves room for (2^10), far above any admission rate.
+inline constexpr int kVersionClockShift = 10;
+// The lowest version handed out at a start at `now_us`.
+uint64_t VersionFloor(int64_t now_us);
 
 }  // namespace sluice::admission

@@ -138,6 +138,26 @@ TEST_F(AdmitterTest, BadShapesAreRefused) {
   EXPECT_EQ(admitter_->Admit("nope", Samples(NowMicros())).status().code(), Code::kNotFound);
 }
 
+// A lost or replaced data directory (no state/version) must not start versions again
+// below those its targets already hold: converging upserts would ignore every later write
+// of an existing key.
+TEST_F(AdmitterTest, VersionsStayAboveThoseHandedOutBeforeTheDataDirectoryWasLost) {
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(admitter_->Admit("samples", Samples(NowMicros())).ok());
+  const uint64_t before = admitter_->last_version();
+  admitter_.reset();
+  journals_.reset();
+  std::filesystem::remove_all(dir_);  // the data directory is lost
+  std::filesystem::create_directories(dir_);
+  Open();
+  ASSERT_TRUE(admitter_->Admit("samples", Samples(NowMicros())).ok());
+  EXPECT_GT(admitter_->last_version(), before);
+  auto journaled = Journaled("samples", 1);
+  ASSERT_EQ(journaled.size(), 1u);
+  EXPECT_GT(journaled[0].version(), before);
+  // A signed 64-bit column holds it (targets store versions as BIGINT / INTEGER).
+  EXPECT_LT(journaled[0].version(), uint64_t{INT64_MAX});
+}
+
 TEST_F(AdmitterTest, VersionsKeepGrowingAcrossRestarts) {
   uint64_t last = 0;
   for (int round = 0; round < 3; ++round) {

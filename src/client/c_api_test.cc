@@ -72,15 +72,11 @@ TEST(CApiTest, CommitsFromCAreSpooledThenDelivered) {
   ASSERT_TRUE(head.ok());
   EXPECT_EQ(*head, 10u);
 
-  // Synchronous SQL from C, when the service offers it.
+  // Synchronous SQL from C.
   long count = -1;
   int rc = c_smoke_query(d.address().c_str(), testing::kToken, &count, err, sizeof err);
-  if (rc == SLUICE_E_INTERNAL && std::string(err).find("UNIMPLEMENTED") != std::string::npos) {
-    std::cerr << "Sql service not available yet: " << err << "\n";
-  } else {
-    EXPECT_EQ(rc, SLUICE_OK) << err;
-    EXPECT_EQ(count, 10);
-  }
+  EXPECT_EQ(rc, SLUICE_OK) << err;
+  EXPECT_EQ(count, 10);
   ASSERT_TRUE(d.Stop().ok());
   fs::remove_all(dir);
 }

@@ -1,6 +1,8 @@
 // Synchronous calls: thin wrappers over the Sql, Model and Download services. No spool:
 // with no service they fail with kUnavailable.
 
+#include <random>
+
 #include <fmt/format.h>
 
 #include "client/client_impl.h"
@@ -27,6 +29,15 @@ class Registration {
   Connections* conns_;
   grpc::ClientContext* ctx_;
 };
+
+// 128 random bits in hex: unique without coordination between processes.
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng([] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32) ^ rd();
+  }());
+  return fmt::format("{:016x}{:016x}", rng(), rng());
+}
 
 }  // namespace
 
@@ -65,9 +76,39 @@ Status ClientImpl::CallAny(bool resend_safe, std::chrono::milliseconds timeout,
   return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
 }
 
-Result<v1::ExecuteResponse> ClientImpl::Execute(const v1::ExecuteRequest& request) {
+Result<v1::ExecuteResponse> ClientImpl::SyncWrite(
+    v1::ExecuteRequest request,
+    const std::function<grpc::Status(Endpoint&, grpc::ClientContext*, const v1::ExecuteRequest&,
+                                     v1::ExecuteResponse*)>& call) {
+  if (request.request_id().empty()) request.set_request_id(NewRequestId());
   v1::ExecuteResponse resp;
-  SLUICE_RETURN_IF_ERROR(CallAny(request.read_only(), options_.call_timeout,
+  Status s = CallAny(/*resend_safe=*/false, options_.call_timeout,
+                     [&](Endpoint& e, grpc::ClientContext* ctx) {
+                       resp.Clear();
+                       return call(e, ctx, request, &resp);
+                     });
+  if (s.code() == Code::kOutcomeUnknown) {
+    // Cut off before the answer (the service crashed, the network failed): the intent
+    // may be journaled, under an LSN this caller never learnt; its request id finds it.
+    v1::ExecuteResponse unknown;
+    unknown.set_outcome(v1::OUTCOME_UNKNOWN);
+    unknown.set_request_id(request.request_id());
+    unknown.set_message(fmt::format("{}; ask GetOutcomeByRequestId(\"{}\")", s.message(),
+                                    request.request_id()));
+    return unknown;
+  }
+  SLUICE_RETURN_IF_ERROR(s);
+  if (resp.request_id().empty()) resp.set_request_id(request.request_id());
+  return resp;
+}
+
+Result<v1::ExecuteResponse> ClientImpl::Execute(const v1::ExecuteRequest& request) {
+  if (!request.read_only()) {
+    return SyncWrite(request, [](Endpoint& e, grpc::ClientContext* ctx, const v1::ExecuteRequest& req,
+                                 v1::ExecuteResponse* out) { return e.sql->Execute(ctx, req, out); });
+  }
+  v1::ExecuteResponse resp;
+  SLUICE_RETURN_IF_ERROR(CallAny(/*resend_safe=*/true, options_.call_timeout,
                                  [&](Endpoint& e, grpc::ClientContext* ctx) {
                                    resp.Clear();
                                    return e.sql->Execute(ctx, request, &resp);
@@ -87,14 +128,22 @@ Result<v1::ExecuteResponse> ClientImpl::GetOutcome(uint64_t lsn) {
   return resp;
 }
 
-Result<v1::ExecuteResponse> ClientImpl::Update(const v1::ExecuteRequest& request) {
+Result<v1::ExecuteResponse> ClientImpl::GetOutcomeByRequestId(const std::string& request_id) {
+  if (request_id.empty()) return Status::InvalidArgument("GetOutcomeByRequestId: request_id is empty");
+  v1::GetOutcomeRequest req;
+  req.set_request_id(request_id);
   v1::ExecuteResponse resp;
-  SLUICE_RETURN_IF_ERROR(CallAny(/*resend_safe=*/false, options_.call_timeout,
+  SLUICE_RETURN_IF_ERROR(CallAny(/*resend_safe=*/true, options_.call_timeout,
                                  [&](Endpoint& e, grpc::ClientContext* ctx) {
                                    resp.Clear();
-                                   return e.model->Update(ctx, request, &resp);
+                                   return e.sql->GetOutcome(ctx, req, &resp);
                                  }));
   return resp;
+}
+
+Result<v1::ExecuteResponse> ClientImpl::Update(const v1::ExecuteRequest& request) {
+  return SyncWrite(request, [](Endpoint& e, grpc::ClientContext* ctx, const v1::ExecuteRequest& req,
+                               v1::ExecuteResponse* out) { return e.model->Update(ctx, req, out); });
 }
 
 Status ClientImpl::Watch(uint64_t from_lsn,

@@ -47,6 +47,7 @@ class ClientImpl final : public Client {
   Result<CommitResult> CommitSamples(const std::string& stream, v1::SampleBatch batch) override;
   Result<v1::ExecuteResponse> Execute(const v1::ExecuteRequest& request) override;
   Result<v1::ExecuteResponse> GetOutcome(uint64_t lsn) override;
+  Result<v1::ExecuteResponse> GetOutcomeByRequestId(const std::string& request_id) override;
   Result<v1::ExecuteResponse> Update(const v1::ExecuteRequest& request) override;
   Status Watch(uint64_t from_lsn,
                const std::function<bool(const v1::ModelChange&)>& on_change) override;
@@ -130,6 +131,13 @@ class ClientImpl final : public Client {
   // with kOutcomeUnknown.
   Status CallAny(bool resend_safe, std::chrono::milliseconds timeout,
                  const std::function<grpc::Status(Endpoint&, grpc::ClientContext*)>& fn);
+  // A synchronous write (Sql.Execute or Model.Update) with a request id (a new one when
+  // the request has none); a call cut off after it may have been sent is answered
+  // OUTCOME_UNKNOWN with that id.
+  Result<v1::ExecuteResponse> SyncWrite(
+      v1::ExecuteRequest request,
+      const std::function<grpc::Status(Endpoint&, grpc::ClientContext*, const v1::ExecuteRequest&,
+                                       v1::ExecuteResponse*)>& call);
 
   const ClientOptions options_;
   std::string client_id_;

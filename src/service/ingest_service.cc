@@ -40,6 +40,17 @@ std::string SqlValueKind(const v1::SqlValue& v) {
   }
 }
 
+// A journal failure after a request's records were queued: they may be on disk (and be
+// applied after a restart) or not. Retryable, so the client keeps the sequence and
+// resubmits it; the de-duplication then tells it which one happened.
+Status AmbiguousJournalFailure(const Status& s, const std::string& stream, uint64_t sequence) {
+  return Status::Unavailable(fmt::format(
+      "the journal of stream '{}' failed after the request was queued ({}): it may or may not "
+      "be on disk; resubmit it{}, on another address or once sluiced restarts",
+      stream, s.ToString(),
+      sequence == 0 ? "" : fmt::format(" with the same sequence ({})", sequence)));
+}
+
 }  // namespace
 
 Status IngestService::CheckLimits(const v1::CommitRequest& request) const {
@@ -217,11 +228,13 @@ Result<IngestService::Journaled> IngestService::Admit(const v1::CommitRequest& r
                                                     /*wait=*/false));
   Journaled out;
   out.journal = j;
+  out.stream = request.stream();
   for (journal::Lsn lsn = admitted.first; lsn <= admitted.last; ++lsn) out.response.add_lsns(lsn);
   out.last = admitted.last;
   if (ticket) {
     ticket->Admitted();
     out.response.set_sequence(request.sequence());
+    out.sequence = request.sequence();
   }
   SLUICE_FAILPOINT("ingest.after_journal");
   return out;
@@ -234,10 +247,37 @@ grpc::Status IngestService::Hello(grpc::ServerContext* context, const v1::HelloR
   if (request->client_id().empty()) {
     return ToGrpcStatus(Status::InvalidArgument("Ingest.Hello: client_id is empty"));
   }
+  // A journal that failed cannot say which of the queued sequences reached the disk.
+  for (const auto& s : ctx_.config->streams) {
+    journal::Journal* j = ctx_.journals->stream(s.name);
+    if (j == nullptr) continue;
+    if (Status h = j->health(); !h.ok()) {
+      return ToGrpcStatus(Status::Unavailable(fmt::format(
+          "Ingest.Hello: the journal of stream '{}' failed, so the sequences it holds are not "
+          "known until sluiced restarts ({}); keep the spool and ask again",
+          s.name, h.ToString())));
+    }
+  }
   auto last = ctx_.dedup->Hello(request->client_id());
   for (const auto& s : ctx_.config->streams) {
     auto it = last.find(s.name);
-    (*response->mutable_last_sequence())[s.name] = it == last.end() ? 0 : it->second;
+    uint64_t seq = it == last.end() ? 0 : it->second;
+    // The table counts a sequence as soon as its records are queued. A client told N
+    // drops N from its spool, so answer only once N is durable (as the resubmission
+    // refusal does): everything assigned now includes N's records.
+    if (seq > 0) {
+      journal::Journal* j = ctx_.journals->stream(s.name);
+      journal::Lsn assigned = j == nullptr ? 0 : j->last_assigned_lsn();
+      if (assigned > 0) {
+        if (Status d = j->WaitDurable(assigned); !d.ok()) {
+          return ToGrpcStatus(Status::Unavailable(fmt::format(
+              "Ingest.Hello: the journal of stream '{}' failed before sequence {} was on disk "
+              "({}); keep the spool and ask again once sluiced restarts",
+              s.name, seq, d.ToString())));
+        }
+      }
+    }
+    (*response->mutable_last_sequence())[s.name] = seq;
   }
   response->set_node_id(ctx_.config->node.id);
   response->set_max_message_bytes(ctx_.config->limits.max_message_size);
@@ -253,7 +293,7 @@ grpc::Status IngestService::Commit(grpc::ServerContext* context, const v1::Commi
   auto journaled = Admit(*request);
   if (!journaled.ok()) return ToGrpcStatus(journaled.status());
   Status s = journaled->journal->WaitDurable(journaled->last);
-  if (!s.ok()) return ToGrpcStatus(s);
+  if (!s.ok()) return ToGrpcStatus(AmbiguousJournalFailure(s, journaled->stream, journaled->sequence));
   SLUICE_FAILPOINT("ingest.before_ack");
   *response = std::move(journaled->response);
   return grpc::Status::OK;
@@ -293,6 +333,7 @@ grpc::Status IngestService::CommitStream(
       cv.notify_all();
       const Result<Journaled>& j = item.journaled;
       Status s = j.ok() ? j->journal->WaitDurable(j->last) : j.status();
+      if (j.ok() && !s.ok()) s = AmbiguousJournalFailure(s, j->stream, j->sequence);
       if (s.ok()) SLUICE_FAILPOINT("ingest.before_ack");
       if (s.ok() && !stream->Write(j->response)) s = Status::Unavailable("the client went away");
       if (!s.ok()) {

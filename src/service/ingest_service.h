@@ -17,8 +17,13 @@
 // A request is journaled whole or not at all (Admitter::AdmitBatch queues its records
 // with one append), so every refusal journaled nothing and leaves the client's sequence
 // where it was. Only a failure of the journal after the records were queued (an I/O
-// error) leaves them unacknowledged; the journal then refuses everything until sluiced
-// restarts, and recovery keeps what reached the disk.
+// error) leaves them unacknowledged: that is answered UNAVAILABLE ("resubmit it with
+// the same sequence"), never a definite failure, since recovery keeps what reached the
+// disk; the journal then refuses everything until sluiced restarts.
+//
+// Hello answers only sequences whose records are durable (it waits for the journal, as
+// the "expected sequence N" refusal does), and UNAVAILABLE while a journal has failed: a
+// client drops what Hello reports from its spool.
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -45,6 +50,8 @@ class IngestService final : public v1::Ingest::Service {
     journal::Journal* journal = nullptr;
     journal::Lsn last = 0;
     v1::CommitResponse response;
+    std::string stream;
+    uint64_t sequence = 0;  // the client's sequence; 0 without a client id
   };
   // Checks and journals a request without waiting for durability.
   Result<Journaled> Admit(const v1::CommitRequest& request);

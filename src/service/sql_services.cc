@@ -28,6 +28,7 @@ grpc::Status Write(const ServiceContext& ctx, const SyncServices& sync, grpc::Se
   v1::SyncIntent intent;
   intent.set_kind(kind);
   *intent.mutable_statement() = request->statement();
+  intent.set_request_id(request->request_id());
   auto result = sync.writer->Execute(intent, sync.outcome_wait, request->max_rows());
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = std::move(result).value();
@@ -73,7 +74,9 @@ grpc::Status SqlService::GetOutcome(grpc::ServerContext* context, const v1::GetO
                                     v1::ExecuteResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kSql, "Sql.GetOutcome");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  auto result = sync_.writer->GetOutcome(request->lsn());
+  auto result = request->lsn() == 0 && !request->request_id().empty()
+                    ? sync_.writer->GetOutcomeByRequestId(request->request_id())
+                    : sync_.writer->GetOutcome(request->lsn());
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = std::move(result).value();
   return grpc::Status::OK;

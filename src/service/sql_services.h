@@ -10,7 +10,8 @@
 //   UNAUTHENTICATED / PERMISSION_DENIED      role "sql" for writes and SQL reads, "read"
 //                                            for Download and WatchChanges
 // A write's answer is its outcome: APPLIED (rows), REJECTED (the target's message;
-// nothing changed anywhere), or UNKNOWN with the LSN (ask GetOutcome later) — never
+// nothing changed anywhere), or UNKNOWN with the LSN and the request id (ask GetOutcome
+// later, by either; a journal failure after the intent was queued is UNKNOWN too) — never
 // "failed" for a write that is later applied.
 //
 // Thread safety: the gRPC server calls methods from many threads at once.

@@ -1,5 +1,8 @@
 #include "service/sync_writer.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -10,6 +13,110 @@
 namespace sluice::service {
 namespace {
 constexpr size_t kRememberedOutcomes = 100000;
+// Request ids remembered; an id asked about after older ones were forgotten costs a scan
+// of the retained model journal.
+constexpr size_t kRememberedRequests = 1000000;
+constexpr size_t kMaxRequestIdBytes = 128;
+}  // namespace
+
+Status SyncWriter::CheckRequestId(std::string_view id) {
+  if (id.size() > kMaxRequestIdBytes) {
+    return Status::InvalidArgument(fmt::format("request_id is {} bytes long, above the limit of {} bytes",
+                                               id.size(), kMaxRequestIdBytes));
+  }
+  for (size_t i = 0; i < id.size(); ++i) {
+    auto c = static_cast<unsigned char>(id[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument(
+          fmt::format("request_id has a control character (0x{:02x}) at byte {}", c, i));
+    }
+  }
+  return Status::OK();
+}
+
+void SyncWriter::IndexRequestLocked(const std::string& request_id, journal::Lsn lsn) {
+  auto [it, inserted] = request_lsns_.emplace(request_id, lsn);
+  if (!inserted) {
+    it->second = std::max(it->second, lsn);  // a reused id answers about the latest
+    return;
+  }
+  request_order_.push_back(request_id);
+  while (request_order_.size() > kRememberedRequests) {
+    request_lsns_.erase(request_order_.front());
+    request_order_.pop_front();
+    request_evicted_ = true;
+  }
+}
+
+Result<journal::Lsn> SyncWriter::ScanIntents(
+    journal::Lsn from, const std::function<void(journal::Lsn, const v1::SyncIntent&)>& fn) {
+  journal::Journal* j = journals_->stream(model_stream_);
+  if (j == nullptr) return Status::Internal(fmt::format("no stream '{}'", model_stream_));
+  const journal::Lsn head = j->durable_lsn();
+  from = std::max<journal::Lsn>({from, j->first_lsn(), 1});
+  if (from > head) return head;
+  SLUICE_ASSIGN_OR_RETURN(auto reader, journal::Reader::Open(j, from));
+  journal::ReadBatch batch;
+  while (true) {
+    SLUICE_RETURN_IF_ERROR(reader->Read(4096, 8 << 20, &batch));
+    if (batch.empty()) break;
+    for (const auto& rv : batch.records()) {
+      if (rv.lsn > head) break;
+      auto rec = replicate::DecodeRecord(rv.lsn, rv.type, rv.payload);
+      if (rec.ok() && rec->has_intent()) fn(rv.lsn, rec->intent());
+    }
+    if (batch.last_lsn() >= head) break;
+  }
+  return head;
+}
+
+Result<v1::ExecuteResponse> SyncWriter::GetOutcomeByRequestId(const std::string& request_id) {
+  SLUICE_RETURN_IF_ERROR(CheckRequestId(request_id));
+  if (request_id.empty()) return Status::InvalidArgument("GetOutcome needs an LSN or a request_id");
+  auto lookup = [&]() -> journal::Lsn {
+    std::lock_guard lk(index_mu_);
+    auto it = request_lsns_.find(request_id);
+    return it == request_lsns_.end() ? 0 : it->second;
+  };
+  journal::Lsn lsn = lookup();
+  if (lsn == 0) {
+    // Not journaled in this run (or forgotten): index what the journal holds past the
+    // last scan, without holding the lock while reading it.
+    journal::Lsn from;
+    bool evicted;
+    {
+      std::lock_guard lk(index_mu_);
+      from = request_scanned_ + 1;
+      evicted = request_evicted_;
+    }
+    std::vector<std::pair<std::string, journal::Lsn>> found;
+    SLUICE_ASSIGN_OR_RETURN(journal::Lsn scanned, ScanIntents(from, [&](journal::Lsn l, const v1::SyncIntent& i) {
+      if (!i.request_id().empty()) found.emplace_back(i.request_id(), l);
+    }));
+    {
+      std::lock_guard lk(index_mu_);
+      for (const auto& [id, l] : found) IndexRequestLocked(id, l);
+      request_scanned_ = std::max(request_scanned_, scanned);
+    }
+    lsn = lookup();
+    if (lsn == 0 && evicted) {
+      SLUICE_RETURN_IF_ERROR(ScanIntents(1, [&](journal::Lsn l, const v1::SyncIntent& i) {
+                               if (i.request_id() == request_id) lsn = std::max(lsn, l);
+                             }).status());
+    }
+  }
+  if (lsn == 0) {
+    journal::Journal* j = journals_->stream(model_stream_);
+    journal::Lsn first = j ? j->first_lsn() : 0;
+    return Status::NotFound(fmt::format(
+        "no synchronous write with request_id '{}' is in the journal of stream '{}'{}: it never "
+        "reached the journal, so no target applied it{}",
+        request_id, model_stream_, j ? fmt::format(" (LSNs {} to {})", first, j->durable_lsn()) : "",
+        first > 1 ? fmt::format(", unless it is older than LSN {} (deleted by retention)", first) : ""));
+  }
+  SLUICE_ASSIGN_OR_RETURN(v1::ExecuteResponse r, GetOutcome(lsn));
+  r.set_request_id(request_id);
+  return r;
 }
 
 void FillResult(const store::StatementResult& result, size_t max_rows, v1::ExecuteResponse* out) {
@@ -58,8 +165,18 @@ Status SyncWriter::Decided(const replicate::IntentDecision& d) {
   o->set_message(d.message);
   o->set_decided_by(d.target);
   o->set_rows_affected(d.result_known ? d.result.rows_affected : -1);
-  SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, admitter_->Admit(model_stream_, marker, /*wait=*/true));
-  (void)lsn;
+  // Synced whatever the ack mode (Flush waits for fdatasync): the decider moves its
+  // watermark past the intent and the caller hears the outcome only after this returns,
+  // and a marker lost to a power loss would let a successor decide the intent again,
+  // maybe the other way.
+  SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, admitter_->Admit(model_stream_, marker, /*wait=*/false));
+  journal::Journal* j = journals_->stream(model_stream_);
+  SLUICE_RETURN_IF_ERROR(j->Flush().Annotate(fmt::format("syncing the outcome marker of LSN {}", d.intent_lsn)));
+  if (j->durable_lsn() < lsn) {
+    return Status::Unavailable(fmt::format(
+        "the journal of stream '{}' closed before the outcome marker of LSN {} was synced",
+        model_stream_, d.intent_lsn));
+  }
   v1::ExecuteResponse r;
   r.set_outcome(d.applied ? v1::OUTCOME_APPLIED : v1::OUTCOME_REJECTED);
   r.set_lsn(d.intent_lsn);
@@ -75,22 +192,40 @@ Status SyncWriter::Decided(const replicate::IntentDecision& d) {
 
 Result<v1::ExecuteResponse> SyncWriter::Execute(const v1::SyncIntent& intent, std::chrono::milliseconds wait,
                                                 size_t max_rows) {
+  SLUICE_RETURN_IF_ERROR(CheckRequestId(intent.request_id()));
+  journal::Journal* j = journals_->stream(model_stream_);
+  if (j == nullptr) return Status::Internal(fmt::format("no stream '{}'", model_stream_));
   v1::Record record;
   *record.mutable_intent() = intent;
-  SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, admitter_->Admit(model_stream_, record, /*wait=*/true));
+  // An error up to here journaled nothing: a definite failure. Once the intent is queued
+  // it may reach the disk whatever happens next, so every later failure is UNKNOWN.
+  SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, admitter_->Admit(model_stream_, record, /*wait=*/false));
+  if (!intent.request_id().empty()) {
+    std::lock_guard lk(index_mu_);
+    IndexRequestLocked(intent.request_id(), lsn);
+  }
+  v1::ExecuteResponse unknown;
+  unknown.set_outcome(v1::OUTCOME_UNKNOWN);
+  unknown.set_lsn(lsn);
+  unknown.set_request_id(intent.request_id());
+  if (Status durable = j->WaitDurable(lsn); !durable.ok()) {
+    unknown.set_message(fmt::format(
+        "the journal failed after the write was queued at LSN {} ({}): it may be on disk and be "
+        "decided once sluiced restarts; ask GetOutcome({}) then",
+        lsn, durable.ToString(), lsn));
+    return unknown;
+  }
   std::unique_lock lk(mu_);
   bool decided = cv_.wait_for(lk, wait, [&] { return outcomes_.count(lsn) > 0; });
   if (!decided) {
-    v1::ExecuteResponse r;
-    r.set_outcome(v1::OUTCOME_UNKNOWN);
-    r.set_lsn(lsn);
-    r.set_message(fmt::format("the outcome of LSN {} is not known yet (no decision within {} ms); "
-                              "ask GetOutcome({}) later",
-                              lsn, wait.count(), lsn));
-    return r;
+    unknown.set_message(fmt::format("the outcome of LSN {} is not known yet (no decision within {} ms); "
+                                    "ask GetOutcome({}) later",
+                                    lsn, wait.count(), lsn));
+    return unknown;
   }
   v1::ExecuteResponse r = outcomes_.at(lsn);
   lk.unlock();
+  r.set_request_id(intent.request_id());
   if (max_rows > 0 && static_cast<size_t>(r.rows_size()) > max_rows) {
     r.mutable_rows()->DeleteSubrange(static_cast<int>(max_rows), r.rows_size() - static_cast<int>(max_rows));
   }

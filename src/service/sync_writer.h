@@ -7,6 +7,17 @@
 // applied; and the caller gets the result. A caller whose outcome is not known within
 // its deadline gets OUTCOME_UNKNOWN with the LSN and asks GetOutcome(lsn) later.
 //
+// Every answer is true: a journal failure before the intent was queued is an error
+// (nothing was journaled); one after it was queued is OUTCOME_UNKNOWN with the LSN (the
+// intent may be on disk and be decided after a restart), never a definite failure.
+// Outcome markers are synced before the caller or the decider hears of them, whatever
+// the journal's ack mode, so a decision once answered survives a power loss.
+//
+// Each intent carries the caller's request id (ExecuteRequest.request_id), so a caller
+// cut off before it learnt the LSN (sluiced crashed) asks GetOutcomeByRequestId. The ids
+// of this run's intents are remembered; an id not among them is looked for in the model
+// journal, scanned once up to its head and remembered from then on.
+//
 // The check that a target is active, before anything is journaled, is the service's
 // (a refused call must journal nothing).
 //
@@ -15,9 +26,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "admission/admitter.h"
 #include "journal/journal_set.h"
@@ -33,9 +47,17 @@ class SyncWriter {
       : journals_(journals), admitter_(admitter), model_stream_(std::move(model_stream)) {}
 
   // Journals `intent` and waits up to `wait` for its outcome. The response's outcome is
-  // APPLIED, REJECTED or UNKNOWN (with the LSN either way).
+  // APPLIED, REJECTED or UNKNOWN (with the LSN and the intent's request id either way).
+  // An error means nothing was journaled. kInvalidArgument for a bad request id.
   Result<v1::ExecuteResponse> Execute(const v1::SyncIntent& intent, std::chrono::milliseconds wait,
                                       size_t max_rows);
+  // The outcome (as GetOutcome) of the latest intent journaled with `request_id`;
+  // NOT_FOUND when no retained intent carries it (it never reached the journal, or
+  // retention deleted it).
+  Result<v1::ExecuteResponse> GetOutcomeByRequestId(const std::string& request_id);
+  // OK, or kInvalidArgument saying what is wrong with a request id (at most 128 bytes,
+  // no control characters; empty is allowed: no id).
+  static Status CheckRequestId(std::string_view request_id);
   // APPLIED / REJECTED once decided, PENDING while journaled and undecided; NOT_FOUND when
   // `lsn` is not a sync write; OUT_OF_RANGE when it is no longer in the journal.
   Result<v1::ExecuteResponse> GetOutcome(journal::Lsn lsn);
@@ -51,6 +73,12 @@ class SyncWriter {
 
  private:
   void Remember(journal::Lsn lsn, v1::ExecuteResponse response);
+  // REQUIRES: index_mu_ held. Remembers that `request_id` was journaled at `lsn`.
+  void IndexRequestLocked(const std::string& request_id, journal::Lsn lsn);
+  // Calls `fn` with every intent of the model journal from `from` to its durable head
+  // (retained ones only); returns the last LSN read.
+  Result<journal::Lsn> ScanIntents(journal::Lsn from,
+                                   const std::function<void(journal::Lsn, const v1::SyncIntent&)>& fn);
 
   journal::JournalSet* journals_;
   admission::Admitter* admitter_;
@@ -64,6 +92,12 @@ class SyncWriter {
   std::condition_variable cv_;
   std::map<journal::Lsn, v1::ExecuteResponse> outcomes_;  // GUARDED_BY(mu_) recent ones
   std::deque<journal::Lsn> order_;                        // GUARDED_BY(mu_) for eviction
+
+  std::mutex index_mu_;  // request ids; taken before mu_ when both are
+  std::unordered_map<std::string, journal::Lsn> request_lsns_;  // GUARDED_BY(index_mu_)
+  std::deque<std::string> request_order_;                       // GUARDED_BY(index_mu_)
+  journal::Lsn request_scanned_ = 0;  // GUARDED_BY(index_mu_) journal indexed up to here
+  bool request_evicted_ = false;      // GUARDED_BY(index_mu_) some ids were forgotten
 };
 
 // Converts a backend result into the API's response fields.

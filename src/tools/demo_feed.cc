@@ -46,7 +46,7 @@ class ModelUpdates {
  public:
   ModelUpdates(sluice::client::Client* client, int64_t base) : client_(client), base_(base) {}
 
-  void Add(int64_t cycle) { queue_.push_back({cycle, 0}); }
+  void Add(int64_t cycle) { queue_.push_back({cycle, 0, {}}); }
 
   // Sends (or asks about) queued updates in order until one is refused or undecided.
   void Drain() {
@@ -62,6 +62,18 @@ class ModelUpdates {
         Decided(item, *o);
         queue_.pop_front();
         continue;
+      }
+      if (!item.request_id.empty()) {
+        // Cut off before its answer: found by its request id once the service is back,
+        // or not found (never journaled), then sent again.
+        auto o = client_->GetOutcomeByRequestId(item.request_id);
+        if (!o.ok() && o.status().code() != sluice::Code::kNotFound) return;
+        if (o.ok()) {
+          item.lsn = o->lsn();
+          item.request_id.clear();
+          continue;
+        }
+        item.request_id.clear();
       }
       auto u = client_->Update(Request(item.cycle));
       if (!u.ok()) {
@@ -85,6 +97,7 @@ class ModelUpdates {
         fmt::print(stderr, "demo-feed: model update of cycle {}: outcome not known yet (LSN {}): {}\n", item.cycle,
                    u->lsn(), u->message());
         item.lsn = u->lsn();
+        if (item.lsn == 0) item.request_id = u->request_id();
         return;
       }
       Decided(item, *u);
@@ -110,7 +123,8 @@ class ModelUpdates {
  private:
   struct Item {
     int64_t cycle;
-    uint64_t lsn;  // 0: not journaled (yet)
+    uint64_t lsn;  // 0: not journaled (yet), or not known (request_id then says which)
+    std::string request_id = {};  // of an update cut off before its answer
   };
 
   sluice::v1::ExecuteRequest Request(int64_t c) const {
