@@ -371,7 +371,8 @@ class RetentionCliTest : public AdminCliTest {
  protected:
   static DaemonConfig SmallSegments() {
     DaemonConfig c;
-    c.journal = "segment_size = \"64KiB\"\nretention_interval = \"100ms\"";
+    c.journal = "segment_size = \"64KiB\"\nmax_record_size = \"32KiB\"\nretention_interval = \"100ms\"";
+    c.extra = "[limits]\nmax_lob_size = \"16KiB\"\nmax_string_length = 1024\n";
     return c;
   }
   // Removes or restores the [[target]] block of 'dr' in the daemon's config file.
@@ -504,10 +505,14 @@ TEST_F(RetentionCliTest, NewTargetWhoseRecordsAreGoneDoesNotStopRetention) {
       << "retention stopped at LSN " << FirstLsn("samples") << " of samples";
   nlohmann::json doc = StatusJson();
   for (const auto& a : doc["appliers"]) {
-    if (a["target"] == "dr" && a["stream"] == "samples") EXPECT_EQ(a["state"], "needs resync") << a.dump();
+    if (a["target"] == "dr" && a["stream"] == "samples") {
+      EXPECT_EQ(a["state"], "needs resync") << a.dump();
+    }
   }
   for (const auto& c : CursorsOf(doc, "dr")) {
-    if (c["stream"] == "samples") EXPECT_TRUE(c["needs_resync"].get<bool>()) << c.dump();
+    if (c["stream"] == "samples") {
+      EXPECT_TRUE(c["needs_resync"].get<bool>()) << c.dump();
+    }
   }
   for (const char* t : {"a", "b"}) {
     EXPECT_TRUE(WaitFor([&] { return CountRows(daemon_->db(t), "sample_1s") == 50 * 500; })) << t;
