@@ -365,6 +365,160 @@ TEST_F(AdminCliTest, StatusShowsFailoverAndIsolation) {
   for (const char* t : {"a", "b", "dr"}) EXPECT_EQ(CountRows(daemon_->db(t), "sample_1s"), 2) << t;
 }
 
+// Helpers for the retention tests (issue #9 item 6): small segments, retention every
+// 100 ms, and a config file that can leave out the replica 'dr'.
+class RetentionCliTest : public AdminCliTest {
+ protected:
+  static DaemonConfig SmallSegments() {
+    DaemonConfig c;
+    c.journal = "segment_size = \"64KiB\"\nmax_record_size = \"32KiB\"\nretention_interval = \"100ms\"";
+    c.extra = "[limits]\nmax_lob_size = \"16KiB\"\nmax_string_length = 1024\n";
+    return c;
+  }
+  // Removes or restores the [[target]] block of 'dr' in the daemon's config file.
+  void ConfigureDr(bool present) {
+    const std::string block =
+        "[[target]]\nname = \"dr\"\nrole = \"replica\"\ndriver = \"sqlite\"\nconnection = "
+        "\"targets/dr.db\"\n";
+    std::string text = ReadFile(daemon_->config_path());
+    if (original_.empty()) original_ = text;
+    if (present) {
+      WriteFile(daemon_->config_path(), original_);
+      return;
+    }
+    auto at = original_.find(block);
+    ASSERT_NE(at, std::string::npos) << original_;
+    WriteFile(daemon_->config_path(), std::string(original_).erase(at, block.size()));
+  }
+  // About 100 KiB of samples, committed in `batches` records.
+  void CommitSamples(int batches) {
+    int64_t ts = NowMicros();
+    for (int i = 0; i < batches; ++i) {
+      v1::CommitRequest c;
+      c.set_stream("samples");
+      *c.add_records() = SampleRecord(++next_point_ * 1000, 500, ts);
+      v1::CommitResponse cr;
+      ASSERT_TRUE(daemon_->Commit(c, &cr).ok());
+    }
+  }
+  nlohmann::json StatusJson() {
+    RunResult j = Sluice({"status", "--json"});
+    EXPECT_EQ(j.exit_code, 0) << j.output;
+    return nlohmann::json::parse(j.output, nullptr, /*allow_exceptions=*/false);
+  }
+  uint64_t FirstLsn(const std::string& stream) {
+    v1::StatusResponse s;
+    EXPECT_TRUE(daemon_->Admin(&s).ok());
+    for (const auto& st : s.streams()) {
+      if (st.name() == stream) return st.first_lsn();
+    }
+    return 0;
+  }
+  // The cursor entries of `name` in `sluice status --json`.
+  static std::vector<nlohmann::json> CursorsOf(const nlohmann::json& doc, const std::string& name) {
+    std::vector<nlohmann::json> out;
+    if (!doc.is_object() || !doc.contains("cursors")) return out;
+    for (const auto& c : doc["cursors"]) {
+      if (c.value("name", "") == name) out.push_back(c);
+    }
+    return out;
+  }
+
+  std::string original_;
+  int next_point_ = 0;
+};
+
+// A target removed from the config leaves its cursors behind. They must not hold the
+// journal invisibly: sluiced reports them at start, status shows them with what they
+// hold, and `sluice target forget NAME` drops them so retention frees the segments.
+TEST_F(RetentionCliTest, RemovedTargetsCursorsAreShownAndForgotten) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon(SmallSegments()));
+  ASSERT_TRUE(WaitState("a"));
+  ASSERT_NO_FATAL_FAILURE(CommitSamples(10));
+  daemon_->WaitCaughtUp();
+  ASSERT_EQ(daemon_->Stop(), 0);
+
+  ASSERT_NO_FATAL_FAILURE(ConfigureDr(false));
+  std::filesystem::remove(daemon_->log());
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  ASSERT_TRUE(WaitState("a"));
+  std::string log = ReadFile(daemon_->log());
+  EXPECT_NE(log.find("sluice target forget dr"), std::string::npos) << log;
+  ASSERT_NO_FATAL_FAILURE(CommitSamples(30));
+  daemon_->WaitCaughtUp();
+
+  // Status shows the removed target's cursor and what it holds.
+  nlohmann::json doc = StatusJson();
+  auto dr = CursorsOf(doc, "dr");
+  EXPECT_EQ(dr.size(), 4u) << doc.dump();  // one per stream
+  uint64_t dr_samples_lsn = 0;
+  for (const auto& c : dr) {
+    EXPECT_FALSE(c["configured"].get<bool>()) << c.dump();
+    if (c["stream"] == "samples") {
+      dr_samples_lsn = std::stoull(c["lsn"].get<std::string>());
+      EXPECT_GT(std::stoull(c["held_bytes"].get<std::string>()), 0u) << c.dump();
+    }
+  }
+  EXPECT_GT(dr_samples_lsn, 0u);
+  RunResult text = Sluice({"status"});
+  ExpectIn(text, {"CURSOR", "dr", "not configured", "sluice target forget dr"});
+
+  // Only a removed target can be forgotten.
+  RunResult configured = Sluice({"target", "forget", "a"});
+  EXPECT_EQ(configured.exit_code, 1) << configured.output;
+  ExpectIn(configured, {"FAILED_PRECONDITION", "'a'", "configured"});
+  RunResult unknown = Sluice({"target", "forget", "nope"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+  ExpectIn(unknown, {"NOT_FOUND", "'nope'"});
+
+  RunResult forget = Sluice({"target", "forget", "dr"});
+  EXPECT_EQ(forget.exit_code, 0) << forget.output;
+  ExpectIn(forget, {"dr", "4 cursor"});
+  // Retention goes on past where dr stood; nothing of a or b is lost.
+  EXPECT_TRUE(WaitFor([&] { return FirstLsn("samples") > dr_samples_lsn + 1; }, std::chrono::seconds(30)))
+      << "first LSN " << FirstLsn("samples") << ", dr stood at " << dr_samples_lsn;
+  EXPECT_TRUE(CursorsOf(StatusJson(), "dr").empty());
+  EXPECT_EQ(ReadFile(dir_.Sub("data/state/cursors.json")).find("\"dr\""), std::string::npos);
+  ASSERT_NO_FATAL_FAILURE(CommitSamples(1));
+  daemon_->WaitCaughtUp();
+  for (const char* t : {"a", "b"}) EXPECT_EQ(CountRows(daemon_->db(t), "sample_1s"), 41 * 500) << t;
+}
+
+// A target added after retention deleted the start of a stream cannot be fed from the
+// journal (it needs a resync); its cursor must not stop retention on that stream.
+TEST_F(RetentionCliTest, NewTargetWhoseRecordsAreGoneDoesNotStopRetention) {
+  daemon_ = std::make_unique<Daemon>(dir_, SmallSegments());
+  ASSERT_NO_FATAL_FAILURE(ConfigureDr(false));
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  ASSERT_TRUE(WaitState("a"));
+  ASSERT_NO_FATAL_FAILURE(CommitSamples(20));
+  daemon_->WaitCaughtUp();
+  ASSERT_TRUE(WaitFor([&] { return FirstLsn("samples") > 1; }, std::chrono::seconds(30)));
+  ASSERT_EQ(daemon_->Stop(), 0);
+
+  ASSERT_NO_FATAL_FAILURE(ConfigureDr(true));
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  ASSERT_TRUE(WaitState("a"));
+  const uint64_t first = FirstLsn("samples");
+  ASSERT_NO_FATAL_FAILURE(CommitSamples(30));
+  EXPECT_TRUE(WaitFor([&] { return FirstLsn("samples") > first + 10; }, std::chrono::seconds(30)))
+      << "retention stopped at LSN " << FirstLsn("samples") << " of samples";
+  nlohmann::json doc = StatusJson();
+  for (const auto& a : doc["appliers"]) {
+    if (a["target"] == "dr" && a["stream"] == "samples") {
+      EXPECT_EQ(a["state"], "needs resync") << a.dump();
+    }
+  }
+  for (const auto& c : CursorsOf(doc, "dr")) {
+    if (c["stream"] == "samples") {
+      EXPECT_TRUE(c["needs_resync"].get<bool>()) << c.dump();
+    }
+  }
+  for (const char* t : {"a", "b"}) {
+    EXPECT_TRUE(WaitFor([&] { return CountRows(daemon_->db(t), "sample_1s") == 50 * 500; })) << t;
+  }
+}
+
 TEST_F(AdminCliTest, UnreachableServiceIsExitCode3) {
   RunResult r = Sluice({"status", "--connect-timeout", "1"},
                        {{"SLUICE_ADDRESS", fmt::format("127.0.0.1:{}", FreePort())}});

@@ -1,5 +1,5 @@
 // `sluice status`, `sluice switch`, `sluice errors list|retry|discard`, `sluice target
-// disable|enable`: what an operator sees and does through sluiced's Admin service.
+// disable|enable|forget`: what an operator sees and does through sluiced's Admin service.
 
 #include <unistd.h>
 
@@ -258,6 +258,20 @@ int RunTargetEnable(const ServiceOptions& so, const std::string& name, bool enab
   return kExitOk;
 }
 
+int RunTargetForget(const ServiceOptions& so, const std::string& name) {
+  int code = kExitOk;
+  auto conn = Connection::Open(so, "target forget", &code);
+  if (!conn) return code;
+  v1::ForgetTargetRequest req;
+  req.set_target(name);
+  v1::ForgetTargetResponse resp;
+  auto ctx = conn->NewContext();
+  grpc::Status st = conn->admin().ForgetTarget(ctx.get(), req, &resp);
+  if (!st.ok()) return conn->Fail("Admin.ForgetTarget", st);
+  fmt::print("{}\n", resp.message());
+  return kExitOk;
+}
+
 constexpr const char* kServiceExitCodes =
     "Exit codes: 0 success, 1 the service refused or the operation failed (message on "
     "stderr), 2 usage error, 3 cannot reach the service.";
@@ -335,8 +349,8 @@ void RegisterAdminCommands(CLI::App& app, Context* context) {
         [context, args] { context->exit_code = RunErrorsAction(context->service, *args); });
   }
 
-  CLI::App* target =
-      app.add_subcommand("target", "Take a target out for maintenance and bring it back");
+  CLI::App* target = app.add_subcommand(
+      "target", "Take a target out for maintenance and bring it back; forget a removed one");
   target->require_subcommand(1);
   for (bool enable : {false, true}) {
     auto name = std::make_shared<std::string>();
@@ -351,6 +365,18 @@ void RegisterAdminCommands(CLI::App& app, Context* context) {
       context->exit_code = RunTargetEnable(context->service, *name, enable);
     });
   }
+  auto forget_name = std::make_shared<std::string>();
+  CLI::App* forget = target->add_subcommand(
+      "forget",
+      "Drop the journal cursors of a target removed from the config, so that retention frees "
+      "the segments they hold (sluiced names such cursors when it starts; `sluice status` shows "
+      "them). The target's database is not touched; added back later, it needs a resync");
+  forget->add_option("NAME", *forget_name, "The removed target")->required();
+  forget->footer(std::string(kServiceExitCodes) +
+                 " 1 also when NAME is still configured (FAILED_PRECONDITION) or has no cursor "
+                 "(NOT_FOUND).");
+  forget->callback(
+      [context, forget_name] { context->exit_code = RunTargetForget(context->service, *forget_name); });
 }
 
 }  // namespace sluice::cli

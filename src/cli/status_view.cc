@@ -186,6 +186,19 @@ std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us) {
     out += "\n";
     for (const auto& n : notes) out += n + "\n";
   }
+
+  // Whatever keeps retention from deleting segments, named: a removed target's cursor
+  // holds the journal for ever unless an operator forgets it.
+  Table cursors({"STREAM", "CURSOR", "LSN", "HOLDS", "NOTE"});
+  bool any_cursor = false;
+  for (const auto& c : s.cursors()) {
+    if (c.held_bytes() == 0 && c.configured()) continue;
+    any_cursor = true;
+    std::string note = c.configured() ? "" : fmt::format("not configured: `sluice target forget {}` releases it", c.name());
+    if (c.needs_resync()) note += (note.empty() ? "" : "; ") + std::string("needs resync, holds nothing");
+    cursors.Add({c.stream(), c.name(), std::to_string(c.lsn()), HumanBytes(c.held_bytes()), note.empty() ? "-" : note});
+  }
+  if (any_cursor) out += "\ncursors holding journal segments:\n" + cursors.Render();
   return out;
 }
 

@@ -44,7 +44,8 @@ std::string StateLine(const v1::StatusResponse& s, int64_t now_us);
 std::string CatchUpText(const v1::TargetStatus& t);
 // The whole `sluice status` page: node, state line, journal, targets (role, priority,
 // driver, enabled, health, applier state, catch-up), why a primary cannot be active or
-// is down, then the stream x target table.
+// is down, then the stream x target table, then the cursors that hold journal segments
+// (and every cursor of a target that is no longer configured).
 std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us);
 
 // Where a switch to `target` stands, judged from one status answer (`sluice switch

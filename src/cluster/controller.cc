@@ -74,7 +74,31 @@ void Controller::Poke() {
 
 ClusterState Controller::state() const {
   std::lock_guard lk(mu_);
-  return state_;
+  ClusterState st = state_;
+  if (!persist_error_.empty()) st.reason = fmt::format("{}; still {}", persist_error_, st.reason);
+  return st;
+}
+
+SyncWritePass& SyncWritePass::operator=(SyncWritePass&& o) noexcept {
+  if (this != &o) {
+    Release();
+    controller_ = std::exchange(o.controller_, nullptr);
+  }
+  return *this;
+}
+
+void SyncWritePass::Release() {
+  if (Controller* c = std::exchange(controller_, nullptr)) c->EndSyncWrite();
+}
+
+void Controller::EndSyncWrite() {
+  bool last;
+  {
+    std::lock_guard lk(mu_);
+    last = --sync_in_flight_ == 0;
+    if (last) poked_ = true;
+  }
+  if (last) cv_.notify_all();  // a manual switchover may wait for this
 }
 
 void Controller::Run() {
@@ -130,10 +154,21 @@ std::string Controller::BestCandidateLocked(const std::string& except, std::stri
 }
 
 void Controller::EvaluateLocked() {
+  // A change that could not be saved is tried again below if it is still wanted; if it
+  // is not, the state in memory is the saved one and serves again.
+  persist_error_.clear();
   switch (state_.phase) {
     case Phase::kStarting: {
       if (!health_->AllKnown() && Clock::now() - started_at_ < options_.first_probe_wait) return;
-      std::optional<ClusterState> resumed = std::exchange(resumed_, std::nullopt);
+      // Kept until a change is saved: a first decision that cannot be saved is made
+      // again, still knowing what was resumed.
+      const std::optional<ClusterState> resumed = resumed_;
+      struct Forget {
+        Controller* c;
+        ~Forget() {
+          if (c->state_.phase != Phase::kStarting) c->resumed_.reset();
+        }
+      } forget{this};
       if (resumed && resumed->phase == Phase::kActive && IneligibleLocked(resumed->active).empty()) {
         BecomeActiveLocked(resumed->active, "it was active before sluiced restarted");
         return;
@@ -150,22 +185,29 @@ void Controller::EvaluateLocked() {
         IsolateLocked("no primary can serve: " + (why.empty() ? "no primary is configured" : why));
       } else if (resumed) {
         BeginSwitchLocked(from, to, fmt::format("resuming after a restart of sluiced (was {})", resumed->Describe()),
-                          false);
+                          false)
+            .IgnoreError();  // kept in persist_error_; tried again on the next pass
       } else {
-        BeginSwitchLocked("", to, fmt::format("first start: '{}' is the first eligible primary", to), false);
+        BeginSwitchLocked("", to, fmt::format("first start: '{}' is the first eligible primary", to), false)
+            .IgnoreError();  // kept in persist_error_; tried again on the next pass
       }
       return;
     }
     case Phase::kActive: {
       std::string no = IneligibleLocked(state_.active);
-      if (no.empty()) return;
+      if (no.empty()) {
+        // Again after an isolation that could not be saved had stopped the deciding.
+        SetDeciderLocked(state_.active);
+        return;
+      }
       std::string reason = fmt::format("'{}' {}", state_.active, no);
       std::string why;
       std::string to = BestCandidateLocked(state_.active, &why);
       if (to.empty()) {
         IsolateLocked(fmt::format("{}; no other primary can serve{}", reason, why.empty() ? "" : ": " + why));
       } else {
-        BeginSwitchLocked(state_.active, to, reason, false);
+        BeginSwitchLocked(state_.active, to, reason, false)
+            .IgnoreError();  // kept in persist_error_; tried again on the next pass
       }
       return;
     }
@@ -178,20 +220,28 @@ void Controller::EvaluateLocked() {
         if (to.empty()) {
           IsolateLocked(fmt::format("{}; no other primary can serve{}", reason, why.empty() ? "" : ": " + why));
         } else {
-          BeginSwitchLocked(state_.from, to, reason, false);
+          BeginSwitchLocked(state_.from, to, reason, false)
+            .IgnoreError();  // kept in persist_error_; tried again on the next pass
         }
         return;
       }
-      if (drain_lsn_ > 0) {
+      if (draining_) {
+        // No call gets a pass while switching: once the passes given out before are
+        // back, every intent of theirs is journaled, and the last LSN assigned bounds them.
+        if (!drain_fixed_ && sync_in_flight_ == 0) {
+          if (journal::Journal* j = journals_->stream(kSyncStream)) drain_lsn_ = j->last_assigned_lsn();
+          drain_fixed_ = true;
+        }
         auto from = replicator_->FindApplier(state_.from, kSyncStream);
-        bool drained = from == nullptr || from->status().applied_lsn >= drain_lsn_ ||
-                       !IneligibleLocked(state_.from).empty();
+        bool drained = from == nullptr || !IneligibleLocked(state_.from).empty() ||
+                       (drain_fixed_ && from->status().applied_lsn >= drain_lsn_);
         if (!drained && Clock::now() < drain_until_) return;
         if (!drained) {
-          SLUICE_LOG_WARN("'{}' did not finish its sync writes up to LSN {} within {} ms; switching anyway",
-                          state_.from, drain_lsn_, options_.drain_wait.count());
+          SLUICE_LOG_WARN("'{}' did not finish its sync writes ({} call(s) in flight, up to LSN {}) within {} ms; "
+                          "switching anyway",
+                          state_.from, sync_in_flight_, drain_lsn_, options_.drain_wait.count());
         }
-        drain_lsn_ = 0;
+        draining_ = false;
       }
       if (markers_pending_) CommitSwitchLocked();
       if (!markers_pending_ && MarkersAppliedLocked()) {
@@ -203,7 +253,8 @@ void Controller::EvaluateLocked() {
       std::string why;
       std::string to = BestCandidateLocked("", &why);
       if (!to.empty()) {
-        BeginSwitchLocked("", to, fmt::format("'{}' can serve again", to), false);
+        BeginSwitchLocked("", to, fmt::format("'{}' can serve again", to), false)
+            .IgnoreError();  // kept in persist_error_; tried again on the next pass
       } else if (!why.empty()) {
         state_.reason = "no primary can serve: " + why;  // shown by status; not a change of state
       }
@@ -212,28 +263,30 @@ void Controller::EvaluateLocked() {
   }
 }
 
-void Controller::BeginSwitchLocked(const std::string& from, const std::string& to, const std::string& reason,
-                                   bool drain) {
+Status Controller::BeginSwitchLocked(const std::string& from, const std::string& to, const std::string& reason,
+                                     bool drain) {
   ClusterState next;
   next.phase = Phase::kSwitching;
   next.from = from;
   next.to = to;
   next.reason = reason;
   next.switch_id = state_.switch_id + 1;
-  ChangedLocked(std::move(next));
+  SLUICE_RETURN_IF_ERROR(ChangedLocked(std::move(next)));
   markers_.clear();
   markers_pending_ = true;
+  draining_ = false;
+  drain_fixed_ = false;
   drain_lsn_ = 0;
-  if (drain && !from.empty()) {
+  if (drain && !from.empty() && journals_->stream(kSyncStream) != nullptr) {
     // A manual switchover: the old target first decides the sync writes already
-    // journaled (no new ones are journaled while switching), so none is left to its
-    // successor with an unknown outcome.
-    if (journal::Journal* j = journals_->stream(kSyncStream)) {
-      drain_lsn_ = j->durable_lsn();
-      drain_until_ = Clock::now() + options_.drain_wait;
-    }
+    // journaled or on their way (their callers hold a SyncWritePass; no new one is
+    // given out while switching), so none is left to its successor with an unknown
+    // outcome, and the old target is not cut off in the middle of deciding one.
+    draining_ = true;
+    drain_until_ = Clock::now() + options_.drain_wait;
   }
-  if (drain_lsn_ == 0) CommitSwitchLocked();
+  if (!draining_) CommitSwitchLocked();
+  return Status::OK();
 }
 
 void Controller::CommitSwitchLocked() {
@@ -267,25 +320,28 @@ bool Controller::MarkersAppliedLocked() const {
 }
 
 void Controller::BecomeActiveLocked(const std::string& target, const std::string& reason) {
-  SetDeciderLocked(target);
   ClusterState next;
   next.phase = Phase::kActive;
   next.active = target;
   next.reason = reason;
   next.switch_id = state_.switch_id;
-  ChangedLocked(std::move(next));
+  // The decider only once the state file names the target: a restart must not find
+  // another target active than the one that decided.
+  if (!ChangedLocked(std::move(next)).ok()) return;
+  SetDeciderLocked(target);
 }
 
 void Controller::IsolateLocked(const std::string& reason) {
+  // Nobody deciding is safe whether or not the change can be saved.
   SetDeciderLocked("");
   ClusterState next;
   next.phase = Phase::kIsolated;
   next.reason = reason;
   next.switch_id = state_.switch_id;
+  if (!ChangedLocked(std::move(next)).ok()) return;
   markers_.clear();
   markers_pending_ = false;
-  drain_lsn_ = 0;
-  ChangedLocked(std::move(next));
+  draining_ = false;
 }
 
 void Controller::SetDeciderLocked(const std::string& target) {
@@ -295,12 +351,20 @@ void Controller::SetDeciderLocked(const std::string& target) {
   if (on_decider_) on_decider_(target);
 }
 
-void Controller::ChangedLocked(ClusterState next) {
+Status Controller::ChangedLocked(ClusterState next) {
   next.since_us = NowMicros();
-  // Persisted first: a restart resumes what takes effect now. A failure to persist is
-  // logged and the change still happens: serving on beats stopping over a state file.
-  Status s = SaveClusterState(options_.fs, options_.state_path, next);
-  if (!s.ok()) SLUICE_LOG_ERROR("{}", s.ToString());
+  // Persisted first, and fail-closed: a change the file does not record would be undone
+  // by a restart (a target switched away from could become active again without switch
+  // markers while its successor had decided writes). So an unsaved change does not take
+  // effect; the controller tries again on its next pass.
+  Status s = SaveStateLocked(next);
+  if (!s.ok()) {
+    persist_error_ = fmt::format("cannot save the service state, so {} waits: {}", next.Describe(), s.ToString());
+    SLUICE_LOG_ERROR("{}", persist_error_);
+    active_cv_.notify_all();  // waiting synchronous calls are refused now
+    return s;
+  }
+  persist_error_.clear();
   if (next.phase == Phase::kIsolated) {
     SLUICE_LOG_WARN("service state: isolated: {}", next.reason);
   } else {
@@ -314,23 +378,43 @@ void Controller::ChangedLocked(ClusterState next) {
     e->set_severity(next.phase == Phase::kActive ? 0 : 2);
     e->set_source(options_.node_id);
     e->set_text(fmt::format("{}: {}", next.Describe(), next.reason));
-    auto lsn = admitter_->Admit(options_.events_stream, std::move(event), /*wait=*/false);
-    if (!lsn.ok()) SLUICE_LOG_WARN("journaling the state change as an event: {}", lsn.status().ToString());
+    // Durable before the change takes effect, so that the history in every target's
+    // event_log has every state the service was in. The state file is the authority: a
+    // journal that refuses the event does not hold the change up.
+    auto lsn = admitter_->Admit(options_.events_stream, std::move(event), /*wait=*/true);
+    if (!lsn.ok()) SLUICE_LOG_ERROR("journaling the state change as an event: {}", lsn.status().ToString());
   }
   state_ = std::move(next);
   active_cv_.notify_all();
+  return Status::OK();
 }
 
-Result<std::string> Controller::WaitActive() {
+Status Controller::SaveStateLocked(const ClusterState& next) {
+  SLUICE_FAILPOINT_RETURN("cluster.save_state");
+  return SaveClusterState(options_.fs, options_.state_path, next);
+}
+
+Result<std::string> Controller::WaitActive(SyncWritePass* pass) {
   std::unique_lock lk(mu_);
   const auto deadline = Clock::now() + options_.switch_deadline;
+  const auto grant = [&]() -> Result<std::string> {
+    if (!persist_error_.empty()) {
+      return Status::Unavailable(fmt::format("service paused ({}): {}", state_.Describe(), persist_error_));
+    }
+    if (pass != nullptr) {
+      pass->Release();
+      pass->controller_ = this;
+      ++sync_in_flight_;
+    }
+    return state_.active;
+  };
   while (true) {
-    if (state_.phase == Phase::kActive) return state_.active;
+    if (state_.phase == Phase::kActive) return grant();
     if (state_.phase == Phase::kIsolated) {
       return Status::Unavailable(fmt::format("service paused (isolated): {}", state_.reason));
     }
     if (stop_ || active_cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
-      if (state_.phase == Phase::kActive) return state_.active;
+      if (state_.phase == Phase::kActive) return grant();
       return Status::Unavailable(fmt::format("service paused ({}): {}; no target became active within {} ms",
                                              state_.Describe(), state_.reason, options_.switch_deadline.count()));
     }
@@ -359,7 +443,8 @@ Result<std::string> Controller::RequestSwitch(const std::string& target) {
     return Status::FailedPrecondition(std::move(msg));
   }
   std::string from = state_.phase == Phase::kActive ? state_.active : "";
-  BeginSwitchLocked(from, target, fmt::format("switchover to '{}' requested by an operator", target), true);
+  SLUICE_RETURN_IF_ERROR(
+      BeginSwitchLocked(from, target, fmt::format("switchover to '{}' requested by an operator", target), true));
   cv_.notify_all();
   return fmt::format("switching from '{}' to '{}'", from.empty() ? "none" : from, target);
 }

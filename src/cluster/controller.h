@@ -11,10 +11,13 @@
 //    isolated, until one is eligible again.
 //  - No automatic switch-back: a recovered target catches up and stays standby. An
 //    operator may switch (RequestSwitch); the old active target first finishes the sync
-//    writes journaled before the request.
+//    writes journaled before the request and those whose callers were already admitted
+//    (SyncWritePass).
 //  - The state is persisted (DATA_DIR/state/cluster.json) before it takes effect, so a
-//    restart resumes it; every change is logged and journaled as an event
-//    (kind "sluice.state") on the events stream, so every target's event_log records it.
+//    restart resumes it: a change that cannot be saved does not happen (fail-closed; it
+//    is tried again, and synchronous calls are refused meanwhile). Every change is logged
+//    and journaled durably as an event (kind "sluice.state") on the events stream before
+//    it takes effect, so every target's event_log records it.
 //
 // Synchronous services ask WaitActive(): the active target, or, while switching, a wait
 // of up to the switch deadline; refused with the state in the message otherwise.
@@ -29,6 +32,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "admission/admitter.h"
@@ -66,6 +70,28 @@ struct TargetView {
   CatchUp catch_up;
 };
 
+class Controller;
+
+// Held by a synchronous write from the moment WaitActive() hands it the active target
+// until its call is over (intent journaled and decided, or given up on): a manual
+// switchover lets the old target decide the intents of every call holding one, so that
+// an intent journaled just after the switch began is not left to a target that never
+// decides it, nor decided by two. Movable, not copyable.
+class SyncWritePass {
+ public:
+  SyncWritePass() = default;
+  SyncWritePass(SyncWritePass&& o) noexcept : controller_(std::exchange(o.controller_, nullptr)) {}
+  SyncWritePass& operator=(SyncWritePass&& o) noexcept;
+  SyncWritePass(const SyncWritePass&) = delete;
+  SyncWritePass& operator=(const SyncWritePass&) = delete;
+  ~SyncWritePass() { Release(); }
+  void Release();
+
+ private:
+  friend class Controller;
+  Controller* controller_ = nullptr;
+};
+
 class Controller {
  public:
   // Reads the persisted state (kCorruption naming the file when damaged).
@@ -80,8 +106,10 @@ class Controller {
 
   ClusterState state() const;
   // The active target; while starting or switching waits up to the switch deadline for
-  // one. kUnavailable "service paused (STATE): WHY" otherwise.
-  Result<std::string> WaitActive();
+  // one. kUnavailable "service paused (STATE): WHY" otherwise, also while a change of
+  // state waits to be saved. A synchronous write passes `pass` and holds it until its call
+  // is over (see SyncWritePass); reads pass nothing.
+  Result<std::string> WaitActive(SyncWritePass* pass = nullptr);
   // Manual switchover to `target`. OK once the switch has begun (or when `target` is
   // active already, with a message saying so); kNotFound, kFailedPrecondition (not a
   // primary, disabled, diverged, needs resync, another switch in progress) or
@@ -93,6 +121,7 @@ class Controller {
   void Poke();
 
  private:
+  friend class SyncWritePass;
   Controller(const config::Config* config, journal::JournalSet* journals, admission::Admitter* admitter,
              replicate::Replicator* replicator, HealthMonitor* health, ControllerOptions options,
              DeciderCallback on_decider)
@@ -107,14 +136,18 @@ class Controller {
   // The highest-priority eligible primary other than `except`, "" when none; `why`
   // collects each primary's reason.
   std::string BestCandidateLocked(const std::string& except, std::string* why) const;
-  void BeginSwitchLocked(const std::string& from, const std::string& to, const std::string& reason, bool drain);
+  Status BeginSwitchLocked(const std::string& from, const std::string& to, const std::string& reason, bool drain);
   // Decider change and markers (after the drain of a manual switchover).
   void CommitSwitchLocked();
   bool MarkersAppliedLocked() const;
   void BecomeActiveLocked(const std::string& target, const std::string& reason);
   void IsolateLocked(const std::string& reason);
-  // Persists, logs and journals the change.
-  void ChangedLocked(ClusterState next);
+  // Persists, logs and journals the change, then makes it take effect. When the state
+  // file cannot be replaced nothing changes: the error is returned and kept in
+  // persist_error_ until a change is saved or none is wanted any more.
+  Status ChangedLocked(ClusterState next);
+  Status SaveStateLocked(const ClusterState& next);
+  void EndSyncWrite();
   void SetDeciderLocked(const std::string& target);
 
   const config::Config* config_;
@@ -132,7 +165,13 @@ class Controller {
   std::optional<ClusterState> resumed_;  // GUARDED_BY(mu_) persisted state, until the first decision
   std::map<std::string, journal::Lsn> markers_;  // GUARDED_BY(mu_) switch markers to apply
   bool markers_pending_ = false;       // GUARDED_BY(mu_) switching, markers not appended yet
-  journal::Lsn drain_lsn_ = 0;         // GUARDED_BY(mu_) manual switch: the old target finishes this first
+  // Manual switch: the old target decides up to drain_lsn_ first, fixed once no call
+  // admitted before the switch is still in flight (drain_fixed_).
+  bool draining_ = false;              // GUARDED_BY(mu_)
+  bool drain_fixed_ = false;           // GUARDED_BY(mu_)
+  journal::Lsn drain_lsn_ = 0;         // GUARDED_BY(mu_)
+  size_t sync_in_flight_ = 0;          // GUARDED_BY(mu_) SyncWritePasses held
+  std::string persist_error_;          // GUARDED_BY(mu_) the last change could not be saved
   std::chrono::steady_clock::time_point drain_until_;  // GUARDED_BY(mu_)
   std::string decider_;                // GUARDED_BY(mu_)
   bool decider_known_ = false;         // GUARDED_BY(mu_)

@@ -75,6 +75,43 @@ class FailoverSqliteTest : public ::testing::Test {
     ASSERT_TRUE(d_->Commit(c, &cr).ok());
   }
 
+  // A replicated SQL record on the sql stream (no caller waits for it).
+  void CommitSql(const std::string& text) {
+    v1::CommitRequest c;
+    c.set_stream("sql");
+    c.add_records()->mutable_sql()->set_text(text);
+    v1::CommitResponse cr;
+    ASSERT_TRUE(d_->Commit(c, &cr).ok());
+  }
+
+  // A synchronous write of `text`.
+  grpc::Status ExecuteText(const std::string& text, v1::ExecuteResponse* out) {
+    v1::ExecuteRequest req;
+    req.mutable_statement()->set_text(text);
+    auto ctx = d_->Context("");
+    return sql_->Execute(ctx.get(), req, out);
+  }
+
+  // Runs `sql` on a target's SQLite file behind the service's back (an operator's mistake).
+  static void ExecBehind(const std::string& db, const std::string& sql) {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 10000);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(h);
+  }
+
+  // Why `target` cannot be active ("" when it can).
+  std::string Ineligible(const std::string& target) {
+    v1::StatusResponse s = Status();
+    for (const auto& t : s.targets()) {
+      if (t.name() == target) return t.ineligible();
+    }
+    return "(no such target)";
+  }
+
   TempDir dir_;
   std::unique_ptr<Daemon> d_;
   std::unique_ptr<v1::Sql::Stub> sql_;
@@ -196,6 +233,120 @@ TEST_F(FailoverSqliteTest, ManualSwitchoverAndItsRefusals) {
   }
   d_->WaitCaughtUp();
   for (const char* t : {"a", "b", "dr"}) EXPECT_EQ(CountRows(d_->db(t), "point"), id) << t;
+}
+
+// Issue #9 item 12: a state change takes effect only once cluster.json says so. While the
+// file cannot be replaced (here: a directory stands where its temporary goes, which fails
+// the open even for root), the service must not make another target active: after a
+// crash it would resume the old one without switch markers while the new one had decided
+// writes. Once the file can be written again the switch goes through, and what the file
+// says is what the service does.
+TEST_F(FailoverSqliteTest, StateChangeWaitsUntilTheStateFileIsSaved) {
+  ASSERT_EQ(WaitActive(), "a");
+  const std::string tmp = dir_.Sub("data/state/cluster.json.tmp");
+  ASSERT_TRUE(std::filesystem::create_directory(tmp));
+  WriteFile(tmp + "/keep", "x");
+  ASSERT_TRUE(SetEnabled("a", false).ok());
+  // Give the controller time to try (it retries every few ms).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  v1::StatusResponse s = Status();
+  EXPECT_NE(s.active_target(), "b") << s.state() << ": " << s.state_reason();
+  EXPECT_NE(s.state(), "switching") << s.state_reason();
+  EXPECT_NE(s.state_reason().find("cluster.json"), std::string::npos) << s.state_reason();
+  std::string state = ReadFile(dir_.Sub("data/state/cluster.json"));
+  EXPECT_NE(state.find("\"active\": \"a\""), std::string::npos) << state;
+  // No synchronous write is decided by a target the state file does not name.
+  v1::ExecuteResponse r;
+  grpc::Status e = Execute(1, &r);
+  EXPECT_FALSE(e.ok() && r.outcome() == v1::OUTCOME_APPLIED && r.target() == "b") << r.DebugString();
+
+  std::filesystem::remove_all(tmp);
+  EXPECT_TRUE(WaitFor([&] {
+    v1::StatusResponse now = Status();
+    return now.state() == "active" && now.active_target() == "b";
+  }));
+  state = ReadFile(dir_.Sub("data/state/cluster.json"));
+  EXPECT_NE(state.find("\"active\": \"b\""), std::string::npos) << state;
+  // State events are journaled durably before the change takes effect: the one that made
+  // b active is in the journal once b is active.
+  ASSERT_TRUE(Execute(2, &r).ok());
+  EXPECT_EQ(r.outcome(), v1::OUTCOME_APPLIED) << r.message();
+  EXPECT_EQ(r.target(), "b");
+  d_->WaitCaughtUp();
+  for (const char* t : {"b", "dr"}) {
+    EXPECT_EQ(CountRows(d_->db(t), "event_log", "kind = 'sluice.state' AND text LIKE 'active(b)%'"), 1) << t;
+  }
+}
+
+// Issue #9 item 11: the evidence of divergence survives a restart. A target that
+// rejected what another applied stays diverged (it must not become active again), and a
+// target that itself rejected a record does not count as having applied it (another
+// target that rejects it later is not diverged).
+TEST_F(FailoverSqliteTest, DivergenceSurvivesARestart) {
+  ASSERT_EQ(WaitActive(), "a");
+  ASSERT_NO_FATAL_FAILURE(CommitSql("CREATE TABLE t (id INTEGER)"));
+  d_->WaitCaughtUp();
+  ASSERT_NO_FATAL_FAILURE(ExecBehind(d_->db("b"), "DROP TABLE t"));
+  ASSERT_NO_FATAL_FAILURE(CommitSql("INSERT INTO t VALUES (1)"));
+  ASSERT_TRUE(WaitFor([&] { return Ineligible("b").find("diverged") != std::string::npos; })) << Ineligible("b");
+
+  EXPECT_EQ(d_->Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(d_->Start());
+  ASSERT_EQ(WaitActive(), "a");
+  EXPECT_NE(Ineligible("b").find("diverged"), std::string::npos) << Ineligible("b");
+  std::string msg;
+  EXPECT_EQ(Switch("b", &msg).error_code(), grpc::StatusCode::FAILED_PRECONDITION) << msg;
+  EXPECT_EQ(Ineligible("a"), "");
+}
+
+TEST_F(FailoverSqliteTest, OwnRejectionIsNotTakenForAnApplyAfterARestart) {
+  ASSERT_EQ(WaitActive(), "a");
+  ASSERT_TRUE(SetEnabled("b", false).ok());
+  // Every target rejects it: a and dr now, b once it is back.
+  ASSERT_NO_FATAL_FAILURE(CommitSql("INSERT INTO no_such_table VALUES (1)"));
+  d_->WaitCaughtUp();
+  EXPECT_EQ(d_->Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(d_->Start());
+  ASSERT_EQ(WaitActive(), "a");
+  ASSERT_TRUE(SetEnabled("b", true).ok());
+  v1::StatusResponse s = d_->WaitCaughtUp();
+  for (const auto& a : s.appliers()) {
+    EXPECT_FALSE(a.diverged()) << a.target() << "/" << a.stream() << " " << a.last_error();
+    if (a.stream() == "sql") {
+      EXPECT_EQ(a.rejected(), a.target() == "b" ? 1u : 0u) << a.target();
+    }
+  }
+  EXPECT_EQ(Ineligible("b"), "");
+}
+
+// Issue #9 item 10: a target that committed a synchronous write after it stopped deciding
+// (an orphaned decision) while its successor rejected that write holds a row no other
+// target holds: it is diverged, and says so.
+TEST_F(FailoverSqliteTest, OrphanedDecisionThatDiffersIsDivergence) {
+  ASSERT_EQ(WaitActive(), "a");
+  v1::ExecuteResponse r;
+  ASSERT_TRUE(ExecuteText("CREATE TABLE t (id INTEGER)", &r).ok());
+  ASSERT_EQ(r.outcome(), v1::OUTCOME_APPLIED) << r.message();
+  d_->WaitCaughtUp();
+  ASSERT_NO_FATAL_FAILURE(ExecBehind(d_->db("b"), "DROP TABLE t"));
+  // a's next decision is committed, then held up past the switchover's drain (2 s).
+  EXPECT_EQ(d_->Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(d_->Start({{"SLUICE_FAILPOINTS", "applier.intent_applied_before_outcome=1*sleep(5000)"}}));
+  ASSERT_EQ(WaitActive(), "a");
+  const uint64_t model_head = d_->Heads()["model"];
+  std::thread writer([&] {
+    v1::ExecuteResponse w;
+    (void)ExecuteText("INSERT INTO t VALUES (1)", &w);
+  });
+  ASSERT_TRUE(WaitFor([&] { return d_->Heads()["model"] > model_head; }));
+  std::string msg;
+  EXPECT_TRUE(Switch("b", &msg).ok()) << msg;
+  writer.join();
+  // b rejected the write (it has no table t); a had committed it all the same.
+  EXPECT_TRUE(WaitFor([&] { return Ineligible("a").find("diverged") != std::string::npos; }))
+      << Ineligible("a");
+  EXPECT_EQ(CountRows(d_->db("a"), "t"), 1);
+  EXPECT_EQ(Ineligible("b"), "");
 }
 
 TEST_F(FailoverSqliteTest, DamagedStateFileStopsSluicedNamingIt) {

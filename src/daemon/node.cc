@@ -3,6 +3,7 @@
 #include "service/sql_services.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -114,6 +115,7 @@ Status Node::OpenParts() {
     ro.streams.push_back(std::move(spec));
   }
   SLUICE_ASSIGN_OR_RETURN(replicator_, replicate::Replicator::Create(journals_.get(), ro));
+  ReportRemovedTargets();
 
   service::DedupOptions dopt;
   dopt.fs = fs;
@@ -144,6 +146,9 @@ Status Node::OpenParts() {
   replicator_->SetOutcomeSink("model", [w = sync_writer_.get()](const replicate::IntentDecision& d) {
     return w->Decided(d);
   });
+  sync_writer_->SetOrphanSink([r = replicator_.get()](const std::string& target, journal::Lsn, const std::string& why) {
+    r->NoteDiverged(target, "model", why);
+  });
   SLUICE_RETURN_IF_ERROR(OpenCluster(state_dir));
   context_.cluster = controller_.get();
   service::SyncServices sync;
@@ -157,6 +162,33 @@ Status Node::OpenParts() {
   server_.AddService(std::make_unique<service::ModelService>(context_, sync));
   server_.AddService(std::make_unique<service::DownloadService>(context_, sync));
   return Status::OK();
+}
+
+void Node::ReportRemovedTargets() {
+  // Cursors of targets that were removed from the config hold the journal for ever:
+  // name them at every start, with what they hold and how to let go.
+  std::map<std::string, std::vector<std::string>> removed;
+  for (const auto& c : journals_->Cursors()) {
+    if (c.name.starts_with('#') || config_.FindTarget(c.name) != nullptr) continue;
+    journal::Journal* j = journals_->stream(c.stream);
+    uint64_t held = 0;
+    if (j != nullptr && !c.needs_resync) {
+      auto segments = j->Segments();
+      for (size_t i = 0; i + 1 < segments.size(); ++i) {
+        if (segments[i].last_lsn > c.lsn) held += segments[i].bytes;
+      }
+    }
+    removed[c.name].push_back(fmt::format("{} at LSN {}{}", c.stream, c.lsn,
+                                          c.needs_resync ? " (detached)" : fmt::format(", holding {} bytes", held)));
+  }
+  for (const auto& [name, cursors] : removed) {
+    std::string list;
+    for (const auto& c : cursors) list += (list.empty() ? "" : "; ") + c;
+    SLUICE_LOG_WARN(
+        "target '{}' is not in the config any more, but its journal cursors remain ({}): retention keeps "
+        "what they have not passed; `sluice target forget {}` drops them",
+        name, list, name);
+  }
 }
 
 Node::~Node() {

@@ -76,6 +76,8 @@ class Node {
   Status OpenParts();
   void MaintenanceLoop();
   Status OpenCluster(const std::string& state_dir);
+  // Logs the journal cursors of targets that are no longer configured.
+  void ReportRemovedTargets();
 
   const config::Config config_;
   const NodeOptions options_;

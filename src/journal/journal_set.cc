@@ -250,6 +250,32 @@ Status JournalSet::ResetCursor(const std::string& stream, const std::string& nam
   return SaveCursorsLocked();
 }
 
+Status JournalSet::DetachCursor(const std::string& stream, const std::string& name, const std::string& reason) {
+  std::lock_guard lk(mu_);
+  auto it = cursors_.find({stream, name});
+  if (it == cursors_.end()) {
+    return Status::NotFound(fmt::format("no cursor '{}' on stream '{}'", name, stream));
+  }
+  if (it->second.needs_resync && it->second.resync_reason == reason) return Status::OK();
+  it->second.needs_resync = true;
+  it->second.resync_reason = reason;
+  SLUICE_LOG_WARN("cursor '{}' on stream '{}' no longer holds the journal: {}", name, stream, reason);
+  return SaveCursorsLocked();
+}
+
+Result<size_t> JournalSet::DropCursors(const std::string& name) {
+  std::lock_guard lk(mu_);
+  auto old = cursors_;
+  size_t dropped = std::erase_if(cursors_, [&](const auto& kv) { return kv.second.name == name; });
+  if (dropped == 0) return size_t{0};
+  Status s = SaveCursorsLocked();
+  if (!s.ok()) {
+    cursors_ = std::move(old);  // nothing changed unless it is durable
+    return s;
+  }
+  return dropped;
+}
+
 Status JournalSet::FlushCursors() {
   std::lock_guard lk(mu_);
   if (!cursors_dirty_) return Status::OK();

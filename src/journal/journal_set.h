@@ -98,6 +98,14 @@ class JournalSet {
   std::vector<CursorState> Cursors() const;
   // Clears "needs resync" (after an operator resynchronised the target) and sets its LSN.
   Status ResetCursor(const std::string& stream, const std::string& name, Lsn lsn);
+  // Marks the cursor "needs resync" with `reason`, so it holds nothing any more: its
+  // consumer found that what it needs is gone (a target added after retention deleted the
+  // start of the stream), and holding more would only stop retention. Persisted.
+  Status DetachCursor(const std::string& stream, const std::string& name, const std::string& reason);
+  // Removes every cursor named `name` (on any stream) and persists the change; returns
+  // how many there were (0: none, nothing changed). For consumers that are gone for good
+  // (a target removed from the config): their cursors would hold the journal forever.
+  Result<size_t> DropCursors(const std::string& name);
   // Persists the cursors if they changed.
   Status FlushCursors();
 

@@ -301,6 +301,9 @@ void Applier::Run() {
       Status s = ConnectAndPosition();
       if (s.code() == Code::kNeedsResync || s.code() == Code::kOutOfRange) {
         SetState(ApplierState::kNeedsResync, s.message());
+        // Nothing the journal holds can be applied until an operator resyncs the target:
+        // a cursor left where it is would stop retention on the stream for good.
+        journals_->DetachCursor(options_.stream, target_, s.message()).IgnoreError();  // unregistered in tools
         WaitForStop();
         break;
       }
@@ -333,6 +336,7 @@ void Applier::Run() {
       if (s.code() == Code::kOutOfRange) {
         // Retention deleted what this target still needed (its cursor was detached).
         SetState(ApplierState::kNeedsResync, s.message());
+        journals_->DetachCursor(options_.stream, target_, s.message()).IgnoreError();  // unregistered in tools
         WaitForStop();
         break;
       }

@@ -7,32 +7,55 @@
 namespace sluice::replicate {
 
 void StreamLedger::NoteApplied(const std::string& target, uint64_t lsn) {
-  std::lock_guard lk(mu_);
-  uint64_t& w = applied_[target];
-  if (lsn > w) w = lsn;
-  EvaluateLocked();
+  bool changed;
+  {
+    std::lock_guard lk(mu_);
+    uint64_t& w = applied_[target];
+    if (lsn > w) w = lsn;
+    changed = EvaluateLocked();
+  }
+  Changed(changed);
 }
 
 void StreamLedger::NoteRejected(const std::string& target, uint64_t lsn) {
-  std::lock_guard lk(mu_);
-  rejected_[lsn].insert(target);
-  EvaluateLocked();
+  bool changed;
+  {
+    std::lock_guard lk(mu_);
+    rejected_[lsn].insert(target);
+    changed = EvaluateLocked();
+  }
+  Changed(changed);
 }
 
 void StreamLedger::NoteRetried(const std::string& target, uint64_t lsn) {
-  std::lock_guard lk(mu_);
-  auto it = rejected_.find(lsn);
-  if (it != rejected_.end()) {
-    it->second.erase(target);
-    if (it->second.empty()) rejected_.erase(it);
+  bool changed;
+  {
+    std::lock_guard lk(mu_);
+    auto it = rejected_.find(lsn);
+    if (it != rejected_.end()) {
+      it->second.erase(target);
+      if (it->second.empty()) rejected_.erase(it);
+    }
+    // Applied after all: the target holds what its peers hold again, unless another
+    // rejection still sets it apart.
+    changed = diverged_.erase(target) > 0;
+    changed = EvaluateLocked() || changed;
   }
-  // Applied after all: the target holds what its peers hold again, unless another
-  // rejection still sets it apart.
-  diverged_.erase(target);
-  EvaluateLocked();
+  Changed(changed);
 }
 
-void StreamLedger::EvaluateLocked() {
+void StreamLedger::NoteDiverged(const std::string& target, const std::string& reason) {
+  {
+    std::lock_guard lk(mu_);
+    if (diverged_.count(target)) return;
+    SLUICE_LOG_ERROR("target '{}' has diverged: {}", target, reason);
+    diverged_[target] = reason;
+  }
+  Changed(true);
+}
+
+bool StreamLedger::EvaluateLocked() {
+  bool changed = false;
   for (const auto& [lsn, rejecters] : rejected_) {
     for (const auto& [other, watermark] : applied_) {
       if (watermark < lsn || rejecters.count(other)) continue;
@@ -42,9 +65,11 @@ void StreamLedger::EvaluateLocked() {
         std::string why = fmt::format("rejected LSN {} which target '{}' applied", lsn, other);
         SLUICE_LOG_ERROR("target '{}' has diverged: {}", t, why);
         diverged_[t] = why;
+        changed = true;
       }
     }
   }
+  return changed;
 }
 
 bool StreamLedger::diverged(const std::string& target) const {
@@ -56,6 +81,11 @@ std::string StreamLedger::divergence(const std::string& target) const {
   std::lock_guard lk(mu_);
   auto it = diverged_.find(target);
   return it == diverged_.end() ? std::string() : it->second;
+}
+
+std::map<std::string, std::string> StreamLedger::Diverged() const {
+  std::lock_guard lk(mu_);
+  return diverged_;
 }
 
 }  // namespace sluice::replicate

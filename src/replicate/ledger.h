@@ -1,12 +1,18 @@
 #pragma once
 // What the targets of one stream did with its records, to tell when a target has
-// diverged: it rejected a record that another target applied. A diverged target cannot
-// be trusted to hold the same rows as its peers (and, later, cannot become active until
-// an operator clears it).
+// diverged: it rejected a record that another target applied, or it committed a
+// synchronous write that the journaled outcome says was rejected (an orphaned decision).
+// A diverged target cannot be trusted to hold the same rows as its peers and cannot
+// become active until an operator clears it.
 //
-// Thread safety: safe from any thread.
+// The ledger itself is memory; the Replicator rebuilds it at start from what is durable
+// (the error logs, the cursors and DATA_DIR/state/divergence.json) and persists every
+// change of verdict through the change callback.
+//
+// Thread safety: safe from any thread. The change callback runs outside the ledger's lock.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -16,19 +22,33 @@ namespace sluice::replicate {
 
 class StreamLedger {
  public:
+  // Called after a target became diverged or stopped being so. REQUIRES: set before the
+  // appliers start.
+  void SetOnChange(std::function<void()> on_change) { on_change_ = std::move(on_change); }
+
   // `target` committed everything up to `lsn` (rejections included).
   void NoteApplied(const std::string& target, uint64_t lsn);
   // `target` rejected the record at `lsn`.
   void NoteRejected(const std::string& target, uint64_t lsn);
   // `target` later applied the record at `lsn` after all (operator retry).
   void NoteRetried(const std::string& target, uint64_t lsn);
+  // `target` diverged for a reason the ledger cannot see from applies and rejections (an
+  // orphaned decision, or a verdict persisted before a restart).
+  void NoteDiverged(const std::string& target, const std::string& reason);
   bool diverged(const std::string& target) const;
   // Why `target` is diverged ("" when it is not).
   std::string divergence(const std::string& target) const;
+  // Every diverged target and why.
+  std::map<std::string, std::string> Diverged() const;
 
  private:
-  void EvaluateLocked();
+  // True when a verdict changed.
+  bool EvaluateLocked();
+  void Changed(bool changed) const {
+    if (changed && on_change_) on_change_();
+  }
 
+  std::function<void()> on_change_;
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> applied_;              // target -> watermark
   std::map<uint64_t, std::set<std::string>> rejected_;   // lsn -> targets that rejected it

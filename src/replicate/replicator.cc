@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "common/log.h"
 
@@ -49,7 +50,95 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(journal::JournalSet* jour
     SLUICE_ASSIGN_OR_RETURN(auto appliers, r->MakeAppliers(t));
     for (auto& a : appliers) r->appliers_.push_back(std::move(a));
   }
+  SLUICE_RETURN_IF_ERROR(r->RestoreLedgers());
   return r;
+}
+
+::sluice::Status Replicator::RestoreLedgers() {
+  if (!options_.data_dir.empty()) {
+    divergence_path_ = JoinPath(JoinPath(options_.data_dir, "state"), "divergence.json");
+  }
+  // What each target rejected: logged (fsynced) before its watermark moved past it. A
+  // record retried successfully was applied after all; a withdrawn one was never a
+  // rejection (the target itself failed).
+  for (const auto& t : options_.targets) {
+    ErrorFilter all;
+    all.include_resolved = true;
+    auto logged = error_logs_[t.name]->List(all);
+    if (!logged.ok()) {
+      SLUICE_LOG_WARN("target '{}': cannot read its error log to restore the divergence evidence: {}", t.name,
+                      logged.status().ToString());
+      continue;
+    }
+    for (const auto& e : *logged) {
+      auto ledger = ledgers_.find(e.stream);
+      if (ledger == ledgers_.end() || (e.state != "open" && e.state != "discarded")) continue;
+      ledger->second->NoteRejected(t.name, e.lsn);
+    }
+  }
+  // How far each target got (the cursors lag the watermarks by at most a flush interval;
+  // the appliers report their watermarks once connected).
+  for (const auto& t : options_.targets) {
+    for (const auto& [stream, ledger] : ledgers_) {
+      auto c = journals_->GetCursor(stream, t.name);
+      if (c.ok() && !c->needs_resync) ledger->NoteApplied(t.name, c->lsn);
+    }
+  }
+  // Verdicts the evidence above cannot show again (orphaned decisions; evidence whose
+  // records are gone).
+  if (!divergence_path_.empty() && options_.fs->Exists(divergence_path_)) {
+    SLUICE_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(options_.fs, divergence_path_));
+    const auto bad = [&](std::string_view why) {
+      return Status::Corruption(fmt::format(
+          "{}: not a valid divergence file ({}); fix it, or remove it to rebuild the verdicts from "
+          "the error logs (a verdict on an orphaned synchronous write is then lost)",
+          divergence_path_, why));
+    };
+    try {
+      auto j = nlohmann::json::parse(text);
+      if (j.at("format").get<int>() != 1) return bad(fmt::format("format {} is not 1", j.at("format").dump()));
+      for (const auto& d : j.at("diverged")) {
+        std::string target = d.at("target").get<std::string>();
+        std::string stream = d.at("stream").get<std::string>();
+        auto ledger = ledgers_.find(stream);
+        if (ledger == ledgers_.end() || !error_logs_.count(target)) {
+          SLUICE_LOG_WARN("{}: target '{}' on stream '{}' is not configured any more; its verdict is dropped",
+                          divergence_path_, target, stream);
+          continue;
+        }
+        ledger->second->NoteDiverged(target, d.at("reason").get<std::string>());
+      }
+    } catch (const nlohmann::json::exception& e) {
+      return bad(e.what());
+    }
+  }
+  for (const auto& [stream, ledger] : ledgers_) {
+    ledger->SetOnChange([this] { SaveDivergence(); });
+  }
+  SaveDivergence();
+  return Status::OK();
+}
+
+void Replicator::SaveDivergence() {
+  if (divergence_path_.empty()) return;
+  std::lock_guard lk(divergence_mu_);
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [stream, ledger] : ledgers_) {
+    for (const auto& [target, reason] : ledger->Diverged()) {
+      list.push_back({{"target", target}, {"stream", stream}, {"reason", reason}});
+    }
+  }
+  nlohmann::json doc = {{"format", 1}, {"diverged", std::move(list)}};
+  ::sluice::Status s = WriteFileAtomically(options_.fs, divergence_path_, doc.dump(1) + "\n");
+  if (!s.ok()) {
+    SLUICE_LOG_ERROR("saving the divergence verdicts to {}: {} (they hold until sluiced stops)", divergence_path_,
+                     s.ToString());
+  }
+}
+
+void Replicator::NoteDiverged(const std::string& target, const std::string& stream, const std::string& reason) {
+  auto it = ledgers_.find(stream);
+  if (it != ledgers_.end()) it->second->NoteDiverged(target, reason);
 }
 
 Result<std::vector<std::shared_ptr<Applier>>> Replicator::MakeAppliers(const TargetSpec& t) {

@@ -12,6 +12,12 @@
 // The appliers of one target share a PriorityGate: higher-priority streams (model before
 // samples) are applied first when several have a backlog.
 //
+// Divergence (ledger.h) survives a restart: at Create the ledgers are rebuilt from the
+// error logs (what each target rejected) and the cursors (how far each got), and the
+// verdicts are kept in DATA_DIR/state/divergence.json, replaced on every change:
+//
+//   {"format": 1, "diverged": [{"target": "b", "stream": "sql", "reason": "..."}]}
+//
 // Thread safety: safe from any thread after Create().
 
 #include <map>
@@ -94,6 +100,10 @@ class Replicator {
   // False after StopTarget (or when created disabled) until StartTarget.
   bool target_enabled(const std::string& target) const;
 
+  // `target` diverged on `stream` for a reason its appliers cannot see (an orphaned
+  // decision of a synchronous write); persisted like every verdict.
+  void NoteDiverged(const std::string& target, const std::string& stream, const std::string& reason);
+
   // The target answers again: its appliers retry at once instead of waiting out their
   // backoff.
   void RetryTargetNow(const std::string& target);
@@ -108,12 +118,19 @@ class Replicator {
  private:
   Replicator() = default;
   Result<std::vector<std::shared_ptr<Applier>>> MakeAppliers(const TargetSpec& target);
+  // Rebuilds the ledgers from the error logs, the cursors and the verdict file.
+  ::sluice::Status RestoreLedgers();
+  // Writes every ledger's verdicts to the verdict file (errors are logged: the verdicts
+  // still hold in memory).
+  void SaveDivergence();
 
   journal::JournalSet* journals_ = nullptr;
   ReplicatorOptions options_;
   std::map<std::string, std::unique_ptr<StreamLedger>> ledgers_;  // by stream
   std::map<std::string, std::unique_ptr<ErrorLog>> error_logs_;   // by target
   std::map<std::string, std::shared_ptr<PriorityGate>> gates_;    // by target
+  std::string divergence_path_;  // "" (no data directory, tools): not persisted
+  std::mutex divergence_mu_;     // one save at a time
   std::mutex target_mu_;  // Start/Stop/StopTarget/StartTarget one at a time
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Applier>> appliers_;  // GUARDED_BY(mu_)

@@ -52,6 +52,17 @@ int Severity(std::string_view state) {
   return 0;  // running
 }
 
+// Bytes of closed segments that retention keeps for a cursor at `lsn` (the live segment is
+// never deleted, so it is held by nobody).
+uint64_t HeldBytes(const journal::Journal& j, journal::Lsn lsn) {
+  auto segments = j.Segments();
+  uint64_t bytes = 0;
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    if (segments[i].last_lsn > lsn) bytes += segments[i].bytes;
+  }
+  return bytes;
+}
+
 std::string Names(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -171,6 +182,19 @@ v1::StatusResponse AdminService::BuildStatus() {
       ts->set_apply_per_s(v->second.catch_up.apply_per_s);
       ts->set_eta_s(v->second.catch_up.eta_s);
     }
+  }
+
+  for (const auto& c : ctx_.journals->Cursors()) {
+    auto* cs = out.add_cursors();
+    cs->set_stream(c.stream);
+    cs->set_name(c.name);
+    cs->set_lsn(c.lsn);
+    cs->set_needs_resync(c.needs_resync);
+    cs->set_reason(c.resync_reason);
+    // '#' cannot start a target's name: such cursors are the service's own.
+    cs->set_configured(c.name.starts_with('#') || cfg.FindTarget(c.name) != nullptr);
+    journal::Journal* j = ctx_.journals->stream(c.stream);
+    if (j != nullptr && !c.needs_resync) cs->set_held_bytes(HeldBytes(*j, c.lsn));
   }
 
   journal::SpaceAccount& space = ctx_.journals->space();
@@ -345,6 +369,38 @@ grpc::Status AdminService::Switch(grpc::ServerContext* context, const v1::Switch
   if (!r.ok()) return ToGrpcStatus(r.status());
   SLUICE_LOG_INFO("operator ({}): {}", caller->caller.name, *r);
   response->set_message(*r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ForgetTarget(grpc::ServerContext* context, const v1::ForgetTargetRequest* request,
+                                        v1::ForgetTargetResponse* response) {
+  auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.ForgetTarget");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const std::string& name = request->target();
+  if (name.empty()) return ToGrpcStatus(SluiceStatus::InvalidArgument("forget: no target named"));
+  if (name.starts_with('#')) {
+    return ToGrpcStatus(SluiceStatus::InvalidArgument(
+        fmt::format("'{}' is a cursor of the service itself, not of a target; it cannot be forgotten", name)));
+  }
+  if (const config::TargetConfig* t = ctx_.config->FindTarget(name)) {
+    return ToGrpcStatus(SluiceStatus::FailedPrecondition(fmt::format(
+        "target '{}' is configured (line {} of the config); remove it from the config and restart sluiced "
+        "before forgetting it, or disable it (sluice target disable {}) to take it out for a while",
+        name, t->line, name)));
+  }
+  std::lock_guard lk(action_mu_);
+  auto dropped = ctx_.journals->DropCursors(name);
+  if (!dropped.ok()) return ToGrpcStatus(dropped.status());
+  if (*dropped == 0) {
+    return ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no cursor of a target '{}' in the journal", name)));
+  }
+  // Free what they held now rather than at the next retention pass.
+  auto freed = ctx_.journals->RunRetention();
+  std::string msg = fmt::format("forgot {} cursor(s) of removed target '{}'", *dropped, name);
+  if (freed.ok()) msg += fmt::format("; retention freed {} bytes", freed->bytes_freed);
+  SLUICE_LOG_INFO("operator ({}): {}", caller->caller.name, msg);
+  response->set_cursors(static_cast<uint32_t>(*dropped));
+  response->set_message(msg);
   return grpc::Status::OK;
 }
 

@@ -9,6 +9,7 @@
 //   SetTargetEnabled  take a target out for maintenance or bring it back; persisted in
 //                     DATA_DIR/state/targets.json, so a restart keeps it
 //   Switch            manual switchover to another primary
+//   ForgetTarget      drop the journal cursors of a target removed from the config
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -38,6 +39,8 @@ class AdminService final : public v1::Admin::Service {
                                 v1::SetTargetEnabledResponse* response) override;
   grpc::Status Switch(grpc::ServerContext* context, const v1::SwitchRequest* request,
                       v1::SwitchResponse* response) override;
+  grpc::Status ForgetTarget(grpc::ServerContext* context, const v1::ForgetTargetRequest* request,
+                            v1::ForgetTargetResponse* response) override;
 
   // The full status, without authentication (the daemon logs it, tests read it).
   v1::StatusResponse BuildStatus();

@@ -23,7 +23,10 @@ grpc::Status Write(const ServiceContext& ctx, const SyncServices& sync, grpc::Se
                    v1::ExecuteResponse* response) {
   auto caller = AdmitCall(ctx, *context, TokenRole::kSql, method);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  auto active = ActiveTarget(ctx);
+  // Held until the call is over: a manual switchover lets the old target decide this
+  // write even if it is journaled just after the switch began.
+  cluster::SyncWritePass pass;
+  auto active = ctx.cluster->WaitActive(&pass);
   if (!active.ok()) return ToGrpcStatus(active.status());
   v1::SyncIntent intent;
   intent.set_kind(kind);

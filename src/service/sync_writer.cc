@@ -152,6 +152,7 @@ Status SyncWriter::Decided(const replicate::IntentDecision& d) {
     SLUICE_LOG_WARN("target '{}' decided the sync write at LSN {} ({}) after it stopped deciding; "
                     "its successor '{}' decides it",
                     d.target, d.intent_lsn, d.applied ? "applied" : "rejected", decider_);
+    if (d.applied) NoteOrphan(d);
     return Status::FailedPrecondition(fmt::format("target '{}' no longer decides sync writes", d.target));
   }
   {
@@ -187,7 +188,39 @@ Status SyncWriter::Decided(const replicate::IntentDecision& d) {
     if (!d.result_known) r.set_rows_affected(-1);
   }
   Remember(d.intent_lsn, std::move(r));
+  std::string orphan;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = orphans_.find(d.intent_lsn); it != orphans_.end()) {
+      if (!d.applied) orphan = it->second;
+      orphans_.erase(it);
+    }
+  }
+  if (!orphan.empty()) ReportOrphan(orphan, d.intent_lsn, d.target);
   return Status::OK();
+}
+
+void SyncWriter::NoteOrphan(const replicate::IntentDecision& d) {
+  std::string rejected_by;
+  {
+    std::lock_guard lk(mu_);
+    auto it = outcomes_.find(d.intent_lsn);
+    if (it == outcomes_.end()) {
+      orphans_[d.intent_lsn] = d.target;  // judged when its successor decides
+      return;
+    }
+    if (it->second.outcome() != v1::OUTCOME_REJECTED) return;  // applied everywhere: no harm
+    rejected_by = it->second.target();
+  }
+  ReportOrphan(d.target, d.intent_lsn, rejected_by);
+}
+
+void SyncWriter::ReportOrphan(const std::string& target, journal::Lsn lsn, const std::string& rejected_by) {
+  std::string why = fmt::format(
+      "it committed the synchronous write at LSN {} after it stopped deciding, and '{}' decided it as rejected",
+      lsn, rejected_by);
+  SLUICE_LOG_ERROR("target '{}' has diverged: {}", target, why);
+  if (orphan_sink_) orphan_sink_(target, lsn, why);
 }
 
 Result<v1::ExecuteResponse> SyncWriter::Execute(const v1::SyncIntent& intent, std::chrono::milliseconds wait,

@@ -70,6 +70,11 @@ class SyncWriter {
   // The target whose decisions are accepted from now on ("" for none). Waits for a
   // decision being journaled to finish first.
   void SetDecider(const std::string& target);
+  // Told when a target committed a synchronous write after it stopped deciding (its
+  // decision was refused) and the journaled outcome is "rejected": that target holds rows
+  // no other target holds (it has diverged). REQUIRES: before decisions arrive.
+  using OrphanSink = std::function<void(const std::string& target, journal::Lsn intent_lsn, const std::string& why)>;
+  void SetOrphanSink(OrphanSink sink) { orphan_sink_ = std::move(sink); }
 
  private:
   void Remember(journal::Lsn lsn, v1::ExecuteResponse response);
@@ -79,6 +84,9 @@ class SyncWriter {
   // (retained ones only); returns the last LSN read.
   Result<journal::Lsn> ScanIntents(journal::Lsn from,
                                    const std::function<void(journal::Lsn, const v1::SyncIntent&)>& fn);
+  // A refused decision that committed: diverged if the journaled outcome is "rejected".
+  void NoteOrphan(const replicate::IntentDecision& d);
+  void ReportOrphan(const std::string& target, journal::Lsn lsn, const std::string& rejected_by);
 
   journal::JournalSet* journals_;
   admission::Admitter* admitter_;
@@ -91,6 +99,10 @@ class SyncWriter {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<journal::Lsn, v1::ExecuteResponse> outcomes_;  // GUARDED_BY(mu_) recent ones
+  // Intents a former decider committed after it stopped deciding, until their outcome is
+  // journaled: intent LSN -> that target.
+  std::map<journal::Lsn, std::string> orphans_;  // GUARDED_BY(mu_)
+  OrphanSink orphan_sink_;
   std::deque<journal::Lsn> order_;                        // GUARDED_BY(mu_) for eviction
 
   std::mutex index_mu_;  // request ids; taken before mu_ when both are
