@@ -1,8 +1,11 @@
 #pragma once
 // The health probe of a PostgreSQL target (see store/prober.h): `SELECT 1` on a session
 // of its own, with connect and I/O bounded by the probe's timeout; between probes the
-// idle session's socket is watched, so a server that dies (and closes its sessions) is
-// noticed at once.
+// idle session's socket is watched, so a server that dies is noticed at once. A dying
+// server says so before it closes the session: when the postmaster dies, the orphaned
+// backend sends its idle client FATAL 57P01 ("terminating connection due to unexpected
+// postmaster exit") and only then exits, which under load took 60 ms more. The watch acts
+// on the FATAL itself, not on the close.
 
 #include <memory>
 
@@ -24,6 +27,12 @@ class PgProber : public Prober {
   const std::string conninfo_;
   std::unique_ptr<PgConn> conn_;
   std::chrono::milliseconds timeout_{0};  // of the current connection
+  // The FATAL (or PANIC) the server sent the idle session, "" when none: set by
+  // OnNotice while libpq parses input.
+  std::string fatal_;
+  PQnoticeReceiver next_receiver_ = nullptr;
+
+  static void OnNotice(void* self, const PGresult* res);
 };
 
 }  // namespace sluice::store::postgres
