@@ -48,6 +48,9 @@ class SyncWriter {
   // The target whose decisions are accepted from now on ("" for none). Waits for a
   // decision being journaled to finish first.
   void SetDecider(const std::string& target);
+  // The node is stopping and nothing decides any more: callers waiting for an outcome,
+  // and later ones, get UNKNOWN with the LSN at once (the next start decides it).
+  void Stop();
 
  private:
   void Remember(journal::Lsn lsn, v1::ExecuteResponse response);
@@ -64,6 +67,7 @@ class SyncWriter {
   std::condition_variable cv_;
   std::map<journal::Lsn, v1::ExecuteResponse> outcomes_;  // GUARDED_BY(mu_) recent ones
   std::deque<journal::Lsn> order_;                        // GUARDED_BY(mu_) for eviction
+  bool stopped_ = false;                                  // GUARDED_BY(mu_)
 };
 
 // Converts a backend result into the API's response fields.

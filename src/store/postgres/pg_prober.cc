@@ -24,6 +24,7 @@ Status PgProber::Probe(std::chrono::milliseconds timeout) {
     o.keepalives_interval_s = 1;
     o.keepalives_count = 2;
     o.tcp_user_timeout_ms = static_cast<int>(std::max<int64_t>(1000, timeout.count()));
+    o.interrupt = &interrupted_;
     auto conn = PgConn::Open(o, name_);
     if (!conn.ok()) {
       // libpq rounds connect_timeout up to whole seconds; the connection's own wait is
@@ -67,8 +68,9 @@ Status PgProber::WaitForBreak(std::chrono::milliseconds wait) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return Status::OK();
+    if (interrupted_) return Status::OK();  // stopping: the caller looks no further
     pollfd pfd{PQsocket(conn_->raw()), POLLIN, 0};
-    int r = poll(&pfd, 1, static_cast<int>(left.count()));
+    int r = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), kInterruptPoll.count())));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       conn_.reset();

@@ -21,10 +21,12 @@ class PgProber : public Prober {
   Status Probe(std::chrono::milliseconds timeout) override;
   Status WaitForBreak(std::chrono::milliseconds wait) override;
   bool connected() const override { return conn_ != nullptr; }
+  void Interrupt() override { interrupted_ = true; }
 
  private:
   const std::string name_;
   const std::string conninfo_;
+  std::atomic<bool> interrupted_{false};
   std::unique_ptr<PgConn> conn_;
   std::chrono::milliseconds timeout_{0};  // of the current connection
   // The FATAL (or PANIC) the server sent the idle session, "" when none: set by
