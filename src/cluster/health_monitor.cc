@@ -54,6 +54,9 @@ void HealthMonitor::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
+  // A probe waiting on a server that does not answer must not hold the stop for the
+  // probe timeout.
+  for (auto& w : watched_) w->prober->Interrupt();
   for (auto& w : watched_) {
     if (w->thread.joinable()) w->thread.join();
   }

@@ -1,14 +1,20 @@
 // The health monitor against a real PostgreSQL server: a killed server is down within
 // milliseconds (its probe session breaks and the reconnect is refused), a frozen one
 // (SIGSTOP) once a probe times out, and up again when it returns; ending the monitor's
-// own session (pg_terminate_backend) is not a failure.
+// own session (pg_terminate_backend) is not a failure; the FATAL a dying server sends
+// before it closes the session is acted on at once.
 
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "cluster/health_monitor.h"
 #include "support/pg_server.h"
@@ -37,6 +43,10 @@ class HealthMonitorPgTest : public ::testing::Test {
     HealthOptions o;
     o.interval = std::chrono::milliseconds(200);
     o.timeout = std::chrono::milliseconds(500);
+    StartMonitor(o);
+  }
+  void StartMonitor(const HealthOptions& o) {
+    if (monitor_) monitor_->Stop();
     auto m = HealthMonitor::Create({{"pg", "postgres", pg_->ConnInfo()}}, o,
                                    [this](const TargetHealth&) { changes_++; });
     ASSERT_TRUE(m.ok()) << m.status().ToString();
@@ -87,6 +97,55 @@ TEST_F(HealthMonitorPgTest, TerminatedSessionIsNotAFailure) {
   EXPECT_EQ(health(), Health::kUp);
   EXPECT_EQ(changes_.load(), before);
   EXPECT_EQ(monitor_->Get("pg").failures, 0u);
+}
+
+// Duplicates of the socket descriptors of process `pid` (pidfd_getfd), closed on
+// destruction. Holding a backend's client socket keeps the session open after the
+// backend has exited: the orphan's slow exit, made as long as the test wants.
+class HeldSockets {
+ public:
+  explicit HeldSockets(pid_t pid) {
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) return;
+    for (const auto& e : std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", pid))) {
+      std::error_code ec;
+      auto target = std::filesystem::read_symlink(e.path(), ec);
+      if (ec || !target.string().starts_with("socket:")) continue;
+      int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, std::stoi(e.path().filename().string()), 0));
+      if (fd >= 0) fds_.push_back(fd);
+    }
+    ::close(pidfd);
+  }
+  ~HeldSockets() {
+    for (int fd : fds_) ::close(fd);
+  }
+  size_t size() const { return fds_.size(); }
+
+ private:
+  std::vector<int> fds_;
+};
+
+// A server whose postmaster dies tells its idle sessions so (FATAL 57P01, "terminating
+// connection due to unexpected postmaster exit") before the orphaned backend has exited
+// and its socket closes; under load that gap was 60 ms, most of the detection time. Here
+// the socket stays open until the test lets go, and the probe timeout is far beyond the
+// test's wait: the target must be down from the FATAL alone (the reconnect is refused).
+TEST_F(HealthMonitorPgTest, FatalOfADyingServerIsActedOnBeforeTheSessionCloses) {
+  HealthOptions o;
+  o.interval = std::chrono::milliseconds(200);
+  o.timeout = std::chrono::milliseconds(60'000);
+  StartMonitor(o);
+  auto pid = pg_->QueryValue("SELECT pid FROM pg_stat_activity WHERE application_name = 'sluice-probe'");
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  HeldSockets held(std::stoi(*pid));
+  ASSERT_GT(held.size(), 0u) << "cannot duplicate the probe backend's socket (pidfd_getfd)";
+
+  ASSERT_TRUE(pg_->Kill(SIGKILL).ok());
+  ASSERT_TRUE(WaitFor([&] { return health() == Health::kDown; }, std::chrono::seconds(10)))
+      << "the FATAL was not acted on: the target stays up while its session is open";
+  const std::string detail = monitor_->Get("pg").detail;
+  EXPECT_NE(detail.find("57P01"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("reconnecting failed"), std::string::npos) << detail;
 }
 
 }  // namespace

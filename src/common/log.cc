@@ -1,5 +1,6 @@
 #include "common/log.h"
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,9 +35,12 @@ State& GetState() {
     s->logger = std::make_shared<spdlog::logger>(kLoggerName, s->sinks);
     s->logger->set_pattern(kPattern);
     s->logger->set_level(spdlog::level::info);
-    // Warnings and errors are what an operator reads after a crash: never leave them
-    // in a buffer.
-    s->logger->flush_on(spdlog::level::warn);
+    // What an operator reads after a crash (SIGKILL, power loss) is what reached the
+    // file: warnings, errors and the info lines, which are the state changes ("started",
+    // "service state: ...", "now deciding ...", a target down or up again) and are few,
+    // go out at once, or the log of a crashed node ends at its last warning and the node
+    // seems to have hung. The chatty levels below are flushed every second (Init).
+    s->logger->flush_on(spdlog::level::info);
     if (spdlog::get(kLoggerName) == nullptr) spdlog::register_logger(s->logger);
     return s;
   }();
@@ -61,6 +65,12 @@ void Init(std::string_view level, std::string_view file) {
     }
   }
   state.sinks->set_sinks(std::move(sinks));
+  // Debug and trace lines reach the file within a second (one thread, started once).
+  static bool flusher_started = false;
+  if (!flusher_started) {
+    spdlog::flush_every(std::chrono::seconds(1));
+    flusher_started = true;
+  }
   // New sinks come with spdlog's default pattern; this applies ours to all of them.
   state.logger->set_pattern(kPattern);
 

@@ -7,7 +7,9 @@
 namespace sluice::log {
 
 // Sets up the process-wide logger (idempotent). `level` is spdlog's name: "debug",
-// "info", "warn", "error". `file` (optional) adds a rotating file sink.
+// "info", "warn", "error". `file` (optional) adds a rotating file sink. Lines at info
+// and above (state changes, warnings, errors) are flushed as they are written, so the
+// log of a killed process ends where the process was; lower levels within a second.
 void Init(std::string_view level = "info", std::string_view file = {});
 spdlog::logger& Logger();
 

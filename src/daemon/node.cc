@@ -18,6 +18,9 @@ namespace {
 // collides with a target's cursor.
 constexpr char kDedupCursor[] = "#dedup";
 
+// How long a shutdown lets calls in progress finish while targets still decide.
+constexpr std::chrono::milliseconds kDecideGrace{1000};
+
 std::chrono::milliseconds ToMillis(config::Duration d) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
   return d.count() > 0 && ms.count() == 0 ? std::chrono::milliseconds(1) : ms;
@@ -275,11 +278,25 @@ Status Node::Shutdown() {
     SLUICE_LOG_ERROR("shutdown: {}: {}", what, s.ToString());
     if (first.ok()) first = s.Annotate(what);
   };
-  // 1. No new calls; calls in progress finish (their records are acknowledged) or are
-  //    cancelled at the deadline (their clients resubmit; de-duplication catches repeats).
+  // 1. No switch from here on: the state machine stops before what it journals into.
+  if (controller_) controller_->Stop();
+  // 2. No new calls; calls in progress get a moment to finish (their records are
+  //    acknowledged; a target that answers decides a synchronous write in milliseconds).
   //    Draining first lets the server stop at once afterwards: gRPC would otherwise wait
   //    out the whole deadline for clients that merely keep a connection open.
-  if (!gate_.Drain(options_.shutdown_grace)) {
+  const auto decide_grace = std::min(options_.shutdown_grace, kDecideGrace);
+  bool drained = gate_.Drain(decide_grace);
+  // 3. Nothing waits on a target any more, whatever the targets do (a frozen server
+  //    would hold a probe, a connect or a transaction for its whole timeout): the health
+  //    probes and the appliers stop, their waits cut short, so an intent being decided is
+  //    either decided now or left to the next start. Then callers still waiting for an
+  //    outcome get UNKNOWN with the LSN. Nothing is decided after this point.
+  if (health_) health_->Stop();
+  if (replicator_) replicator_->Stop();
+  if (sync_writer_) sync_writer_->Stop();
+  // 4. What remains (commits waiting for the journal) finishes or is cancelled at the
+  //    deadline (their clients resubmit; de-duplication catches repeats).
+  if (!drained && !gate_.Drain(options_.shutdown_grace - decide_grace)) {
     SLUICE_LOG_WARN("shutdown: calls still in progress after {} ms are cancelled",
                     options_.shutdown_grace.count());
   }
@@ -291,14 +308,9 @@ Status Node::Shutdown() {
   }
   maint_cv_.notify_all();
   if (maint_thread_.joinable()) maint_thread_.join();
-  // The state machine stops before what it journals into.
-  if (controller_) controller_->Stop();
-  if (health_) health_->Stop();
-  // 2. The de-duplication snapshot (flushes the journals).
+  // 5. The de-duplication snapshot (flushes the journals).
   if (dedup_) note(dedup_->Stop(), "saving the de-duplication table");
-  // 3. Appliers finish their batch and stop; their watermarks are in the targets.
-  if (replicator_) replicator_->Stop();
-  // 4. Cursors and journals.
+  // 6. Cursors and journals (the appliers' watermarks are in the targets).
   if (journals_) {
     note(journals_->FlushCursors(), "saving cursors");
     for (const auto& name : journals_->stream_names()) {

@@ -69,6 +69,9 @@ void Applier::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
+  // A stop must not wait out a connect or I/O timeout on a server that does not answer.
+  // An intent being decided is then left undecided: the next start decides it.
+  backend_->Interrupt();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lk(mu_);
   for (Command* c : commands_) c->done.set_value(Status::Unavailable("applier stopped"));

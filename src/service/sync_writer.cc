@@ -146,6 +146,14 @@ void SyncWriter::SetDecider(const std::string& target) {
   decider_set_ = true;
 }
 
+void SyncWriter::Stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopped_ = true;
+  }
+  cv_.notify_all();
+}
+
 Status SyncWriter::Decided(const replicate::IntentDecision& d) {
   std::lock_guard dlk(decide_mu_);
   if (decider_set_ && d.target != decider_) {
@@ -249,11 +257,15 @@ Result<v1::ExecuteResponse> SyncWriter::Execute(const v1::SyncIntent& intent, st
     return unknown;
   }
   std::unique_lock lk(mu_);
-  bool decided = cv_.wait_for(lk, wait, [&] { return outcomes_.count(lsn) > 0; });
+  cv_.wait_for(lk, wait, [&] { return outcomes_.count(lsn) > 0 || stopped_; });
+  const bool decided = outcomes_.count(lsn) > 0;
   if (!decided) {
-    unknown.set_message(fmt::format("the outcome of LSN {} is not known yet (no decision within {} ms); "
-                                    "ask GetOutcome({}) later",
-                                    lsn, wait.count(), lsn));
+    unknown.set_message(stopped_ ? fmt::format("the outcome of LSN {} is not known yet (sluiced is stopping; the "
+                                               "next start decides it); ask GetOutcome({}) later",
+                                               lsn, lsn)
+                                 : fmt::format("the outcome of LSN {} is not known yet (no decision within {} ms); "
+                                               "ask GetOutcome({}) later",
+                                               lsn, wait.count(), lsn));
     return unknown;
   }
   v1::ExecuteResponse r = outcomes_.at(lsn);

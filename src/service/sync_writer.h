@@ -75,6 +75,9 @@ class SyncWriter {
   // no other target holds (it has diverged). REQUIRES: before decisions arrive.
   using OrphanSink = std::function<void(const std::string& target, journal::Lsn intent_lsn, const std::string& why)>;
   void SetOrphanSink(OrphanSink sink) { orphan_sink_ = std::move(sink); }
+  // The node is stopping and nothing decides any more: callers waiting for an outcome,
+  // and later ones, get UNKNOWN with the LSN at once (the next start decides it).
+  void Stop();
 
  private:
   void Remember(journal::Lsn lsn, v1::ExecuteResponse response);
@@ -110,6 +113,7 @@ class SyncWriter {
   std::deque<std::string> request_order_;                       // GUARDED_BY(index_mu_)
   journal::Lsn request_scanned_ = 0;  // GUARDED_BY(index_mu_) journal indexed up to here
   bool request_evicted_ = false;      // GUARDED_BY(index_mu_) some ids were forgotten
+  bool stopped_ = false;                                  // GUARDED_BY(mu_)
 };
 
 // Converts a backend result into the API's response fields.

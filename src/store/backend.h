@@ -93,6 +93,10 @@ class Backend {
   virtual Status Connect() = 0;
   // Cheap liveness check on the current connection (SELECT 1).
   virtual Status Ping() = 0;
+  // From any thread, once the backend's user is stopping: a call in progress that waits
+  // on the server (connect, I/O) returns soon with a retryable error instead of waiting
+  // out its timeout, and so does every later call. Default: nothing to cut short.
+  virtual void Interrupt() {}
 
   // Claims `node_id` on this target for this process (PostgreSQL: advisory lock held by
   // the session; SQLite: a lock row plus a file lock). A second claimant gets

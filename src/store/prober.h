@@ -8,7 +8,7 @@
 //    its sessions at once, so watching the idle connection's socket sees a crash within
 //    milliseconds instead of at the next periodic probe.
 //
-// Thread safety: one thread at a time.
+// Thread safety: one thread at a time, except Interrupt().
 
 #include <chrono>
 #include <memory>
@@ -32,6 +32,10 @@ class Prober {
   // waits.
   virtual Status WaitForBreak(std::chrono::milliseconds wait) = 0;
   virtual bool connected() const = 0;
+  // From any thread, when the monitor stops: a Probe() or WaitForBreak() in progress
+  // returns soon instead of waiting out the probe timeout on a server that does not
+  // answer, and so does every later call. Default: nothing to cut short.
+  virtual void Interrupt() {}
 };
 
 // A prober for a target of `dialect` ("sqlite" or "postgres") at `connection` (file path

@@ -89,7 +89,7 @@ Result<std::unique_ptr<PgConn>> PgConn::Open(const ConnOptions& options, std::st
   if (raw == nullptr) {
     return Status::ResourceExhausted(fmt::format("target '{}': connecting: out of memory", target));
   }
-  std::unique_ptr<PgConn> conn(new PgConn(raw, std::move(target), options.io_timeout));
+  std::unique_ptr<PgConn> conn(new PgConn(raw, std::move(target), options.io_timeout, options.interrupt));
   const auto fail = [&](std::string_view why) {
     return Status::Unavailable(
         fmt::format("target '{}': connecting: {}", conn->target_, TrimNewlines(std::string(why))));
@@ -115,8 +115,9 @@ Result<std::unique_ptr<PgConn>> PgConn::Open(const ConnOptions& options, std::st
     if (left <= 0) {
       return fail(fmt::format("no answer within {} ms", ms(options.connect_timeout).count()));
     }
+    if (conn->interrupted()) return fail("interrupted: stopping");
     pollfd pfd{fd, static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
-    const int r = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    const int r = poll(&pfd, 1, conn->PollSlice(std::min<int64_t>(left, 1000)));
     if (r < 0 && errno != EINTR) return fail(std::strerror(errno));
     if (r <= 0) continue;
     state = PQconnectPoll(raw);
@@ -136,6 +137,11 @@ Status PgConn::Broken(std::string_view context, std::string_view why) {
       fmt::format("target '{}': {}: {}", target_, context, TrimNewlines(std::string(why))));
 }
 
+int PgConn::PollSlice(int64_t left_ms) const {
+  if (interrupt_ != nullptr) left_ms = std::min<int64_t>(left_ms, kInterruptPoll.count());
+  return static_cast<int>(left_ms);
+}
+
 Status PgConn::Wait(bool want_write, std::string_view context) {
   if (broken()) return Broken(context, PQerrorMessage(conn_));
   const int fd = PQsocket(conn_);
@@ -151,8 +157,9 @@ Status PgConn::Wait(bool want_write, std::string_view context) {
                       "dropped",
                       target_, context, io_timeout_.count()));
     }
+    if (interrupted()) return Broken(context, "interrupted: stopping");
     pollfd pfd{fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
-    const int r = poll(&pfd, 1, static_cast<int>(left));
+    const int r = poll(&pfd, 1, PollSlice(left));
     if (r < 0) {
       if (errno == EINTR) continue;
       return Broken(context, std::strerror(errno));

@@ -31,6 +31,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -75,7 +76,15 @@ struct ConnOptions {
   int keepalives_interval_s = 2;
   int keepalives_count = 3;
   int tcp_user_timeout_ms = 10'000;
+  // When set: once it turns true, a wait in progress (connect, send, result) ends within
+  // kInterruptPoll and every later one at once, with a retryable error. For a stop that
+  // must not wait out the timeouts above on a server that does not answer. Not owned;
+  // outlives the connection.
+  const std::atomic<bool>* interrupt = nullptr;
 };
+
+// How often a wait looks at ConnOptions::interrupt.
+inline constexpr std::chrono::milliseconds kInterruptPoll{50};
 
 // Parameters of one statement, in libpq's layout. Values point into storage the caller
 // keeps alive until the statement has been sent.
@@ -150,8 +159,12 @@ class PgConn {
   const std::string& last_sqlstate() const { return last_sqlstate_; }
 
  private:
-  PgConn(PGconn* conn, std::string target, std::chrono::milliseconds io_timeout)
-      : conn_(conn), target_(std::move(target)), io_timeout_(io_timeout) {}
+  PgConn(PGconn* conn, std::string target, std::chrono::milliseconds io_timeout,
+         const std::atomic<bool>* interrupt)
+      : conn_(conn), target_(std::move(target)), io_timeout_(io_timeout), interrupt_(interrupt) {}
+  bool interrupted() const { return interrupt_ != nullptr && interrupt_->load(); }
+  // How long one poll() may block: the rest of the wait, or less to look at interrupt_.
+  int PollSlice(int64_t left_ms) const;
 
   // Waits until the socket is readable (or writable when `want_write`) and consumes
   // input; a timeout or a lost connection marks the connection broken.
@@ -160,6 +173,7 @@ class PgConn {
   PGconn* conn_;
   std::string target_;
   std::chrono::milliseconds io_timeout_;
+  const std::atomic<bool>* const interrupt_;
   bool broken_ = false;
   bool missing_partition_ = false;
   std::string last_sqlstate_;

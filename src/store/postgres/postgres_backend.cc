@@ -91,6 +91,7 @@ Status PostgresBackend::Connect() {
   co.keepalives_interval_s = pg_options_.keepalives_interval_s;
   co.keepalives_count = pg_options_.keepalives_count;
   co.tcp_user_timeout_ms = pg_options_.tcp_user_timeout_ms;
+  co.interrupt = &interrupted_;
   SLUICE_ASSIGN_OR_RETURN(conn_, PgConn::Open(co, options_.name));
 
   // Durable commits whatever the server's default; UTC; no server-side statement limit

@@ -141,6 +141,7 @@ class PostgresBackend final : public Backend {
 
   Status Connect() override;
   Status Ping() override;
+  void Interrupt() override { interrupted_ = true; }
   Status ClaimNode(const std::string& node_id) override;
   Result<Lsn> ReadWatermark(const WatermarkKey& key) override;
   Status ApplyBatch(const WatermarkKey& key, std::span<const ApplyItem> items,
@@ -203,6 +204,8 @@ class PostgresBackend final : public Backend {
 
   const BackendOptions options_;
   const PostgresOptions pg_options_;
+  // Cuts short the waits of conn_ (not of the node claim's session, which backends share).
+  std::atomic<bool> interrupted_{false};
   std::unique_ptr<PgConn> conn_;
   std::shared_ptr<NodeClaim> claim_;
   std::unique_ptr<CopyWriter> copy_writer_;  // its buffer is reused by every COPY

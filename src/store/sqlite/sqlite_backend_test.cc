@@ -744,6 +744,28 @@ TEST(SqliteBackendTest, LockHeldElsewhereIsRetryable) {
   EXPECT_EQ(*backend->ReadWatermark(kKey), 1u);
 }
 
+// At a restart after a crash the first connection to open a WAL file recovers its index
+// while the others wait (the health probe and the appliers open it together). Opening
+// waits for a lock like any statement does, from the very first statement on: it does
+// not fail with "database is locked".
+TEST(SqliteBackendTest, ConnectWaitsForALockHeldAMomentElsewhere) {
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  ASSERT_TRUE(Open(path)->Connect().ok());  // a WAL database with the schema, closed again
+  auto holder = std::make_unique<Reader>(path);
+  holder->Exec("PRAGMA locking_mode = EXCLUSIVE");
+  holder->Exec("BEGIN EXCLUSIVE");
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    holder.reset();
+  });
+  auto backend = Open(path, "lite", {.busy_timeout_ms = 60'000});
+  Status s = backend->Connect();
+  release.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(*backend->ReadWatermark(kKey), 0u);
+}
+
 // --- Synchronous writes (ApplyIntent) and reads (Query) ---
 
 v1::Record Intent(uint64_t version, std::string text, std::vector<v1::SqlValue> params = {}) {

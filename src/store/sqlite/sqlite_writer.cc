@@ -241,6 +241,10 @@ Status Writer::Open() {
     return SqliteError(rc, msg, context);
   }
   sqlite3_extended_result_codes(db_, 1);
+  // Before the first statement: after a crash, whoever opens the file first recovers its
+  // WAL index while the others (the health probe, the read connections) wait; without a
+  // busy handler the journal_mode pragma below failed at once with "database is locked".
+  sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
   sqlite3_set_authorizer(db_, &Writer::Authorize, this);
   for (const std::string& pragma : ConnectionPragmas(options_.busy_timeout_ms)) {
     sqlite3_stmt* stmt = nullptr;

@@ -1,0 +1,285 @@
+// How sluiced ends: killed (SIGKILL), its log file must show where it was; stopped
+// (SIGTERM) while its active target's server does not answer, it must stop within a
+// couple of seconds, decide no synchronous write after it stopped deciding, and answer
+// the call in flight honestly (UNKNOWN with its LSN, decided at the next start).
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "daemon/daemon_test_util.h"
+#include "support/pg_server.h"
+
+#ifndef SLUICED_PATH
+#error "SLUICED_PATH must name the sluiced binary"
+#endif
+
+namespace sluice::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+// sluiced with `targets` (TOML) under `dir`, its log both on stderr (captured in
+// sluiced.log) and in a log file of its own (sluiced-file.log).
+class Node {
+ public:
+  Node(const TempDir& dir, const std::string& targets, const std::string& health = "")
+      : dir_(dir), port_(FreePort()) {
+    WriteFile(dir_.Sub("sluiced.toml"), fmt::format(R"([node]
+id = "stoptest"
+data_dir = "data"
+listen = ["127.0.0.1:{}"]
+log_level = "info"
+log_file = "{}"
+
+[auth]
+required = false
+
+{}
+{}
+)",
+                                                    port_, file_log(), health, targets));
+  }
+  ~Node() {
+    if (process_) process_->Stop(SIGKILL, seconds(30));
+  }
+
+  std::string stderr_log() const { return dir_.Sub("sluiced.log"); }
+  std::string file_log() const { return dir_.Sub("sluiced-file.log"); }
+  Process* process() { return process_.get(); }
+
+  // Starts sluiced and waits until the service is active.
+  void Start() {
+    process_ = std::make_unique<Process>();
+    process_->Start({SLUICED_PATH, "--config", dir_.Sub("sluiced.toml")}, stderr_log());
+    Connect();
+    bool up = WaitFor([&] {
+      if (!process_->running()) return true;
+      v1::StatusResponse r;
+      if (!Status(&r).ok()) {
+        Connect();
+        return false;
+      }
+      return r.state() == "active";
+    });
+    ASSERT_TRUE(up && process_->running()) << "sluiced did not come up; log:\n" << ReadFile(stderr_log());
+  }
+  void Connect() {
+    auto channel = grpc::CreateChannel(fmt::format("127.0.0.1:{}", port_), grpc::InsecureChannelCredentials());
+    admin_ = v1::Admin::NewStub(channel);
+    sql_ = v1::Sql::NewStub(channel);
+  }
+  grpc::Status Status(v1::StatusResponse* out) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    return admin_->Status(&ctx, v1::StatusRequest(), out);
+  }
+  grpc::Status Execute(int64_t id, v1::ExecuteResponse* out) {
+    v1::ExecuteRequest r;
+    r.mutable_statement()->set_text("INSERT INTO point (point_id, name) VALUES ($1, $2)");
+    r.mutable_statement()->add_params()->set_int_value(id);
+    r.mutable_statement()->add_params()->set_text_value(fmt::format("sync-{}", id));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(60));
+    return sql_->Execute(&ctx, r, out);
+  }
+  grpc::Status GetOutcome(uint64_t lsn, v1::ExecuteResponse* out) {
+    v1::GetOutcomeRequest r;
+    r.set_lsn(lsn);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    return sql_->GetOutcome(&ctx, r, out);
+  }
+
+ private:
+  const TempDir& dir_;
+  int port_;
+  std::unique_ptr<Process> process_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::Sql::Stub> sql_;
+};
+
+constexpr char kSqliteTargets[] = R"([[target]]
+name = "a"
+role = "primary"
+priority = 100
+driver = "sqlite"
+connection = "targets/a.db"
+
+[[target]]
+name = "dr"
+role = "replica"
+driver = "sqlite"
+connection = "targets/dr.db"
+)";
+
+// The log file of a killed node ends where the node was: its start and its state
+// changes are in it (they used to sit in the file's buffer until a warning flushed it,
+// so the log of a crashed node ended before it had even started).
+TEST(NodeStopTest, LogFileOfAKilledNodeShowsItsStateChanges) {
+  TempDir dir;
+  Node node(dir, kSqliteTargets);
+  ASSERT_NO_FATAL_FAILURE(node.Start());
+  // Every line that reached stderr before the kill is one the file must have too.
+  const std::string before = ReadFile(node.stderr_log());
+  ASSERT_EQ(node.process()->Stop(SIGKILL, seconds(30)), 128 + SIGKILL);
+  const std::string file = ReadFile(node.file_log());
+  for (const char* line : {"sluiced started", "service state: active(a)", "now deciding sync-write intents",
+                           "target 'dr' stream 'model': running"}) {
+    EXPECT_NE(before.find(line), std::string::npos) << line;
+    EXPECT_NE(file.find(line), std::string::npos) << "missing in the log file: " << line << "\n" << file;
+  }
+  EXPECT_TRUE(file.empty() || file.back() == '\n') << "the log file ends in the middle of a line";
+}
+
+// Two PostgreSQL primaries; the active one (pg-a) is frozen (SIGSTOP: it answers
+// nothing, as a hung host would) while a synchronous write waits on it, and sluiced gets
+// SIGTERM. The probe timeout is long, so no switch happens first: the node must stop by
+// itself, without waiting out connect or I/O timeouts (10 s) or the shutdown grace for
+// calls in progress (5 s).
+TEST(NodeStopTest, CleanStopWhileTheActiveServerIsFrozen) {
+  std::unique_ptr<PgServer> pg[2];
+  for (auto& p : pg) {
+    auto s = PgServer::CreateAndStart();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    p = std::move(s).value();
+    ASSERT_TRUE(p->CreateDatabase("sluice").ok());
+  }
+  TempDir dir;
+  Node node(dir,
+            fmt::format(R"([[target]]
+name = "pg-a"
+role = "primary"
+priority = 100
+driver = "postgres"
+connection = "{}"
+
+[[target]]
+name = "pg-b"
+role = "primary"
+priority = 90
+driver = "postgres"
+connection = "{}"
+)",
+                        pg[0]->ConnInfo("sluice"), pg[1]->ConnInfo("sluice")),
+            "[health]\nprobe_interval = \"200ms\"\nprobe_timeout = \"60s\"\n");
+  ASSERT_NO_FATAL_FAILURE(node.Start());
+
+  // Synchronous writes in a loop until one does not come back applied.
+  std::mutex mu;
+  std::vector<int64_t> applied;  // GUARDED_BY(mu)
+  grpc::Status last_status;      // GUARDED_BY(mu)
+  v1::ExecuteResponse last;      // GUARDED_BY(mu)
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<bool> writer_done{false};
+  std::thread writer([&] {
+    for (int64_t id = 1;; ++id) {
+      in_flight = id;
+      v1::ExecuteResponse r;
+      grpc::Status s = node.Execute(id, &r);
+      std::lock_guard lk(mu);
+      if (!s.ok() || r.outcome() != v1::OUTCOME_APPLIED) {
+        last_status = s;
+        last = r;
+        writer_done = true;
+        return;
+      }
+      applied.push_back(id);
+    }
+  });
+  WaitFor([&] {
+    std::lock_guard lk(mu);
+    return applied.size() >= 20 || writer_done;
+  });
+  if (writer_done) {
+    writer.join();
+    FAIL() << "a synchronous write failed before the test froze anything: " << last_status.error_message() << " "
+           << last.DebugString();
+  }
+  ASSERT_TRUE(pg[0]->KillAll(SIGSTOP).ok());
+  std::this_thread::sleep_for(milliseconds(500));  // the call in flight waits on pg-a
+
+  const auto t0 = Clock::now();
+  const int code = node.process()->Stop(SIGTERM, seconds(60));
+  const auto took = Clock::now() - t0;
+  writer.join();
+  ASSERT_TRUE(pg[0]->KillAll(SIGCONT).ok());
+  EXPECT_EQ(code, 0) << ReadFile(node.stderr_log());
+  std::cerr << "the stop took " << std::chrono::duration_cast<milliseconds>(took).count() << " ms\n";
+  // About 2 s is the goal; the bound leaves room for a loaded machine and sanitizers but
+  // is well below the 10 s connect and I/O timeouts the stop used to wait out.
+  EXPECT_LT(took, seconds(6)) << "the stop took "
+                              << std::chrono::duration_cast<milliseconds>(took).count() << " ms";
+
+  // Nothing was decided after the node began to stop, and the node did not switch.
+  const std::string log = ReadFile(node.stderr_log());
+  const size_t stop_at = log.find("received SIGTERM");
+  ASSERT_NE(stop_at, std::string::npos) << log;
+  const std::string after = log.substr(stop_at);
+  for (const char* line : {"now deciding", "after it stopped deciding", "service state:"}) {
+    EXPECT_EQ(after.find(line), std::string::npos) << line << " after the stop began:\n" << after;
+  }
+
+  // The call in flight got an honest answer: not decided yet (UNKNOWN, with its LSN), or
+  // refused before anything was journaled.
+  uint64_t pending_lsn = 0;
+  const int64_t pending_id = in_flight.load();
+  {
+    std::lock_guard lk(mu);
+    if (last_status.ok()) {
+      EXPECT_EQ(last.outcome(), v1::OUTCOME_UNKNOWN) << last.DebugString();
+      EXPECT_GT(last.lsn(), 0u);
+      pending_lsn = last.lsn();
+    } else {
+      EXPECT_EQ(last_status.error_code(), grpc::StatusCode::UNAVAILABLE) << last_status.error_message();
+    }
+  }
+
+  // After a restart the pending write is decided, once, and every target holds exactly
+  // the applied writes.
+  ASSERT_NO_FATAL_FAILURE(node.Start());
+  bool pending_applied = false;
+  if (pending_lsn > 0) {
+    v1::ExecuteResponse o;
+    ASSERT_TRUE(WaitFor([&] {
+      return node.GetOutcome(pending_lsn, &o).ok() &&
+             (o.outcome() == v1::OUTCOME_APPLIED || o.outcome() == v1::OUTCOME_REJECTED);
+    })) << o.DebugString();
+    EXPECT_EQ(o.outcome(), v1::OUTCOME_APPLIED) << o.DebugString();
+    pending_applied = o.outcome() == v1::OUTCOME_APPLIED;
+  }
+  // A call that ended in an error (refused, or its connection lost) may or may not have
+  // been journaled: its row may be there, once, on every target alike.
+  std::set<std::string> expected;
+  for (int64_t id : applied) expected.insert(std::to_string(id));
+  if (pending_applied) expected.insert(std::to_string(pending_id));
+  const std::string maybe = pending_lsn == 0 ? std::to_string(pending_id) : std::string();
+  node.Connect();
+  std::vector<std::string> rows_of[2];
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(WaitFor([&] {
+      auto r = pg[i]->QueryRows("SELECT point_id FROM point ORDER BY point_id", "sluice");
+      if (!r.ok()) return false;
+      rows_of[i].clear();
+      std::set<std::string> got;
+      for (const auto& row : *r) {
+        rows_of[i].push_back(row[0]);
+        if (row[0] != maybe) got.insert(row[0]);
+      }
+      return got == expected;
+    })) << "target " << i << " lacks an applied write or holds one never acknowledged";
+    std::set<std::string> distinct(rows_of[i].begin(), rows_of[i].end());
+    EXPECT_EQ(distinct.size(), rows_of[i].size()) << "a write applied twice on target " << i;
+  }
+  EXPECT_EQ(rows_of[0], rows_of[1]) << "the targets differ";
+  EXPECT_EQ(node.process()->Stop(SIGTERM, seconds(60)), 0);
+}
+
+}  // namespace
+}  // namespace sluice::testing
