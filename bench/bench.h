@@ -29,4 +29,8 @@ void RegisterIngestBench(CLI::App& app, Context* context);
 // server that was down against raw COPY, nothing lost or duplicated.
 void RegisterFailoverBench(CLI::App& app, Context* context);
 
+// `sluice-bench intent-recovery`: what a decider change or reconnect reads of a large
+// retained model journal (shared intent scan, sparse index) against a full read.
+void RegisterIntentRecoveryBench(CLI::App& app, Context* context);
+
 }  // namespace sluice::bench

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   sluice::bench::RegisterApplyBench(app, &context);
   sluice::bench::RegisterIngestBench(app, &context);
   sluice::bench::RegisterFailoverBench(app, &context);
+  sluice::bench::RegisterIntentRecoveryBench(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

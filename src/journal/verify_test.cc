@@ -166,6 +166,39 @@ TEST_F(VerifyTest, TruncatedTailIsAWarningNotDamage) {
   EXPECT_TRUE(Stream(r, "b").problems.empty());
 }
 
+// A request whose end never reached the disk is a torn tail: recovery cuts all of it.
+TEST_F(VerifyTest, IncompleteRequestAtTheEndIsAWarningNamingItsStart) {
+  WriteJournal();
+  std::string last = Segments("a").back();
+  uint64_t size = std::filesystem::file_size(last);
+  {
+    JournalSetOptions options;
+    options.data_dir = dir_.path();
+    options.streams = {{"a", 0}, {"b", 0}};
+    options.segment_bytes = kSegmentBytes;
+    options.max_record_bytes = kMaxRecord;
+    auto set = JournalSet::Open(options);
+    ASSERT_TRUE(set.ok());
+    std::vector<std::string> payloads = {PayloadFor(1000, 10), PayloadFor(1001, 10), PayloadFor(1002, 10)};
+    std::vector<AppendRecord> batch;
+    for (const auto& p : payloads) batch.push_back({1, p});
+    auto first = (*set)->stream("a")->AppendBatch(batch);
+    ASSERT_TRUE(first.ok());
+    ASSERT_TRUE((*set)->stream("a")->Flush().ok());
+  }
+  last = Segments("a").back();
+  size = std::filesystem::file_size(last);
+  std::filesystem::resize_file(last, size - (kFrameHeaderSize + 10));  // drop the request's end
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.damaged());
+  auto warnings = Problems(Stream(r, "a"), Severity::kWarning);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].offset, size - 3 * (kFrameHeaderSize + 10));
+  EXPECT_NE(warnings[0].message.find(fmt::format("LSN {}..{}", kRecords + 1, kRecords + 2)),
+            std::string::npos)
+      << warnings[0].message;
+}
+
 TEST_F(VerifyTest, GarbageTailIsAWarningNotDamage) {
   WriteJournal();
   std::string last = Segments("b").back();
