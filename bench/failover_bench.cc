@@ -464,7 +464,8 @@ struct SyncCall {
   Clock::time_point start;
   Clock::time_point end;
   Kind kind = kError;
-  uint64_t lsn = 0;    // kUnknown
+  uint64_t lsn = 0;    // kUnknown; 0 when the call was cut off (request_id then finds it)
+  std::string request_id;
   std::string target;  // the decider (kApplied, kRejected)
   std::string error;
 };
@@ -541,6 +542,7 @@ class SyncLoop {
       if (r.ok()) {
         c.target = r->target();
         c.lsn = r->lsn();
+        c.request_id = r->request_id();
         switch (r->outcome()) {
           case v1::OUTCOME_APPLIED: c.kind = SyncCall::kApplied; break;
           case v1::OUTCOME_REJECTED: c.kind = SyncCall::kRejected; c.error = r->message(); break;
@@ -550,8 +552,9 @@ class SyncLoop {
       } else {
         c.error = r.status().ToString();
         // kUnavailable: refused before anything was journaled (switching, isolated) or
-        // no address answered. kOutcomeUnknown: the client's deadline passed or the
-        // connection broke after the request may have gone out.
+        // no address answered. (A call cut off after the request may have gone out is
+        // answered OUTCOME_UNKNOWN with its request id, above; kOutcomeUnknown is kept
+        // for older client libraries.)
         c.kind = r.status().code() == Code::kUnavailable      ? SyncCall::kRefused
                  : r.status().code() == Code::kOutcomeUnknown ? SyncCall::kUnresolved
                                                               : SyncCall::kError;
@@ -1157,7 +1160,8 @@ int RunFailoverBench(const Args& args) {
       SyncCall::Kind kind = call.kind;
       if (kind == SyncCall::kUnknown) {
         v.sync_unknown++;
-        auto r = sync.client()->GetOutcome(call.lsn);
+        auto r = call.lsn != 0 ? sync.client()->GetOutcome(call.lsn)
+                               : sync.client()->GetOutcomeByRequestId(call.request_id);
         if (r.ok() && r->outcome() == v1::OUTCOME_APPLIED) kind = SyncCall::kApplied;
         if (r.ok() && r->outcome() == v1::OUTCOME_REJECTED) kind = SyncCall::kRejected;
       }
