@@ -161,5 +161,27 @@ TEST(StatusViewTest, JudgeSwitch) {
   EXPECT_EQ(JudgeSwitch(Answer("starting"), "pg-b").verdict, SwitchVerdict::kUnderWay);
 }
 
+TEST(StatusViewTest, CursorsThatHoldSegmentsAreListedAndRemovedTargetsNamed) {
+  v1::StatusResponse s = Answer("active");
+  auto cursor = [&](const std::string& stream, const std::string& name, uint64_t held, bool configured) {
+    auto* c = s.add_cursors();
+    c->set_stream(stream);
+    c->set_name(name);
+    c->set_lsn(42);
+    c->set_held_bytes(held);
+    c->set_configured(configured);
+  };
+  cursor("samples", "pg-a", 0, true);        // caught up: not listed
+  cursor("samples", "pg-b", 3 << 20, true);  // lagging: listed
+  cursor("events", "old-dr", 0, false);      // removed target: always listed
+  std::string text = RenderStatus(s, kT0);
+  ExpectIn(text, {"cursors holding journal segments:", "CURSOR", "pg-b", "3.0 MiB", "old-dr",
+                  "not configured: `sluice target forget old-dr` releases it"});
+  EXPECT_EQ(text.find("samples  pg-a"), std::string::npos) << text;
+
+  v1::StatusResponse none = Answer("active");
+  EXPECT_EQ(RenderStatus(none, kT0).find("cursors holding"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::cli

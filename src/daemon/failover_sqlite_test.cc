@@ -349,6 +349,33 @@ TEST_F(FailoverSqliteTest, OrphanedDecisionThatDiffersIsDivergence) {
   EXPECT_EQ(Ineligible("b"), "");
 }
 
+// Issue #9 item 10: a manual switchover lets the old target decide the synchronous writes
+// of calls already admitted, even when their intent is journaled only after the switch
+// began (here the call is held up between being handed the active target and journaling
+// its intent). Before, the drain looked only at what was durable when the switch began.
+TEST_F(FailoverSqliteTest, ManualSwitchoverLetsTheOldTargetDecideCallsAlreadyAdmitted) {
+  EXPECT_EQ(d_->Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(d_->Start({{"SLUICE_FAILPOINTS", "sync.after_wait_active=1*sleep(1000)"}}));
+  ASSERT_EQ(WaitActive(), "a");
+  v1::ExecuteResponse r;
+  grpc::Status st;
+  std::thread writer([&] { st = Execute(1, &r); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the call is admitted and held
+  std::string msg;
+  EXPECT_TRUE(Switch("b", &msg).ok()) << msg;
+  writer.join();
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.outcome(), v1::OUTCOME_APPLIED) << r.message();
+  EXPECT_EQ(r.target(), "a") << "decided by the target that was active when the call was admitted";
+  EXPECT_TRUE(WaitFor([&] {
+    v1::StatusResponse now = Status();
+    return now.state() == "active" && now.active_target() == "b";
+  }));
+  d_->WaitCaughtUp();
+  for (const char* t : {"a", "b", "dr"}) EXPECT_EQ(CountRows(d_->db(t), "point"), 1) << t;
+  EXPECT_EQ(Ineligible("a"), "");
+}
+
 TEST_F(FailoverSqliteTest, DamagedStateFileStopsSluicedNamingIt) {
   ASSERT_EQ(WaitActive(), "a");
   EXPECT_EQ(d_->Stop(), 0);

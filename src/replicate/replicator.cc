@@ -112,10 +112,14 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(journal::JournalSet* jour
       return bad(e.what());
     }
   }
+  bool any = false;
   for (const auto& [stream, ledger] : ledgers_) {
     ledger->SetOnChange([this] { SaveDivergence(); });
+    any = any || !ledger->Diverged().empty();
   }
-  SaveDivergence();
+  // The file says what the evidence says now (a verdict rebuilt from the error logs is
+  // kept even if those logs are lost later).
+  if (any || (!divergence_path_.empty() && options_.fs->Exists(divergence_path_))) SaveDivergence();
   return Status::OK();
 }
 

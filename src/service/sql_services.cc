@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "journal/reader.h"
 #include "replicate/record_codec.h"
@@ -28,6 +29,7 @@ grpc::Status Write(const ServiceContext& ctx, const SyncServices& sync, grpc::Se
   cluster::SyncWritePass pass;
   auto active = ctx.cluster->WaitActive(&pass);
   if (!active.ok()) return ToGrpcStatus(active.status());
+  SLUICE_FAILPOINT("sync.after_wait_active");
   v1::SyncIntent intent;
   intent.set_kind(kind);
   *intent.mutable_statement() = request->statement();

@@ -227,8 +227,11 @@ void SyncWriter::ReportOrphan(const std::string& target, journal::Lsn lsn, const
   std::string why = fmt::format(
       "it committed the synchronous write at LSN {} after it stopped deciding, and '{}' decided it as rejected",
       lsn, rejected_by);
-  SLUICE_LOG_ERROR("target '{}' has diverged: {}", target, why);
-  if (orphan_sink_) orphan_sink_(target, lsn, why);
+  if (orphan_sink_) {
+    orphan_sink_(target, lsn, why);  // which logs it
+  } else {
+    SLUICE_LOG_ERROR("target '{}' has diverged: {}", target, why);
+  }
 }
 
 Result<v1::ExecuteResponse> SyncWriter::Execute(const v1::SyncIntent& intent, std::chrono::milliseconds wait,
