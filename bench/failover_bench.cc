@@ -134,6 +134,8 @@ struct Args {
   int call_timeout_ms = 2500;
   int64_t points = 100'000;
   std::string pg_shared_buffers = "128MB";
+  // sluiced reaches the servers over TCP loopback instead of their Unix sockets.
+  bool pg_tcp = false;
   std::string sluiced = SLUICED_PATH;
   std::string keep_log;  // copy sluiced's log here at the end
   int ordered_batch_delay_ms = -1;  // -1: the config's default
@@ -1022,11 +1024,16 @@ int RunFailoverBench(const Args& args) {
   // Two PostgreSQL servers.
   std::unique_ptr<testing::PgServer> pgs[2];
   testing::PgServer* servers[2];
+  int tcp_ports[2] = {0, 0};
   for (int i = 0; i < 2; ++i) {
     fmt::print(stderr, "starting PostgreSQL server for '{}' ... ", kTargets[static_cast<size_t>(i)]);
     std::fflush(stderr);
     testing::PgServerOptions po;
     po.shared_buffers = args.pg_shared_buffers;
+    if (args.pg_tcp) {
+      po.port = tcp_ports[i] = FreePort();
+      po.settings.emplace_back("listen_addresses", "127.0.0.1");
+    }
     auto server = testing::PgServer::CreateAndStart(po);
     if (!server.ok()) {
       errors.push_back(server.status().ToString());
@@ -1047,12 +1054,17 @@ int RunFailoverBench(const Args& args) {
       settings[name] = v.ok() ? *v : v.status().ToString();
     }
     settings["data_dir_filesystem"] = FileSystemType(servers[0]->data_dir());
+    settings["sluiced_connects_over"] = args.pg_tcp ? "tcp loopback" : "unix socket";
     machine_json["postgres"] = settings;
   }
 
   ScratchDir scratch(args.dir, "sluice-bench-failover");
-  Daemon d(args.sluiced, scratch.path(), {servers[0]->ConnInfo(kDb), servers[1]->ConnInfo(kDb)},
-           args.ordered_batch_delay_ms);
+  // The harness itself keeps to the Unix sockets; only sluiced's targets change.
+  const auto target_conninfo = [&](int i) {
+    return args.pg_tcp ? fmt::format("host=127.0.0.1 port={} dbname='{}' user=postgres", tcp_ports[i], kDb)
+                       : servers[i]->ConnInfo(kDb);
+  };
+  Daemon d(args.sluiced, scratch.path(), {target_conninfo(0), target_conninfo(1)}, args.ordered_batch_delay_ms);
   if (Status s = d.Start(); !s.ok()) {
     errors.push_back(s.ToString());
     return finish();
@@ -1289,6 +1301,7 @@ void RegisterFailoverBench(CLI::App& app, Context* context) {
   cmd->add_option("--points", args->points, "Distinct points (rows cycle over them)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--pg-tcp", args->pg_tcp, "sluiced connects to the servers over TCP loopback (default: Unix sockets)");
   cmd->add_option("--pg-shared-buffers", args->pg_shared_buffers, "shared_buffers of each PostgreSQL server")
       ->capture_default_str();
   cmd->add_option("--ordered-batch-delay-ms", args->ordered_batch_delay_ms,
