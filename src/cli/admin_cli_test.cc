@@ -173,9 +173,12 @@ TEST_F(AdminCliTest, ErrorsListRetryDiscard) {
   RunResult json = Sluice({"errors", "list", "--target", "a", "--json"});
   ASSERT_EQ(json.exit_code, 0) << json.output;
   auto doc = nlohmann::json::parse(json.output);
-  ASSERT_EQ(doc["errors"].size(), 2u);
-  EXPECT_EQ(doc["errors"][0]["target"], "a");
-  EXPECT_EQ(doc["errors"][0]["lsn"], first);  // uint64 in protobuf JSON is a string
+  ASSERT_TRUE(doc.is_array()) << json.output;
+  ASSERT_EQ(doc.size(), 2u);
+  EXPECT_EQ(doc[0]["target"], "a");
+  EXPECT_EQ(doc[0]["lsn"], first);  // uint64 in protobuf JSON is a string
+  EXPECT_EQ(doc[1]["lsn"], second);
+  EXPECT_EQ(doc[0]["state"], "open");
 
   // Retrying fails again (the table still does not exist): exit 1, the target's message.
   RunResult retry = Sluice({"errors", "retry", "--target", "a", "--lsn", first});
@@ -194,6 +197,10 @@ TEST_F(AdminCliTest, ErrorsListRetryDiscard) {
   RunResult after = Sluice({"errors", "list", "--target", "a"});
   EXPECT_EQ(after.exit_code, 0) << after.output;
   ExpectIn(after, {"no open errors"});
+  // No entries: still an array, so a script's loop runs zero times instead of failing.
+  RunResult empty_json = Sluice({"errors", "list", "--target", "a", "--json"});
+  ASSERT_EQ(empty_json.exit_code, 0) << empty_json.output;
+  EXPECT_EQ(nlohmann::json::parse(empty_json.output), nlohmann::json::array()) << empty_json.output;
   RunResult all = Sluice({"errors", "list", "--target", "a", "--all"});
   ExpectIn(all, {"discarded"});
 
