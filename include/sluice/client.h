@@ -53,7 +53,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "sluice/status.h"
 #include "sluice/v1/records.pb.h"
 #include "sluice/v1/service.pb.h"
 

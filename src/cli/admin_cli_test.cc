@@ -110,11 +110,12 @@ TEST_F(AdminCliTest, CommitCsvAndJsonLines) {
   for (int i = 0; i < 250; ++i) csv += fmt::format("{},{},{}.5,0\n", i, now, i);
   csv += "# a comment, then an ISO-8601 time without offset (UTC)\n";
   csv += "1000,2024-05-01 12:00:00,7\n";
+  csv += "1001,2024-05-01 12:00:00+00,8\n";  // as PostgreSQL prints it
   WriteFile(dir_.Sub("samples.csv"), csv);
   RunResult r = SluiceIngest({"commit", "--stream", "samples", "--file", dir_.Sub("samples.csv"),
                               "--rows-per-record", "100"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  ExpectIn(r, {"committed 3 records to stream samples"});
+  ExpectIn(r, {"committed 252 rows in 3 records to stream samples"});
 
   WriteFile(
       dir_.Sub("events.jsonl"),
@@ -129,7 +130,7 @@ TEST_F(AdminCliTest, CommitCsvAndJsonLines) {
 
   daemon_->WaitCaughtUp();
   for (const char* t : {"a", "b", "dr"}) {
-    EXPECT_EQ(CountRows(daemon_->db(t), "sample_1s"), 251) << t;
+    EXPECT_EQ(CountRows(daemon_->db(t), "sample_1s"), 252) << t;
     EXPECT_EQ(CountRows(daemon_->db(t), "event_log", "kind <> 'sluice.state'"), 1) << t;
     EXPECT_EQ(CountRows(daemon_->db(t), "point"), 1) << t;
   }
@@ -138,7 +139,7 @@ TEST_F(AdminCliTest, CommitCsvAndJsonLines) {
   WriteFile(dir_.Sub("bad.csv"), fmt::format("1,{},1\n2,yesterday,2\n", now));
   RunResult bad = SluiceIngest({"commit", "--stream", "samples", "--file", dir_.Sub("bad.csv")});
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
-  ExpectIn(bad, {"bad.csv:2", "yesterday"});
+  ExpectIn(bad, {"bad.csv line 2, column 2 (ts)", "yesterday"});
   // Refused by the service: exit 1 with its message.
   RunResult nostream =
       SluiceIngest({"commit", "--stream", "nosuch", "--file", dir_.Sub("samples.csv")});
@@ -172,9 +173,12 @@ TEST_F(AdminCliTest, ErrorsListRetryDiscard) {
   RunResult json = Sluice({"errors", "list", "--target", "a", "--json"});
   ASSERT_EQ(json.exit_code, 0) << json.output;
   auto doc = nlohmann::json::parse(json.output);
-  ASSERT_EQ(doc["errors"].size(), 2u);
-  EXPECT_EQ(doc["errors"][0]["target"], "a");
-  EXPECT_EQ(doc["errors"][0]["lsn"], first);  // uint64 in protobuf JSON is a string
+  ASSERT_TRUE(doc.is_array()) << json.output;
+  ASSERT_EQ(doc.size(), 2u);
+  EXPECT_EQ(doc[0]["target"], "a");
+  EXPECT_EQ(doc[0]["lsn"], first);  // uint64 in protobuf JSON is a string
+  EXPECT_EQ(doc[1]["lsn"], second);
+  EXPECT_EQ(doc[0]["state"], "open");
 
   // Retrying fails again (the table still does not exist): exit 1, the target's message.
   RunResult retry = Sluice({"errors", "retry", "--target", "a", "--lsn", first});
@@ -193,6 +197,10 @@ TEST_F(AdminCliTest, ErrorsListRetryDiscard) {
   RunResult after = Sluice({"errors", "list", "--target", "a"});
   EXPECT_EQ(after.exit_code, 0) << after.output;
   ExpectIn(after, {"no open errors"});
+  // No entries: still an array, so a script's loop runs zero times instead of failing.
+  RunResult empty_json = Sluice({"errors", "list", "--target", "a", "--json"});
+  ASSERT_EQ(empty_json.exit_code, 0) << empty_json.output;
+  EXPECT_EQ(nlohmann::json::parse(empty_json.output), nlohmann::json::array()) << empty_json.output;
   RunResult all = Sluice({"errors", "list", "--target", "a", "--all"});
   ExpectIn(all, {"discarded"});
 

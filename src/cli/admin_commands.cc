@@ -178,7 +178,11 @@ int RunErrorsList(const ServiceOptions& so, const ErrorsListArgs& args) {
   grpc::Status st = conn->admin().ListErrors(ctx.get(), req, &resp);
   if (!st.ok()) return conn->Fail("Admin.ListErrors", st);
   if (args.json) {
-    fmt::print("{}\n", ToJson(resp));
+    // A JSON array of entries, "[]" when there are none: what scripts iterate over.
+    // (Protobuf's JSON of the response would be an object, and "{}" when empty.)
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto& e : resp.errors()) entries.push_back(nlohmann::json::parse(ToJson(e)));
+    fmt::print("{}\n", entries.dump(2));
     return kExitOk;
   }
   if (resp.errors().empty()) {
@@ -326,7 +330,7 @@ void RegisterAdminCommands(CLI::App& app, Context* context) {
   list->add_option("--target", list_args->target, "Only this target");
   list->add_option("--stream", list_args->stream, "Only this stream");
   list->add_flag("--all", list_args->all, "Include retried and discarded ones");
-  list->add_flag("--json", list_args->json, "Print JSON");
+  list->add_flag("--json", list_args->json, "Print a JSON array of the entries ([] when none)");
   list->footer(kServiceExitCodes);
   list->callback(
       [context, list_args] { context->exit_code = RunErrorsList(context->service, *list_args); });

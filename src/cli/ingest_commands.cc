@@ -1,7 +1,6 @@
 // `sluice commit`: commits samples (CSV) or records (JSON lines) from a file or stdin to
 // a stream of sluiced, through the Ingest service.
 
-#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -14,7 +13,7 @@
 
 #include "cli/client_connection.h"
 #include "cli/commands.h"
-#include "config/values.h"
+#include "cli/sample_csv.h"
 
 namespace sluice::cli {
 namespace {
@@ -44,87 +43,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
-}
-
-template <typename T>
-bool ParseNumber(std::string_view s, T* out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-// Microseconds since the epoch, or an ISO-8601 UTC time ("2024-05-01T12:00:00Z"; a
-// missing offset means UTC, and a space may stand for the 'T').
-Result<int64_t> ParseTs(std::string_view s) {
-  int64_t us = 0;
-  if (ParseNumber(s, &us)) return us;
-  std::string text(s);
-  if (text.size() > 10 && text[10] == ' ') text[10] = 'T';
-  bool has_offset = !text.empty() && (text.back() == 'Z' || text.back() == 'z');
-  if (!has_offset && text.size() > 19) {
-    size_t t = text.find('T');
-    has_offset = t != std::string::npos && text.find_first_of("+-", t) != std::string::npos;
-  }
-  if (!has_offset) text += 'Z';
-  return config::ParseTimestamp(text);
-}
-
-// Lines "point_id,ts,value[,quality]" → sample batches of up to rows_per_record rows.
-// A first line that does not start with a number is taken as a header.
-Result<std::vector<v1::Record>> ParseCsv(std::istream& in, const std::string& source,
-                                         v1::SampleInterval interval, size_t rows_per_record) {
-  std::vector<v1::Record> records;
-  v1::SampleBatch* batch = nullptr;
-  std::string line;
-  size_t line_no = 0;
-  bool first = true;
-  while (std::getline(in, line)) {
-    ++line_no;
-    std::string_view l = Trim(line);
-    if (l.empty() || l.front() == '#') continue;
-    std::vector<std::string_view> f;
-    size_t start = 0;
-    while (true) {
-      size_t comma = l.find(',', start);
-      f.push_back(Trim(l.substr(start, comma == std::string_view::npos ? l.npos : comma - start)));
-      if (comma == std::string_view::npos) break;
-      start = comma + 1;
-    }
-    int64_t point_id = 0;
-    if (first && !ParseNumber(f[0], &point_id)) {
-      first = false;
-      continue;  // header
-    }
-    first = false;
-    auto bad = [&](std::string_view what) {
-      return Status::InvalidArgument(fmt::format("{}:{}: {}", source, line_no, what));
-    };
-    if (f.size() < 3 || f.size() > 4) {
-      return bad(fmt::format("{} fields, expected point_id,ts,value[,quality]", f.size()));
-    }
-    if (!ParseNumber(f[0], &point_id))
-      return bad(fmt::format("point_id '{}' is not an integer", f[0]));
-    auto ts = ParseTs(f[1]);
-    if (!ts.ok()) {
-      return bad(
-          fmt::format("ts '{}' is neither microseconds since 1970 nor an ISO-8601 UTC time ({})",
-                      f[1], ts.status().message()));
-    }
-    double value = 0;
-    if (!ParseNumber(f[2], &value)) return bad(fmt::format("value '{}' is not a number", f[2]));
-    uint32_t quality = 0;
-    if (f.size() == 4 && !f[3].empty() && !ParseNumber(f[3], &quality)) {
-      return bad(fmt::format("quality '{}' is not an unsigned integer", f[3]));
-    }
-    if (batch == nullptr || static_cast<size_t>(batch->point_id_size()) >= rows_per_record) {
-      batch = records.emplace_back().mutable_samples();
-      batch->set_interval(interval);
-    }
-    batch->add_point_id(point_id);
-    batch->add_ts_us(*ts);
-    batch->add_value(value);
-    batch->add_quality(quality);
-  }
-  return records;
 }
 
 // One v1::Record per line, in protobuf's JSON form.
@@ -182,14 +100,15 @@ int RunCommit(const ServiceOptions& so, const CommitArgs& args) {
     in = &file;
     source = args.file;
   }
-  auto records = format == "csv" ? ParseCsv(*in, source, interval, args.rows_per_record)
-                                 : ParseJsonLines(*in, source);
+  const bool csv = format == "csv";
+  auto records = csv ? ParseSampleCsv(*in, source, interval, args.rows_per_record)
+                     : ParseJsonLines(*in, source);
   if (!records.ok()) {
     fmt::print(stderr, "sluice {}: {}\n", cmd, records.status().message());
     return kExitUsage;
   }
   if (records->empty()) {
-    fmt::print(stderr, "sluice {}: {} holds no records\n", cmd, source);
+    fmt::print(stderr, "sluice {}: {} holds no {}\n", cmd, source, csv ? "rows" : "records");
     return kExitUsage;
   }
 
@@ -208,17 +127,26 @@ int RunCommit(const ServiceOptions& so, const CommitArgs& args) {
   size_t max_records = std::max<size_t>(1, limits.max_records_per_request());
   size_t max_bytes = std::max<size_t>(1, limits.max_message_bytes() / 2);
 
+  // A CSV user counts rows (samples), a JSON-lines user counts records (lines): what is
+  // reported is what they count.
+  auto done = [&](size_t records_done, size_t rows_done) {
+    return csv ? fmt::format("{} rows in {} records", rows_done, records_done)
+               : fmt::format("{} records", records_done);
+  };
   size_t committed = 0;
+  size_t committed_rows = 0;
   uint64_t first_lsn = 0, last_lsn = 0;
   size_t i = 0;
   while (i < records->size()) {
     v1::CommitRequest req;
     req.set_stream(args.stream);
     size_t bytes = 0;
+    size_t rows = 0;
     while (i < records->size() && static_cast<size_t>(req.records_size()) < max_records) {
       size_t b = (*records)[i].ByteSizeLong();
       if (req.records_size() > 0 && bytes + b > max_bytes) break;
       bytes += b;
+      rows += static_cast<size_t>((*records)[i].samples().point_id_size());
       *req.add_records() = std::move((*records)[i++]);
     }
     v1::CommitResponse resp;
@@ -228,8 +156,8 @@ int RunCommit(const ServiceOptions& so, const CommitArgs& args) {
       if (committed > 0) {
         fmt::print(
             stderr,
-            "sluice {}: {} records were committed to stream {} (LSN {}..{}) before this failure\n",
-            cmd, committed, args.stream, first_lsn, last_lsn);
+            "sluice {}: {} were committed to stream {} (LSN {}..{}) before this failure\n",
+            cmd, done(committed, committed_rows), args.stream, first_lsn, last_lsn);
       }
       return conn->Fail(fmt::format("Ingest.Commit of records {}..{}", committed,
                                     committed + static_cast<size_t>(req.records_size()) - 1),
@@ -238,9 +166,10 @@ int RunCommit(const ServiceOptions& so, const CommitArgs& args) {
     if (committed == 0 && resp.lsns_size() > 0) first_lsn = resp.lsns(0);
     if (resp.lsns_size() > 0) last_lsn = resp.lsns(resp.lsns_size() - 1);
     committed += static_cast<size_t>(req.records_size());
+    committed_rows += rows;
   }
-  fmt::print("committed {} records to stream {} (LSN {}..{})\n", committed, args.stream, first_lsn,
-             last_lsn);
+  fmt::print("committed {} to stream {} (LSN {}..{})\n", done(committed, committed_rows),
+             args.stream, first_lsn, last_lsn);
   return kExitOk;
 }
 
@@ -257,18 +186,20 @@ void RegisterIngestCommands(CLI::App& app, Context* context) {
   commit
       ->add_option("--format", args->format,
                    "csv: lines point_id,ts,value[,quality] (ts in microseconds since 1970 or "
-                   "ISO-8601 UTC), a header line allowed; jsonl: one record per line in "
+                   "ISO 8601 with offset Z, +hh, +hhmm or +hh:mm, none meaning UTC), a header "
+                   "line allowed; jsonl: one record per line in "
                    "protobuf JSON form. Default: from the file name (.jsonl/.json), else csv")
       ->check(CLI::IsMember({"csv", "jsonl"}));
   commit
       ->add_option("--interval", args->interval,
-                   "CSV: the sample table (1s 5s 1min 5min 10min 15min 30min 1h 8h 1d)")
+                   "CSV: the sample interval, i.e. the table the rows land in (sample_1s ... "
+                   "sample_1d; 1s 5s 1min 5min 10min 15min 30min 1h 8h 1d)")
       ->capture_default_str();
   commit->add_option("--rows-per-record", args->rows_per_record, "CSV: samples per record")
       ->capture_default_str();
   commit->footer(
-      "Exit codes: 0 every record committed, 1 the service refused a request (the message names "
-      "the limit or record; records of earlier requests stay committed and are counted on "
+      "Exit codes: 0 every row (record) committed, 1 the service refused a request (the message names "
+      "the limit or record; rows of earlier requests stay committed and are counted on "
       "stderr), 2 usage error or bad input (the message names file and line), 3 cannot reach "
       "the service.");
   commit->callback([context, args] { context->exit_code = RunCommit(context->service, *args); });
