@@ -257,6 +257,9 @@ TEST_F(ReplicationPgTest, BlockStopsTheStreamAndRetryAppliesOnceOnThatTargetOnly
   Admit("sql", Sql("CREATE TABLE reading (id BIGINT PRIMARY KEY, v BIGINT)"));
   Lsn bad = Admit("sql", Sql("INSERT INTO reading (id, v) VALUES (1, 10)"));
   Lsn after = Admit("sql", Sql("INSERT INTO reading (id, v) VALUES (2, 20)"));
+  // Both targets hold the table before the replicator stops (a stop cuts a target's
+  // setup short, and the edit below needs the table on pg-a).
+  ASSERT_TRUE(replicator_->applier("pg-a", "sql")->WaitApplied(after, std::chrono::minutes(5)));
   ASSERT_TRUE(replicator_->applier("pg-b", "sql")->WaitApplied(after, std::chrono::minutes(5)));
   // On pg-a the table already holds id 1 (put there by hand), so the insert fails.
   replicator_.reset();
