@@ -12,6 +12,12 @@
 #include "replicate/record_codec.h"
 
 namespace sluice::replicate {
+namespace {
+
+// How long Stop() lets a batch in progress finish before it cuts the target's waits.
+constexpr std::chrono::milliseconds kStopGrace{500};
+
+}  // namespace
 
 std::string_view ApplierStateName(ApplierState state) {
   switch (state) {
@@ -69,9 +75,17 @@ void Applier::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  // A stop must not wait out a connect or I/O timeout on a server that does not answer.
-  // An intent being decided is then left undecided: the next start decides it.
-  backend_->Interrupt();
+  {
+    // A batch in progress on a target that answers finishes (its watermark commits with
+    // it), but a stop must not wait out a connect or I/O timeout on a server that does
+    // not: after kStopGrace the backend's waits are cut short. An intent being decided
+    // is then left undecided, and the next start decides it.
+    std::unique_lock lk(mu_);
+    const bool stopped = !thread_.joinable() ||
+                         cv_.wait_for(lk, kStopGrace, [&] { return status_.state == ApplierState::kStopped; });
+    lk.unlock();
+    if (!stopped) backend_->Interrupt();
+  }
   if (thread_.joinable()) thread_.join();
   std::lock_guard lk(mu_);
   for (Command* c : commands_) c->done.set_value(Status::Unavailable("applier stopped"));
