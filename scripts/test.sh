@@ -25,5 +25,7 @@ cmake --build "$build_dir" -j "$jobs"
 # halt_on_error keeps the first report readable; detect_leaks stays on.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+# Third-party leaks only (OpenSSL under gRPC TLS); see the file.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan.supp}
 cd "$build_dir"
 ctest --output-on-failure -j "$jobs" --timeout 1500
