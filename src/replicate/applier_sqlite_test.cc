@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -750,6 +751,60 @@ TEST_F(ApplierSqliteTest, ATornLineInTheErrorLogBreaksNeitherListNorRetry) {
   Status s = replicator_->applier("a", "sql")->Retry(second);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(One(Db("a"), "SELECT count(*) FROM late2"), "1");
+}
+
+// The error log outlives a replaced journal (a new epoch numbers its records from 1
+// again): a rejection logged under an earlier epoch is no evidence about this epoch's
+// record at the same LSN, so after a restart it must not make its target diverged.
+TEST_F(ApplierSqliteTest, RejectionsOfAnEarlierEpochAreNoEvidenceAfterARestart) {
+  ErrorRecord old;
+  old.epoch = std::string(32, '0');  // not this journal's epoch
+  old.target = "b";
+  old.stream = "sql";
+  old.lsn = 2;
+  old.kind = "sql";
+  old.message = "rejected under an earlier journal";
+  ASSERT_TRUE(old.epoch != journal::EpochToHex(journals_->epoch()));
+  std::filesystem::create_directories(data_dir_ + "/errors");
+  ErrorLog log(FileSystem::Default(), data_dir_ + "/errors/b.log");
+  ASSERT_TRUE(log.AppendRejection(old).ok());
+
+  AppendSql("sql", "CREATE TABLE t(id INTEGER)");
+  AppendSql("sql", "INSERT INTO t VALUES (1)");
+  Lsn head = AppendSql("sql", "INSERT INTO t VALUES (2)");
+  StartReplicator({"a", "b"});
+  WaitApplied("a", "sql", head);
+  WaitApplied("b", "sql", head);
+  EXPECT_EQ(One(Db("b"), "SELECT count(*) FROM t"), "2");
+  EXPECT_FALSE(replicator_->applier("b", "sql")->status().diverged)
+      << "an earlier epoch's rejection at LSN 2 was taken for this epoch's";
+}
+
+// The verdict file is read at start; damage stops the start with an error naming the
+// file, never a silent reset (a diverged target would become eligible again).
+TEST_F(ApplierSqliteTest, ADamagedDivergenceFileStopsTheStartNamingIt) {
+  const std::string path = data_dir_ + "/state/divergence.json";
+  std::filesystem::create_directories(data_dir_ + "/state");
+  for (const char* text : {"{\"format\": 1, \"diverged\": [{\"target\": \"b\"", "{\"format\": 2, \"diverged\": []}",
+                           "{\"format\": 1, \"diverged\": [{\"target\": \"b\", \"stream\": 7}]}"}) {
+    {
+      std::ofstream f(path, std::ios::trunc);
+      f << text;
+    }
+    ReplicatorOptions o;
+    o.node_id = "n1";
+    o.data_dir = data_dir_;
+    TargetSpec ts;
+    ts.name = "b";
+    ts.dialect = "sqlite";
+    ts.connection = Db("b");
+    o.targets.push_back(ts);
+    o.streams = {StreamSpec{"sql", true, OnError::kSkip, 0, 0}};
+    auto r = Replicator::Create(journals_.get(), o);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().ToString();
+    EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().ToString();
+  }
 }
 
 }  // namespace

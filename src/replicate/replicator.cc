@@ -60,7 +60,10 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(journal::JournalSet* jour
   }
   // What each target rejected: logged (fsynced) before its watermark moved past it. A
   // record retried successfully was applied after all; a withdrawn one was never a
-  // rejection (the target itself failed).
+  // rejection (the target itself failed). Only this journal's epoch counts: the error
+  // log outlives a replaced journal, whose LSNs start again at 1 (entries written
+  // before the epoch was logged have none and are taken as this epoch's).
+  const std::string epoch = journal::EpochToHex(journals_->epoch());
   for (const auto& t : options_.targets) {
     ErrorFilter all;
     all.include_resolved = true;
@@ -73,6 +76,7 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(journal::JournalSet* jour
     for (const auto& e : *logged) {
       auto ledger = ledgers_.find(e.stream);
       if (ledger == ledgers_.end() || (e.state != "open" && e.state != "discarded")) continue;
+      if (!e.epoch.empty() && e.epoch != epoch) continue;
       ledger->second->NoteRejected(t.name, e.lsn);
     }
   }
