@@ -230,6 +230,8 @@ struct DaemonConfig {
   std::string node_id = "test";
   bool auth = true;
   std::string extra;    // more TOML appended at the end ([limits], [[stream]], ...)
+  std::string node;     // more lines for [node] (log_file, ...)
+  std::string targets;  // the [[target]] tables; empty: SQLite primaries a, b, replica dr
   std::string journal;  // lines for [journal]
   std::string tls_ca;   // with [tls] in `extra`: the CA the test's client verifies against
 
@@ -240,8 +242,29 @@ struct DaemonConfig {
   }
 };
 
-// A sluiced under `dir`: two SQLite primaries (a, b) and one replica (dr) kept in
-// DATA_DIR/targets, listening on a free loopback port.
+inline constexpr char kSqliteTargets[] = R"([[target]]
+name = "a"
+role = "primary"
+priority = 100
+driver = "sqlite"
+connection = "targets/a.db"
+
+[[target]]
+name = "b"
+role = "primary"
+priority = 90
+driver = "sqlite"
+connection = "targets/b.db"
+
+[[target]]
+name = "dr"
+role = "replica"
+driver = "sqlite"
+connection = "targets/dr.db"
+)";
+
+// A sluiced under `dir`, listening on a free loopback port; by default with two SQLite
+// primaries (a, b) and one replica (dr) kept in DATA_DIR/targets.
 class Daemon {
  public:
   Daemon(const TempDir& dir, DaemonConfig config = {}) : dir_(dir), config_(std::move(config)) {
@@ -268,34 +291,18 @@ id = "{}"
 data_dir = "data"
 listen = ["127.0.0.1:{}"]
 log_level = "info"
+{}
 
 [journal]
 {}
 
 {}
-[[target]]
-name = "a"
-role = "primary"
-priority = 100
-driver = "sqlite"
-connection = "targets/a.db"
-
-[[target]]
-name = "b"
-role = "primary"
-priority = 90
-driver = "sqlite"
-connection = "targets/b.db"
-
-[[target]]
-name = "dr"
-role = "replica"
-driver = "sqlite"
-connection = "targets/dr.db"
+{}
 
 {}
 )",
-                          config_.node_id, port_, config_.journal, auth, config_.extra));
+                          config_.node_id, port_, config_.node, config_.journal, auth,
+                          config_.targets.empty() ? kSqliteTargets : config_.targets, config_.extra));
   }
   ~Daemon() { Kill(); }
 
@@ -354,6 +361,7 @@ connection = "targets/dr.db"
     channel_ = grpc::CreateChannel(address(), creds);
     admin_ = v1::Admin::NewStub(channel_);
     ingest_ = v1::Ingest::NewStub(channel_);
+    sql_ = v1::Sql::NewStub(channel_);
   }
   // SIGTERM; returns the exit code.
   int Stop() { return process_ ? process_->Stop(SIGTERM) : -1; }
@@ -384,6 +392,7 @@ connection = "targets/dr.db"
   }
   v1::Admin::Stub& admin_stub() { return *admin_; }
   v1::Ingest::Stub& ingest_stub() { return *ingest_; }
+  v1::Sql::Stub& sql_stub() { return *sql_; }
 
   // Waits until every applier's watermark is its stream's head (and every head is at
   // least `min_heads`); returns the last status.
@@ -414,6 +423,7 @@ connection = "targets/dr.db"
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Admin::Stub> admin_;
   std::unique_ptr<v1::Ingest::Stub> ingest_;
+  std::unique_ptr<v1::Sql::Stub> sql_;
 };
 
 // A sample batch of `rows` rows for points first_point.. at one timestamp.

@@ -25,111 +25,45 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-// sluiced with `targets` (TOML) under `dir`, its log both on stderr (captured in
-// sluiced.log) and in a log file of its own (sluiced-file.log).
-class Node {
- public:
-  Node(const TempDir& dir, const std::string& targets, const std::string& health = "")
-      : dir_(dir), port_(FreePort()) {
-    WriteFile(dir_.Sub("sluiced.toml"), fmt::format(R"([node]
-id = "stoptest"
-data_dir = "data"
-listen = ["127.0.0.1:{}"]
-log_level = "info"
-log_file = "{}"
+std::string FileLog(const TempDir& dir) { return dir.Sub("sluiced-file.log"); }
 
-[auth]
-required = false
+// sluiced under `dir` with `targets` (TOML; empty: the harness's SQLite targets), its
+// log both on stderr (sluiced.log) and in a log file of its own (sluiced-file.log).
+DaemonConfig StopTestConfig(const TempDir& dir, const std::string& targets = "", const std::string& health = "") {
+  DaemonConfig c = DaemonConfig::NoAuth();
+  c.node = fmt::format("log_file = \"{}\"", FileLog(dir));
+  c.targets = targets;
+  c.extra = health;
+  return c;
+}
 
-{}
-{}
-)",
-                                                    port_, file_log(), health, targets));
-  }
-  ~Node() {
-    if (process_) process_->Stop(SIGKILL, seconds(30));
-  }
+grpc::Status Execute(Daemon& d, int64_t id, v1::ExecuteResponse* out) {
+  v1::ExecuteRequest r;
+  r.mutable_statement()->set_text("INSERT INTO point (point_id, name) VALUES ($1, $2)");
+  r.mutable_statement()->add_params()->set_int_value(id);
+  r.mutable_statement()->add_params()->set_text_value(fmt::format("sync-{}", id));
+  auto ctx = d.Context("");
+  return d.sql_stub().Execute(ctx.get(), r, out);
+}
 
-  std::string stderr_log() const { return dir_.Sub("sluiced.log"); }
-  std::string file_log() const { return dir_.Sub("sluiced-file.log"); }
-  Process* process() { return process_.get(); }
-
-  // Starts sluiced and waits until the service is active.
-  void Start() {
-    process_ = std::make_unique<Process>();
-    process_->Start({SLUICED_PATH, "--config", dir_.Sub("sluiced.toml")}, stderr_log());
-    Connect();
-    bool up = WaitFor([&] {
-      if (!process_->running()) return true;
-      v1::StatusResponse r;
-      if (!Status(&r).ok()) {
-        Connect();
-        return false;
-      }
-      return r.state() == "active";
-    });
-    ASSERT_TRUE(up && process_->running()) << "sluiced did not come up; log:\n" << ReadFile(stderr_log());
-  }
-  void Connect() {
-    auto channel = grpc::CreateChannel(fmt::format("127.0.0.1:{}", port_), grpc::InsecureChannelCredentials());
-    admin_ = v1::Admin::NewStub(channel);
-    sql_ = v1::Sql::NewStub(channel);
-  }
-  grpc::Status Status(v1::StatusResponse* out) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
-    return admin_->Status(&ctx, v1::StatusRequest(), out);
-  }
-  grpc::Status Execute(int64_t id, v1::ExecuteResponse* out) {
-    v1::ExecuteRequest r;
-    r.mutable_statement()->set_text("INSERT INTO point (point_id, name) VALUES ($1, $2)");
-    r.mutable_statement()->add_params()->set_int_value(id);
-    r.mutable_statement()->add_params()->set_text_value(fmt::format("sync-{}", id));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + seconds(60));
-    return sql_->Execute(&ctx, r, out);
-  }
-  grpc::Status GetOutcome(uint64_t lsn, v1::ExecuteResponse* out) {
-    v1::GetOutcomeRequest r;
-    r.set_lsn(lsn);
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
-    return sql_->GetOutcome(&ctx, r, out);
-  }
-
- private:
-  const TempDir& dir_;
-  int port_;
-  std::unique_ptr<Process> process_;
-  std::unique_ptr<v1::Admin::Stub> admin_;
-  std::unique_ptr<v1::Sql::Stub> sql_;
-};
-
-constexpr char kSqliteTargets[] = R"([[target]]
-name = "a"
-role = "primary"
-priority = 100
-driver = "sqlite"
-connection = "targets/a.db"
-
-[[target]]
-name = "dr"
-role = "replica"
-driver = "sqlite"
-connection = "targets/dr.db"
-)";
+grpc::Status GetOutcome(Daemon& d, uint64_t lsn, v1::ExecuteResponse* out) {
+  v1::GetOutcomeRequest r;
+  r.set_lsn(lsn);
+  auto ctx = d.Context("");
+  return d.sql_stub().GetOutcome(ctx.get(), r, out);
+}
 
 // The log file of a killed node ends where the node was: its start and its state
 // changes are in it (they used to sit in the file's buffer until a warning flushed it,
 // so the log of a crashed node ended before it had even started).
 TEST(NodeStopTest, LogFileOfAKilledNodeShowsItsStateChanges) {
   TempDir dir;
-  Node node(dir, kSqliteTargets);
+  Daemon node(dir, StopTestConfig(dir));
   ASSERT_NO_FATAL_FAILURE(node.Start());
   // Every line that reached stderr before the kill is one the file must have too.
-  const std::string before = ReadFile(node.stderr_log());
+  const std::string before = ReadFile(node.log());
   ASSERT_EQ(node.process()->Stop(SIGKILL, seconds(30)), 128 + SIGKILL);
-  const std::string file = ReadFile(node.file_log());
+  const std::string file = ReadFile(FileLog(dir));
   for (const char* line : {"sluiced started", "service state: active(a)", "now deciding sync-write intents",
                            "target 'dr' stream 'model': running"}) {
     EXPECT_NE(before.find(line), std::string::npos) << line;
@@ -152,8 +86,8 @@ TEST(NodeStopTest, CleanStopWhileTheActiveServerIsFrozen) {
     ASSERT_TRUE(p->CreateDatabase("sluice").ok());
   }
   TempDir dir;
-  Node node(dir,
-            fmt::format(R"([[target]]
+  Daemon node(dir, StopTestConfig(dir,
+                                  fmt::format(R"([[target]]
 name = "pg-a"
 role = "primary"
 priority = 100
@@ -167,8 +101,8 @@ priority = 90
 driver = "postgres"
 connection = "{}"
 )",
-                        pg[0]->ConnInfo("sluice"), pg[1]->ConnInfo("sluice")),
-            "[health]\nprobe_interval = \"200ms\"\nprobe_timeout = \"60s\"\n");
+                                              pg[0]->ConnInfo("sluice"), pg[1]->ConnInfo("sluice")),
+                                  "[health]\nprobe_interval = \"200ms\"\nprobe_timeout = \"60s\"\n"));
   ASSERT_NO_FATAL_FAILURE(node.Start());
 
   // Synchronous writes in a loop until one does not come back applied.
@@ -182,7 +116,7 @@ connection = "{}"
     for (int64_t id = 1;; ++id) {
       in_flight = id;
       v1::ExecuteResponse r;
-      grpc::Status s = node.Execute(id, &r);
+      grpc::Status s = Execute(node, id, &r);
       std::lock_guard lk(mu);
       if (!s.ok() || r.outcome() != v1::OUTCOME_APPLIED) {
         last_status = s;
@@ -210,7 +144,7 @@ connection = "{}"
   const auto took = Clock::now() - t0;
   writer.join();
   ASSERT_TRUE(pg[0]->KillAll(SIGCONT).ok());
-  EXPECT_EQ(code, 0) << ReadFile(node.stderr_log());
+  EXPECT_EQ(code, 0) << ReadFile(node.log());
   std::cerr << "the stop took " << std::chrono::duration_cast<milliseconds>(took).count() << " ms\n";
   // About 2 s is the goal; the bound leaves room for a loaded machine and sanitizers but
   // is well below the 10 s connect and I/O timeouts the stop used to wait out.
@@ -218,7 +152,7 @@ connection = "{}"
                               << std::chrono::duration_cast<milliseconds>(took).count() << " ms";
 
   // Nothing was decided after the node began to stop, and the node did not switch.
-  const std::string log = ReadFile(node.stderr_log());
+  const std::string log = ReadFile(node.log());
   const size_t stop_at = log.find("received SIGTERM");
   ASSERT_NE(stop_at, std::string::npos) << log;
   const std::string after = log.substr(stop_at);
@@ -249,7 +183,7 @@ connection = "{}"
   if (pending_lsn > 0) {
     v1::ExecuteResponse o;
     ASSERT_TRUE(WaitFor([&] {
-      return node.GetOutcome(pending_lsn, &o).ok() &&
+      return GetOutcome(node, pending_lsn, &o).ok() &&
              (o.outcome() == v1::OUTCOME_APPLIED || o.outcome() == v1::OUTCOME_REJECTED);
     })) << o.DebugString();
     EXPECT_EQ(o.outcome(), v1::OUTCOME_APPLIED) << o.DebugString();
