@@ -81,15 +81,28 @@ class ApplierSqliteTest : public ::testing::Test {
 
   std::string Db(const std::string& name) { return dir_.path() + "/" + name + ".db"; }
 
-  void StartReplicator(std::vector<std::string> targets, OnError on_error = OnError::kSkip) {
+  // SQLite targets named `targets` (files beside the data directory) on `streams`.
+  ReplicatorOptions Options(const std::vector<std::string>& targets, std::vector<StreamSpec> streams) {
     ReplicatorOptions o;
     o.node_id = "n1";
     o.data_dir = data_dir_;
     o.backoff_initial = std::chrono::milliseconds(10);
     o.backoff_max = std::chrono::milliseconds(200);
-    for (const auto& t : targets) { TargetSpec ts; ts.name = t; ts.dialect = "sqlite"; ts.connection = Db(t); o.targets.push_back(ts); }
-    o.streams = {StreamSpec{"sql", true, on_error, 0, 0}, StreamSpec{"samples", false, OnError::kSkip, 0, 0},
-                 StreamSpec{"model", true, OnError::kSkip, 0, 0}};
+    for (const auto& t : targets) {
+      TargetSpec ts;
+      ts.name = t;
+      ts.dialect = "sqlite";
+      ts.connection = Db(t);
+      o.targets.push_back(ts);
+    }
+    o.streams = std::move(streams);
+    return o;
+  }
+
+  void StartReplicator(std::vector<std::string> targets, OnError on_error = OnError::kSkip) {
+    ReplicatorOptions o = Options(targets, {StreamSpec{"sql", true, on_error, 0, 0},
+                                            StreamSpec{"samples", false, OnError::kSkip, 0, 0},
+                                            StreamSpec{"model", true, OnError::kSkip, 0, 0}});
     auto r = Replicator::Create(journals_.get(), o);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     replicator_ = std::move(r).value();
@@ -341,19 +354,7 @@ TEST_F(ApplierSqliteTest, ADeciderChangeDoesNotRereadTheModelStream) {
     ASSERT_TRUE(set.ok()) << set.status().ToString();
     journals_ = std::move(set).value();
   }
-  ReplicatorOptions o;
-  o.node_id = "n1";
-  o.data_dir = data_dir_;
-  o.backoff_initial = std::chrono::milliseconds(10);
-  o.backoff_max = std::chrono::milliseconds(200);
-  for (const std::string t : {"a", "b"}) {
-    TargetSpec ts;
-    ts.name = t;
-    ts.dialect = "sqlite";
-    ts.connection = Db(t);
-    o.targets.push_back(ts);
-  }
-  o.streams = {StreamSpec{"model", true, OnError::kSkip, 0, 0}};
+  ReplicatorOptions o = Options({"a", "b"}, {StreamSpec{"model", true, OnError::kSkip, 0, 0}});
   auto r = Replicator::Create(journals_.get(), o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   replicator_ = std::move(r).value();
@@ -476,14 +477,7 @@ TEST_F(ApplierSqliteTest, AHigherPriorityBacklogIsAppliedBeforeALowerOne) {
     model_head = AppendSql("model", "INSERT INTO applied(stream, n) VALUES ('model', $1)", {i});
     samples_head = AppendSql("samples", "INSERT INTO applied(stream, n) VALUES ('samples', $1)", {i});
   }
-  ReplicatorOptions o;
-  o.node_id = "n1";
-  o.data_dir = data_dir_;
-  TargetSpec ts;
-  ts.name = "a";
-  ts.dialect = "sqlite";
-  ts.connection = Db("a");
-  o.targets.push_back(ts);
+  ReplicatorOptions o = Options({"a"}, {});
   StreamSpec model{"model", true, OnError::kSkip, 4, 0};
   model.priority = 100;
   StreamSpec samples{"samples", false, OnError::kSkip, 4, 0};
@@ -526,14 +520,7 @@ TEST_F(ApplierSqliteTest, AHigherPriorityBacklogIsAppliedBeforeALowerOne) {
 
 TEST_F(ApplierSqliteTest, BatchDelayGroupsATrickleIntoFewerBatches) {
   CreateAppliedLog(Db("a"));
-  ReplicatorOptions o;
-  o.node_id = "n1";
-  o.data_dir = data_dir_;
-  TargetSpec ts;
-  ts.name = "a";
-  ts.dialect = "sqlite";
-  ts.connection = Db("a");
-  o.targets.push_back(ts);
+  ReplicatorOptions o = Options({"a"}, {});
   StreamSpec sql{"sql", true, OnError::kSkip, 0, 0};
   sql.batch_delay = std::chrono::milliseconds(300);
   o.streams = {sql};
@@ -566,14 +553,7 @@ TEST_F(ApplierSqliteTest, BatchDelayGroupsATrickleIntoFewerBatches) {
 }
 
 TEST_F(ApplierSqliteTest, AFullBatchIsNeverDelayed) {
-  ReplicatorOptions o;
-  o.node_id = "n1";
-  o.data_dir = data_dir_;
-  TargetSpec ts;
-  ts.name = "a";
-  ts.dialect = "sqlite";
-  ts.connection = Db("a");
-  o.targets.push_back(ts);
+  ReplicatorOptions o = Options({"a"}, {});
   StreamSpec sql{"sql", true, OnError::kSkip, 5, 0};
   sql.batch_delay = std::chrono::seconds(60);
   o.streams = {sql};
@@ -619,21 +599,9 @@ TEST_F(ApplierSqliteTest, ATargetThatRejectsWhatAnotherAppliedIsDiverged) {
 // decided as applied, but cannot apply it itself (a permanent error), logs the rejection
 // and is diverged, instead of retrying the intent forever.
 TEST_F(ApplierSqliteTest, ADecidedIntentTheNewDeciderCannotApplyIsLoggedAndDiverges) {
-  ReplicatorOptions o;
-  o.node_id = "n1";
-  o.data_dir = data_dir_;
-  o.backoff_initial = std::chrono::milliseconds(10);
-  o.backoff_max = std::chrono::milliseconds(200);
-  for (const char* t : {"a", "b"}) {
-    TargetSpec ts;
-    ts.name = t;
-    ts.dialect = "sqlite";
-    ts.connection = Db(t);
-    o.targets.push_back(ts);
-  }
   // One record per read: the intent's outcome is never in the same read as the intent,
   // so the decider goes the way of a decision.
-  o.streams = {StreamSpec{"model", true, OnError::kSkip, 1, 0}};
+  ReplicatorOptions o = Options({"a", "b"}, {StreamSpec{"model", true, OnError::kSkip, 1, 0}});
   auto r = Replicator::Create(journals_.get(), o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   replicator_ = std::move(r).value();
@@ -791,16 +759,7 @@ TEST_F(ApplierSqliteTest, ADamagedDivergenceFileStopsTheStartNamingIt) {
       std::ofstream f(path, std::ios::trunc);
       f << text;
     }
-    ReplicatorOptions o;
-    o.node_id = "n1";
-    o.data_dir = data_dir_;
-    TargetSpec ts;
-    ts.name = "b";
-    ts.dialect = "sqlite";
-    ts.connection = Db("b");
-    o.targets.push_back(ts);
-    o.streams = {StreamSpec{"sql", true, OnError::kSkip, 0, 0}};
-    auto r = Replicator::Create(journals_.get(), o);
+    auto r = Replicator::Create(journals_.get(), Options({"b"}, {StreamSpec{"sql", true, OnError::kSkip, 0, 0}}));
     ASSERT_FALSE(r.ok()) << text;
     EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().ToString();
     EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().ToString();
