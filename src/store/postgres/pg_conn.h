@@ -94,6 +94,13 @@ struct Params {
   std::vector<int> lengths;
   std::vector<int> formats;
   int size() const { return static_cast<int>(values.size()); }
+  // Appends a parameter of `type` in text format. `value` must outlive the Params.
+  void Add(Oid type, const std::string& value) {
+    types.push_back(type);
+    values.push_back(value.c_str());
+    lengths.push_back(static_cast<int>(value.size()));
+    formats.push_back(0);
+  }
 };
 
 // One statement of a pipeline: a named prepared statement (`prepared` set) or a text

@@ -113,12 +113,7 @@ void AddBool(Params& p, bool v) {
   p.lengths.push_back(1);
   p.formats.push_back(1);
 }
-void AddText(Params& p, const std::string& v) {
-  p.types.push_back(kTextOid);
-  p.values.push_back(v.c_str());
-  p.lengths.push_back(static_cast<int>(v.size()));
-  p.formats.push_back(0);
-}
+void AddText(Params& p, const std::string& v) { p.Add(kTextOid, v); }
 void AddNull(Params& p, Oid type) {
   p.types.push_back(type);
   p.values.push_back(nullptr);

@@ -336,12 +336,7 @@ Status PostgresBackend::ClaimNode(const std::string& node_id) {
 Result<Lsn> PostgresBackend::ReadWatermark(const WatermarkKey& key) {
   if (!connected()) return NotConnected();
   Params params;
-  for (const std::string* v : {&key.node, &key.epoch, &key.stream}) {
-    params.types.push_back(kTextOid);
-    params.values.push_back(v->c_str());
-    params.lengths.push_back(static_cast<int>(v->size()));
-    params.formats.push_back(0);
-  }
+  for (const std::string* v : {&key.node, &key.epoch, &key.stream}) params.Add(kTextOid, *v);
   auto res = conn_->ExecParams(
       "SELECT lsn FROM sluice_watermark WHERE node = $1 AND epoch = $2 AND stream = $3", params,
       "reading the watermark");
@@ -392,12 +387,7 @@ Status PostgresBackend::ApplyOnce(const WatermarkKey& key, std::span<const Apply
                                   bool* missing_partition) {
   savepoint_open_ = false;
   Params key_params;
-  for (const std::string* v : {&key.node, &key.epoch, &key.stream}) {
-    key_params.types.push_back(kTextOid);
-    key_params.values.push_back(v->c_str());
-    key_params.lengths.push_back(static_cast<int>(v->size()));
-    key_params.formats.push_back(0);
-  }
+  for (const std::string* v : {&key.node, &key.epoch, &key.stream}) key_params.Add(kTextOid, *v);
   // The watermark row, locked: concurrent appliers of one key serialize here, and a batch
   // that was committed before (its answer lost) is recognised. One round trip.
   const PipelineStep begin[] = {{"BEGIN"}, {"sluice_wm_get", &key_params, true}};
@@ -443,22 +433,12 @@ Status PostgresBackend::ApplyOnce(const WatermarkKey& key, std::span<const Apply
   const std::string wm = std::to_string(watermark);
   const std::string now = std::to_string(NowMicros());
   Params put = key_params;
-  for (const std::string* v : {&wm, &now}) {
-    put.types.push_back(kInt8Oid);
-    put.values.push_back(v->c_str());
-    put.lengths.push_back(static_cast<int>(v->size()));
-    put.formats.push_back(0);
-  }
+  for (const std::string* v : {&wm, &now}) put.Add(kInt8Oid, *v);
   // Rejections of these LSNs (a blocked record applied after all) are resolved with them.
   Params resolve = key_params;
   const std::string first = items.empty() ? std::string() : std::to_string(items.front().lsn);
   const std::string last = items.empty() ? std::string() : std::to_string(items.back().lsn);
-  for (const std::string* v : {&first, &last, &now}) {
-    resolve.types.push_back(kInt8Oid);
-    resolve.values.push_back(v->c_str());
-    resolve.lengths.push_back(static_cast<int>(v->size()));
-    resolve.formats.push_back(0);
-  }
+  for (const std::string* v : {&first, &last, &now}) resolve.Add(kInt8Oid, *v);
   const std::string release = TakeSavepointRelease();
   std::vector<PipelineStep> finish;
   if (!release.empty()) finish.push_back({release.c_str()});
@@ -529,12 +509,8 @@ Status PostgresBackend::ApplyRetryOnce(const WatermarkKey& key, const ApplyItem&
   savepoint_open_ = false;
   const std::string lsn = std::to_string(item.lsn);
   Params row;
-  for (const std::string* v : {&key.node, &key.epoch, &key.stream, &lsn}) {
-    row.types.push_back(v == &lsn ? kInt8Oid : kTextOid);
-    row.values.push_back(v->c_str());
-    row.lengths.push_back(static_cast<int>(v->size()));
-    row.formats.push_back(0);
-  }
+  for (const std::string* v : {&key.node, &key.epoch, &key.stream}) row.Add(kTextOid, *v);
+  row.Add(kInt8Oid, lsn);
   const std::string context = fmt::format("retry of lsn {} of stream '{}'", item.lsn, key.stream);
   // The rejection's row, locked: it is the retry's idempotence key (see backend.h).
   const PipelineStep begin[] = {
@@ -556,10 +532,7 @@ Status PostgresBackend::ApplyRetryOnce(const WatermarkKey& key, const ApplyItem&
   SLUICE_RETURN_IF_ERROR(ApplyItems(std::span<const ApplyItem>(&item, 1)));
   const std::string now = std::to_string(NowMicros());
   Params mark = row;
-  mark.types.push_back(kInt8Oid);
-  mark.values.push_back(now.c_str());
-  mark.lengths.push_back(static_cast<int>(now.size()));
-  mark.formats.push_back(0);
+  mark.Add(kInt8Oid, now);
   const std::string release = TakeSavepointRelease();
   std::vector<PipelineStep> finish;
   if (!release.empty()) finish.push_back({release.c_str()});

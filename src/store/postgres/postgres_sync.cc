@@ -57,12 +57,7 @@ Status PostgresBackend::ApplyIntentOnce(const WatermarkKey& key, const ApplyItem
                                         size_t max_rows, StatementResult* result) {
   savepoint_open_ = false;
   Params key_params;
-  for (const std::string* v : {&key.node, &key.epoch, &key.stream}) {
-    key_params.types.push_back(kTextOid);
-    key_params.values.push_back(v->c_str());
-    key_params.lengths.push_back(static_cast<int>(v->size()));
-    key_params.formats.push_back(0);
-  }
+  for (const std::string* v : {&key.node, &key.epoch, &key.stream}) key_params.Add(kTextOid, *v);
   // As ApplyBatch: the watermark row locked first, so an intent whose commit was lost is
   // recognised and a concurrent applier of the key waits.
   const PipelineStep begin[] = {{"BEGIN"}, {"sluice_wm_get", &key_params, true}};
@@ -87,12 +82,7 @@ Status PostgresBackend::ApplyIntentOnce(const WatermarkKey& key, const ApplyItem
           std::chrono::system_clock::now().time_since_epoch())
           .count());
   Params put = key_params;
-  for (const std::string* v : {&wm, &now}) {
-    put.types.push_back(kInt8Oid);
-    put.values.push_back(v->c_str());
-    put.lengths.push_back(static_cast<int>(v->size()));
-    put.formats.push_back(0);
-  }
+  for (const std::string* v : {&wm, &now}) put.Add(kInt8Oid, *v);
   const PipelineStep finish[] = {{"sluice_wm_put", &put, true}, {"COMMIT"}};
   auto commit = conn_->RunPipeline(finish, fmt::format("committing intent lsn {}", item.lsn));
   if (!commit.ok()) {

@@ -153,6 +153,13 @@ int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
   return sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
 }
 
+// Binds a watermark key to parameters ?1 (node), ?2 (epoch) and ?3 (stream).
+void BindKey(sqlite3_stmt* stmt, const WatermarkKey& key) {
+  BindText(stmt, 1, key.node);
+  BindText(stmt, 2, key.epoch);
+  BindText(stmt, 3, key.stream);
+}
+
 // Resets a statement and drops its bindings (which may point into a record) on scope exit.
 struct StatementUse {
   sqlite3_stmt* stmt;
@@ -376,9 +383,7 @@ Result<Lsn> SqliteBackend::ReadWatermarkLocked(const WatermarkKey& key) {
   auto stmt = w.Cached(Sql().watermark_read);
   if (!stmt.ok()) return TargetLevel(stmt.status().Annotate(context));
   StatementUse use{*stmt, false};
-  BindText(*stmt, 1, key.node);
-  BindText(*stmt, 2, key.epoch);
-  BindText(*stmt, 3, key.stream);
+  BindKey(*stmt, key);
   int rc = sqlite3_step(*stmt);
   if (rc == SQLITE_DONE) return Lsn{0};
   if (rc != SQLITE_ROW) return TargetLevel(w.LastError(rc, context));
@@ -421,9 +426,7 @@ Status SqliteBackend::ResolveAppliedLocked(const WatermarkKey& key, Lsn first, L
   Writer& w = *writer_;
   SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().error_resolve_range));
   StatementUse use{stmt, false};
-  BindText(stmt, 1, key.node);
-  BindText(stmt, 2, key.epoch);
-  BindText(stmt, 3, key.stream);
+  BindKey(stmt, key);
   sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(std::min<Lsn>(first, INT64_MAX)));
   sqlite3_bind_int64(stmt, 5, static_cast<int64_t>(std::min<Lsn>(last, INT64_MAX)));
   sqlite3_bind_int64(stmt, 6, NowMicros());
@@ -452,9 +455,7 @@ Result<RetryResult> SqliteBackend::ApplyRetry(const WatermarkKey& key, const App
   const auto resolution = [&]() -> Result<std::optional<std::string>> {
     SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().error_resolution_read));
     StatementUse use{stmt, false};
-    BindText(stmt, 1, key.node);
-    BindText(stmt, 2, key.epoch);
-    BindText(stmt, 3, key.stream);
+    BindKey(stmt, key);
     sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(item.lsn));
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) return std::optional<std::string>();
@@ -473,9 +474,7 @@ Result<RetryResult> SqliteBackend::ApplyRetry(const WatermarkKey& key, const App
     s = [&]() -> Status {
       SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().error_mark_retried));
       StatementUse use{stmt, false};
-      BindText(stmt, 1, key.node);
-      BindText(stmt, 2, key.epoch);
-      BindText(stmt, 3, key.stream);
+      BindKey(stmt, key);
       sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(item.lsn));
       sqlite3_bind_int64(stmt, 5, NowMicros());
       int rc = sqlite3_step(stmt);
@@ -852,9 +851,7 @@ Status SqliteBackend::WriteWatermarkLocked(const WatermarkKey& key, Lsn watermar
   Writer& w = *writer_;
   SLUICE_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, w.Cached(Sql().watermark_upsert));
   StatementUse use{stmt, false};
-  BindText(stmt, 1, key.node);
-  BindText(stmt, 2, key.epoch);
-  BindText(stmt, 3, key.stream);
+  BindKey(stmt, key);
   sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(watermark));
   sqlite3_bind_int64(stmt, 5, NowMicros());
   int rc = sqlite3_step(stmt);
