@@ -73,7 +73,6 @@ class Writer {
   // After an I/O error or corruption the connection is closed and reopened by the next
   // Reopen(); until then every use fails with a retryable status.
   bool broken() const { return broken_; }
-  void MarkBroken() { broken_ = true; }
   Status Reopen();
 
   // A prepared statement owned by the writer, prepared on first use and kept until the
