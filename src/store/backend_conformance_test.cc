@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "store/backend_conformance_test_util.h"
+#include "store/schema.h"
 
 namespace sluice::store::testing {
 namespace {
@@ -171,6 +172,59 @@ Status Collect(Backend& backend, const v1::SqlStatement& statement, size_t batch
 
 const WatermarkKey kKey{"node-a", "epoch-1", "samples"};
 const WatermarkKey kModelKey{"node-a", "epoch-1", "model"};
+
+// --- Schema ---
+
+TEST_P(BackendConformanceTest, SchemaIsCreatedReconnectIdempotentAndVersioned) {
+  const int latest = schema::LatestSchemaVersion(dialect());
+  ASSERT_GE(latest, 1);
+  auto backend = Open();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->dialect(), dialect());
+  EXPECT_EQ(backend->name(), kTarget);
+  ASSERT_TRUE(backend->Connect().ok());
+  ASSERT_TRUE(backend->Ping().ok());
+  for (std::string_view table : schema::TableNames()) {
+    const std::string sql =
+        sqlite() ? fmt::format("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                               "name = '{}'",
+                               table)
+                 : fmt::format("SELECT count(*) FROM pg_class WHERE relname = '{}'", table);
+    EXPECT_EQ(Value(sql), "1") << table;
+  }
+  EXPECT_EQ(Value("SELECT max(version) FROM sluice_schema_version"), std::to_string(latest));
+  const std::string versions = Value("SELECT count(*) FROM sluice_schema_version");
+  EXPECT_EQ(versions, std::to_string(latest));  // one row per step, numbered 1..latest
+
+  // Again on the same backend, and on a second one: nothing changes.
+  Status again = backend->Connect();
+  ASSERT_TRUE(again.ok()) << again.ToString();
+  ASSERT_TRUE(backend->Ping().ok());
+  auto second = Connected();
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(second->Ping().ok());
+  EXPECT_EQ(Value("SELECT count(*) FROM sluice_schema_version"), versions);
+  auto wm = second->ReadWatermark(kKey);
+  ASSERT_TRUE(wm.ok()) << wm.status().ToString();
+  EXPECT_EQ(*wm, 0u);
+  // And once every backend is gone (SQLite closes its shared writer with the last one).
+  backend.reset();
+  second.reset();
+  ASSERT_NE(Connected(), nullptr);
+  EXPECT_EQ(Value("SELECT count(*) FROM sluice_schema_version"), versions);
+
+  // A database written by a newer binary is refused, not downgraded.
+  Exec(fmt::format("INSERT INTO sluice_schema_version (version, description, applied_at) "
+                   "VALUES ({}, 'from the future', 0)",
+                   latest + 7));
+  auto late = Open();
+  ASSERT_NE(late, nullptr);
+  Status s = late->Connect();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Code::kFailedPrecondition) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(std::to_string(latest + 7)));
+  EXPECT_THAT(s.message(), HasSubstr(TargetNamed()));
+}
 
 // --- Batches (ApplyBatch) ---
 
@@ -597,6 +651,76 @@ TEST_P(BackendConformanceTest, EveryRecordKindLandsInItsTable) {
   EXPECT_FALSE(s.ok());
   EXPECT_FALSE(s.retryable()) << s.ToString();
   EXPECT_EQ(*backend->ReadWatermark(kKey), 10u);
+}
+
+// --- Rejections (sluice_error) and operator retries (ApplyRetry) ---
+
+// A rejection is written with the watermark moving past it (skipped) or alone (blocked);
+// the same record failing again counts an attempt. An operator's retry of a skipped record
+// applies it once, out of its order; a blocked record applied in its order later is
+// resolved and never retried on top.
+TEST_P(BackendConformanceTest, RejectionsAreRecordedResolvedAndRetriedOnce) {
+  auto backend = Connected();
+  ASSERT_NE(backend, nullptr);
+  ASSERT_TRUE(Apply(*backend, kKey, {Sql(1, "CREATE TABLE t (id bigint PRIMARY KEY)")}, 1).ok());
+  const auto rejections = [&] {
+    return QueryRows("SELECT lsn, attempts, coalesce(resolution, 'open'), "
+                     "CASE WHEN resolved_at IS NULL THEN 'unresolved' ELSE 'resolved' END "
+                     "FROM sluice_error ORDER BY lsn");
+  };
+
+  v1::Record bad = Sql(2, "INSERT INTO late (id) VALUES (2)");  // no such table yet
+  Status s = Apply(*backend, kKey, {bad}, 2);
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE(s.retryable()) << s.ToString();
+  // Skipped: its rejection goes in with the watermark moving past it.
+  ErrorEntry error{"samples", 2, "sql", "no table late", "{}", 123};
+  s = backend->ApplyBatch(kKey, {}, std::span<const ErrorEntry>(&error, 1), 2);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(*backend->ReadWatermark(kKey), 2u);
+  // Not checked here: the same rejection written again at that watermark. SQLite counts
+  // an attempt (sqlite_backend_test); PostgreSQL drops it as a replay of a committed batch.
+  EXPECT_EQ(rejections(), (Rows{{"2", "1", "open", "unresolved"}}));
+
+  // A retry before the cause is fixed fails and leaves the row open.
+  auto retried = backend->ApplyRetry(kKey, {2, &bad});
+  ASSERT_FALSE(retried.ok());
+  EXPECT_FALSE(retried.status().retryable()) << retried.status().ToString();
+  EXPECT_EQ(rejections(), (Rows{{"2", "1", "open", "unresolved"}}));
+  // Fixed by the operator: the retry applies it once; a retry whose answer was lost does
+  // not apply it again. The watermark is neither read nor moved.
+  Exec("CREATE TABLE late (id bigint)");
+  retried = backend->ApplyRetry(kKey, {2, &bad});
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(*retried, RetryResult::kApplied);
+  retried = backend->ApplyRetry(kKey, {2, &bad});
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(*retried, RetryResult::kAlreadyRetried);
+  EXPECT_EQ(Count("late"), 1);
+  EXPECT_EQ(rejections(), (Rows{{"2", "1", "retried", "resolved"}}));
+  EXPECT_EQ(*backend->ReadWatermark(kKey), 2u);
+  // A record the target never rejected is not applied by a retry.
+  v1::Record never = Sql(1, "INSERT INTO t (id) VALUES (1)");
+  retried = backend->ApplyRetry(kKey, {1, &never});
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(*retried, RetryResult::kNoRejection);
+  EXPECT_EQ(Count("t"), 0);
+
+  // Blocked: the rejection goes in alone, the watermark unmoved; applied in its order
+  // later, its row is resolved and a retry finds nothing to do.
+  v1::Record blocked = Sql(3, "INSERT INTO t (id) VALUES (3)");
+  ErrorEntry block{"samples", 3, "sql", "blocked", "{}", 124};
+  s = backend->ApplyBatch(kKey, {}, std::span<const ErrorEntry>(&block, 1), 2);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(*backend->ReadWatermark(kKey), 2u);
+  s = Apply(*backend, kKey, {blocked}, 3);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(*backend->ReadWatermark(kKey), 3u);
+  EXPECT_EQ(rejections(), (Rows{{"2", "1", "retried", "resolved"}, {"3", "1", "applied", "resolved"}}));
+  retried = backend->ApplyRetry(kKey, {3, &blocked});
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(*retried, RetryResult::kAppliedInOrder);
+  EXPECT_EQ(Count("t"), 1);
 }
 
 // --- Synchronous writes (ApplyIntent) and reads (Query) ---

@@ -110,6 +110,23 @@ class BackendConformanceTest : public ::testing::TestWithParam<std::string> {
     sqlite3_close(db);
     return rows;
   }
+  // Runs `sql` (a write, DDL) on a connection of its own, as an operator would.
+  void Exec(const std::string& sql) {
+    if (postgres()) {
+      Status s = Server()->Exec(sql, dbname_);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      return;
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(connection_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    std::string why = err != nullptr ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << why << ": " << sql;
+  }
   // The single value of a one-row, one-column query; "" when there is none.
   std::string Value(const std::string& sql) {
     Rows rows = QueryRows(sql);
