@@ -88,8 +88,6 @@ class Writer {
     user_sql_ = on;
     auth_denied_.clear();
   }
-  // Why the authorizer refused the last statement; empty when it did not.
-  const std::string& auth_denied() const { return auth_denied_; }
 
   // Executes a statement without parameters, discarding rows.
   Status Exec(std::string_view sql, std::string_view context);
