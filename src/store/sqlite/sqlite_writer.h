@@ -121,7 +121,7 @@ class Writer {
   sqlite3* db_ = nullptr;
   bool broken_ = false;
   bool user_sql_ = false;
-  std::string auth_denied_;
+  std::string auth_denied_;  // why the authorizer refused the last statement, "" if not
   std::unordered_map<std::string, sqlite3_stmt*> cached_;
   // User SQL LRU: most recently used first.
   std::list<std::pair<std::string, sqlite3_stmt*>> user_lru_;
