@@ -11,12 +11,17 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <bit>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "common/log.h"
@@ -166,5 +171,153 @@ class BackendConformanceTest : public ::testing::TestWithParam<std::string> {
   std::string dbname_;
   std::string connection_;
 };
+
+// Values, records and statements, as tests write them.
+inline v1::SqlValue Int(int64_t v) {
+  v1::SqlValue value;
+  value.set_int_value(v);
+  return value;
+}
+inline v1::SqlValue Double(double v) {
+  v1::SqlValue value;
+  value.set_double_value(v);
+  return value;
+}
+inline v1::SqlValue Text(std::string v) {
+  v1::SqlValue value;
+  value.set_text_value(std::move(v));
+  return value;
+}
+inline v1::SqlValue Blob(std::string v) {
+  v1::SqlValue value;
+  value.set_blob_value(std::move(v));
+  return value;
+}
+inline v1::SqlValue Timestamp(int64_t us) {
+  v1::SqlValue value;
+  value.set_timestamp_us(us);
+  return value;
+}
+inline v1::SqlValue Null() {
+  v1::SqlValue value;
+  value.set_null_value(true);
+  return value;
+}
+
+inline v1::Record Sql(uint64_t version, std::string text, std::vector<v1::SqlValue> params = {}) {
+  v1::Record record;
+  record.set_version(version);
+  auto* sql = record.mutable_sql();
+  sql->set_text(std::move(text));
+  for (auto& p : params) *sql->add_params() = std::move(p);
+  return record;
+}
+
+// A SQL record whose text differs per dialect.
+inline v1::Record DialectSql(uint64_t version, std::string sqlite_text, std::string postgres_text) {
+  v1::Record record = Sql(version, "");
+  (*record.mutable_sql()->mutable_dialect_text())["sqlite"] = std::move(sqlite_text);
+  (*record.mutable_sql()->mutable_dialect_text())["postgres"] = std::move(postgres_text);
+  return record;
+}
+
+inline v1::Record Samples(uint64_t version, v1::SampleInterval interval,
+                   const std::vector<std::tuple<int64_t, int64_t, double, uint32_t>>& rows) {
+  v1::Record record;
+  record.set_version(version);
+  auto* batch = record.mutable_samples();
+  batch->set_interval(interval);
+  for (const auto& [point, ts, value, quality] : rows) {
+    batch->add_point_id(point);
+    batch->add_ts_us(ts);
+    batch->add_value(value);
+    batch->add_quality(quality);
+  }
+  return record;
+}
+
+inline v1::Record Correction(uint64_t version, v1::SampleInterval interval, int64_t point, int64_t ts,
+                      double value, uint32_t quality, bool manual = true) {
+  v1::Record record;
+  record.set_version(version);
+  record.set_admitted_at_us(1'700'000'000'000'000 + static_cast<int64_t>(version));
+  auto* c = record.mutable_correction();
+  c->set_interval(interval);
+  c->set_point_id(point);
+  c->set_ts_us(ts);
+  c->set_value(value);
+  c->set_quality(quality);
+  c->set_manual(manual);
+  c->set_who("operator");
+  c->set_why("meter replaced");
+  return record;
+}
+
+inline v1::Record Intent(uint64_t version, std::string text, std::vector<v1::SqlValue> params = {}) {
+  v1::Record record;
+  record.set_version(version);
+  record.mutable_intent()->set_kind(v1::SyncIntent::KIND_SQL);
+  auto* statement = record.mutable_intent()->mutable_statement();
+  statement->set_text(std::move(text));
+  for (auto& p : params) *statement->add_params() = std::move(p);
+  return record;
+}
+
+inline v1::SqlStatement Statement(std::string text, std::vector<v1::SqlValue> params = {}) {
+  v1::SqlStatement statement;
+  statement.set_text(std::move(text));
+  for (auto& p : params) *statement.add_params() = std::move(p);
+  return statement;
+}
+
+// A value in a form that compares exactly (doubles by their bits) and prints readably.
+inline std::string Show(const v1::SqlValue& v) {
+  switch (v.kind_case()) {
+    case v1::SqlValue::kNullValue: return "null";
+    case v1::SqlValue::kIntValue: return fmt::format("int {}", v.int_value());
+    case v1::SqlValue::kDoubleValue:
+      return fmt::format("double {} ({:016x})", v.double_value(),
+                         std::bit_cast<uint64_t>(v.double_value()));
+    case v1::SqlValue::kTextValue: return fmt::format("text '{}'", v.text_value());
+    case v1::SqlValue::kBlobValue:
+      return fmt::format("blob [{}]", fmt::join(std::vector<int>(v.blob_value().begin(),
+                                                                 v.blob_value().end()),
+                                                ","));
+    case v1::SqlValue::kClobValue: return fmt::format("clob '{}'", v.clob_value());
+    case v1::SqlValue::kTimestampUs: return fmt::format("timestamp {}", v.timestamp_us());
+    case v1::SqlValue::KIND_NOT_SET: return "unset";
+  }
+  return "?";
+}
+inline std::vector<std::string> Show(const std::vector<v1::SqlValue>& row) {
+  std::vector<std::string> out;
+  for (const auto& v : row) out.push_back(Show(v));
+  return out;
+}
+
+// Everything a Query handed to its sink.
+struct Collected {
+  std::vector<std::string> columns;
+  std::vector<std::vector<v1::SqlValue>> rows;
+  std::vector<size_t> batches;  // rows per sink call
+};
+
+inline Status Collect(Backend& backend, const v1::SqlStatement& statement, size_t batch_rows,
+               size_t max_rows, Collected* out) {
+  return backend.Query(statement, batch_rows, max_rows,
+                       [&](const std::vector<std::string>& columns,
+                           std::vector<std::vector<v1::SqlValue>>& rows) {
+                         if (!out->batches.empty()) {
+                           EXPECT_EQ(columns, out->columns);
+                         }
+                         out->columns = columns;
+                         out->batches.push_back(rows.size());
+                         for (auto& row : rows) out->rows.push_back(std::move(row));
+                         return Status::OK();
+                       });
+}
+
+inline const WatermarkKey kKey{"node-a", "epoch-1", "samples"};
+inline const WatermarkKey kModelKey{"node-a", "epoch-1", "model"};
 
 }  // namespace sluice::store::testing
