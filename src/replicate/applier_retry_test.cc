@@ -19,7 +19,7 @@
 #include "replicate/replication_test_util.h"
 #include "replicate/replicator.h"
 #include "store/backend.h"
-#include "store/postgres/pg_prober.h"
+#include "store/prober.h"
 
 namespace sluice::replicate::testing {
 namespace {
@@ -313,8 +313,9 @@ TEST_P(ApplierPgTest, AReadOnlyTargetIsUnavailableNotRejecting) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  store::postgres::PgProber prober("t", target_.connection);
-  Status probe = prober.Probe(std::chrono::seconds(30));
+  auto prober = store::NewProber("postgres", "t", target_.connection);
+  ASSERT_TRUE(prober.ok()) << prober.status().ToString();
+  Status probe = (*prober)->Probe(std::chrono::seconds(30));
   EXPECT_FALSE(probe.ok()) << "a read-only server passes the health probe";
   EXPECT_NE(probe.message().find("read-only"), std::string::npos) << probe.ToString();
 
@@ -337,7 +338,7 @@ TEST_P(ApplierPgTest, AReadOnlyTargetIsUnavailableNotRejecting) {
   auto errors = replicator_->error_log(target_.name)->List({});
   ASSERT_TRUE(errors.ok());
   EXPECT_TRUE(errors->empty());
-  EXPECT_TRUE(prober.Probe(std::chrono::seconds(30)).ok());
+  EXPECT_TRUE((*prober)->Probe(std::chrono::seconds(30)).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ApplierPgTest, ::testing::Values("postgres"),

@@ -73,7 +73,6 @@ class Writer {
   // After an I/O error or corruption the connection is closed and reopened by the next
   // Reopen(); until then every use fails with a retryable status.
   bool broken() const { return broken_; }
-  void MarkBroken() { broken_ = true; }
   Status Reopen();
 
   // A prepared statement owned by the writer, prepared on first use and kept until the
@@ -89,8 +88,6 @@ class Writer {
     user_sql_ = on;
     auth_denied_.clear();
   }
-  // Why the authorizer refused the last statement; empty when it did not.
-  const std::string& auth_denied() const { return auth_denied_; }
 
   // Executes a statement without parameters, discarding rows.
   Status Exec(std::string_view sql, std::string_view context);
@@ -124,7 +121,7 @@ class Writer {
   sqlite3* db_ = nullptr;
   bool broken_ = false;
   bool user_sql_ = false;
-  std::string auth_denied_;
+  std::string auth_denied_;  // why the authorizer refused the last statement, "" if not
   std::unordered_map<std::string, sqlite3_stmt*> cached_;
   // User SQL LRU: most recently used first.
   std::list<std::pair<std::string, sqlite3_stmt*>> user_lru_;
