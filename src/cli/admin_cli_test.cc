@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/daemon_test_util.h"
+#include "support/daemon.h"
 
 #ifndef SLUICE_CLI_PATH
 #error "SLUICE_CLI_PATH must name the sluice binary"

@@ -7,7 +7,7 @@
 
 #include <thread>
 
-#include "daemon/daemon_test_util.h"
+#include "support/daemon.h"
 
 #ifndef SLUICED_PATH
 #error "SLUICED_PATH must name the sluiced binary"

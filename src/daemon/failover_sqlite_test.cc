@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/daemon_test_util.h"
+#include "support/daemon.h"
 
 #ifndef SLUICED_PATH
 #error "SLUICED_PATH must name the sluiced binary"

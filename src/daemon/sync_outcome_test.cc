@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/daemon_test_util.h"
+#include "support/daemon.h"
 
 namespace sluice::testing {
 namespace {

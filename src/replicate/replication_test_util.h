@@ -15,24 +15,14 @@
 #include <gtest/gtest.h>
 
 #include "replicate/test_workload.h"
-#include "support/pg_server.h"
+#include "support/pg_servers.h"
+#include "support/temp_dir.h"
 
 namespace sluice::replicate::testing {
 
 using Rows = std::vector<std::vector<std::string>>;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-repl-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::sluice::testing::TempDir;
 
 // A target as the test sees it: where to read its rows from.
 struct TargetHandle {
