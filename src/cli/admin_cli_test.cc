@@ -3,6 +3,7 @@
 // and their output.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 

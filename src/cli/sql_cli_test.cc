@@ -3,6 +3,7 @@
 // non-deterministic SQL, and CSV downloads.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 

@@ -4,6 +4,9 @@
 // bad config files stop sluiced with exit code 2 naming key and line.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
+
+#include <filesystem>
 
 #include <thread>
 

@@ -3,6 +3,7 @@
 // BLOB round trip), get-outcome, update + watch (with a reconnect from an LSN), download.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,8 +11,8 @@
 #include <random>
 #include <thread>
 
-#include "support/daemon.h"
 #include "sluice/client.h"
+#include "support/daemon.h"
 #include "support/pg_servers.h"
 
 namespace sluice::testing {

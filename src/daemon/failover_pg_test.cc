@@ -28,6 +28,7 @@
 // Timing is never asserted, only outcomes.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -39,8 +40,8 @@
 
 #include <fmt/ranges.h>
 
-#include "support/daemon.h"
 #include "sluice/client.h"
+#include "support/daemon.h"
 #include "support/pg_servers.h"
 
 #ifndef SLUICED_PATH

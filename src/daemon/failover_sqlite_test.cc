@@ -7,6 +7,10 @@
 // stops sluiced naming the file.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <filesystem>
 
 #include "support/daemon.h"
 

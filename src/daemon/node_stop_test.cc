@@ -4,6 +4,7 @@
 // the call in flight honestly (UNKNOWN with its LSN, decided at the next start).
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <atomic>
 #include <iostream>

@@ -5,6 +5,7 @@
 // and every target holds the row exactly once.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include "support/daemon.h"
 
