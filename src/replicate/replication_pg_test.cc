@@ -23,11 +23,7 @@ class ReplicationPgTest : public ::testing::Test {
     auto pg = StartPgServers(2);
     ASSERT_TRUE(pg.ok()) << pg.status().ToString();
     pg_ = std::move(pg).value();
-    targets_ = {
-        TargetHandle{"pg-a", "postgres", pg_[0]->ConnInfo("sluice"), pg_[0].get(), "sluice"},
-        TargetHandle{"pg-b", "postgres", pg_[1]->ConnInfo("sluice"), pg_[1].get(), "sluice"},
-        TargetHandle{"lite", "sqlite", dir_.path() + "/lite.db", nullptr, ""},
-    };
+    targets_ = PgPairAndLite(pg_, dir_.path());
     OpenJournal();
   }
 

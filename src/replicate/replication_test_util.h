@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,18 @@ struct TargetHandle {
 };
 
 // Checks that `t` holds exactly the samples of batches [0, batches) of `w`, row by row.
+// The replication tests' targets: two PostgreSQL primaries pg-a and pg-b (database
+// "sluice" of servers pg[0] and pg[1], support/pg_servers.h) and a SQLite file lite in
+// `dir`.
+inline std::vector<TargetHandle> PgPairAndLite(
+    const std::vector<std::unique_ptr<::sluice::testing::PgServer>>& pg, const std::string& dir) {
+  return {
+      TargetHandle{"pg-a", "postgres", pg[0]->ConnInfo("sluice"), pg[0].get(), "sluice"},
+      TargetHandle{"pg-b", "postgres", pg[1]->ConnInfo("sluice"), pg[1].get(), "sluice"},
+      TargetHandle{"lite", "sqlite", dir + "/lite.db", nullptr, ""},
+  };
+}
+
 inline void ExpectSamples(const TargetHandle& t, const Workload& w, int batches) {
   std::string err;
   Rows rows = t.Query("SELECT point_id, ts, value, quality FROM sample_1min ORDER BY point_id, ts", &err);
