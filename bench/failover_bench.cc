@@ -90,14 +90,16 @@
 
 #include "bench/bench.h"
 #include "bench/bench_util.h"
-#include "bench/sluiced_child.h"
 #include "bench/machine_info.h"
 #include "common/file_system.h"
 #include "common/log.h"
 #include "sluice/client.h"
 #include "sluice/v1/service.grpc.pb.h"
 #include "store/backend.h"
+#include "support/config_builder.h"
+#include "support/net.h"
 #include "support/pg_server.h"
+#include "support/sluiced.h"
 
 #ifndef SLUICE_BENCH_DEFAULT_DIR
 #define SLUICE_BENCH_DEFAULT_DIR "/tmp"
@@ -207,56 +209,46 @@ class Workload {
 // --- sluiced ---
 
 // A sluiced child process with the two PostgreSQL primaries; killed on destruction.
-class Daemon : public SluicedChild {
+class Daemon : public testing::Sluiced {
  public:
   Daemon(std::string binary, std::string dir, const std::vector<std::string>& conninfos,
          int ordered_batch_delay_ms)
-      : SluicedChild(std::move(binary), std::move(dir)) {
-    std::string targets;
+      : Sluiced(std::move(binary), std::move(dir)) {
+    set_die_with_parent(true);
+    testing::ConfigBuilder config("bench");
+    config.Listen(port()).JournalLines("ack = \"durable\"").NoAuth();
     if (ordered_batch_delay_ms >= 0) {
       // The default streams, with another batch_delay for the ordered ones.
+      std::string streams;
       for (const auto& [name, priority] :
            std::vector<std::pair<std::string, int>>{{"model", 100}, {"events", 50}, {"sql", 40}}) {
-        targets += fmt::format("\n[[stream]]\nname = \"{}\"\nordered = true\npriority = {}\nbatch_delay = \"{}ms\"\n",
+        streams += fmt::format("\n[[stream]]\nname = \"{}\"\nordered = true\npriority = {}\nbatch_delay = \"{}ms\"\n",
                                name, priority, ordered_batch_delay_ms);
       }
-      targets += "\n[[stream]]\nname = \"samples\"\nordered = false\npriority = 10\n";
+      streams += "\n[[stream]]\nname = \"samples\"\nordered = false\npriority = 10\n";
+      config.Extra(streams);
     }
     for (size_t i = 0; i < kTargets.size(); ++i) {
-      targets += fmt::format(R"(
-[[target]]
-name = "{}"
-role = "primary"
-priority = {}
-driver = "postgres"
-connection = "{}"
-)",
-                             kTargets[i], 100 - 10 * static_cast<int>(i), conninfos[i]);
+      config.Primary(kTargets[i], "postgres", conninfos[i], 100 - 10 * static_cast<int>(i));
     }
-    std::ofstream(config()) << fmt::format(R"(# Written by sluice-bench failover.
-[node]
-id = "bench"
-data_dir = "data"
-listen = ["127.0.0.1:{}"]
-log_level = "info"
-
-[journal]
-ack = "durable"
-
-[auth]
-required = false
-{})",
-                                           port(), targets);
+    config_status_ = WriteConfig("# Written by sluice-bench failover.\n" + config.Toml());
   }
 
   // Starts sluiced and waits until a target is active and every applier runs.
   Status Start() {
-    return Launch([](const v1::StatusResponse& s) {
-      bool running = s.state() == "active" && s.appliers_size() > 0;
-      for (const auto& a : s.appliers()) running = running && a.state() == "running";
-      return running;
-    });
+    SLUICE_RETURN_IF_ERROR(config_status_);
+    SLUICE_RETURN_IF_ERROR(Sluiced::Start());
+    return WaitReady(
+        [](const v1::StatusResponse& s) {
+          bool running = s.state() == "active" && s.appliers_size() > 0;
+          for (const auto& a : s.appliers()) running = running && a.state() == "running";
+          return running;
+        },
+        std::chrono::seconds(120));
   }
+
+ private:
+  Status config_status_;  // of writing the config: Start() reports it
 };
 
 const v1::TargetStatus* FindTarget(const v1::StatusResponse& s, const std::string& name) {
@@ -1031,7 +1023,11 @@ int RunFailoverBench(const Args& args) {
     testing::PgServerOptions po;
     po.shared_buffers = args.pg_shared_buffers;
     if (args.pg_tcp) {
-      po.port = tcp_ports[i] = FreePort();
+      po.port = tcp_ports[i] = testing::FreePort();
+      if (po.port == 0) {
+        errors.push_back("no free loopback port for PostgreSQL");
+        return finish();
+      }
       po.settings.emplace_back("listen_addresses", "127.0.0.1");
     }
     auto server = testing::PgServer::CreateAndStart(po);
@@ -1069,7 +1065,7 @@ int RunFailoverBench(const Args& args) {
     errors.push_back(s.ToString());
     return finish();
   }
-  fmt::print(stderr, "sluiced pid {} on {} ({})\n", d.pid(), d.address(), d.log());
+  fmt::print(stderr, "sluiced pid {} on {} ({})\n", d.pid(), d.address(), d.log_path());
   auto fail = [&](const std::string& what) {
     errors.push_back(what);
     fmt::print(stderr, "error: {}\nsluiced log tail:\n{}\n", what, d.LogTail());
@@ -1198,7 +1194,7 @@ int RunFailoverBench(const Args& args) {
   sync.Stop();
   if (Status s = d.Stop(); !s.ok()) errors.push_back(s.ToString());
   if (!args.keep_log.empty()) {
-    std::ifstream in(d.log(), std::ios::binary);
+    std::ifstream in(d.log_path(), std::ios::binary);
     std::ofstream out(args.keep_log, std::ios::binary);
     out << in.rdbuf();
     if (!out) errors.push_back("cannot write " + args.keep_log);

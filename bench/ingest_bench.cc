@@ -77,14 +77,15 @@
 
 #include "bench/bench.h"
 #include "bench/bench_util.h"
-#include "bench/sluiced_child.h"
 #include "bench/machine_info.h"
 #include "common/file_system.h"
 #include "common/log.h"
 #include "sluice/client.h"
 #include "sluice/v1/service.grpc.pb.h"
 #include "store/backend.h"
+#include "support/config_builder.h"
 #include "support/pg_server.h"
+#include "support/sluiced.h"
 
 #ifndef SLUICE_BENCH_DEFAULT_DIR
 #define SLUICE_BENCH_DEFAULT_DIR "/tmp"
@@ -215,40 +216,35 @@ class Workload {
 // --- sluiced ---
 
 // A sluiced child process with one target, in its own directory; killed on destruction.
-class Daemon : public SluicedChild {
+class Daemon : public testing::Sluiced {
  public:
-  // `target_toml`: the driver and connection lines of the one [[target]].
-  Daemon(std::string binary, std::string dir, const std::string& target_toml)
-      : SluicedChild(std::move(binary), std::move(dir)) {
-    std::ofstream(config()) << fmt::format(R"(# Written by sluice-bench ingest.
-[node]
-id = "bench"
-data_dir = "data"
-listen = ["127.0.0.1:{}"]
-log_level = "info"
-
-[journal]
-ack = "durable"
-
-[auth]
-required = false
-
-[[target]]
-name = "{}"
-role = "primary"
-priority = 100
-{}
-)",
-                                           port(), kTargetName, target_toml);
+  // `target`: the one [[target]] (its name and role are set here).
+  Daemon(std::string binary, std::string dir, testing::TargetSpec target)
+      : Sluiced(std::move(binary), std::move(dir)) {
+    set_die_with_parent(true);
+    target.name = kTargetName;
+    target.role = "primary";
+    target.priority = 100;
+    config_status_ = WriteConfig("# Written by sluice-bench ingest.\n" +
+                                 testing::ConfigBuilder("bench")
+                                     .Listen(port())
+                                     .JournalLines("ack = \"durable\"")
+                                     .NoAuth()
+                                     .Target(std::move(target))
+                                     .Toml());
   }
 
   // Starts sluiced and waits until the target is active and every applier runs.
   Status Start() {
-    return Launch([](const v1::StatusResponse& s) {
-      bool running = s.active_target() == kTargetName && s.appliers_size() > 0;
-      for (const auto& a : s.appliers()) running = running && a.state() == "running";
-      return running;
-    });
+    SLUICE_RETURN_IF_ERROR(config_status_);
+    SLUICE_RETURN_IF_ERROR(Sluiced::Start());
+    return WaitReady(
+        [](const v1::StatusResponse& s) {
+          bool running = s.active_target() == kTargetName && s.appliers_size() > 0;
+          for (const auto& a : s.appliers()) running = running && a.state() == "running";
+          return running;
+        },
+        std::chrono::seconds(120));
   }
 
   // Waits until the target's applier of `stream` has applied `lsn`; fails when it stops
@@ -280,6 +276,9 @@ priority = 100
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
+
+ private:
+  Status config_status_;  // of writing the config: Start() reports it
 };
 
 // --- the target ---
@@ -308,9 +307,12 @@ class Target {
   bool postgres() const { return pg_ != nullptr; }
   std::string conninfo() const { return pg_->ConnInfo(name_); }
   std::string sqlite_file() const { return JoinPath(daemon_dir_, "data/target.db"); }
-  std::string toml() const {
-    return postgres() ? fmt::format("driver = \"postgres\"\nconnection = \"{}\"", conninfo())
-                      : std::string("driver = \"sqlite\"\nconnection = \"target.db\"");
+  // The driver and connection of sluiced's [[target]].
+  testing::TargetSpec spec() const {
+    testing::TargetSpec t;
+    t.driver = postgres() ? "postgres" : "sqlite";
+    t.connection = postgres() ? conninfo() : "target.db";
+    return t;
   }
 
   // The first row of `sql` as text.
@@ -648,13 +650,13 @@ struct Env {
   Env(const Args& args, testing::PgServer* pg, int seq)
       : scratch(args.dir, "sluice-bench-ingest"),
         target(pg, fmt::format("bench_sluice_{}", seq), scratch.path()),
-        daemon(args.sluiced, scratch.path(), target.toml()) {}
+        daemon(args.sluiced, scratch.path(), target.spec()) {}
 
   Status Start() {
     SLUICE_RETURN_IF_ERROR(target.Create());
     SLUICE_RETURN_IF_ERROR(daemon.Start());
     fmt::print(stderr, "  sluiced pid {} on {} ({})\n", daemon.pid(), daemon.address(),
-               daemon.log());
+               daemon.log_path());
     return Status::OK();
   }
 

@@ -3,10 +3,11 @@
 // and their output.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/daemon_test_util.h"
+#include "support/daemon.h"
 
 #ifndef SLUICE_CLI_PATH
 #error "SLUICE_CLI_PATH must name the sluice binary"

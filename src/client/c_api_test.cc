@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "client/sluiced_process.h"
+#include "client/client_test_util.h"
 #include "sluice/sluice.h"
 
 extern "C" {

@@ -20,7 +20,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "client/sluiced_process.h"
+#include "client/client_test_util.h"
 #include "sluice/client.h"
 
 namespace sluice::client {

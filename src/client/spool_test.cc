@@ -15,37 +15,21 @@
 #include <gtest/gtest.h>
 
 #include "sluice/client.h"
+#include "support/net.h"
+#include "support/temp_dir.h"
 
 namespace sluice::client {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "sluice-spool-test-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::sluice::testing::TempDir;
 
 // A loopback port nothing listens on (bound, then closed: connections are refused).
 int DeadPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
+  const int port = ::sluice::testing::FreePort();
+  EXPECT_NE(port, 0) << "no free loopback port";
+  return port;
 }
 
 v1::CommitRequest Request(const std::string& stream, uint64_t sequence, int64_t point) {

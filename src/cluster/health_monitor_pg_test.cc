@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "cluster/health_monitor.h"
+#include "support/net.h"
 #include "support/pg_server.h"
 
 namespace sluice::cluster {
@@ -25,13 +26,9 @@ namespace {
 using sluice::testing::PgServer;
 using Clock = std::chrono::steady_clock;
 
+// Polls every 2 ms: the test measures how soon a change is seen.
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return done();
+  return sluice::testing::WaitFor(done, timeout, std::chrono::milliseconds(2));
 }
 
 class HealthMonitorPgTest : public ::testing::Test {

@@ -12,6 +12,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.h"
+
 namespace sluice::config {
 namespace {
 
@@ -55,25 +57,7 @@ connection = "host=a dbname=h"
 
 std::string WithMinimal(std::string_view more) { return std::string(kMinimal) + std::string(more); }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "config_test.XXXXXX";
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-  std::string Write(const std::string& name, std::string_view contents, mode_t mode = 0600) {
-    const std::string file = path_ + "/" + name;
-    std::filesystem::create_directories(std::filesystem::path(file).parent_path());
-    std::ofstream(file) << contents;
-    ::chmod(file.c_str(), mode);
-    return file;
-  }
-
- private:
-  std::string path_;
-};
+using ::sluice::testing::TempDir;
 
 // ---------------------------------------------------------------------------------------
 // Whole configs: defaults and the shipped examples.

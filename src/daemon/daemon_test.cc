@@ -4,10 +4,13 @@
 // bad config files stop sluiced with exit code 2 naming key and line.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
+
+#include <filesystem>
 
 #include <thread>
 
-#include "daemon/daemon_test_util.h"
+#include "support/daemon.h"
 
 #ifndef SLUICED_PATH
 #error "SLUICED_PATH must name the sluiced binary"

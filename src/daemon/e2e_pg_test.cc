@@ -3,6 +3,7 @@
 // BLOB round trip), get-outcome, update + watch (with a reconnect from an LSN), download.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,9 +11,9 @@
 #include <random>
 #include <thread>
 
-#include "daemon/daemon_test_util.h"
 #include "sluice/client.h"
-#include "support/pg_server.h"
+#include "support/daemon.h"
+#include "support/pg_servers.h"
 
 namespace sluice::testing {
 namespace {
@@ -20,59 +21,29 @@ namespace {
 class E2ePgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (int i = 0; i < 2; ++i) {
-      auto pg = PgServer::CreateAndStart();
-      ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-      ASSERT_TRUE((*pg)->CreateDatabase("sluice").ok());
-      pg_.push_back(std::move(pg).value());
-    }
-    port_ = FreePort();
-    WriteFile(dir_.Sub("sluiced.toml"), fmt::format(R"([node]
-id = "e2e"
-data_dir = "data"
-listen = ["127.0.0.1:{}"]
-log_level = "info"
-
-[auth]
-required = false
-
-[[target]]
-name = "pg-a"
-role = "primary"
-priority = 100
-driver = "postgres"
-connection = "{}"
-
-[[target]]
-name = "pg-b"
-role = "primary"
-priority = 90
-driver = "postgres"
-connection = "{}"
-
-[[target]]
-name = "lite"
-role = "replica"
-driver = "sqlite"
-connection = "lite.db"
-)",
-                                                    port_, pg_[0]->ConnInfo("sluice"),
-                                                    pg_[1]->ConnInfo("sluice")));
-    daemon_.Start({SLUICED_PATH, "--config", dir_.Sub("sluiced.toml")}, dir_.Sub("sluiced.log"));
+    auto pg = StartPgServers(2);
+    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+    pg_ = std::move(pg).value();
+    ASSERT_TRUE(daemon_.WriteConfig(ConfigBuilder("e2e")
+                                        .Listen(daemon_.port())
+                                        .NoAuth()
+                                        .Primary("pg-a", "postgres", pg_[0]->ConnInfo("sluice"), 100)
+                                        .Primary("pg-b", "postgres", pg_[1]->ConnInfo("sluice"), 90)
+                                        .Replica("lite", "sqlite", "lite.db")
+                                        .Toml())
+                    .ok());
+    ASSERT_TRUE(daemon_.Start().ok());
     channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
     admin_ = v1::Admin::NewStub(channel_);
-    bool up = WaitFor(
-        [&] {
-          if (!daemon_.running()) return true;
-          v1::StatusResponse st;
-          if (!Status(&st).ok()) return false;
+    const sluice::Status up = daemon_.WaitReady(
+        [](const v1::StatusResponse& st) {
           for (const auto& a : st.appliers()) {
             if (a.state() != "running") return false;
           }
           return st.active_target() == "pg-a";
         },
         std::chrono::seconds(120));
-    ASSERT_TRUE(up && daemon_.running()) << ReadFile(dir_.Sub("sluiced.log"));
+    ASSERT_TRUE(up.ok()) << up.ToString() << "\n" << ReadFile(daemon_.log_path());
 
     client::ClientOptions o;
     o.addresses = {address()};
@@ -82,7 +53,7 @@ connection = "lite.db"
     client_ = std::move(c).value();
   }
 
-  std::string address() const { return fmt::format("127.0.0.1:{}", port_); }
+  std::string address() const { return daemon_.address(); }
 
   grpc::Status Status(v1::StatusResponse* out) {
     grpc::ClientContext ctx;
@@ -126,8 +97,7 @@ connection = "lite.db"
 
   TempDir dir_;
   std::vector<std::unique_ptr<PgServer>> pg_;
-  int port_ = 0;
-  Process daemon_;
+  Sluiced daemon_{SLUICED_PATH, dir_.path()};
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Admin::Stub> admin_;
   std::unique_ptr<client::Client> client_;

@@ -28,6 +28,7 @@
 // Timing is never asserted, only outcomes.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -39,9 +40,9 @@
 
 #include <fmt/ranges.h>
 
-#include "daemon/daemon_test_util.h"
 #include "sluice/client.h"
-#include "support/pg_server.h"
+#include "support/daemon.h"
+#include "support/pg_servers.h"
 
 #ifndef SLUICED_PATH
 #error "SLUICED_PATH must name the sluiced binary"
@@ -104,52 +105,23 @@ int64_t SampleValue(int64_t commit, int row) { return commit * 100 + row; }
 class FailoverPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (int i = 0; i < kTargets; ++i) {
-      auto pg = PgServer::CreateAndStart();
-      ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-      ASSERT_TRUE((*pg)->CreateDatabase("sluice").ok());
-      pg_.push_back(std::move(pg).value());
-    }
-    port_ = FreePort();
+    daemon_ = std::make_unique<Sluiced>(SLUICED_PATH, dir_.path());
+    auto pg = StartPgServers(kTargets);
+    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+    pg_ = std::move(pg).value();
     sample_base_ts_ = NowMicros() / 1'000'000 * 1'000'000;
     // probe_timeout above the default: a loaded machine (sanitizers, 2 cores) must not
     // see a slow answer as a hang. Detection of a frozen server waits this long.
-    WriteFile(dir_.Sub("sluiced.toml"), fmt::format(R"([node]
-id = "failover"
-data_dir = "data"
-listen = ["127.0.0.1:{}"]
-log_level = "info"
-
-[auth]
-required = false
-
-[health]
-probe_interval = "200ms"
-probe_timeout = "1s"
-switch_deadline = "2s"
-
-[[target]]
-name = "pg-a"
-role = "primary"
-priority = 100
-driver = "postgres"
-connection = "{}"
-
-[[target]]
-name = "pg-b"
-role = "primary"
-priority = 90
-driver = "postgres"
-connection = "{}"
-
-[[target]]
-name = "pg-r"
-role = "replica"
-driver = "postgres"
-connection = "{}"
-)",
-                                                    port_, pg_[0]->ConnInfo("sluice"), pg_[1]->ConnInfo("sluice"),
-                                                    pg_[2]->ConnInfo("sluice")));
+    ASSERT_TRUE(daemon_->WriteConfig(ConfigBuilder("failover")
+                                         .Listen(daemon_->port())
+                                         .NoAuth()
+                                         .Primary("pg-a", "postgres", pg_[0]->ConnInfo("sluice"), 100)
+                                         .Primary("pg-b", "postgres", pg_[1]->ConnInfo("sluice"), 90)
+                                         .Replica("pg-r", "postgres", pg_[2]->ConnInfo("sluice"))
+                                         .Extra("[health]\nprobe_interval = \"200ms\"\n"
+                                                "probe_timeout = \"1s\"\nswitch_deadline = \"2s\"\n")
+                                         .Toml())
+                    .ok());
   }
 
   void TearDown() override {
@@ -168,17 +140,18 @@ connection = "{}"
         std::cerr << "---- " << kNames[i] << " log (tail) ----\n" << pg_[i]->LogTail(3000) << "\n";
       }
     }
-    if (daemon_) daemon_->Stop(SIGKILL, seconds(30));
+    if (daemon_) daemon_->Kill(SIGKILL, seconds(30));
   }
 
-  std::string address() const { return fmt::format("127.0.0.1:{}", port_); }
+  std::string address() const { return daemon_->address(); }
   std::string log_path() const { return dir_.Sub("sluiced.log"); }
 
   // ------------------------------------------------------------ sluiced
 
   void StartDaemon(const std::map<std::string, std::string>& env = {}) {
-    daemon_ = std::make_unique<Process>();
-    daemon_->Start({SLUICED_PATH, "--config", dir_.Sub("sluiced.toml")}, log_path(), env);
+    daemon_->Kill(SIGKILL);  // a restart replaces a sluiced that still runs
+    const sluice::Status started = daemon_->Start(env);
+    ASSERT_TRUE(started.ok()) << started.ToString();
     Reconnect();
   }
 
@@ -669,8 +642,7 @@ connection = "{}"
   TempDir dir_;
   std::vector<std::unique_ptr<PgServer>> pg_;
   bool frozen_[kTargets] = {};
-  int port_ = 0;
-  std::unique_ptr<Process> daemon_;
+  std::unique_ptr<Sluiced> daemon_;
   bool sluiced_killed_ = false;  // synchronous calls may then have lost their answer
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Admin::Stub> admin_;
@@ -905,7 +877,7 @@ TEST_F(FailoverPgTest, SluicedKilledDuringSwitchThenRestarted) {
   Note("SIGKILL the postmaster of " + victim + "; sluiced crashes during the switch");
   sluiced_killed_ = true;
   ASSERT_TRUE(pg_[v]->Kill(SIGKILL).ok());
-  ASSERT_EQ(daemon_->Wait(seconds(60)), 137) << "sluiced did not crash at the fail point";
+  ASSERT_EQ(daemon_->process().Wait(seconds(60)), 137) << "sluiced did not crash at the fail point";
   std::string state = ReadFile(dir_.Sub("data/state/cluster.json"));
   EXPECT_NE(state.find("switching"), std::string::npos) << state;
   Load(seconds(2));  // commits are spooled by the client; synchronous calls fail meanwhile

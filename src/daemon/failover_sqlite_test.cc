@@ -7,8 +7,12 @@
 // stops sluiced naming the file.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
 
-#include "daemon/daemon_test_util.h"
+#include <filesystem>
+
+#include "support/daemon.h"
 
 #ifndef SLUICED_PATH
 #error "SLUICED_PATH must name the sluiced binary"

@@ -4,6 +4,7 @@
 // the call in flight honestly (UNKNOWN with its LSN, decided at the next start).
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <atomic>
 #include <iostream>
@@ -11,8 +12,8 @@
 #include <set>
 #include <thread>
 
-#include "daemon/daemon_test_util.h"
-#include "support/pg_server.h"
+#include "support/daemon.h"
+#include "support/pg_servers.h"
 
 #ifndef SLUICED_PATH
 #error "SLUICED_PATH must name the sluiced binary"
@@ -27,12 +28,13 @@ using Clock = std::chrono::steady_clock;
 
 std::string FileLog(const TempDir& dir) { return dir.Sub("sluiced-file.log"); }
 
-// sluiced under `dir` with `targets` (TOML; empty: the harness's SQLite targets), its
-// log both on stderr (sluiced.log) and in a log file of its own (sluiced-file.log).
-DaemonConfig StopTestConfig(const TempDir& dir, const std::string& targets = "", const std::string& health = "") {
+// sluiced under `dir` with `targets` (empty: the harness's SQLite targets), its log both
+// on stderr (sluiced.log) and in a log file of its own (sluiced-file.log).
+DaemonConfig StopTestConfig(const TempDir& dir, std::vector<TargetSpec> targets = {},
+                            const std::string& health = "") {
   DaemonConfig c = DaemonConfig::NoAuth();
   c.node = fmt::format("log_file = \"{}\"", FileLog(dir));
-  c.targets = targets;
+  c.targets = std::move(targets);
   c.extra = health;
   return c;
 }
@@ -78,30 +80,13 @@ TEST(NodeStopTest, LogFileOfAKilledNodeShowsItsStateChanges) {
 // itself, without waiting out connect or I/O timeouts (10 s) or the shutdown grace for
 // calls in progress (5 s).
 TEST(NodeStopTest, CleanStopWhileTheActiveServerIsFrozen) {
-  std::unique_ptr<PgServer> pg[2];
-  for (auto& p : pg) {
-    auto s = PgServer::CreateAndStart();
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    p = std::move(s).value();
-    ASSERT_TRUE(p->CreateDatabase("sluice").ok());
-  }
+  auto servers = StartPgServers(2);
+  ASSERT_TRUE(servers.ok()) << servers.status().ToString();
+  std::vector<std::unique_ptr<PgServer>> pg = std::move(servers).value();
   TempDir dir;
   Daemon node(dir, StopTestConfig(dir,
-                                  fmt::format(R"([[target]]
-name = "pg-a"
-role = "primary"
-priority = 100
-driver = "postgres"
-connection = "{}"
-
-[[target]]
-name = "pg-b"
-role = "primary"
-priority = 90
-driver = "postgres"
-connection = "{}"
-)",
-                                              pg[0]->ConnInfo("sluice"), pg[1]->ConnInfo("sluice")),
+                                  {PrimaryTarget("pg-a", "postgres", pg[0]->ConnInfo("sluice"), 100),
+                                   PrimaryTarget("pg-b", "postgres", pg[1]->ConnInfo("sluice"), 90)},
                                   "[health]\nprobe_interval = \"200ms\"\nprobe_timeout = \"60s\"\n"));
   ASSERT_NO_FATAL_FAILURE(node.Start());
 

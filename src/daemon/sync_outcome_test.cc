@@ -5,8 +5,9 @@
 // and every target holds the row exactly once.
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
-#include "daemon/daemon_test_util.h"
+#include "support/daemon.h"
 
 namespace sluice::testing {
 namespace {

@@ -32,6 +32,7 @@
 #include "common/fault_injection_file_system.h"
 #include "journal/journal_set.h"
 #include "journal/reader.h"
+#include "support/temp_dir.h"
 
 namespace sluice::journal {
 namespace {
@@ -142,18 +143,7 @@ std::vector<std::string> CheckJournal(const std::string& dir, FileSystem* fs, co
   return problems;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-crash-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::sluice::testing::TempDir;
 
 // The child: opens the journal, says "ready", appends until killed, reporting each
 // acknowledged record as "LSN KEY-LENGTH PAYLOAD\n" on `fd` (one write per line, so

@@ -14,24 +14,14 @@
 
 #include "replicate/record_codec.h"
 #include "replicate/replicator.h"
+#include "support/temp_dir.h"
 
 namespace sluice::replicate {
 namespace {
 
 using journal::Lsn;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-applier-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::sluice::testing::TempDir;
 
 // Rows of a query as strings, for comparisons.
 std::vector<std::vector<std::string>> Query(const std::string& file, const std::string& sql) {

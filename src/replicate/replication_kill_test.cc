@@ -21,6 +21,7 @@ namespace sluice::replicate::testing {
 namespace {
 
 using sluice::testing::PgServer;
+using sluice::testing::StartPgServers;
 
 constexpr int kKills = 24;
 
@@ -99,17 +100,10 @@ Workload TheWorkload() {
 class ReplicationKillTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (int i = 0; i < 2; ++i) {
-      auto pg = PgServer::CreateAndStart();
-      ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-      ASSERT_TRUE((*pg)->CreateDatabase("sluice").ok());
-      pg_.push_back(std::move(pg).value());
-    }
-    targets_ = {
-        TargetHandle{"pg-a", "postgres", pg_[0]->ConnInfo("sluice"), pg_[0].get(), "sluice"},
-        TargetHandle{"pg-b", "postgres", pg_[1]->ConnInfo("sluice"), pg_[1].get(), "sluice"},
-        TargetHandle{"lite", "sqlite", dir_.path() + "/lite.db", nullptr, ""},
-    };
+    auto pg = StartPgServers(2);
+    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+    pg_ = std::move(pg).value();
+    targets_ = PgPairAndLite(pg_, dir_.path());
   }
 
   // Runs the child; kills it after `kill_after` (or lets it catch up when negative).

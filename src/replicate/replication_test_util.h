@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,24 +16,14 @@
 #include <gtest/gtest.h>
 
 #include "replicate/test_workload.h"
-#include "support/pg_server.h"
+#include "support/pg_servers.h"
+#include "support/temp_dir.h"
 
 namespace sluice::replicate::testing {
 
 using Rows = std::vector<std::vector<std::string>>;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-repl-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::sluice::testing::TempDir;
 
 // A target as the test sees it: where to read its rows from.
 struct TargetHandle {
@@ -94,6 +85,18 @@ struct TargetHandle {
 };
 
 // Checks that `t` holds exactly the samples of batches [0, batches) of `w`, row by row.
+// The replication tests' targets: two PostgreSQL primaries pg-a and pg-b (database
+// "sluice" of servers pg[0] and pg[1], support/pg_servers.h) and a SQLite file lite in
+// `dir`.
+inline std::vector<TargetHandle> PgPairAndLite(
+    const std::vector<std::unique_ptr<::sluice::testing::PgServer>>& pg, const std::string& dir) {
+  return {
+      TargetHandle{"pg-a", "postgres", pg[0]->ConnInfo("sluice"), pg[0].get(), "sluice"},
+      TargetHandle{"pg-b", "postgres", pg[1]->ConnInfo("sluice"), pg[1].get(), "sluice"},
+      TargetHandle{"lite", "sqlite", dir + "/lite.db", nullptr, ""},
+  };
+}
+
 inline void ExpectSamples(const TargetHandle& t, const Workload& w, int batches) {
   std::string err;
   Rows rows = t.Query("SELECT point_id, ts, value, quality FROM sample_1min ORDER BY point_id, ts", &err);

@@ -26,18 +26,14 @@
 #include "service/dedup_table.h"
 #include "service/ingest_service.h"
 #include "service/sync_writer.h"
+#include "support/net.h"
 
 namespace sluice::service::testing {
 
-// Polls `done` until it holds or `timeout` passes; returns whether it held.
+// Polls `done` every 5 ms until it holds or `timeout` passes; returns whether it held.
 inline bool WaitUntil(const std::function<bool()>& done,
                       std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
+  return ::sluice::testing::WaitFor(done, timeout, std::chrono::milliseconds(5));
 }
 
 class WritePath {

@@ -4,6 +4,8 @@
 //
 // Thread safety: immutable after construction.
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,9 @@ class TempDir {
   const std::string& path() const { return path_; }
   // path()/name.
   std::string Sub(std::string_view name) const;
+  // Writes `contents` to path()/name (making its parent directories) with permissions
+  // `mode`; returns the file's path. A failure fails the running test (ADD_FAILURE).
+  std::string Write(std::string_view name, std::string_view contents, mode_t mode = 0600) const;
 
  private:
   std::string path_;

@@ -1,0 +1,23 @@
+#pragma once
+// Several throw-away PostgreSQL servers at once, each with an empty database: the pair
+// (or trio) of primaries that replication, failover and end-to-end tests run against.
+//
+//   auto pg = StartPgServers(2);
+//   ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+//   pg_ = std::move(pg).value();   // pg_[i]->ConnInfo("sluice")
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "support/pg_server.h"
+
+namespace sluice::testing {
+
+// Starts `count` servers (default options) and creates `dbname` in each; the first
+// error names the server that failed.
+Result<std::vector<std::unique_ptr<PgServer>>> StartPgServers(int count,
+                                                              const std::string& dbname = "sluice");
+
+}  // namespace sluice::testing
