@@ -214,6 +214,12 @@ class Applier {
   Status RunCommand(Command& cmd);
   Status RunCommandOnce(Command& cmd);
   void SetState(ApplierState state, const std::string& error = {});
+  // The target (or the journal) failed with `error`: the status shows it, and the next
+  // pass reconnects and reads the watermark again (a commit may have happened before the
+  // connection broke). GoDown also backs off; MarkDown does not, for when the loop was
+  // interrupted (stop, an operator's command) and must not wait.
+  void GoDown(const Status& error);
+  void MarkDown(const Status& error);
   void Backoff();
   Status Enqueue(Command::Kind kind, Lsn lsn, std::chrono::milliseconds timeout);
   store::ErrorEntry MakeEntry(const Decoded& rec, const Status& error) const;
