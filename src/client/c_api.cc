@@ -1,6 +1,9 @@
 // The C API (include/sluice/sluice.h) over sluice::client::Client.
 
+#include <cstring>
 #include <exception>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,11 @@
 
 struct sluice_client {
   std::unique_ptr<sluice::client::Client> client;
+
+  // sluice_last_sequence: per stream, the sequence of the last commit the service
+  // acknowledged through this handle. The Client reports it per commit only.
+  std::mutex mu;
+  std::map<std::string, uint64_t, std::less<>> last_sequence;  // GUARDED_BY(mu)
 };
 
 namespace {
@@ -112,9 +120,46 @@ std::optional<std::string> ValueText(const sluice::v1::SqlValue& v) {
   }
 }
 
-int CommitResultCode(const sluice::Result<sluice::client::CommitResult>& r) {
+int CommitResultCode(sluice_client* h, const char* stream,
+                     const sluice::Result<sluice::client::CommitResult>& r) {
   if (!r.ok()) return Fail(r.status());
-  return r->state == sluice::client::CommitState::kSpooled ? SLUICE_SPOOLED : SLUICE_OK;
+  if (r->state == sluice::client::CommitState::kSpooled) return SLUICE_SPOOLED;
+  if (r->sequence != 0) {
+    std::lock_guard lk(h->mu);
+    uint64_t& last = h->last_sequence[stream];
+    last = std::max(last, r->sequence);
+  }
+  return SLUICE_OK;
+}
+
+// Copies `text` and its NUL into buf[size]; false (with the error set) when it does not fit.
+bool CopyOut(std::string_view what, const std::string& text, char* buf, size_t size) {
+  if (buf == nullptr || size < text.size() + 1) {
+    Fail(SLUICE_E_INVALID_ARGUMENT,
+         fmt::format("{}: a buffer of {} bytes is too small for {} bytes and the NUL", what,
+                     buf == nullptr ? 0 : size, text.size()));
+    return false;
+  }
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  return true;
+}
+
+// The code of a synchronous write's outcome (sluice_execute, sluice_update,
+// sluice_get_outcome); the message of a rejection becomes the last error.
+int OutcomeCode(const sluice::v1::ExecuteResponse& r) {
+  switch (r.outcome()) {
+    case sluice::v1::OUTCOME_REJECTED:
+      last_error = r.message();
+      return SLUICE_REJECTED;
+    case sluice::v1::OUTCOME_UNKNOWN:
+      last_error = r.message();
+      return SLUICE_OUTCOME_UNKNOWN;
+    case sluice::v1::OUTCOME_PENDING:
+      return SLUICE_PENDING;
+    default:
+      return SLUICE_OK;
+  }
 }
 
 }  // namespace
@@ -168,7 +213,7 @@ int sluice_commit_samples(sluice_client* h, const char* stream, size_t n, const 
     } else {
       batch.mutable_quality()->Resize(static_cast<int>(n), 0);
     }
-    return CommitResultCode(h->client->CommitSamples(stream, std::move(batch)));
+    return CommitResultCode(h, stream, h->client->CommitSamples(stream, std::move(batch)));
   } catch (const std::exception& e) {
     return Fail(SLUICE_E_INTERNAL, e.what());
   }
@@ -184,7 +229,7 @@ int sluice_commit_sql(sluice_client* h, const char* stream, const char* sql, siz
   try {
     std::vector<sluice::v1::Record> records(1);
     *records[0].mutable_sql() = Statement(sql, nparams, params);
-    return CommitResultCode(h->client->Commit(stream, std::move(records)));
+    return CommitResultCode(h, stream, h->client->Commit(stream, std::move(records)));
   } catch (const std::exception& e) {
     return Fail(SLUICE_E_INTERNAL, e.what());
   }
@@ -231,6 +276,173 @@ int sluice_execute(sluice_client* h, const char* sql, size_t nparams, const char
   } catch (const std::exception& e) {
     return Fail(SLUICE_E_INTERNAL, e.what());
   }
+}
+
+int sluice_commit_events(sluice_client* h, const char* stream, size_t n,
+                         const sluice_event* events) {
+  last_error.clear();
+  if (h == nullptr || stream == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle or stream");
+  if (n > 0 && events == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "events is NULL");
+  try {
+    std::vector<sluice::v1::Record> records(1);
+    sluice::v1::EventBatch* batch = records[0].mutable_events();
+    for (size_t i = 0; i < n; ++i) {
+      sluice::v1::Event* e = batch->add_events();
+      e->set_ts_us(events[i].ts_us);
+      e->set_point_id(events[i].point_id);
+      e->set_kind(OrEmpty(events[i].kind));
+      e->set_severity(events[i].severity);
+      e->set_source(OrEmpty(events[i].source));
+      e->set_text(OrEmpty(events[i].text));
+    }
+    return CommitResultCode(h, stream, h->client->Commit(stream, std::move(records)));
+  } catch (const std::exception& e) {
+    return Fail(SLUICE_E_INTERNAL, e.what());
+  }
+}
+
+int sluice_last_sequence(sluice_client* h, const char* stream, uint64_t* sequence) {
+  last_error.clear();
+  if (h == nullptr || stream == nullptr || sequence == nullptr) {
+    return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle, stream or sequence");
+  }
+  std::lock_guard lk(h->mu);
+  auto it = h->last_sequence.find(std::string_view(stream));
+  if (it == h->last_sequence.end()) {
+    return Fail(SLUICE_E_NOT_FOUND,
+                fmt::format("no commit on stream '{}' was acknowledged through this handle", stream));
+  }
+  *sequence = it->second;
+  return SLUICE_OK;
+}
+
+int sluice_get_outcome(sluice_client* h, uint64_t lsn, int64_t* rows_affected) {
+  last_error.clear();
+  if (h == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle");
+  if (lsn == 0) return Fail(SLUICE_E_INVALID_ARGUMENT, "lsn 0 names no write");
+  try {
+    auto r = h->client->GetOutcome(lsn);
+    if (!r.ok()) return Fail(r.status());
+    if (rows_affected != nullptr) *rows_affected = r->rows_affected();
+    return OutcomeCode(*r);
+  } catch (const std::exception& e) {
+    return Fail(SLUICE_E_INTERNAL, e.what());
+  }
+}
+
+int sluice_get_outcome_by_request_id(sluice_client* h, const char* request_id,
+                                     int64_t* rows_affected, uint64_t* lsn) {
+  last_error.clear();
+  if (h == nullptr || request_id == nullptr) {
+    return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle or request_id");
+  }
+  try {
+    auto r = h->client->GetOutcomeByRequestId(request_id);
+    if (!r.ok()) return Fail(r.status());
+    if (rows_affected != nullptr) *rows_affected = r->rows_affected();
+    if (lsn != nullptr) *lsn = r->lsn();
+    return OutcomeCode(*r);
+  } catch (const std::exception& e) {
+    return Fail(SLUICE_E_INTERNAL, e.what());
+  }
+}
+
+int sluice_update(sluice_client* h, const char* sql, size_t nparams, const char* const* params,
+                  const char* request_id, char* request_id_out, size_t request_id_size,
+                  int64_t* rows_affected, uint64_t* lsn) {
+  last_error.clear();
+  if (h == nullptr || sql == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle or sql");
+  if (nparams > 0 && params == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "params is NULL");
+  const std::string id = OrEmpty(request_id);
+  // Checked before the write is sent: once it is, its id must reach the caller.
+  const size_t needed = id.empty() ? SLUICE_REQUEST_ID_SIZE : id.size() + 1;
+  if (request_id_out != nullptr && request_id_size < needed) {
+    return Fail(SLUICE_E_INVALID_ARGUMENT,
+                fmt::format("request_id_out: a buffer of {} bytes is too small for the request "
+                            "id ({} bytes with the NUL)",
+                            request_id_size, needed));
+  }
+  try {
+    sluice::v1::ExecuteRequest req;
+    *req.mutable_statement() = Statement(sql, nparams, params);
+    req.set_request_id(id);
+    auto r = h->client->Update(req);
+    if (!r.ok()) return Fail(r.status());
+    if (request_id_out != nullptr &&
+        !CopyOut("request_id_out", r->request_id(), request_id_out, request_id_size)) {
+      return SLUICE_E_INTERNAL;  // the library made an id longer than it promises
+    }
+    if (rows_affected != nullptr) *rows_affected = r->rows_affected();
+    if (lsn != nullptr) *lsn = r->lsn();
+    return OutcomeCode(*r);
+  } catch (const std::exception& e) {
+    return Fail(SLUICE_E_INTERNAL, e.what());
+  }
+}
+
+int sluice_watch(sluice_client* h, uint64_t from_lsn, sluice_change_fn on_change, void* ctx) {
+  last_error.clear();
+  if (h == nullptr || on_change == nullptr) {
+    return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle or on_change");
+  }
+  try {
+    std::vector<std::optional<std::string>> texts;
+    std::vector<const char*> values;
+    sluice::Status s = h->client->Watch(from_lsn, [&](const sluice::v1::ModelChange& c) {
+      texts.clear();
+      values.clear();
+      for (const auto& v : c.statement().params()) texts.push_back(ValueText(v));
+      for (const auto& t : texts) values.push_back(t ? t->c_str() : nullptr);
+      return on_change(ctx, c.lsn(), c.statement().text().c_str(), values.size(), values.data(),
+                       c.rows_affected(), c.target().c_str(), c.admitted_at_us()) == 0;
+    });
+    return s.ok() ? SLUICE_OK : Fail(s);
+  } catch (const std::exception& e) {
+    return Fail(SLUICE_E_INTERNAL, e.what());
+  }
+}
+
+void sluice_cancel_calls(sluice_client* h) {
+  if (h != nullptr) h->client->CancelCalls();
+}
+
+int sluice_spool_status(sluice_client* h, const char* stream, sluice_spool_status* out, char* why,
+                        size_t why_size) {
+  last_error.clear();
+  if (h == nullptr || stream == nullptr || out == nullptr) {
+    return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle, stream or out");
+  }
+  if (why != nullptr && why_size == 0) {
+    return Fail(SLUICE_E_INVALID_ARGUMENT, "why: a buffer of 0 bytes has no room for the NUL");
+  }
+  try {
+    for (const sluice::client::StreamSpoolStatus& st : h->client->SpoolStatus()) {
+      if (st.stream != stream) continue;
+      out->pending = st.pending;
+      out->next_sequence = st.next_sequence;
+      out->delivered = st.delivered;
+      out->rejected = st.rejected;
+      if (why != nullptr) {
+        // A message for people: cut to fit rather than refused.
+        const size_t n = std::min(st.last_error.size(), why_size - 1);
+        std::memcpy(why, st.last_error.data(), n);
+        why[n] = '\0';
+      }
+      return SLUICE_OK;
+    }
+    return Fail(SLUICE_E_NOT_FOUND, fmt::format("stream '{}' has no spool", stream));
+  } catch (const std::exception& e) {
+    return Fail(SLUICE_E_INTERNAL, e.what());
+  }
+}
+
+int sluice_client_id(const sluice_client* h, char* buf, size_t buf_size) {
+  last_error.clear();
+  if (h == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle");
+  if (!CopyOut("sluice_client_id", h->client->client_id(), buf, buf_size)) {
+    return SLUICE_E_INVALID_ARGUMENT;
+  }
+  return SLUICE_OK;
 }
 
 int sluice_wait_spool_drained(sluice_client* h, int64_t timeout_ms) {
