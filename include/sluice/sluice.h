@@ -153,9 +153,9 @@ int sluice_commit_events(sluice_client *h, const char *stream, size_t n,
 
 /*
  * The sequence of the last commit on `stream` that the service acknowledged through this
- * handle (commits are numbered per stream and client, from 1). A spooled commit counts
- * once a later commit on the stream is acknowledged directly; the background delivery of
- * the spool does not report here. SLUICE_E_NOT_FOUND when there was none.
+ * handle (commits are numbered per stream and client, from 1). Commits delivered from the
+ * spool in the background are not reported here (sluice_spool_status counts them).
+ * SLUICE_E_NOT_FOUND when there was none.
  */
 int sluice_last_sequence(sluice_client *h, const char *stream, uint64_t *sequence);
 

@@ -125,12 +125,6 @@ Result<Config> LoadConfigFile(const std::string& path) {
   return ParseConfig(text, path, base.lexically_normal().string());
 }
 
-std::string_view AckModeName(AckMode mode) {
-  return mode == AckMode::kDurable ? "durable" : "written";
-}
-std::string_view OnErrorName(OnError on_error) {
-  return on_error == OnError::kSkip ? "skip" : "block";
-}
 std::string_view TargetRoleName(TargetRole role) {
   switch (role) {
     case TargetRole::kPrimary:
@@ -144,12 +138,6 @@ std::string_view TargetRoleName(TargetRole role) {
 }
 std::string_view DialectName(Dialect dialect) {
   return dialect == Dialect::kSqlite ? "sqlite" : "postgres";
-}
-std::string_view RetentionPolicyName(RetentionPolicy policy) {
-  return policy == RetentionPolicy::kHold ? "hold" : "detach";
-}
-std::string_view OnewayTransportName(OnewayTransport transport) {
-  return transport == OnewayTransport::kDir ? "dir" : "udp";
 }
 std::string_view TokenRoleName(TokenRole role) {
   switch (role) {
