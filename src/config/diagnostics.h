@@ -39,7 +39,6 @@ class Diagnostics {
   }
 
   bool has_errors() const { return !errors_.empty(); }
-  size_t error_count() const { return errors_.size(); }
 
   // Every error, in file order (whole-file errors last), one per line.
   Status ToStatus() const;

@@ -31,8 +31,6 @@ class TableReader {
         valid_keys_(std::move(valid_keys)) {}
 
   void set_context(std::string context) { context_ = std::move(context); }
-  const std::string& context() const { return context_; }
-  const toml::table& table() const { return table_; }
 
   bool Has(std::string_view key) const { return table_.contains(key); }
   const toml::source_region& TableAt() const { return table_.source(); }

@@ -135,7 +135,6 @@ class Applier {
   // This target becomes (true) or stops being (false) the one that decides sync-write
   // intents. Safe to call at any time from any thread.
   void SetDecidesIntents(bool on);
-  bool decides_intents() const { return decides_.load(); }
 
   // Cuts a reconnection backoff short: the target answers again (its health probe
   // says so), so waiting out a backoff of seconds only delays the catch-up.
