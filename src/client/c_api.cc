@@ -1,5 +1,6 @@
 // The C API (include/sluice/sluice.h) over sluice::client::Client.
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <map>
