@@ -196,19 +196,19 @@ int sluice_watch(sluice_client *h, uint64_t from_lsn, sluice_change_fn on_change
 void sluice_cancel_calls(sluice_client *h);
 
 /* The spool of one stream (see sluice_spool_status). */
-typedef struct sluice_spool_status {
+typedef struct sluice_spool_info {
   uint64_t pending;       /* commits in the spool, not yet delivered */
   uint64_t next_sequence; /* 0: not known yet (the service was never reached) */
   uint64_t delivered;     /* spooled commits delivered since sluice_open */
   uint64_t rejected;      /* spooled commits the service refused for good */
-} sluice_spool_status;
+} sluice_spool_info;
 
 /*
  * The spool of `stream`, as seen now. `why` (may be NULL) receives why delivery is stuck,
  * "" when it is not, cut to `why_size` bytes with its NUL. SLUICE_E_NOT_FOUND when the
  * stream was not spooled to since sluice_open (and has no spooled commits).
  */
-int sluice_spool_status(sluice_client *h, const char *stream, sluice_spool_status *out,
+int sluice_spool_status(sluice_client *h, const char *stream, sluice_spool_info *out,
                         char *why, size_t why_size);
 
 /*

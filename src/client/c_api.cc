@@ -407,7 +407,7 @@ void sluice_cancel_calls(sluice_client* h) {
   if (h != nullptr) h->client->CancelCalls();
 }
 
-int sluice_spool_status(sluice_client* h, const char* stream, sluice_spool_status* out, char* why,
+int sluice_spool_status(sluice_client* h, const char* stream, sluice_spool_info* out, char* why,
                         size_t why_size) {
   last_error.clear();
   if (h == nullptr || stream == nullptr || out == nullptr) {

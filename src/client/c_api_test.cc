@@ -113,7 +113,7 @@ TEST(CApiTest, NewCallsRefuseNullArguments) {
   };
   uint64_t u = 0;
   int64_t i = 0;
-  sluice_spool_status st{};
+  sluice_spool_info st{};
   char buf[64];
   sluice_event ev{};
   refused(sluice_get_outcome(nullptr, 1, &i));
@@ -162,7 +162,7 @@ TEST(CApiTest, ClientIdAndSpoolStatusFromC) {
       << sluice_last_error(c.h);
   EXPECT_STREQ(small, "untouched");
 
-  sluice_spool_status st{};
+  sluice_spool_info st{};
   char why[256];
   EXPECT_EQ(sluice_spool_status(c.h, "samples", &st, why, sizeof why), SLUICE_E_NOT_FOUND);
 
