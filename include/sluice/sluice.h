@@ -40,6 +40,7 @@ typedef struct sluice_client sluice_client;
                                     (nothing changed); sluice_last_error says why */
 #define SLUICE_OUTCOME_UNKNOWN 3 /* sluice_execute: a write not decided in time; *lsn
                                     names it (ask the service later) */
+#define SLUICE_PENDING 4         /* sluice_get_outcome: journaled, not decided yet */
 
 /* Errors (nothing was done, unless said otherwise). */
 #define SLUICE_E_INVALID_ARGUMENT -1   /* bad arguments or records; the message names it */
@@ -116,6 +117,105 @@ typedef int (*sluice_row_fn)(void *ctx, size_t ncols, const char *const *columns
 int sluice_execute(sluice_client *h, const char *sql, size_t nparams, const char *const *params,
                    int read_only, sluice_row_fn on_row, void *ctx, int64_t *rows_affected,
                    uint64_t *lsn);
+
+/*
+ * The outcome of the synchronous write (sluice_execute, sluice_update) whose intent is at
+ * `lsn`: SLUICE_OK (applied; *rows_affected set), SLUICE_REJECTED (sluice_last_error says
+ * why), SLUICE_PENDING, or an error. `rows_affected` may be NULL.
+ */
+int sluice_get_outcome(sluice_client *h, uint64_t lsn, int64_t *rows_affected);
+
+/*
+ * The same for the latest write sent with `request_id` (when a write was cut off before
+ * the service answered, its LSN is not known). *lsn is set when the write was journaled.
+ * SLUICE_E_NOT_FOUND: no write with that id reached the journal, so none will be applied
+ * (or retention deleted it). `rows_affected` and `lsn` may be NULL.
+ */
+int sluice_get_outcome_by_request_id(sluice_client *h, const char *request_id,
+                                     int64_t *rows_affected, uint64_t *lsn);
+
+/* One event (an alarm, a breaker trip, a state change) of sluice_commit_events. */
+typedef struct sluice_event {
+  int64_t ts_us;
+  int64_t point_id;   /* 0 when the event concerns no point */
+  const char *kind;   /* e.g. "breaker_trip"; NULL is "" */
+  int32_t severity;
+  const char *source; /* NULL is "" */
+  const char *text;   /* NULL is "" */
+} sluice_event;
+
+/*
+ * Commits `n` events to `stream`, in one record. Returns SLUICE_OK, SLUICE_SPOOLED or an
+ * error.
+ */
+int sluice_commit_events(sluice_client *h, const char *stream, size_t n,
+                         const sluice_event *events);
+
+/*
+ * The sequence of the last commit on `stream` that the service acknowledged through this
+ * handle (commits are numbered per stream and client, from 1). Commits delivered from the
+ * spool in the background are not reported here (sluice_spool_status counts them).
+ * SLUICE_E_NOT_FOUND when there was none.
+ */
+int sluice_last_sequence(sluice_client *h, const char *stream, uint64_t *sequence);
+
+/* Room for a request id the library makes (32 hex digits and the NUL). */
+#define SLUICE_REQUEST_ID_SIZE 33
+
+/*
+ * A model update (the Model service): a synchronous write like sluice_execute's, which
+ * the service also publishes to its watchers (sluice_watch). Returns SLUICE_OK,
+ * SLUICE_REJECTED or SLUICE_OUTCOME_UNKNOWN as sluice_execute does for a write.
+ * `request_id`: the write's id, NULL/"" to have the library make one. `request_id_out`
+ * (may be NULL) receives the id it was sent with, to ask sluice_get_outcome_by_request_id
+ * about; `request_id_size` must hold it with its NUL (SLUICE_REQUEST_ID_SIZE for a made
+ * one), or the call fails with SLUICE_E_INVALID_ARGUMENT before anything is sent.
+ * `rows_affected` and `lsn` may be NULL.
+ */
+int sluice_update(sluice_client *h, const char *sql, size_t nparams, const char *const *params,
+                  const char *request_id, char *request_id_out, size_t request_id_size,
+                  int64_t *rows_affected, uint64_t *lsn);
+
+/*
+ * Called once per model change of sluice_watch: the statement with its parameters as text
+ * (NULL for SQL NULL), as applied by `target`. Return 0 to go on, non-zero to stop.
+ */
+typedef int (*sluice_change_fn)(void *ctx, uint64_t lsn, const char *sql, size_t nparams,
+                                const char *const *params, int64_t rows_affected,
+                                const char *target, int64_t admitted_at_us);
+
+/*
+ * Calls `on_change` for every model change from `from_lsn` on (0: from now on), in the
+ * calling thread, until it returns non-zero (then SLUICE_OK) or the call fails:
+ * SLUICE_E_OUT_OF_RANGE (from_lsn is no longer in the journal), SLUICE_E_UNAVAILABLE (the
+ * service went away), SLUICE_E_INTERNAL after sluice_cancel_calls.
+ */
+int sluice_watch(sluice_client *h, uint64_t from_lsn, sluice_change_fn on_change, void *ctx);
+
+/* Makes every sluice_watch in progress on `h` return. Safe from any thread. */
+void sluice_cancel_calls(sluice_client *h);
+
+/* The spool of one stream (see sluice_spool_status). */
+typedef struct sluice_spool_info {
+  uint64_t pending;       /* commits in the spool, not yet delivered */
+  uint64_t next_sequence; /* 0: not known yet (the service was never reached) */
+  uint64_t delivered;     /* spooled commits delivered since sluice_open */
+  uint64_t rejected;      /* spooled commits the service refused for good */
+} sluice_spool_info;
+
+/*
+ * The spool of `stream`, as seen now. `why` (may be NULL) receives why delivery is stuck,
+ * "" when it is not, cut to `why_size` bytes with its NUL. SLUICE_E_NOT_FOUND when the
+ * stream was not spooled to since sluice_open (and has no spooled commits).
+ */
+int sluice_spool_status(sluice_client *h, const char *stream, sluice_spool_info *out,
+                        char *why, size_t why_size);
+
+/*
+ * Copies the client's id (given to sluice_open, or the spool's) into `buf`, with its NUL.
+ * SLUICE_E_INVALID_ARGUMENT when `buf_size` is too small (the message says how large).
+ */
+int sluice_client_id(const sluice_client *h, char *buf, size_t buf_size);
 
 /*
  * Waits up to `timeout_ms` until every spooled commit is delivered. SLUICE_OK, or

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "journal/dump.h"
 #include "journal/verify.h"
 
 namespace sluice::cli {

@@ -1,19 +1,18 @@
-// The C API (include/sluice/sluice.h) over sluice::client::Client.
+// The C API (include/sluice/sluice.h) over sluice::client::Client: opening and closing,
+// commits, the spool, and what the calls share (c_api_internal.h). The synchronous calls
+// are in c_api_sync.cc.
 
+#include <algorithm>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "sluice/client.h"
-#include "sluice/sluice.h"
+#include "client/c_api_internal.h"
 
-struct sluice_client {
-  std::unique_ptr<sluice::client::Client> client;
-};
-
-namespace {
+namespace sluice::client::c_api {
 
 thread_local std::string last_error;
 
@@ -112,12 +111,59 @@ std::optional<std::string> ValueText(const sluice::v1::SqlValue& v) {
   }
 }
 
-int CommitResultCode(const sluice::Result<sluice::client::CommitResult>& r) {
+int CommitResultCode(sluice_client* h, const char* stream,
+                     const sluice::Result<sluice::client::CommitResult>& r) {
   if (!r.ok()) return Fail(r.status());
-  return r->state == sluice::client::CommitState::kSpooled ? SLUICE_SPOOLED : SLUICE_OK;
+  if (r->state == sluice::client::CommitState::kSpooled) return SLUICE_SPOOLED;
+  if (r->sequence != 0) {
+    std::lock_guard lk(h->mu);
+    uint64_t& last = h->last_sequence[stream];
+    last = std::max(last, r->sequence);
+  }
+  return SLUICE_OK;
 }
 
-}  // namespace
+// Copies `text` and its NUL into buf[size]; false (with the error set) when it does not fit.
+bool CopyOut(std::string_view what, const std::string& text, char* buf, size_t size) {
+  if (buf == nullptr || size < text.size() + 1) {
+    Fail(SLUICE_E_INVALID_ARGUMENT,
+         fmt::format("{}: a buffer of {} bytes is too small for {} bytes and the NUL", what,
+                     buf == nullptr ? 0 : size, text.size()));
+    return false;
+  }
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  return true;
+}
+
+// The code of a synchronous write's outcome (sluice_execute, sluice_update,
+// sluice_get_outcome); the message of a rejection becomes the last error.
+int OutcomeCode(const sluice::v1::ExecuteResponse& r) {
+  switch (r.outcome()) {
+    case sluice::v1::OUTCOME_REJECTED:
+      last_error = r.message();
+      return SLUICE_REJECTED;
+    case sluice::v1::OUTCOME_UNKNOWN:
+      last_error = r.message();
+      return SLUICE_OUTCOME_UNKNOWN;
+    case sluice::v1::OUTCOME_PENDING:
+      return SLUICE_PENDING;
+    default:
+      return SLUICE_OK;
+  }
+}
+
+}  // namespace sluice::client::c_api
+
+using sluice::client::c_api::CommitResultCode;
+using sluice::client::c_api::CopyOut;
+using sluice::client::c_api::Fail;
+using sluice::client::c_api::last_error;
+using sluice::client::c_api::OrEmpty;
+using sluice::client::c_api::OutcomeCode;
+using sluice::client::c_api::SplitAddresses;
+using sluice::client::c_api::Statement;
+using sluice::client::c_api::ValueText;
 
 extern "C" {
 
@@ -168,7 +214,7 @@ int sluice_commit_samples(sluice_client* h, const char* stream, size_t n, const 
     } else {
       batch.mutable_quality()->Resize(static_cast<int>(n), 0);
     }
-    return CommitResultCode(h->client->CommitSamples(stream, std::move(batch)));
+    return CommitResultCode(h, stream, h->client->CommitSamples(stream, std::move(batch)));
   } catch (const std::exception& e) {
     return Fail(SLUICE_E_INTERNAL, e.what());
   }
@@ -184,53 +230,87 @@ int sluice_commit_sql(sluice_client* h, const char* stream, const char* sql, siz
   try {
     std::vector<sluice::v1::Record> records(1);
     *records[0].mutable_sql() = Statement(sql, nparams, params);
-    return CommitResultCode(h->client->Commit(stream, std::move(records)));
+    return CommitResultCode(h, stream, h->client->Commit(stream, std::move(records)));
   } catch (const std::exception& e) {
     return Fail(SLUICE_E_INTERNAL, e.what());
   }
 }
 
-int sluice_execute(sluice_client* h, const char* sql, size_t nparams, const char* const* params,
-                   int read_only, sluice_row_fn on_row, void* ctx, int64_t* rows_affected,
-                   uint64_t* lsn) {
+int sluice_commit_events(sluice_client* h, const char* stream, size_t n,
+                         const sluice_event* events) {
   last_error.clear();
-  if (h == nullptr || sql == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle or sql");
-  if (nparams > 0 && params == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "params is NULL");
+  if (h == nullptr || stream == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle or stream");
+  if (n > 0 && events == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "events is NULL");
   try {
-    sluice::v1::ExecuteRequest req;
-    *req.mutable_statement() = Statement(sql, nparams, params);
-    req.set_read_only(read_only != 0);
-    auto r = h->client->Execute(req);
-    if (!r.ok()) return Fail(r.status());
-    if (rows_affected != nullptr) *rows_affected = r->rows_affected();
-    if (lsn != nullptr) *lsn = r->lsn();
-    if (on_row != nullptr && r->rows_size() > 0) {
-      std::vector<const char*> cols;
-      for (const auto& c : r->columns()) cols.push_back(c.c_str());
-      std::vector<std::optional<std::string>> texts;
-      std::vector<const char*> values;
-      for (const auto& row : r->rows()) {
-        texts.clear();
-        values.clear();
-        for (const auto& v : row.values()) texts.push_back(ValueText(v));
-        for (const auto& t : texts) values.push_back(t ? t->c_str() : nullptr);
-        values.resize(cols.size(), nullptr);
-        if (on_row(ctx, cols.size(), cols.data(), values.data()) != 0) break;
-      }
+    std::vector<sluice::v1::Record> records(1);
+    sluice::v1::EventBatch* batch = records[0].mutable_events();
+    for (size_t i = 0; i < n; ++i) {
+      sluice::v1::Event* e = batch->add_events();
+      e->set_ts_us(events[i].ts_us);
+      e->set_point_id(events[i].point_id);
+      e->set_kind(OrEmpty(events[i].kind));
+      e->set_severity(events[i].severity);
+      e->set_source(OrEmpty(events[i].source));
+      e->set_text(OrEmpty(events[i].text));
     }
-    switch (r->outcome()) {
-      case sluice::v1::OUTCOME_REJECTED:
-        last_error = r->message();
-        return SLUICE_REJECTED;
-      case sluice::v1::OUTCOME_UNKNOWN:
-        last_error = r->message();
-        return SLUICE_OUTCOME_UNKNOWN;
-      default:
-        return SLUICE_OK;
-    }
+    return CommitResultCode(h, stream, h->client->Commit(stream, std::move(records)));
   } catch (const std::exception& e) {
     return Fail(SLUICE_E_INTERNAL, e.what());
   }
+}
+
+int sluice_last_sequence(sluice_client* h, const char* stream, uint64_t* sequence) {
+  last_error.clear();
+  if (h == nullptr || stream == nullptr || sequence == nullptr) {
+    return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle, stream or sequence");
+  }
+  std::lock_guard lk(h->mu);
+  auto it = h->last_sequence.find(std::string_view(stream));
+  if (it == h->last_sequence.end()) {
+    return Fail(SLUICE_E_NOT_FOUND,
+                fmt::format("no commit on stream '{}' was acknowledged through this handle", stream));
+  }
+  *sequence = it->second;
+  return SLUICE_OK;
+}
+
+int sluice_spool_status(sluice_client* h, const char* stream, sluice_spool_info* out, char* why,
+                        size_t why_size) {
+  last_error.clear();
+  if (h == nullptr || stream == nullptr || out == nullptr) {
+    return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle, stream or out");
+  }
+  if (why != nullptr && why_size == 0) {
+    return Fail(SLUICE_E_INVALID_ARGUMENT, "why: a buffer of 0 bytes has no room for the NUL");
+  }
+  try {
+    for (const sluice::client::StreamSpoolStatus& st : h->client->SpoolStatus()) {
+      if (st.stream != stream) continue;
+      out->pending = st.pending;
+      out->next_sequence = st.next_sequence;
+      out->delivered = st.delivered;
+      out->rejected = st.rejected;
+      if (why != nullptr) {
+        // A message for people: cut to fit rather than refused.
+        const size_t n = std::min(st.last_error.size(), why_size - 1);
+        std::memcpy(why, st.last_error.data(), n);
+        why[n] = '\0';
+      }
+      return SLUICE_OK;
+    }
+    return Fail(SLUICE_E_NOT_FOUND, fmt::format("stream '{}' has no spool", stream));
+  } catch (const std::exception& e) {
+    return Fail(SLUICE_E_INTERNAL, e.what());
+  }
+}
+
+int sluice_client_id(const sluice_client* h, char* buf, size_t buf_size) {
+  last_error.clear();
+  if (h == nullptr) return Fail(SLUICE_E_INVALID_ARGUMENT, "null handle");
+  if (!CopyOut("sluice_client_id", h->client->client_id(), buf, buf_size)) {
+    return SLUICE_E_INVALID_ARGUMENT;
+  }
+  return SLUICE_OK;
 }
 
 int sluice_wait_spool_drained(sluice_client* h, int64_t timeout_ms) {

@@ -120,3 +120,53 @@ int c_smoke_query(const char *addresses, const char *token, long *count, char *e
   sluice_close(h);
   return rc;
 }
+
+/* Commits events twice (two records: a breaker trip and a state change; then one event
+ * whose strings are NULL) and reads back the last sequence the service acknowledged on
+ * "events". Returns 0, or -1 with `err` set. */
+int c_smoke_events(const char *addresses, const char *token, unsigned long long *sequence,
+                   char *err, size_t errlen) {
+  sluice_event events[2];
+  sluice_event bare;
+  uint64_t seq = 0;
+  int rc;
+  sluice_client *h = sluice_open(addresses, token, "c-smoke-events", NULL);
+  if (h == NULL) {
+    snprintf(err, errlen, "sluice_open: %s", sluice_last_error(NULL));
+    return -1;
+  }
+  memset(events, 0, sizeof events);
+  events[0].ts_us = INT64_C(1700000000000000);
+  events[0].point_id = 42;
+  events[0].kind = "breaker_trip";
+  events[0].severity = 3;
+  events[0].source = "c-smoke";
+  events[0].text = "breaker 42 tripped";
+  events[1].ts_us = INT64_C(1700000001000000);
+  events[1].kind = "sluice.state";
+  events[1].source = "c-smoke";
+  events[1].text = "running";
+  rc = sluice_commit_events(h, "events", 2, events);
+  if (rc != SLUICE_OK) {
+    snprintf(err, errlen, "sluice_commit_events: %d %s", rc, sluice_last_error(h));
+    sluice_close(h);
+    return -1;
+  }
+  memset(&bare, 0, sizeof bare);
+  bare.ts_us = INT64_C(1700000002000000);
+  rc = sluice_commit_events(h, "events", 1, &bare);
+  if (rc != SLUICE_OK) {
+    snprintf(err, errlen, "sluice_commit_events (bare): %d %s", rc, sluice_last_error(h));
+    sluice_close(h);
+    return -1;
+  }
+  rc = sluice_last_sequence(h, "events", &seq);
+  if (rc != SLUICE_OK) {
+    snprintf(err, errlen, "sluice_last_sequence: %d %s", rc, sluice_last_error(h));
+    sluice_close(h);
+    return -1;
+  }
+  *sequence = (unsigned long long)seq;
+  sluice_close(h);
+  return 0;
+}

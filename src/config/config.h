@@ -195,12 +195,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
                            std::string_view base_dir = {});
 
 // Names as written in the config file.
-std::string_view AckModeName(AckMode mode);
-std::string_view OnErrorName(OnError on_error);
 std::string_view TargetRoleName(TargetRole role);
 std::string_view DialectName(Dialect dialect);
-std::string_view RetentionPolicyName(RetentionPolicy policy);
-std::string_view OnewayTransportName(OnewayTransport transport);
 std::string_view TokenRoleName(TokenRole role);
 
 }  // namespace sluice::config

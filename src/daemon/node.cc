@@ -34,12 +34,28 @@ Result<std::unique_ptr<Node>> Node::Open(config::Config config, NodeOptions opti
   return node;
 }
 
+// The parts in the order they depend on each other; each step names what it opens.
 Status Node::OpenParts() {
-  const config::Config& cfg = config_;
-  FileSystem* fs = FileSystem::Default();
+  const std::string state_dir = JoinPath(config_.node.data_dir, "state");
+  SLUICE_RETURN_IF_ERROR(OpenJournals());
+  SLUICE_RETURN_IF_ERROR(OpenAdmitter());
+  SLUICE_RETURN_IF_ERROR(OpenTargetStates(state_dir));
+  SLUICE_RETURN_IF_ERROR(OpenReplicator());
+  SLUICE_RETURN_IF_ERROR(OpenDedup(state_dir));
+  OpenServiceContext();
+  OpenSyncWrites();
+  SLUICE_RETURN_IF_ERROR(OpenCluster(state_dir));
+  context_.cluster = controller_.get();
+  AddServices();
+  return Status::OK();
+}
 
+// DATA_DIR/journal: every stream's journal, its cursors and retention. Everything else
+// reads or writes through it, so it comes first (and takes DATA_DIR/LOCK).
+Status Node::OpenJournals() {
+  const config::Config& cfg = config_;
   journal::JournalSetOptions jo;
-  jo.fs = fs;
+  jo.fs = FileSystem::Default();
   jo.data_dir = cfg.node.data_dir;
   for (const auto& s : cfg.streams) jo.streams.push_back({s.name, s.reserved});
   jo.segment_bytes = cfg.journal.segment_size;
@@ -50,7 +66,13 @@ Status Node::OpenParts() {
   jo.free_space_floor_bytes = cfg.journal.free_space_floor;
   jo.retention_interval = ToMillis(cfg.journal.retention_interval);
   SLUICE_ASSIGN_OR_RETURN(journals_, journal::JournalSet::Open(jo));
+  return Status::OK();
+}
 
+// The admitter: validates records against the limits and the SQL of the configured
+// dialects, stamps and journals them (DATA_DIR/state/version).
+Status Node::OpenAdmitter() {
+  const config::Config& cfg = config_;
   admission::AdmissionOptions ao;
   std::set<std::string> dialects;
   for (const auto& t : cfg.targets) {
@@ -62,11 +84,22 @@ Status Node::OpenParts() {
   ao.timestamp_max_ahead_us = cfg.limits.timestamp_max_ahead.count();
   ao.max_string_length = cfg.limits.max_string_length;
   SLUICE_ASSIGN_OR_RETURN(admitter_, admission::Admitter::Open(journals_.get(), ao));
+  return Status::OK();
+}
 
-  const std::string state_dir = JoinPath(cfg.node.data_dir, "state");
-  SLUICE_ASSIGN_OR_RETURN(target_states_,
-                          service::TargetStateStore::Open(fs, JoinPath(state_dir, "targets.json")));
+// DATA_DIR/state/targets.json: targets an operator enabled or disabled, which override
+// the config; read before the replicator is given its targets.
+Status Node::OpenTargetStates(const std::string& state_dir) {
+  SLUICE_ASSIGN_OR_RETURN(target_states_, service::TargetStateStore::Open(
+                                              FileSystem::Default(),
+                                              JoinPath(state_dir, "targets.json")));
+  return Status::OK();
+}
 
+// The replicator: one applier per (target, stream). Not started yet (Start() does).
+Status Node::OpenReplicator() {
+  const config::Config& cfg = config_;
+  FileSystem* fs = FileSystem::Default();
   replicate::ReplicatorOptions ro;
   ro.fs = fs;
   ro.node_id = cfg.node.id;
@@ -119,7 +152,14 @@ Status Node::OpenParts() {
   }
   SLUICE_ASSIGN_OR_RETURN(replicator_, replicate::Replicator::Create(journals_.get(), ro));
   ReportRemovedTargets();
+  return Status::OK();
+}
 
+// DATA_DIR/state/dedup.json and the journal after its mark: the last sequence admitted
+// per (client, stream), rebuilt before any call is served.
+Status Node::OpenDedup(const std::string& state_dir) {
+  const config::Config& cfg = config_;
+  FileSystem* fs = FileSystem::Default();
   service::DedupOptions dopt;
   dopt.fs = fs;
   dopt.path = JoinPath(state_dir, "dedup.json");
@@ -130,8 +170,12 @@ Status Node::OpenParts() {
   SLUICE_LOG_INFO("de-duplication table: {} clients ({}; {} journal records scanned, {} tagged)",
                   dedup_->client_count(), rs.snapshot_loaded ? "snapshot loaded" : "no snapshot",
                   rs.records_scanned, rs.tagged_records);
+  return Status::OK();
+}
 
-  auth_ = std::make_unique<service::Authenticator>(cfg.auth);
+// Authentication (the tokens of the config) and the context every service shares.
+void Node::OpenServiceContext() {
+  auth_ = std::make_unique<service::Authenticator>(config_.auth);
 
   context_.config = &config_;
   context_.journals = journals_.get();
@@ -141,9 +185,12 @@ Status Node::OpenParts() {
   context_.target_states = target_states_.get();
   context_.auth = auth_.get();
   context_.gate = &gate_;
+}
 
-  // Synchronous writes: the deciding applier (the active target's, on the model stream)
-  // hands each outcome to the SyncWriter, which journals it and answers the caller.
+// Synchronous writes: the deciding applier (the active target's, on the model stream)
+// hands each outcome to the SyncWriter, which journals it and answers the caller; reads
+// go to the read pool.
+void Node::OpenSyncWrites() {
   sync_writer_ = std::make_unique<service::SyncWriter>(journals_.get(), admitter_.get());
   read_pool_ = std::make_unique<service::ReadPool>(&config_);
   replicator_->SetOutcomeSink("model", [w = sync_writer_.get()](const replicate::IntentDecision& d) {
@@ -152,19 +199,18 @@ Status Node::OpenParts() {
   sync_writer_->SetOrphanSink([r = replicator_.get()](const std::string& target, journal::Lsn, const std::string& why) {
     r->NoteDiverged(target, "model", why);
   });
-  SLUICE_RETURN_IF_ERROR(OpenCluster(state_dir));
-  context_.cluster = controller_.get();
+}
+
+// The gRPC services of this node (not serving until Start()).
+void Node::AddServices() {
   service::SyncServices sync;
   sync.writer = sync_writer_.get();
   sync.reads = read_pool_.get();
-
-  // The services of this node.
   server_.AddService(std::make_unique<service::IngestService>(context_));
   server_.AddService(std::make_unique<service::AdminService>(context_));
   server_.AddService(std::make_unique<service::SqlService>(context_, sync));
   server_.AddService(std::make_unique<service::ModelService>(context_, sync));
   server_.AddService(std::make_unique<service::DownloadService>(context_, sync));
-  return Status::OK();
 }
 
 void Node::ReportRemovedTargets() {

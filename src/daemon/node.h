@@ -73,9 +73,19 @@ class Node {
  private:
   Node(config::Config config, NodeOptions options)
       : config_(std::move(config)), options_(options) {}
+  // Open() in named steps, in this order.
   Status OpenParts();
-  void MaintenanceLoop();
+  Status OpenJournals();
+  Status OpenAdmitter();
+  Status OpenTargetStates(const std::string& state_dir);
+  Status OpenReplicator();
+  Status OpenDedup(const std::string& state_dir);
+  void OpenServiceContext();
+  void OpenSyncWrites();
+  // The health monitor and the controller (DATA_DIR/state/cluster.json).
   Status OpenCluster(const std::string& state_dir);
+  void AddServices();
+  void MaintenanceLoop();
   // Logs the journal cursors of targets that are no longer configured.
   void ReportRemovedTargets();
 

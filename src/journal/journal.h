@@ -143,7 +143,6 @@ class Journal {
  private:
   explicit Journal(const JournalOptions& options);
   Status Recover();
-  Status OpenLiveSegmentForAppend();
   void WriterLoop();
   // REQUIRES: mu_ held. Frames the records of one request into queue_ (`bytes`: their
   // frames' total size), all in one segment.

@@ -6,90 +6,20 @@
 
 #include <fmt/format.h>
 
+#include "journal/journal_listing.h"
 #include "journal/segment_reader.h"
 
 namespace sluice::journal {
 namespace {
 
 using Severity = VerifyProblem::Severity;
-
-constexpr std::string_view kEpochFile = "EPOCH";
-
-std::string JournalDir(const std::string& data_dir) { return JoinPath(data_dir, "journal"); }
-
-bool IsStreamName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxStreamNameLength) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-  });
-}
-
-Status CheckDataDir(FileSystem* fs, const std::string& data_dir) {
-  if (!fs->Exists(data_dir)) {
-    return Status::NotFound(fmt::format("{} does not exist", data_dir));
-  }
-  if (!fs->Exists(JournalDir(data_dir))) {
-    return Status::NotFound(
-        fmt::format("{} is not a Sluice data directory (it has no journal/ directory)", data_dir));
-  }
-  return Status::OK();
-}
-
-struct StreamDirs {
-  std::vector<std::string> names;      // sorted
-  std::vector<VerifyProblem> strays;  // entries of journal/ that are not stream directories
-};
-
-// The stream directories of DATA_DIR/journal: every entry but EPOCH (and its temporary)
-// that is a directory with a valid stream name.
-Result<StreamDirs> ListStreams(FileSystem* fs, const std::string& journal_dir) {
-  SLUICE_ASSIGN_OR_RETURN(auto entries, fs->ListDir(journal_dir));
-  std::sort(entries.begin(), entries.end());
-  StreamDirs out;
-  for (const auto& name : entries) {
-    if (name == kEpochFile || name == fmt::format("{}.tmp", kEpochFile)) continue;
-    std::string path = JoinPath(journal_dir, name);
-    if (!IsStreamName(name)) {
-      out.strays.push_back({Severity::kWarning, path, 0,
-                            "unexpected entry in the journal directory (not a stream name); "
-                            "ignored"});
-      continue;
-    }
-    // The FileSystem seam has no stat; a directory is what can be listed.
-    auto listed = fs->ListDir(path);
-    if (!listed.ok()) {
-      out.strays.push_back({Severity::kWarning, path, 0,
-                            fmt::format("not a stream directory, ignored ({})",
-                                        listed.status().ToString())});
-      continue;
-    }
-    out.names.push_back(name);
-  }
-  return out;
-}
-
-struct SegmentFile {
-  Lsn name_lsn = 0;
-  std::string path;
-};
-
-// Segment files of a stream directory, in LSN order; other names go to `strays`.
-Result<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std::string& dir,
-                                              std::vector<VerifyProblem>* strays) {
-  SLUICE_ASSIGN_OR_RETURN(auto names, fs->ListDir(dir));
-  std::vector<SegmentFile> files;
-  for (const auto& name : names) {
-    if (auto lsn = ParseSegmentFileName(name)) {
-      files.push_back({*lsn, JoinPath(dir, name)});
-    } else if (strays != nullptr) {
-      strays->push_back({Severity::kWarning, JoinPath(dir, name), 0,
-                         "not a segment file name; ignored (recovery ignores it too)"});
-    }
-  }
-  std::sort(files.begin(), files.end(),
-            [](const SegmentFile& a, const SegmentFile& b) { return a.name_lsn < b.name_lsn; });
-  return files;
-}
+using listing::CheckDataDir;
+using listing::JournalDir;
+using listing::kEpochFile;
+using listing::ListSegments;
+using listing::ListStreams;
+using listing::SegmentFile;
+using listing::StreamDirs;
 
 // Offset of the first valid frame at or after `from` in the file, if any. Used where
 // recovery asks the same question: does anything acknowledged lie behind this damage?
@@ -401,88 +331,6 @@ Result<VerifyReport> VerifyJournals(FileSystem* fs, const std::string& data_dir,
     SLUICE_RETURN_IF_ERROR(StreamVerifier(fs, max_record_bytes, &report, &stream).Run());
   }
   return report;
-}
-
-Status DumpJournal(FileSystem* fs, const std::string& data_dir,
-                   const std::optional<std::string>& stream, Lsn from, uint64_t limit,
-                   uint32_t max_record_bytes, const DumpCallback& on_record) {
-  SLUICE_RETURN_IF_ERROR(CheckDataDir(fs, data_dir));
-  const std::string journal_dir = JournalDir(data_dir);
-  std::vector<std::string> names;
-  if (stream) {
-    if (!IsStreamName(*stream) || !fs->ListDir(JoinPath(journal_dir, *stream)).ok()) {
-      return Status::NotFound(fmt::format("no stream '{}' in {}", *stream, journal_dir));
-    }
-    names.push_back(*stream);
-  } else {
-    SLUICE_ASSIGN_OR_RETURN(StreamDirs dirs, ListStreams(fs, journal_dir));
-    names = std::move(dirs.names);
-  }
-
-  for (const auto& name : names) {
-    SLUICE_ASSIGN_OR_RETURN(auto files, ListSegments(fs, JoinPath(journal_dir, name), nullptr));
-    uint64_t delivered = 0;
-    Lsn expected = 0;  // the LSN the next record must have; 0: not known yet
-    bool stream_done = false;
-    for (size_t i = 0; i < files.size() && !stream_done; ++i) {
-      const bool last = i + 1 == files.size();
-      // Segment i holds LSNs below the next segment's name: skip it unless `from` is there.
-      if (!last && files[i + 1].name_lsn <= from) continue;
-      const std::string& path = files[i].path;
-      auto file = fs->NewReadableFile(path);
-      if (!file.ok() && file.status().code() == Code::kNotFound) {
-        expected = 0;  // deleted by retention since it was listed
-        continue;
-      }
-      if (!file.ok()) return file.status();
-      SLUICE_ASSIGN_OR_RETURN(uint64_t size, (*file)->Size());
-      std::string header_bytes(kSegmentHeaderSize, '\0');
-      SLUICE_ASSIGN_OR_RETURN(size_t got,
-                              (*file)->ReadAt(0, kSegmentHeaderSize, header_bytes.data()));
-      header_bytes.resize(got);
-      auto header = DecodeSegmentHeader(header_bytes);
-      if (!header.ok()) {
-        if (last) break;  // a segment being created, or never completed before a crash
-        return header.status().Annotate(fmt::format("segment {} offset 0", path));
-      }
-      if (expected != 0 && header->first_lsn != expected) {
-        return Status::Corruption(fmt::format(
-            "segment {} starts at LSN {}, but the segment before it ends at LSN {}: a segment is "
-            "missing",
-            path, header->first_lsn, expected - 1));
-      }
-      expected = header->first_lsn;
-      FrameIterator it(file->get(), kSegmentHeaderSize, size, max_record_bytes);
-      FrameView frame;
-      FrameCheck damage = FrameCheck::kOk;
-      while (true) {
-        const uint64_t at = it.offset();
-        SLUICE_ASSIGN_OR_RETURN(auto step, it.Next(&frame, &damage));
-        if (step == FrameIterator::Step::kEnd) break;
-        bool bad_lsn = step == FrameIterator::Step::kFrame && frame.lsn != expected;
-        if (step == FrameIterator::Step::kDamage || bad_lsn) {
-          if (last) {
-            stream_done = true;  // a torn or live tail: recovery cuts it, readers never see it
-            break;
-          }
-          return Status::Corruption(fmt::format(
-              "segment {} is damaged at offset {} ({}) after LSN {}", path, at,
-              bad_lsn ? fmt::format("record has LSN {} where LSN {} was expected", frame.lsn,
-                                    expected)
-                      : std::string(FrameCheckName(damage)),
-              expected - 1));
-        }
-        ++expected;
-        if (frame.lsn < from) continue;
-        on_record(name, frame.lsn, frame.type, frame.payload);
-        if (limit != 0 && ++delivered >= limit) {
-          stream_done = true;
-          break;
-        }
-      }
-    }
-  }
-  return Status::OK();
 }
 
 }  // namespace sluice::journal

@@ -1,7 +1,7 @@
 #pragma once
-// Read-only checking and dumping of the journals of a data directory, for
-// `sluice journal verify` and `sluice journal dump`. Nothing here ever writes, truncates
-// or deletes: it may run beside a daemon that has the directory open.
+// Read-only checking of the journals of a data directory, for `sluice journal verify`
+// (dumping them is dump.h). Nothing here ever writes, truncates or deletes: it may run
+// beside a daemon that has the directory open.
 //
 // The verifier checks what Journal::Open's recovery checks (see journal.cc): the epoch of
 // every segment against DATA_DIR/journal/EPOCH, the stream name, that its name is its
@@ -15,13 +15,12 @@
 //     after it, a missing segment, a segment of another epoch or stream) is damage:
 //     recovery would refuse to open the journal.
 // A segment that disappears while a live daemon's retention deletes it is not damage.
-// Both functions read the files directly, not through a Journal: beside a live daemon
-// they may count or print records that are written but not yet fdatasync'd.
+// It reads the files directly, not through a Journal: beside a live daemon it
+// may count records that are written but not yet fdatasync'd.
 //
 // Thread safety: the functions are reentrant.
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,18 +78,5 @@ struct VerifyReport {
 // JournalOptions::max_record_bytes); longer lengths count as damage.
 Result<VerifyReport> VerifyJournals(FileSystem* fs, const std::string& data_dir,
                                     uint32_t max_record_bytes);
-
-using DumpCallback = std::function<void(const std::string& stream, Lsn lsn, uint16_t type,
-                                        std::string_view payload)>;
-
-// Calls `on_record` for the records of `stream` (every stream, in name order, when
-// nullopt) with LSN >= `from`, in LSN order, at most `limit` per stream (0: no limit).
-// Stops quietly at an invalid tail of a stream's last segment (a torn or live tail; run
-// VerifyJournals to judge it). Fails with kCorruption naming file and offset on damage
-// elsewhere or on a gap in the LSNs, and with kNotFound when the directory or stream
-// does not exist. Records already passed to `on_record` stay delivered.
-Status DumpJournal(FileSystem* fs, const std::string& data_dir,
-                   const std::optional<std::string>& stream, Lsn from, uint64_t limit,
-                   uint32_t max_record_bytes, const DumpCallback& on_record);
 
 }  // namespace sluice::journal

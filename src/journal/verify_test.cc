@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "journal/dump.h"
 #include "journal/journal_set.h"
 #include "journal/journal_test_util.h"
 

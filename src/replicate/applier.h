@@ -135,7 +135,6 @@ class Applier {
   // This target becomes (true) or stops being (false) the one that decides sync-write
   // intents. Safe to call at any time from any thread.
   void SetDecidesIntents(bool on);
-  bool decides_intents() const { return decides_.load(); }
 
   // Cuts a reconnection backoff short: the target answers again (its health probe
   // says so), so waiting out a backoff of seconds only delays the catch-up.
@@ -174,10 +173,23 @@ class Applier {
     std::promise<Status> done;
   };
 
-  void Run();
+  // applier.cc: life, state, connection
+  void SetState(ApplierState state, const std::string& error = {});
+  // The target (or the journal) failed with `error`: the status shows it, and the next
+  // pass reconnects and reads the watermark again (a commit may have happened before the
+  // connection broke). GoDown also backs off; MarkDown does not, for when the loop was
+  // interrupted (stop, an operator's command) and must not wait.
+  void GoDown(const Status& error);
+  void MarkDown(const Status& error);
+  void Backoff();
+  Status ConnectAndPosition();
+  Status Reposition(Lsn next);
   void WaitForStop();
   // Stopping, or an operator's command is waiting.
   bool Interrupted() const;
+
+  // applier_loop.cc: the loop
+  void Run();
   // Appends the records of `batch` to `out`.
   void Decode(const journal::ReadBatch& batch, std::vector<Decoded>* out) const;
   bool DecidesAnIntentIn(std::span<const Decoded> recs) const;
@@ -188,35 +200,37 @@ class Applier {
   // Waits at the priority gate until this stream may start a batch; false when stopping
   // or an operator's command is waiting (the pass is then released).
   bool EnterGate();
-  Status ConnectAndPosition();
-  Status Reposition(Lsn next);
+  // How many of the decoded records can be applied now (intents wait for outcomes).
+  size_t ApplicablePrefix(std::vector<Decoded>& recs);
+
+  // applier_apply.cc: applying, rejections, the watermark
   // Applies recs (already filtered for intents) with bisection on permanent errors.
   // Returns OK, a retryable error, or kAborted when the stream is now blocked.
   Status ApplyRange(std::span<Decoded> recs);
+  store::ErrorEntry MakeEntry(const Decoded& rec, const Status& error) const;
+  Status HandleRejected(Decoded& rec, const Status& error);
+  Status CommitWatermark(Lsn lsn, std::span<const store::ErrorEntry> errors);
+  void Advanced(Lsn lsn, size_t records);
+  // Reads this stream's open rejections of the current epoch from the error log.
+  void LoadOpenRejections();
+  // Records of `recs` (applied in their order just now) with an open rejection: resolved
+  // in the local error log as "applied" (the target resolved them in the transaction).
+  void ResolveAppliedInOrder(std::span<const Decoded> recs);
+  void ResolveAppliedInOrder(Lsn lsn);
+
+  // applier_intents.cc: sync-write intents
   // The active target decides the intent `rec` (or follows an outcome journaled later).
   Status DecideIntent(Decoded& rec);
   // Reports intents at or below the watermark that have no outcome as applied.
   Status RecoverUndecidedIntents();
   // The outcome of the intent at `lsn` journaled after it, if any.
   Result<std::optional<v1::SyncOutcome>> FindOutcome(Lsn lsn);
-  Status HandleRejected(Decoded& rec, const Status& error);
-  // Records of `recs` (applied in their order just now) with an open rejection: resolved
-  // in the local error log as "applied" (the target resolved them in the transaction).
-  void ResolveAppliedInOrder(std::span<const Decoded> recs);
-  void ResolveAppliedInOrder(Lsn lsn);
-  // Reads this stream's open rejections of the current epoch from the error log.
-  void LoadOpenRejections();
-  Status CommitWatermark(Lsn lsn, std::span<const store::ErrorEntry> errors);
-  void Advanced(Lsn lsn, size_t records);
-  // How many of the decoded records can be applied now (intents wait for outcomes).
-  size_t ApplicablePrefix(std::vector<Decoded>& recs);
+
+  // applier_commands.cc: the operator's commands
+  Status Enqueue(Command::Kind kind, Lsn lsn, std::chrono::milliseconds timeout);
   void ProcessCommands();
   Status RunCommand(Command& cmd);
   Status RunCommandOnce(Command& cmd);
-  void SetState(ApplierState state, const std::string& error = {});
-  void Backoff();
-  Status Enqueue(Command::Kind kind, Lsn lsn, std::chrono::milliseconds timeout);
-  store::ErrorEntry MakeEntry(const Decoded& rec, const Status& error) const;
 
   journal::JournalSet* journals_;
   journal::Journal* journal_;
