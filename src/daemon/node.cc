@@ -1,6 +1,8 @@
 #include "daemon/node.h"
 
-#include "service/sql_services.h"
+#include "service/download_service.h"
+#include "service/model_service.h"
+#include "service/sql_service.h"
 
 #include <algorithm>
 #include <map>
@@ -58,14 +60,15 @@ Status Node::OpenParts() {
       dialects.insert(std::string(config::DialectName(t.dialect)));
   }
   ao.target_dialects.assign(dialects.begin(), dialects.end());
-  ao.timestamp_min_us = cfg.limits.timestamp_min;
-  ao.timestamp_max_ahead_us = cfg.limits.timestamp_max_ahead.count();
-  ao.max_string_length = cfg.limits.max_string_length;
+  ao.limits.timestamp_min_us = cfg.limits.timestamp_min;
+  ao.limits.timestamp_max_ahead_us = cfg.limits.timestamp_max_ahead.count();
+  ao.limits.max_string_length = cfg.limits.max_string_length;
+  ao.limits.max_lob_size = cfg.limits.max_lob_size;
   SLUICE_ASSIGN_OR_RETURN(admitter_, admission::Admitter::Open(journals_.get(), ao));
 
   const std::string state_dir = JoinPath(cfg.node.data_dir, "state");
   SLUICE_ASSIGN_OR_RETURN(target_states_,
-                          service::TargetStateStore::Open(fs, JoinPath(state_dir, "targets.json")));
+                          cluster::TargetStateStore::Open(fs, JoinPath(state_dir, "targets.json")));
 
   replicate::ReplicatorOptions ro;
   ro.fs = fs;
@@ -120,12 +123,12 @@ Status Node::OpenParts() {
   SLUICE_ASSIGN_OR_RETURN(replicator_, replicate::Replicator::Create(journals_.get(), ro));
   ReportRemovedTargets();
 
-  service::DedupOptions dopt;
+  admission::DedupOptions dopt;
   dopt.fs = fs;
   dopt.path = JoinPath(state_dir, "dedup.json");
   dopt.cursor = kDedupCursor;
   dopt.idle_forget = cfg.client_dedup.idle_forget;
-  SLUICE_ASSIGN_OR_RETURN(dedup_, service::DedupTable::Open(journals_.get(), dopt));
+  SLUICE_ASSIGN_OR_RETURN(dedup_, admission::DedupTable::Open(journals_.get(), dopt));
   const auto& rs = dedup_->rebuild_stats();
   SLUICE_LOG_INFO("de-duplication table: {} clients ({}; {} journal records scanned, {} tagged)",
                   dedup_->client_count(), rs.snapshot_loaded ? "snapshot loaded" : "no snapshot",
@@ -144,7 +147,7 @@ Status Node::OpenParts() {
 
   // Synchronous writes: the deciding applier (the active target's, on the model stream)
   // hands each outcome to the SyncWriter, which journals it and answers the caller.
-  sync_writer_ = std::make_unique<service::SyncWriter>(journals_.get(), admitter_.get());
+  sync_writer_ = std::make_unique<sync::SyncWriter>(journals_.get(), admitter_.get());
   read_pool_ = std::make_unique<service::ReadPool>(&config_);
   replicator_->SetOutcomeSink("model", [w = sync_writer_.get()](const replicate::IntentDecision& d) {
     return w->Decided(d);

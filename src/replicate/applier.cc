@@ -9,7 +9,7 @@
 #include "common/failpoint.h"
 #include "common/log.h"
 #include "replicate/intent_scan.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 namespace sluice::replicate {
 namespace {
@@ -252,7 +252,7 @@ void Applier::Decode(const journal::ReadBatch& batch, std::vector<Decoded>* out)
     Decoded d;
     d.lsn = rv.lsn;
     d.payload = rv.payload;
-    auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
+    auto r = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
     if (r.ok()) {
       d.record = std::move(r).value();
     } else if (rv.type & journal::kIgnorableTypeBit) {
@@ -539,9 +539,9 @@ store::ErrorEntry Applier::MakeEntry(const Decoded& rec, const Status& error) co
   store::ErrorEntry e;
   e.stream = options_.stream;
   e.lsn = rec.lsn;
-  e.record_kind = rec.record ? std::string(RecordKind(*rec.record)) : "undecodable";
+  e.record_kind = rec.record ? std::string(record::RecordKind(*rec.record)) : "undecodable";
   e.message = error.message();
-  e.payload_json = rec.record ? RecordToJson(*rec.record) : std::string();
+  e.payload_json = rec.record ? record::RecordToJson(*rec.record) : std::string();
   e.failed_at_us = NowMicros();
   return e;
 }
@@ -555,7 +555,7 @@ Status Applier::HandleRejected(Decoded& rec, const Status& error) {
   logged.lsn = rec.lsn;
   logged.kind = entry.record_kind;
   logged.message = entry.message;
-  logged.record_b64 = Base64Encode(rec.payload);
+  logged.record_b64 = record::Base64Encode(rec.payload);
   logged.payload_json = entry.payload_json;
   logged.failed_at_us = entry.failed_at_us;
   // The local log first: if we crash before the target commits, the record is retried
@@ -629,7 +629,7 @@ Result<std::optional<v1::SyncOutcome>> Applier::FindOutcome(Lsn lsn) {
     SLUICE_RETURN_IF_ERROR(reader->Read(4096, 8 << 20, &batch));
     if (batch.empty()) return std::optional<v1::SyncOutcome>();
     for (const auto& rv : batch.records()) {
-      auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
+      auto r = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
       if (r.ok() && r->has_outcome() && r->outcome().intent_lsn() == lsn) {
         return std::optional<v1::SyncOutcome>(r->outcome());
       }
@@ -786,8 +786,8 @@ Status Applier::RunCommandOnce(Command& cmd) {
         "LSN {} of stream '{}' is not yet passed on target '{}'; it will be applied in order",
         cmd.lsn, options_.stream, target_));
   }
-  SLUICE_ASSIGN_OR_RETURN(std::string payload, Base64Decode(logged.record_b64));
-  SLUICE_ASSIGN_OR_RETURN(v1::Record record, DecodeRecord(cmd.lsn, kRecordV1, payload));
+  SLUICE_ASSIGN_OR_RETURN(std::string payload, record::Base64Decode(logged.record_b64));
+  SLUICE_ASSIGN_OR_RETURN(v1::Record record, record::DecodeRecord(cmd.lsn, record::kRecordV1, payload));
   store::ApplyItem item{cmd.lsn, &record};
   const std::string where = fmt::format("retrying LSN {} of stream '{}' on target '{}'", cmd.lsn,
                                         options_.stream, target_);

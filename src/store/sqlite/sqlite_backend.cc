@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "record/record_codec.h"
 #include "store/schema.h"
 #include "store/sqlite/sqlite_statement.h"
 #include "store/sqlite/sqlite_writer.h"
@@ -132,22 +133,6 @@ const Statements& Sql() {
 
 // A failure of the service's own statements concerns the target, never a record: retry.
 Status TargetLevel(Status s) { return s.ok() ? s : s.WithRetryable(true); }
-
-std::string_view RecordKind(const v1::Record& record) {
-  switch (record.body_case()) {
-    case v1::Record::kSamples: return "samples";
-    case v1::Record::kEvents: return "events";
-    case v1::Record::kSql: return "sql";
-    case v1::Record::kIntent: return "intent";
-    case v1::Record::kOutcome: return "outcome";
-    case v1::Record::kTriggers: return "triggers";
-    case v1::Record::kRecall: return "recall";
-    case v1::Record::kCorrection: return "correction";
-    case v1::Record::kSwitchMarker: return "switch_marker";
-    case v1::Record::BODY_NOT_SET: return "empty";
-  }
-  return "unknown";
-}
 
 int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
   return sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
@@ -495,7 +480,7 @@ Result<StatementResult> SqliteBackend::ApplyIntent(const WatermarkKey& key,
   if (item.record == nullptr || !item.record->has_intent()) {
     return Status::InvalidArgument(fmt::format(
         "{}: ApplyIntent takes an intent record; lsn {} holds {}", Where(), item.lsn,
-        item.record != nullptr ? RecordKind(*item.record) : "no record"));
+        item.record != nullptr ? record::RecordKind(*item.record) : "no record"));
   }
   if (item.lsn == 0 || item.lsn > static_cast<Lsn>(INT64_MAX)) {
     return Status::InvalidArgument(
@@ -572,7 +557,7 @@ Status SqliteBackend::ApplyItemLocked(const ApplyItem& item) {
       return Status::OK();
   }
   return Status::InvalidArgument(fmt::format("{}: unknown kind {}",
-                                             RecordContext(RecordKind(record), item.lsn),
+                                             RecordContext(record::RecordKind(record), item.lsn),
                                              static_cast<int>(record.body_case())));
 }
 

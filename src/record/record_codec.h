@@ -10,7 +10,7 @@
 #include "common/status.h"
 #include "sluice/v1/records.pb.h"
 
-namespace sluice::replicate {
+namespace sluice::record {
 
 inline constexpr uint16_t kRecordV1 = 1;
 
@@ -27,4 +27,4 @@ std::string RecordToJson(const v1::Record& record);
 std::string Base64Encode(std::string_view bytes);
 Result<std::string> Base64Decode(std::string_view text);
 
-}  // namespace sluice::replicate
+}  // namespace sluice::record
