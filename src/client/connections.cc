@@ -1,5 +1,6 @@
 #include "client/connections.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -29,7 +30,7 @@ uint64_t ExpectedSequence(const grpc::Status& status) {
 
 Refusal RefusedBeforeJournal(const grpc::Status& status) {
   if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return Refusal::kNone;
-  // The service's own words (src/service: sql_services.cc, service_context.cc).
+  // The service's own words (cluster/controller.cc, service/service_context.cc).
   const std::string& m = status.error_message();
   if (m.find("service paused (") != std::string::npos) return Refusal::kPaused;
   if (m.find("sluiced is shutting down") != std::string::npos) return Refusal::kShuttingDown;
