@@ -1,9 +1,5 @@
 #include "daemon/node.h"
 
-#include "service/download_service.h"
-#include "service/model_service.h"
-#include "service/sql_service.h"
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -11,7 +7,10 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "service/download_service.h"
 #include "service/ingest_service.h"
+#include "service/model_service.h"
+#include "service/sql_service.h"
 
 namespace sluice::daemon {
 namespace {

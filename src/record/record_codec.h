@@ -1,7 +1,9 @@
 #pragma once
 // How a v1::Record travels in a journal frame: frame type kRecordV1 with the serialized
 // protobuf as payload. Future frame types may set journal::kIgnorableTypeBit so that
-// older appliers skip them instead of stopping.
+// older appliers skip them instead of stopping. Everything that writes or reads records
+// in a journal (admission, replicate, sync, the de-duplication table, tests, benchmarks)
+// uses these, never a literal type.
 
 #include <cstdint>
 #include <string>
