@@ -412,7 +412,7 @@ RunResult SluiceRun(const Target& t, const Workload& w, int64_t batch_rows,
   if (!journals.ok()) return fail(journals.status(), "opening the journal");
   admission::AdmissionOptions ao;
   ao.target_dialects = {t.dialect};
-  ao.max_rows_per_record = static_cast<size_t>(std::max<int64_t>(batch_rows, 1));
+  ao.limits.max_rows_per_record = static_cast<size_t>(std::max<int64_t>(batch_rows, 1));
   auto admitter = admission::Admitter::Open(journals->get(), ao);
   if (!admitter.ok()) return fail(admitter.status(), "opening the admitter");
 

@@ -30,7 +30,7 @@
 #include "journal/journal_set.h"
 #include "journal/reader.h"
 #include "replicate/intent_scan.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 #ifndef SLUICE_BENCH_DEFAULT_DIR
 #define SLUICE_BENCH_DEFAULT_DIR "/tmp"
@@ -58,7 +58,7 @@ std::string SqlRecord(uint64_t version, size_t pad) {
   r.set_version(version);
   r.mutable_sql()->set_text("INSERT INTO pad(x) VALUES (?)");
   r.mutable_sql()->add_params()->set_text_value(std::string(pad, 'p'));
-  return replicate::EncodeRecord(r);
+  return record::EncodeRecord(r);
 }
 
 std::string IntentRecord(uint64_t version) {
@@ -66,7 +66,7 @@ std::string IntentRecord(uint64_t version) {
   r.set_version(version);
   r.mutable_intent()->set_kind(v1::SyncIntent::KIND_MODEL);
   r.mutable_intent()->mutable_statement()->set_text("INSERT INTO pad(x) VALUES ('sync')");
-  return replicate::EncodeRecord(r);
+  return record::EncodeRecord(r);
 }
 
 std::string OutcomeRecord(uint64_t version, Lsn intent) {
@@ -74,7 +74,7 @@ std::string OutcomeRecord(uint64_t version, Lsn intent) {
   r.set_version(version);
   r.mutable_outcome()->set_intent_lsn(intent);
   r.mutable_outcome()->set_applied(true);
-  return replicate::EncodeRecord(r);
+  return record::EncodeRecord(r);
 }
 
 // Appends `n` records: SQL records, an intent every 100th with its outcome right after,
@@ -86,12 +86,12 @@ Status Fill(journal::Journal* j, uint64_t n, uint64_t* version) {
     payloads.clear();
     batch.clear();
     for (uint64_t k = i; k < std::min(n, i + 256); ++k) payloads.push_back(SqlRecord(++*version, 2000));
-    for (const auto& p : payloads) batch.push_back({replicate::kRecordV1, p});
+    for (const auto& p : payloads) batch.push_back({record::kRecordV1, p});
     SLUICE_RETURN_IF_ERROR(j->AppendBatch(batch).status());
     if (i % 25600 == 0) {
-      SLUICE_ASSIGN_OR_RETURN(Lsn intent, j->Append(replicate::kRecordV1, IntentRecord(++*version)));
+      SLUICE_ASSIGN_OR_RETURN(Lsn intent, j->Append(record::kRecordV1, IntentRecord(++*version)));
       if (i % 256000 != 0) {
-        SLUICE_RETURN_IF_ERROR(j->Append(replicate::kRecordV1, OutcomeRecord(++*version, intent)).status());
+        SLUICE_RETURN_IF_ERROR(j->Append(record::kRecordV1, OutcomeRecord(++*version, intent)).status());
       }
     }
   }
@@ -107,7 +107,7 @@ Result<size_t> FullScan(const journal::Journal* j) {
     SLUICE_RETURN_IF_ERROR(reader->Read(4096, 8 << 20, &batch));
     if (batch.empty()) break;
     for (const auto& rv : batch.records()) {
-      auto r = replicate::DecodeRecord(rv.lsn, rv.type, rv.payload);
+      auto r = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
       if (!r.ok()) continue;
       if (r->has_intent()) intents.emplace(rv.lsn, false);
       if (r->has_outcome()) intents[r->outcome().intent_lsn()] = true;

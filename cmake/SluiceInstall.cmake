@@ -8,9 +8,10 @@
 #   lib/pkgconfig/sluice.pc
 #   lib/cmake/sluice/sluiceConfig.cmake, sluiceConfigVersion.cmake   (target sluice::client)
 #
-# The libraries are static: the client library is five archives (client, journal for its
-# spool, the generated gRPC and message code, common), listed in link order. A consumer
-# also links protobuf, grpc++, fmt and spdlog, which both files name.
+# The libraries are static: the client library is six archives (client, rpc for its
+# channels and status mapping, journal for its spool, the generated gRPC and message
+# code, common), listed in link order. A consumer also links protobuf, grpc++, fmt and
+# spdlog, which both files name.
 
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -18,7 +19,7 @@ include(CMakePackageConfigHelpers)
 install(TARGETS sluiced sluice RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # In link order: each archive before the ones it uses.
-set(SLUICE_CLIENT_ARCHIVES sluice_client sluice_journal sluice_grpc sluice_proto sluice_common)
+set(SLUICE_CLIENT_ARCHIVES sluice_client sluice_rpc sluice_journal sluice_grpc sluice_proto sluice_common)
 install(TARGETS ${SLUICE_CLIENT_ARCHIVES} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 install(FILES

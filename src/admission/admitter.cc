@@ -7,6 +7,7 @@
 
 #include "admission/sql_check.h"
 #include "common/file_system.h"
+#include "record/record_codec.h"
 
 namespace sluice::admission {
 
@@ -61,78 +62,16 @@ Result<uint64_t> Admitter::NextVersions(uint64_t count) {
   return v;
 }
 
-Status Admitter::CheckTimestamp(int64_t ts, std::string_view what, size_t row, int64_t now_us) const {
-  int64_t max = now_us + options_.timestamp_max_ahead_us;
-  if (ts < options_.timestamp_min_us || ts > max) {
-    return Status::InvalidArgument(fmt::format(
-        "{} of row {} is {} µs since 1970-01-01 UTC, outside the admitted window [{}, {}] (not "
-        "before the configured minimum, not more than {} s ahead of now)",
-        what, row, ts, options_.timestamp_min_us, max, options_.timestamp_max_ahead_us / 1'000'000));
-  }
-  return Status::OK();
-}
-
 Status Admitter::Validate(const v1::Record& r) const {
-  const int64_t now = NowMicros();  // once per record, not per row
+  SLUICE_RETURN_IF_ERROR(record::Validate(r, options_.limits, NowMicros()));
   switch (r.body_case()) {
-    case v1::Record::kSamples: {
-      const auto& s = r.samples();
-      if (s.interval() == v1::SAMPLE_INTERVAL_UNSPECIFIED || !v1::SampleInterval_IsValid(s.interval())) {
-        return Status::InvalidArgument(fmt::format("sample batch has no valid interval ({})",
-                                                   static_cast<int>(s.interval())));
-      }
-      size_t n = static_cast<size_t>(s.point_id_size());
-      if (static_cast<size_t>(s.ts_us_size()) != n || static_cast<size_t>(s.value_size()) != n ||
-          static_cast<size_t>(s.quality_size()) != n) {
-        return Status::InvalidArgument(fmt::format(
-            "sample batch columns differ in length: point_id {}, ts_us {}, value {}, quality {}", n,
-            s.ts_us_size(), s.value_size(), s.quality_size()));
-      }
-      if (n == 0) return Status::InvalidArgument("sample batch has no rows");
-      if (n > options_.max_rows_per_record) {
-        return Status::InvalidArgument(fmt::format("sample batch has {} rows, above the limit of {}", n,
-                                                   options_.max_rows_per_record));
-      }
-      for (size_t i = 0; i < n; ++i) SLUICE_RETURN_IF_ERROR(CheckTimestamp(s.ts_us(static_cast<int>(i)), "ts_us", i, now));
-      return Status::OK();
-    }
-    case v1::Record::kEvents: {
-      if (r.events().events_size() == 0) return Status::InvalidArgument("event batch has no events");
-      for (int i = 0; i < r.events().events_size(); ++i) {
-        const auto& e = r.events().events(i);
-        SLUICE_RETURN_IF_ERROR(CheckTimestamp(e.ts_us(), "ts_us", static_cast<size_t>(i), now));
-        for (const std::string* f : {&e.kind(), &e.source(), &e.text()}) {
-          if (f->size() > options_.max_string_length) {
-            return Status::InvalidArgument(fmt::format("event {} has a string of {} bytes, above the limit of {}",
-                                                       i, f->size(), options_.max_string_length));
-          }
-        }
-      }
-      return Status::OK();
-    }
     case v1::Record::kSql:
       return CheckSqlRecord(r.sql(), options_.target_dialects);
     case v1::Record::kIntent:
       return CheckSqlRecord(r.intent().statement(), options_.target_dialects);
-    case v1::Record::kCorrection:
-      return CheckTimestamp(r.correction().ts_us(), "ts_us", 0, now);
-    case v1::Record::kTriggers:
-      for (int i = 0; i < r.triggers().samples_size(); ++i) {
-        SLUICE_RETURN_IF_ERROR(CheckTimestamp(r.triggers().samples(i).occur_time_us(), "occur_time_us", static_cast<size_t>(i), now));
-      }
+    default:
       return Status::OK();
-    case v1::Record::kRecall:
-      for (int i = 0; i < r.recall().rows_size(); ++i) {
-        SLUICE_RETURN_IF_ERROR(CheckTimestamp(r.recall().rows(i).ts_us(), "ts_us", static_cast<size_t>(i), now));
-      }
-      return Status::OK();
-    case v1::Record::kOutcome:
-    case v1::Record::kSwitchMarker:
-      return Status::OK();
-    case v1::Record::BODY_NOT_SET:
-      return Status::InvalidArgument("record has no body");
   }
-  return Status::InvalidArgument("record of an unknown kind");
 }
 
 Result<journal::Lsn> Admitter::Admit(const std::string& stream, v1::Record record, bool wait) {
@@ -144,8 +83,7 @@ Result<journal::Lsn> Admitter::Admit(const std::string& stream, v1::Record recor
   record.set_admitted_at_us(NowMicros());
   std::string payload;
   record.SerializeToString(&payload);
-  // Frame type 1 is a v1::Record (replicate/record_codec.h: kRecordV1).
-  SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, j->Append(1, payload));
+  SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, j->Append(record::kRecordV1, payload));
   if (wait) SLUICE_RETURN_IF_ERROR(j->WaitDurable(lsn));
   return lsn;
 }
@@ -184,8 +122,7 @@ Result<AdmittedBatch> Admitter::AdmitBatch(const std::string& stream, std::vecto
           "record {}: {} bytes serialized, above the maximum record size of {} bytes of stream '{}'",
           i, payloads[i].size(), max_bytes, stream));
     }
-    // Frame type 1 is a v1::Record (replicate/record_codec.h: kRecordV1).
-    frames[i] = journal::AppendRecord{1, payloads[i]};
+    frames[i] = journal::AppendRecord{record::kRecordV1, payloads[i]};
   }
   SLUICE_ASSIGN_OR_RETURN(journal::Lsn first, j->AppendBatch(frames));
   AdmittedBatch out{first, first + records.size() - 1};

@@ -27,17 +27,15 @@
 #include <vector>
 
 #include "journal/journal_set.h"
+#include "record/validate.h"
 #include "sluice/v1/records.pb.h"
 
 namespace sluice::admission {
 
 struct AdmissionOptions {
-  std::vector<std::string> target_dialects;     // dialects some target uses
-  int64_t timestamp_min_us = 946'684'800'000'000;  // 2000-01-01T00:00:00Z
-  int64_t timestamp_max_ahead_us = 86'400'000'000;  // one day
-  size_t max_rows_per_record = 1'000'000;
-  size_t max_string_length = 65'536;
-  uint64_t version_block = 1'000'000;  // versions reserved per state write
+  std::vector<std::string> target_dialects;  // dialects some target uses
+  record::Limits limits;                     // what every record is validated against
+  uint64_t version_block = 1'000'000;        // versions reserved per state write
 };
 
 // Where the records of an admitted batch went: consecutive LSNs first..last.
@@ -51,8 +49,8 @@ class Admitter {
   static Result<std::unique_ptr<Admitter>> Open(journal::JournalSet* journals,
                                                 AdmissionOptions options);
 
-  // Checks `record` as it would be admitted now; the error names the field, the row and
-  // the value.
+  // Checks `record` as it would be admitted now (record::Validate, then the SQL of sql
+  // and intent records); the error names the field, the row and the value.
   Status Validate(const v1::Record& record) const;
   // Validates, stamps and queues the record on `stream`; returns its LSN. With `wait`
   // it returns once the record is acknowledged (durable by default).
@@ -77,7 +75,6 @@ class Admitter {
       : journals_(journals), options_(std::move(options)) {}
   // Reserves `count` consecutive versions; returns the first.
   Result<uint64_t> NextVersions(uint64_t count);
-  Status CheckTimestamp(int64_t ts, std::string_view what, size_t row, int64_t now_us) const;
 
   journal::JournalSet* journals_;
   const AdmissionOptions options_;

@@ -4,73 +4,25 @@
 
 #include <fmt/format.h>
 
-#include "common/file_system.h"
+#include "rpc/channel.h"
+#include "rpc/status_mapping.h"
 
 namespace sluice::cli {
-
-std::string_view GrpcCodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    default:
-      return "UNKNOWN_CODE";
-  }
-}
 
 std::unique_ptr<Connection> Connection::Open(const ServiceOptions& options,
                                              std::string_view command, int* exit_code) {
   std::unique_ptr<Connection> c(new Connection(options, command));
-  std::shared_ptr<grpc::ChannelCredentials> creds;
-  if (options.tls_ca.empty()) {
-    creds = grpc::InsecureChannelCredentials();
-  } else {
-    auto ca = ReadWholeFile(FileSystem::Default(), options.tls_ca);
-    if (!ca.ok()) {
-      fmt::print(stderr, "sluice {}: --tls-ca: {}\n", command, ca.status().message());
-      *exit_code = kExitUsage;
-      return nullptr;
-    }
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = *ca;
-    creds = grpc::SslCredentials(ssl);
-  }
-  grpc::ChannelArguments args;
+  rpc::ChannelOptions channel;
+  channel.tls_ca_file = options.tls_ca;
   // As large as the service allows by default: status and error lists can be long.
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetMaxSendMessageSize(64 << 20);
-  c->channel_ = grpc::CreateCustomChannel(options.address, creds, args);
+  channel.max_message_bytes = 64 << 20;
+  auto ch = rpc::NewChannel(options.address, channel);
+  if (!ch.ok()) {
+    fmt::print(stderr, "sluice {}: --tls-ca: {}\n", command, ch.status().message());
+    *exit_code = kExitUsage;
+    return nullptr;
+  }
+  c->channel_ = std::move(ch).value();
   auto deadline =
       std::chrono::system_clock::now() + std::chrono::seconds(options.connect_timeout_s);
   if (!c->channel_->WaitForConnected(deadline)) {
@@ -104,11 +56,11 @@ int Connection::Fail(std::string_view what, const grpc::Status& status) const {
                      channel_->GetState(false) != GRPC_CHANNEL_READY;
   if (unreachable) {
     fmt::print(stderr, "sluice {}: {} failed: cannot reach sluiced at {}: {}: {}\n", command_, what,
-               options_.address, GrpcCodeName(status.error_code()), status.error_message());
+               options_.address, rpc::GrpcCodeName(status.error_code()), status.error_message());
     return kExitError;
   }
   fmt::print(stderr, "sluice {}: {} failed: {}: {}\n", command_, what,
-             GrpcCodeName(status.error_code()), status.error_message());
+             rpc::GrpcCodeName(status.error_code()), status.error_message());
   return kExitFailed;
 }
 

@@ -56,7 +56,4 @@ class Connection {
   std::unique_ptr<v1::Download::Stub> download_;
 };
 
-// "UNAVAILABLE", "INVALID_ARGUMENT", ...
-std::string_view GrpcCodeName(grpc::StatusCode code);
-
 }  // namespace sluice::cli

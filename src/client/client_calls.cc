@@ -60,9 +60,9 @@ Status ClientImpl::CallAny(bool resend_safe, std::chrono::milliseconds timeout,
     const Reach reach = Connections::Classify(gs);
     if (reach == Reach::kAnswered || refusal == Refusal::kPaused) {
       conns_->MarkGood(i);
-      return FromGrpc(gs, e.address);
+      return rpc::FromGrpcStatus(gs, e.address);
     }
-    if (gs.error_code() == grpc::StatusCode::CANCELLED) return FromGrpc(gs, e.address);
+    if (gs.error_code() == grpc::StatusCode::CANCELLED) return rpc::FromGrpcStatus(gs, e.address);
     if (!resend_safe && reach == Reach::kMaybeSent && refusal == Refusal::kNone) {
       // A synchronous write is not de-duplicated: sending it again on another address
       // could apply it twice.
@@ -184,7 +184,7 @@ Status ClientImpl::Watch(uint64_t from_lsn,
     }
     conns_->MarkGood(i);
     if (gs.ok()) return Status::Unavailable(fmt::format("{}: the change feed ended", e.address));
-    return FromGrpc(gs, e.address);
+    return rpc::FromGrpcStatus(gs, e.address);
   }
   return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
 }
@@ -223,7 +223,7 @@ Status ClientImpl::Download(const v1::ReadTableRequest& request,
       continue;
     }
     conns_->MarkGood(i);
-    return FromGrpc(gs, e.address);
+    return rpc::FromGrpcStatus(gs, e.address);
   }
   return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
 }

@@ -85,7 +85,7 @@ Status ClientImpl::EnsureHello(bool background) {
       AddWhy(&why, e.address, gs.error_message());
       continue;
     }
-    if (!gs.ok()) return FromGrpc(gs, e.address).Annotate("hello");
+    if (!gs.ok()) return rpc::FromGrpcStatus(gs, e.address).Annotate("hello");
     conns_->MarkGood(i);
     ApplyHello(resp);
     hello_done_.store(true);
@@ -305,7 +305,7 @@ Result<CommitResult> ClientImpl::SendLocked(StreamState* st, std::unique_lock<st
         adopted = true;
         break;
       }
-      Status s = FromGrpc(gs, e.address);
+      Status s = rpc::FromGrpcStatus(gs, e.address);
       if (expected != 0) {
         return Status::FailedPrecondition(fmt::format(
             "commit to stream '{}' sequence {}: {}; the service has lost sequences this client "

@@ -312,7 +312,7 @@ ClientImpl::Drain ClientImpl::SendFront(StreamState* st) {
       return Drain::kStuck;
     }
     if (RefusedForGood(gs.error_code())) {
-      const std::string message = FromGrpc(gs, e.address).ToString();
+      const std::string message = rpc::FromGrpcStatus(gs, e.address).ToString();
       Status s = spool_->AppendReject(st->name, c, front.sequence, message);
       if (!s.ok()) {
         SetErrorLocked(st, "recording a refused commit: " + s.ToString());
@@ -327,7 +327,7 @@ ClientImpl::Drain ClientImpl::SendFront(StreamState* st) {
       --st->next_sequence;
       return Drain::kProgress;
     }
-    SetErrorLocked(st, FromGrpc(gs, e.address).ToString());
+    SetErrorLocked(st, rpc::FromGrpcStatus(gs, e.address).ToString());
     return Drain::kStuck;
   }
   std::lock_guard lk(st->mu);

@@ -1,105 +1,20 @@
 #include "client/connections.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
 
-#include "common/file_system.h"
+#include "rpc/channel.h"
 
 namespace sluice::client {
 
 namespace {
 
-// The longest a channel waits before it tries a lost address again.
-constexpr int kMaxBackoffMs = 1000;
 // How often Connect() looks whether the connections are shutting down.
 constexpr std::chrono::milliseconds kConnectSlice{50};
 
-std::string_view GrpcCodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    default:
-      return "OK";
-  }
-}
-
 }  // namespace
-
-Status FromGrpc(const grpc::Status& status, const std::string& address) {
-  if (status.ok()) return Status::OK();
-  // gRPC's own statuses (UNIMPLEMENTED for a service the node does not offer) may carry
-  // no message: name the code, so that the error says something.
-  std::string text = status.error_message();
-  if (text.empty() || status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-    text = text.empty() ? std::string(GrpcCodeName(status.error_code()))
-                        : fmt::format("{}: {}", GrpcCodeName(status.error_code()), text);
-  }
-  std::string msg = address.empty() ? text : fmt::format("{}: {}", address, text);
-  switch (status.error_code()) {
-    case grpc::StatusCode::CANCELLED:
-      return Status::Aborted(std::move(msg));
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return Status::InvalidArgument(std::move(msg));
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return Status::DeadlineExceeded(std::move(msg));
-    case grpc::StatusCode::NOT_FOUND:
-      return Status::NotFound(std::move(msg));
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return Status::AlreadyExists(std::move(msg));
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return Status::PermissionDenied(std::move(msg));
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return Status::ResourceExhausted(std::move(msg));
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return Status::FailedPrecondition(std::move(msg));
-    case grpc::StatusCode::ABORTED:
-      return Status::Aborted(std::move(msg));
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return Status::OutOfRange(std::move(msg));
-    case grpc::StatusCode::UNAVAILABLE:
-      return Status::Unavailable(std::move(msg));
-    case grpc::StatusCode::DATA_LOSS:
-      return Status::Corruption(std::move(msg));
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return Status::Unauthenticated(std::move(msg));
-    // The service answers UNKNOWN for a write whose outcome it does not know yet.
-    case grpc::StatusCode::UNKNOWN:
-      return Status::OutcomeUnknown(std::move(msg));
-    default:
-      return Status::Internal(std::move(msg));
-  }
-}
 
 uint64_t ExpectedSequence(const grpc::Status& status) {
   if (status.error_code() != grpc::StatusCode::FAILED_PRECONDITION) return 0;
@@ -115,7 +30,7 @@ uint64_t ExpectedSequence(const grpc::Status& status) {
 
 Refusal RefusedBeforeJournal(const grpc::Status& status) {
   if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return Refusal::kNone;
-  // The service's own words (src/service: sql_services.cc, service_context.cc).
+  // The service's own words (cluster/controller.cc, service/service_context.cc).
   const std::string& m = status.error_message();
   if (m.find("service paused (") != std::string::npos) return Refusal::kPaused;
   if (m.find("sluiced is shutting down") != std::string::npos) return Refusal::kShuttingDown;
@@ -124,39 +39,19 @@ Refusal RefusedBeforeJournal(const grpc::Status& status) {
 
 Result<std::unique_ptr<Connections>> Connections::Create(const ClientOptions& options) {
   std::unique_ptr<Connections> c(new Connections(options));
-  std::shared_ptr<grpc::ChannelCredentials> creds;
-  if (!options.tls_ca_file.empty() || options.tls) {
-    grpc::SslCredentialsOptions ssl;
-    if (!options.tls_ca_file.empty()) {
-      auto pem = ReadWholeFile(FileSystem::Default(), options.tls_ca_file);
-      if (!pem.ok()) return pem.status().Annotate("reading the TLS CA file");
-      ssl.pem_root_certs = std::move(pem).value();
-    }
-    creds = grpc::SslCredentials(ssl);
-  } else {
-    creds = grpc::InsecureChannelCredentials();
-  }
-  const int max_bytes = static_cast<int>(std::min<uint64_t>(options.max_message_bytes, INT32_MAX));
+  rpc::ChannelOptions channel;
+  channel.tls = options.tls;
+  channel.tls_ca_file = options.tls_ca_file;
+  channel.tls_server_name = options.tls_server_name;
+  channel.max_message_bytes = options.max_message_bytes;
+  channel.fast_reconnect = std::max(options.connect_timeout, std::chrono::milliseconds(100));
   for (const auto& address : options.addresses) {
     if (address.empty()) return Status::InvalidArgument("an address of the service is empty");
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(max_bytes);
-    args.SetMaxReceiveMessageSize(max_bytes);
-    // The service comes back within seconds after a restart; gRPC's default backoff
-    // (up to two minutes) would keep a channel away from it long after.
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxBackoffMs);
-    // Despite its name, the minimum time one connection attempt is given.
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
-                static_cast<int>(std::max<int64_t>(options.connect_timeout.count(), 100)));
-    // Each address its own connection, even when two addresses name one host.
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    if (!options.tls_server_name.empty()) {
-      args.SetString(GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, options.tls_server_name);
-    }
     auto e = std::make_unique<Endpoint>();
     e->address = address;
-    e->channel = grpc::CreateCustomChannel(address, creds, args);
+    auto ch = rpc::NewChannel(address, channel);
+    if (!ch.ok()) return ch.status().Annotate("reading the TLS CA file");
+    e->channel = std::move(ch).value();
     e->ingest = v1::Ingest::NewStub(e->channel);
     e->sql = v1::Sql::NewStub(e->channel);
     e->model = v1::Model::NewStub(e->channel);
@@ -178,13 +73,13 @@ bool Connections::Connect(size_t i) {
   const auto now = std::chrono::system_clock::now();
   grpc_connectivity_state state = ch.GetState(/*try_to_connect=*/true);
   // A channel whose last attempt failed stays in TRANSIENT_FAILURE while it retries after
-  // its backoff (at most kMaxBackoffMs); give it one retry's time, not the whole connect
+  // its backoff (at most rpc::kMaxReconnectBackoff); give it one retry's time, not the whole connect
   // timeout. Waiting also polls the channel: without a call or a watcher, gRPC notices a
   // finished connection attempt only every few seconds.
   const auto deadline =
       state == GRPC_CHANNEL_TRANSIENT_FAILURE
           ? now + std::min<std::chrono::milliseconds>(
-                      options_.connect_timeout, std::chrono::milliseconds(kMaxBackoffMs + 200))
+                      options_.connect_timeout, rpc::kMaxReconnectBackoff + std::chrono::milliseconds(200))
           : now + options_.connect_timeout;
   // From IDLE or CONNECTING an attempt is under way now (it may fail before we see it
   // CONNECTING): the next TRANSIENT_FAILURE is its failure.

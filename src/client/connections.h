@@ -16,6 +16,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/status.h"
+#include "rpc/status_mapping.h"
 #include "sluice/client.h"
 #include "sluice/v1/service.grpc.pb.h"
 
@@ -37,8 +38,6 @@ enum class Reach {
   kMaybeSent,  // the call failed after it was sent (UNAVAILABLE, DEADLINE_EXCEEDED)
 };
 
-// A gRPC status as a sluice Status ("ADDRESS: message").
-Status FromGrpc(const grpc::Status& status, const std::string& address);
 // The N of a FAILED_PRECONDITION "... expected sequence N ..." answer, or 0.
 uint64_t ExpectedSequence(const grpc::Status& status);
 

@@ -1,7 +1,5 @@
 #include "daemon/node.h"
 
-#include "service/sql_services.h"
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -9,7 +7,10 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "service/download_service.h"
 #include "service/ingest_service.h"
+#include "service/model_service.h"
+#include "service/sql_service.h"
 
 namespace sluice::daemon {
 namespace {
@@ -80,9 +81,10 @@ Status Node::OpenAdmitter() {
       dialects.insert(std::string(config::DialectName(t.dialect)));
   }
   ao.target_dialects.assign(dialects.begin(), dialects.end());
-  ao.timestamp_min_us = cfg.limits.timestamp_min;
-  ao.timestamp_max_ahead_us = cfg.limits.timestamp_max_ahead.count();
-  ao.max_string_length = cfg.limits.max_string_length;
+  ao.limits.timestamp_min_us = cfg.limits.timestamp_min;
+  ao.limits.timestamp_max_ahead_us = cfg.limits.timestamp_max_ahead.count();
+  ao.limits.max_string_length = cfg.limits.max_string_length;
+  ao.limits.max_lob_size = cfg.limits.max_lob_size;
   SLUICE_ASSIGN_OR_RETURN(admitter_, admission::Admitter::Open(journals_.get(), ao));
   return Status::OK();
 }
@@ -90,7 +92,7 @@ Status Node::OpenAdmitter() {
 // DATA_DIR/state/targets.json: targets an operator enabled or disabled, which override
 // the config; read before the replicator is given its targets.
 Status Node::OpenTargetStates(const std::string& state_dir) {
-  SLUICE_ASSIGN_OR_RETURN(target_states_, service::TargetStateStore::Open(
+  SLUICE_ASSIGN_OR_RETURN(target_states_, cluster::TargetStateStore::Open(
                                               FileSystem::Default(),
                                               JoinPath(state_dir, "targets.json")));
   return Status::OK();
@@ -160,12 +162,12 @@ Status Node::OpenReplicator() {
 Status Node::OpenDedup(const std::string& state_dir) {
   const config::Config& cfg = config_;
   FileSystem* fs = FileSystem::Default();
-  service::DedupOptions dopt;
+  admission::DedupOptions dopt;
   dopt.fs = fs;
   dopt.path = JoinPath(state_dir, "dedup.json");
   dopt.cursor = kDedupCursor;
   dopt.idle_forget = cfg.client_dedup.idle_forget;
-  SLUICE_ASSIGN_OR_RETURN(dedup_, service::DedupTable::Open(journals_.get(), dopt));
+  SLUICE_ASSIGN_OR_RETURN(dedup_, admission::DedupTable::Open(journals_.get(), dopt));
   const auto& rs = dedup_->rebuild_stats();
   SLUICE_LOG_INFO("de-duplication table: {} clients ({}; {} journal records scanned, {} tagged)",
                   dedup_->client_count(), rs.snapshot_loaded ? "snapshot loaded" : "no snapshot",
@@ -191,7 +193,7 @@ void Node::OpenServiceContext() {
 // hands each outcome to the SyncWriter, which journals it and answers the caller; reads
 // go to the read pool.
 void Node::OpenSyncWrites() {
-  sync_writer_ = std::make_unique<service::SyncWriter>(journals_.get(), admitter_.get());
+  sync_writer_ = std::make_unique<sync::SyncWriter>(journals_.get(), admitter_.get());
   read_pool_ = std::make_unique<service::ReadPool>(&config_);
   replicator_->SetOutcomeSink("model", [w = sync_writer_.get()](const replicate::IntentDecision& d) {
     return w->Decided(d);

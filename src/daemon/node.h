@@ -35,12 +35,12 @@
 #include "service/admin_service.h"
 #include "service/auth.h"
 #include "service/call_gate.h"
-#include "service/dedup_table.h"
+#include "admission/dedup_table.h"
 #include "service/read_pool.h"
 #include "service/server.h"
-#include "service/sync_writer.h"
+#include "sync/sync_writer.h"
 #include "service/service_context.h"
-#include "service/target_state.h"
+#include "cluster/target_state.h"
 
 namespace sluice::daemon {
 
@@ -94,11 +94,11 @@ class Node {
 
   std::unique_ptr<journal::JournalSet> journals_;
   std::unique_ptr<admission::Admitter> admitter_;
-  std::unique_ptr<service::TargetStateStore> target_states_;
+  std::unique_ptr<cluster::TargetStateStore> target_states_;
   std::unique_ptr<replicate::Replicator> replicator_;
-  std::unique_ptr<service::DedupTable> dedup_;
+  std::unique_ptr<admission::DedupTable> dedup_;
   std::unique_ptr<service::Authenticator> auth_;
-  std::unique_ptr<service::SyncWriter> sync_writer_;
+  std::unique_ptr<sync::SyncWriter> sync_writer_;
   std::unique_ptr<service::ReadPool> read_pool_;
   std::unique_ptr<cluster::HealthMonitor> health_;
   std::unique_ptr<cluster::Controller> controller_;

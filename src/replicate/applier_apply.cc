@@ -6,7 +6,7 @@
 
 #include "common/failpoint.h"
 #include "common/log.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 namespace sluice::replicate {
 
@@ -46,9 +46,9 @@ store::ErrorEntry Applier::MakeEntry(const Decoded& rec, const Status& error) co
   store::ErrorEntry e;
   e.stream = options_.stream;
   e.lsn = rec.lsn;
-  e.record_kind = rec.record ? std::string(RecordKind(*rec.record)) : "undecodable";
+  e.record_kind = rec.record ? std::string(record::RecordKind(*rec.record)) : "undecodable";
   e.message = error.message();
-  e.payload_json = rec.record ? RecordToJson(*rec.record) : std::string();
+  e.payload_json = rec.record ? record::RecordToJson(*rec.record) : std::string();
   e.failed_at_us = NowMicros();
   return e;
 }
@@ -62,7 +62,7 @@ Status Applier::HandleRejected(Decoded& rec, const Status& error) {
   logged.lsn = rec.lsn;
   logged.kind = entry.record_kind;
   logged.message = entry.message;
-  logged.record_b64 = Base64Encode(rec.payload);
+  logged.record_b64 = record::Base64Encode(rec.payload);
   logged.payload_json = entry.payload_json;
   logged.failed_at_us = entry.failed_at_us;
   // The local log first: if we crash before the target commits, the record is retried

@@ -9,7 +9,7 @@
 
 #include "common/failpoint.h"
 #include "common/log.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 namespace sluice::replicate {
 
@@ -92,8 +92,8 @@ Status Applier::RunCommandOnce(Command& cmd) {
         "LSN {} of stream '{}' is not yet passed on target '{}'; it will be applied in order",
         cmd.lsn, options_.stream, target_));
   }
-  SLUICE_ASSIGN_OR_RETURN(std::string payload, Base64Decode(logged.record_b64));
-  SLUICE_ASSIGN_OR_RETURN(v1::Record record, DecodeRecord(cmd.lsn, kRecordV1, payload));
+  SLUICE_ASSIGN_OR_RETURN(std::string payload, record::Base64Decode(logged.record_b64));
+  SLUICE_ASSIGN_OR_RETURN(v1::Record record, record::DecodeRecord(cmd.lsn, record::kRecordV1, payload));
   store::ApplyItem item{cmd.lsn, &record};
   const std::string where = fmt::format("retrying LSN {} of stream '{}' on target '{}'", cmd.lsn,
                                         options_.stream, target_);

@@ -8,7 +8,7 @@
 #include "common/failpoint.h"
 #include "common/log.h"
 #include "replicate/intent_scan.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 namespace sluice::replicate {
 
@@ -25,7 +25,7 @@ Result<std::optional<v1::SyncOutcome>> Applier::FindOutcome(Lsn lsn) {
     SLUICE_RETURN_IF_ERROR(reader->Read(4096, 8 << 20, &batch));
     if (batch.empty()) return std::optional<v1::SyncOutcome>();
     for (const auto& rv : batch.records()) {
-      auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
+      auto r = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
       if (r.ok() && r->has_outcome() && r->outcome().intent_lsn() == lsn) {
         return std::optional<v1::SyncOutcome>(r->outcome());
       }

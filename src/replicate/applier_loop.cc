@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 namespace sluice::replicate {
 
@@ -162,7 +162,7 @@ void Applier::Decode(const journal::ReadBatch& batch, std::vector<Decoded>* out)
     Decoded d;
     d.lsn = rv.lsn;
     d.payload = rv.payload;
-    auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
+    auto r = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
     if (r.ok()) {
       d.record = std::move(r).value();
     } else if (rv.type & journal::kIgnorableTypeBit) {

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "common/failpoint.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 #include "replicate/replication_test_util.h"
 #include "replicate/replicator.h"
 #include "store/backend.h"
@@ -78,7 +78,7 @@ class ApplierRetryTest : public ::testing::TestWithParam<std::string> {
   }
 
   Lsn Append(const std::string& stream, const v1::Record& r) {
-    auto lsn = journals_->stream(stream)->AppendDurable(kRecordV1, EncodeRecord(r));
+    auto lsn = journals_->stream(stream)->AppendDurable(record::kRecordV1, record::EncodeRecord(r));
     EXPECT_TRUE(lsn.ok()) << lsn.status().ToString();
     return lsn.ok() ? *lsn : 0;
   }
@@ -219,7 +219,7 @@ TEST_P(ApplierRetryTest, AnIntentFoundAlreadyAppliedHasNoKnownResult) {
     v1::Record r;
     r.mutable_outcome()->set_intent_lsn(d.intent_lsn);
     r.mutable_outcome()->set_applied(d.applied);
-    return journals_->stream("model")->AppendDurable(kRecordV1, EncodeRecord(r)).status();
+    return journals_->stream("model")->AppendDurable(record::kRecordV1, record::EncodeRecord(r)).status();
   });
   v1::Record create;
   create.set_version(++version_);

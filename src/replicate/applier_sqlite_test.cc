@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 #include "replicate/replicator.h"
 #include "support/temp_dir.h"
 
@@ -108,7 +108,7 @@ class ApplierSqliteTest : public ::testing::Test {
   }
 
   Lsn Append(const std::string& stream, const v1::Record& r) {
-    auto lsn = journals_->stream(stream)->AppendDurable(kRecordV1, EncodeRecord(r));
+    auto lsn = journals_->stream(stream)->AppendDurable(record::kRecordV1, record::EncodeRecord(r));
     EXPECT_TRUE(lsn.ok()) << lsn.status().ToString();
     return lsn.ok() ? *lsn : 0;
   }
@@ -355,7 +355,7 @@ TEST_F(ApplierSqliteTest, ADeciderChangeDoesNotRereadTheModelStream) {
     rec.mutable_outcome()->set_intent_lsn(d.intent_lsn);
     rec.mutable_outcome()->set_applied(d.applied);
     rec.mutable_outcome()->set_decided_by(d.target);
-    return journals_->stream("model")->AppendDurable(kRecordV1, EncodeRecord(rec)).status();
+    return journals_->stream("model")->AppendDurable(record::kRecordV1, record::EncodeRecord(rec)).status();
   });
   replicator_->SetIntentDecider("a");
   replicator_->Start();
@@ -599,7 +599,7 @@ TEST_F(ApplierSqliteTest, ADecidedIntentTheNewDeciderCannotApplyIsLoggedAndDiver
     v1::Record out;
     out.mutable_outcome()->set_intent_lsn(d.intent_lsn);
     out.mutable_outcome()->set_applied(d.applied);
-    return journals_->stream("model")->AppendDurable(kRecordV1, EncodeRecord(out)).status();
+    return journals_->stream("model")->AppendDurable(record::kRecordV1, record::EncodeRecord(out)).status();
   });
   replicator_->SetIntentDecider("a");
   replicator_->Start();

@@ -5,7 +5,7 @@
 
 #include "common/log.h"
 #include "journal/reader.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 namespace sluice::replicate {
 
@@ -63,7 +63,7 @@ Status IntentScan::CatchUp() {
     if (batch.empty()) break;
     std::lock_guard lk(mu_);
     for (const auto& rv : batch.records()) {
-      auto r = DecodeRecord(rv.lsn, rv.type, rv.payload);
+      auto r = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
       if (r.ok() && r->has_intent()) undecided_.insert(rv.lsn);
       if (r.ok() && r->has_outcome()) undecided_.erase(r->outcome().intent_lsn());
       scanned_to_ = rv.lsn;

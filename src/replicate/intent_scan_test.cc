@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "journal/journal_set.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 namespace sluice::replicate {
 namespace {
@@ -36,7 +36,7 @@ class IntentScanTest : public ::testing::Test {
   }
 
   Lsn Append(const v1::Record& r) {
-    auto lsn = j_->AppendDurable(kRecordV1, EncodeRecord(r));
+    auto lsn = j_->AppendDurable(record::kRecordV1, record::EncodeRecord(r));
     EXPECT_TRUE(lsn.ok()) << lsn.status().ToString();
     return lsn.ok() ? *lsn : 0;
   }
@@ -106,7 +106,7 @@ TEST_F(IntentScanTest, IntentsDeletedByRetentionAreForgotten) {
   Lsn i1 = Intent();
   v1::Record sql;
   sql.mutable_sql()->set_text("CREATE TABLE IF NOT EXISTS t(x INTEGER)");
-  for (int i = 0; i < 2000; ++i) ASSERT_TRUE(j_->Append(kRecordV1, EncodeRecord(sql)).ok());
+  for (int i = 0; i < 2000; ++i) ASSERT_TRUE(j_->Append(record::kRecordV1, record::EncodeRecord(sql)).ok());
   ASSERT_TRUE(j_->Flush().ok());  // several 64 KiB segments
   Lsn i2 = Intent();
   auto scan = IntentScan::For(j_);

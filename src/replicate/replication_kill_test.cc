@@ -53,10 +53,7 @@ Workload TheWorkload() {
   jo.segment_bytes = 4 << 20;
   auto set = journal::JournalSet::Open(jo);
   if (!set.ok()) fail(set.status().ToString());
-  admission::AdmissionOptions ao;
-  ao.target_dialects = {"postgres", "sqlite"};
-  auto admitter = admission::Admitter::Open(set->get(), ao);
-  if (!admitter.ok()) fail(admitter.status().ToString());
+  Journaler journaler(set->get());
   Workload w = TheWorkload();
   int chunk = static_cast<int>((*set)->stream("samples")->durable_lsn() / kBatchesPerChunk);
   if (chunk < kChunks) {
@@ -66,10 +63,10 @@ Workload TheWorkload() {
     size_t to = head + static_cast<size_t>(chunk + 1) * kUpdatesPerChunk;
     if ((*set)->stream("sql")->durable_lsn() != from) fail("the journal holds part of a chunk");
     for (size_t i = from; i < to; ++i) {
-      if (auto l = (*admitter)->Admit("sql", sql[i], /*wait=*/false); !l.ok()) fail(l.status().ToString());
+      if (auto l = journaler.Admit("sql", sql[i], /*wait=*/false); !l.ok()) fail(l.status().ToString());
     }
     for (int b = chunk * kBatchesPerChunk; b < (chunk + 1) * kBatchesPerChunk; ++b) {
-      if (auto l = (*admitter)->Admit("samples", w.SampleBatch(b), /*wait=*/false); !l.ok()) fail(l.status().ToString());
+      if (auto l = journaler.Admit("samples", w.SampleBatch(b), /*wait=*/false); !l.ok()) fail(l.status().ToString());
     }
     for (const char* st : {"sql", "samples"}) {
       if (Status fs = (*set)->stream(st)->Flush(); !fs.ok()) fail(fs.ToString());

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 #include "replicate/replication_test_util.h"
 #include "replicate/replicator.h"
 
@@ -35,11 +35,7 @@ class ReplicationPgTest : public ::testing::Test {
     auto set = journal::JournalSet::Open(jo);
     ASSERT_TRUE(set.ok()) << set.status().ToString();
     journals_ = std::move(set).value();
-    admission::AdmissionOptions ao;
-    ao.target_dialects = {"postgres", "sqlite"};
-    auto a = admission::Admitter::Open(journals_.get(), ao);
-    ASSERT_TRUE(a.ok()) << a.status().ToString();
-    admitter_ = std::move(a).value();
+    journaler_ = std::make_unique<Journaler>(journals_.get());
   }
 
   // Starts appliers for `names` (all targets when empty) on `streams`.
@@ -66,7 +62,7 @@ class ReplicationPgTest : public ::testing::Test {
   }
 
   Lsn Admit(const std::string& stream, v1::Record r) {
-    auto lsn = admitter_->Admit(stream, std::move(r));
+    auto lsn = journaler_->Admit(stream, std::move(r));
     EXPECT_TRUE(lsn.ok()) << lsn.status().ToString();
     return lsn.ok() ? *lsn : 0;
   }
@@ -88,7 +84,7 @@ class ReplicationPgTest : public ::testing::Test {
   std::vector<std::unique_ptr<PgServer>> pg_;
   std::vector<TargetHandle> targets_;
   std::unique_ptr<journal::JournalSet> journals_;
-  std::unique_ptr<admission::Admitter> admitter_;
+  std::unique_ptr<Journaler> journaler_;
   std::unique_ptr<Replicator> replicator_;
 };
 

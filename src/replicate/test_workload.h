@@ -9,6 +9,7 @@
 //    the order the updates are applied in.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -16,7 +17,8 @@
 
 #include <fmt/format.h>
 
-#include "admission/admitter.h"
+#include "journal/journal_set.h"
+#include "record/record_codec.h"
 
 namespace sluice::replicate::testing {
 
@@ -77,6 +79,37 @@ struct Workload {
   }
 
   size_t sql_records() const { return 1 + kCounters + static_cast<size_t>(updates); }
+};
+
+// Journals records stamped as the admitter stamps them (a version above every earlier
+// one, also across restarts, and the admission time), without admission's checks: the
+// appliers see what they would see behind sluiced's admitter.
+class Journaler {
+ public:
+  explicit Journaler(journal::JournalSet* journals) : journals_(journals) {}
+
+  // Appends `r` to `stream`; with `wait`, returns once it is durable.
+  Result<journal::Lsn> Admit(const std::string& stream, v1::Record r, bool wait = true) {
+    journal::Journal* j = journals_->stream(stream);
+    if (j == nullptr) return Status::NotFound(fmt::format("no stream '{}'", stream));
+    r.set_version(next_version_++);
+    r.set_admitted_at_us(NowMicros());
+    SLUICE_ASSIGN_OR_RETURN(journal::Lsn lsn, j->Append(record::kRecordV1, record::EncodeRecord(r)));
+    if (wait) SLUICE_RETURN_IF_ERROR(j->WaitDurable(lsn));
+    return lsn;
+  }
+
+ private:
+  static int64_t NowMicros() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  journal::JournalSet* journals_;
+  // The admitter's hybrid clock (admission/admitter.h): µs since the epoch in the high
+  // bits, so a restarted process starts above every version it handed out before.
+  uint64_t next_version_ = static_cast<uint64_t>(NowMicros()) << 10;
 };
 
 }  // namespace sluice::replicate::testing

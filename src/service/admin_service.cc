@@ -8,8 +8,8 @@
 #include "common/log.h"
 #include "journal/reader.h"
 #include "journal/space_account.h"
-#include "replicate/record_codec.h"
-#include "service/status_mapping.h"
+#include "record/record_codec.h"
+#include "rpc/status_mapping.h"
 
 namespace sluice::service {
 namespace {
@@ -84,7 +84,7 @@ int64_t AdminService::AdmittedAt(const std::string& stream, journal::Lsn lsn) {
   journal::ReadBatch batch;
   if (!(*reader)->Read(1, 1, &batch).ok() || batch.empty()) return 0;
   const auto& rv = batch.records().front();
-  auto record = replicate::DecodeRecord(rv.lsn, rv.type, rv.payload);
+  auto record = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
   int64_t at = record.ok() ? record->admitted_at_us() : 0;
   std::lock_guard lk(admitted_mu_);
   if (admitted_cache_.size() > 4096) admitted_cache_.clear();
@@ -209,7 +209,7 @@ v1::StatusResponse AdminService::BuildStatus() {
 grpc::Status AdminService::Status(grpc::ServerContext* context, const v1::StatusRequest*,
                                   v1::StatusResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.Status");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   *response = BuildStatus();
   return grpc::Status::OK;
 }
@@ -218,13 +218,13 @@ grpc::Status AdminService::ListErrors(grpc::ServerContext* context,
                                       const v1::ListErrorsRequest* request,
                                       v1::ListErrorsResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.ListErrors");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   const config::Config& cfg = *ctx_.config;
   if (!request->target().empty() && ctx_.replicator->error_log(request->target()) == nullptr) {
-    return ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no target '{}'", request->target())));
+    return rpc::ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no target '{}'", request->target())));
   }
   if (!request->stream().empty() && cfg.FindStream(request->stream()) == nullptr) {
-    return ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no stream '{}'", request->stream())));
+    return rpc::ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no stream '{}'", request->stream())));
   }
   replicate::ErrorFilter filter;
   if (!request->stream().empty()) filter.stream = request->stream();
@@ -236,7 +236,7 @@ grpc::Status AdminService::ListErrors(grpc::ServerContext* context,
     replicate::ErrorLog* log = ctx_.replicator->error_log(t.name);
     if (log == nullptr) continue;
     auto list = log->List(filter);
-    if (!list.ok()) return ToGrpcStatus(list.status());
+    if (!list.ok()) return rpc::ToGrpcStatus(list.status());
     for (const auto& e : *list) {
       auto* out = response->add_errors();
       out->set_target(t.name);
@@ -317,23 +317,23 @@ grpc::Status AdminService::RetryErrors(grpc::ServerContext* context,
                                        const v1::ErrorActionRequest* request,
                                        v1::ErrorActionResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.RetryErrors");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  return ToGrpcStatus(RunErrorAction(Action::kRetry, *request, response));
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
+  return rpc::ToGrpcStatus(RunErrorAction(Action::kRetry, *request, response));
 }
 
 grpc::Status AdminService::DiscardErrors(grpc::ServerContext* context,
                                          const v1::ErrorActionRequest* request,
                                          v1::ErrorActionResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.DiscardErrors");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  return ToGrpcStatus(RunErrorAction(Action::kDiscard, *request, response));
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
+  return rpc::ToGrpcStatus(RunErrorAction(Action::kDiscard, *request, response));
 }
 
 grpc::Status AdminService::SetTargetEnabled(grpc::ServerContext* context,
                                             const v1::SetTargetEnabledRequest* request,
                                             v1::SetTargetEnabledResponse*) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.SetTargetEnabled");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   const std::string& name = request->target();
   const config::TargetConfig* t = ctx_.config->FindTarget(name);
   if (t == nullptr || ctx_.replicator->error_log(name) == nullptr) {
@@ -341,7 +341,7 @@ grpc::Status AdminService::SetTargetEnabled(grpc::ServerContext* context,
     for (const auto& c : ctx_.config->targets) {
       if (ctx_.replicator->error_log(c.name) != nullptr) names.push_back(c.name);
     }
-    return ToGrpcStatus(
+    return rpc::ToGrpcStatus(
         SluiceStatus::NotFound(fmt::format("no target '{}' (targets: {})", name, Names(names))));
   }
   std::lock_guard lk(action_mu_);
@@ -350,7 +350,7 @@ grpc::Status AdminService::SetTargetEnabled(grpc::ServerContext* context,
   if (s.ok()) {
     s = request->enabled() ? ctx_.replicator->StartTarget(name) : ctx_.replicator->StopTarget(name);
   }
-  if (!s.ok()) return ToGrpcStatus(s);
+  if (!s.ok()) return rpc::ToGrpcStatus(s);
   SLUICE_LOG_INFO("operator ({}): target '{}' {}", caller->caller.name, name,
                   request->enabled() ? "enabled: it catches up from its watermark"
                                      : "disabled: its cursors hold what it has not applied");
@@ -361,12 +361,12 @@ grpc::Status AdminService::SetTargetEnabled(grpc::ServerContext* context,
 grpc::Status AdminService::Switch(grpc::ServerContext* context, const v1::SwitchRequest* request,
                                   v1::SwitchResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.Switch");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   if (request->target().empty()) {
-    return ToGrpcStatus(SluiceStatus::InvalidArgument("switch: no target named"));
+    return rpc::ToGrpcStatus(SluiceStatus::InvalidArgument("switch: no target named"));
   }
   auto r = ctx_.cluster->RequestSwitch(request->target());
-  if (!r.ok()) return ToGrpcStatus(r.status());
+  if (!r.ok()) return rpc::ToGrpcStatus(r.status());
   SLUICE_LOG_INFO("operator ({}): {}", caller->caller.name, *r);
   response->set_message(*r);
   return grpc::Status::OK;
@@ -375,24 +375,24 @@ grpc::Status AdminService::Switch(grpc::ServerContext* context, const v1::Switch
 grpc::Status AdminService::ForgetTarget(grpc::ServerContext* context, const v1::ForgetTargetRequest* request,
                                         v1::ForgetTargetResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.ForgetTarget");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   const std::string& name = request->target();
-  if (name.empty()) return ToGrpcStatus(SluiceStatus::InvalidArgument("forget: no target named"));
+  if (name.empty()) return rpc::ToGrpcStatus(SluiceStatus::InvalidArgument("forget: no target named"));
   if (name.starts_with('#')) {
-    return ToGrpcStatus(SluiceStatus::InvalidArgument(
+    return rpc::ToGrpcStatus(SluiceStatus::InvalidArgument(
         fmt::format("'{}' is a cursor of the service itself, not of a target; it cannot be forgotten", name)));
   }
   if (const config::TargetConfig* t = ctx_.config->FindTarget(name)) {
-    return ToGrpcStatus(SluiceStatus::FailedPrecondition(fmt::format(
+    return rpc::ToGrpcStatus(SluiceStatus::FailedPrecondition(fmt::format(
         "target '{}' is configured (line {} of the config); remove it from the config and restart sluiced "
         "before forgetting it, or disable it (sluice target disable {}) to take it out for a while",
         name, t->line, name)));
   }
   std::lock_guard lk(action_mu_);
   auto dropped = ctx_.journals->DropCursors(name);
-  if (!dropped.ok()) return ToGrpcStatus(dropped.status());
+  if (!dropped.ok()) return rpc::ToGrpcStatus(dropped.status());
   if (*dropped == 0) {
-    return ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no cursor of a target '{}' in the journal", name)));
+    return rpc::ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no cursor of a target '{}' in the journal", name)));
   }
   // Free what they held now rather than at the next retention pass.
   auto freed = ctx_.journals->RunRetention();

@@ -10,9 +10,8 @@
 
 #include "common/failpoint.h"
 #include "common/log.h"
-#include "replicate/record_codec.h"
-#include "service/status_mapping.h"
-#include "store/schema.h"
+#include "record/record_codec.h"
+#include "rpc/status_mapping.h"
 
 namespace sluice::service {
 namespace {
@@ -26,19 +25,6 @@ constexpr size_t kStampBytes = 64;
 // Requests of one CommitStream journaled but not yet acknowledged. Bounds the memory a
 // fast producer can hold in the service while durability catches up.
 constexpr size_t kMaxStreamInFlight = 64;
-
-std::string SqlValueKind(const v1::SqlValue& v) {
-  switch (v.kind_case()) {
-    case v1::SqlValue::kTextValue:
-      return "string";
-    case v1::SqlValue::kBlobValue:
-      return "BLOB";
-    case v1::SqlValue::kClobValue:
-      return "CLOB";
-    default:
-      return "value";
-  }
-}
 
 // A journal failure after a request's records were queued: they may be on disk (and be
 // applied after a restart) or not. Retryable, so the client keeps the sequence and
@@ -71,103 +57,18 @@ Status IngestService::CheckLimits(const v1::CommitRequest& request) const {
 }
 
 Status IngestService::CheckRecord(const v1::Record& r, size_t index) const {
-  const auto& limits = ctx_.config->limits;
-  auto too_long = [&](std::string_view what, size_t bytes) {
-    return Status::InvalidArgument(
-        fmt::format("record {}: {} is {} bytes long, above "
-                    "limits.max_string_length = {}",
-                    index, what, bytes, limits.max_string_length));
-  };
-  auto check_statement = [&](const v1::SqlStatement& st) -> Status {
-    for (int p = 0; p < st.params_size(); ++p) {
-      const auto& v = st.params(p);
-      size_t bytes = 0;
-      bool lob = false;
-      switch (v.kind_case()) {
-        case v1::SqlValue::kTextValue:
-          bytes = v.text_value().size();
-          break;
-        case v1::SqlValue::kBlobValue:
-          bytes = v.blob_value().size();
-          lob = true;
-          break;
-        case v1::SqlValue::kClobValue:
-          bytes = v.clob_value().size();
-          lob = true;
-          break;
-        default:
-          continue;
-      }
-      if (lob && bytes > limits.max_lob_size) {
-        return Status::InvalidArgument(fmt::format(
-            "record {}: parameter ${} is a {} of {} bytes, above limits.max_lob_size = {}", index,
-            p + 1, SqlValueKind(v), bytes, limits.max_lob_size));
-      }
-      if (!lob && bytes > limits.max_string_length) {
-        return too_long(fmt::format("parameter ${} (a string)", p + 1), bytes);
-      }
-    }
-    return Status::OK();
-  };
-
+  // What a record must satisfy to be admitted is record::Validate's, run by the admitter
+  // in AdmitBatch (which names the record as "record I"); here only what the RPC allows.
   switch (r.body_case()) {
-    case v1::Record::kSamples:
-    case v1::Record::kRecall:
-      break;
-    case v1::Record::kEvents:
-      for (int i = 0; i < r.events().events_size(); ++i) {
-        const auto& e = r.events().events(i);
-        for (auto [name, value] : {std::pair<const char*, const std::string*>{"kind", &e.kind()},
-                                   {"source", &e.source()},
-                                   {"text", &e.text()}}) {
-          if (value->size() > limits.max_string_length) {
-            return too_long(fmt::format("event {} field '{}'", i, name), value->size());
-          }
-        }
-      }
-      break;
-    case v1::Record::kSql:
-      SLUICE_RETURN_IF_ERROR(check_statement(r.sql()));
-      break;
-    case v1::Record::kTriggers:
-      for (int i = 0; i < r.triggers().samples_size(); ++i) {
-        const auto& t = r.triggers().samples(i);
-        for (auto [name, count] : {std::pair<const char*, int>{"int", t.int_values_size()},
-                                   {"float", t.float_values_size()},
-                                   {"string", t.string_values_size()}}) {
-          if (count > store::schema::kBurstColumns) {
-            return Status::InvalidArgument(fmt::format(
-                "record {}: trigger sample {} has {} {} values, above the {} {} columns of a "
-                "burst table",
-                index, i, count, name, store::schema::kBurstColumns, name));
-          }
-        }
-        for (int s = 0; s < t.string_values_size(); ++s) {
-          if (t.string_values(s).size() > limits.max_string_length) {
-            return too_long(fmt::format("trigger sample {} string value {}", i, s),
-                            t.string_values(s).size());
-          }
-        }
-      }
-      break;
-    case v1::Record::kCorrection:
-      for (auto [name, value] :
-           {std::pair<const char*, const std::string*>{"who", &r.correction().who()},
-            {"why", &r.correction().why()}}) {
-        if (value->size() > limits.max_string_length) {
-          return too_long(fmt::format("correction field '{}'", name), value->size());
-        }
-      }
-      break;
     case v1::Record::kIntent:
     case v1::Record::kOutcome:
     case v1::Record::kSwitchMarker:
       return Status::InvalidArgument(fmt::format(
           "record {}: a '{}' record cannot be committed; the service writes those itself (a "
           "synchronous write goes through Sql.Execute or Model.Update)",
-          index, replicate::RecordKind(r)));
-    case v1::Record::BODY_NOT_SET:
-      return Status::InvalidArgument(fmt::format("record {}: record has no body", index));
+          index, record::RecordKind(r)));
+    default:
+      break;
   }
   size_t bytes = r.ByteSizeLong() + kStampBytes;
   if (bytes > ctx_.config->journal.max_record_size) {
@@ -175,7 +76,6 @@ Status IngestService::CheckRecord(const v1::Record& r, size_t index) const {
         fmt::format("record {}: {} bytes serialized, above journal.max_record_size = {}", index,
                     bytes, ctx_.config->journal.max_record_size));
   }
-  // The admitter's own checks (shapes, timestamps, SQL) run in AdmitBatch, once.
   return Status::OK();
 }
 
@@ -190,7 +90,7 @@ Result<IngestService::Journaled> IngestService::Admit(const v1::CommitRequest& r
   // sequence check, which could otherwise answer with a sequence that never became durable.
   SLUICE_RETURN_IF_ERROR(j->health());
 
-  std::optional<DedupTable::Ticket> ticket;
+  std::optional<admission::DedupTable::Ticket> ticket;
   if (!request.client_id().empty()) {
     if (request.sequence() == 0) {
       return Status::InvalidArgument(fmt::format(
@@ -243,16 +143,16 @@ Result<IngestService::Journaled> IngestService::Admit(const v1::CommitRequest& r
 grpc::Status IngestService::Hello(grpc::ServerContext* context, const v1::HelloRequest* request,
                                   v1::HelloResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kIngest, "Ingest.Hello");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   if (request->client_id().empty()) {
-    return ToGrpcStatus(Status::InvalidArgument("Ingest.Hello: client_id is empty"));
+    return rpc::ToGrpcStatus(Status::InvalidArgument("Ingest.Hello: client_id is empty"));
   }
   // A journal that failed cannot say which of the queued sequences reached the disk.
   for (const auto& s : ctx_.config->streams) {
     journal::Journal* j = ctx_.journals->stream(s.name);
     if (j == nullptr) continue;
     if (Status h = j->health(); !h.ok()) {
-      return ToGrpcStatus(Status::Unavailable(fmt::format(
+      return rpc::ToGrpcStatus(Status::Unavailable(fmt::format(
           "Ingest.Hello: the journal of stream '{}' failed, so the sequences it holds are not "
           "known until sluiced restarts ({}); keep the spool and ask again",
           s.name, h.ToString())));
@@ -270,7 +170,7 @@ grpc::Status IngestService::Hello(grpc::ServerContext* context, const v1::HelloR
       journal::Lsn assigned = j == nullptr ? 0 : j->last_assigned_lsn();
       if (assigned > 0) {
         if (Status d = j->WaitDurable(assigned); !d.ok()) {
-          return ToGrpcStatus(Status::Unavailable(fmt::format(
+          return rpc::ToGrpcStatus(Status::Unavailable(fmt::format(
               "Ingest.Hello: the journal of stream '{}' failed before sequence {} was on disk "
               "({}); keep the spool and ask again once sluiced restarts",
               s.name, seq, d.ToString())));
@@ -289,11 +189,11 @@ grpc::Status IngestService::Hello(grpc::ServerContext* context, const v1::HelloR
 grpc::Status IngestService::Commit(grpc::ServerContext* context, const v1::CommitRequest* request,
                                    v1::CommitResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kIngest, "Ingest.Commit");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   auto journaled = Admit(*request);
-  if (!journaled.ok()) return ToGrpcStatus(journaled.status());
+  if (!journaled.ok()) return rpc::ToGrpcStatus(journaled.status());
   Status s = journaled->journal->WaitDurable(journaled->last);
-  if (!s.ok()) return ToGrpcStatus(AmbiguousJournalFailure(s, journaled->stream, journaled->sequence));
+  if (!s.ok()) return rpc::ToGrpcStatus(AmbiguousJournalFailure(s, journaled->stream, journaled->sequence));
   SLUICE_FAILPOINT("ingest.before_ack");
   *response = std::move(journaled->response);
   return grpc::Status::OK;
@@ -308,7 +208,7 @@ grpc::Status IngestService::CommitStream(
     // An open stream is not a call in progress (it may idle for hours); each request on
     // it is, from its arrival until its answer is written.
     auto caller = AdmitCall(ctx_, *context, TokenRole::kIngest, "Ingest.CommitStream");
-    if (!caller.ok()) return ToGrpcStatus(caller.status());
+    if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   }
 
   struct Item {
@@ -337,7 +237,7 @@ grpc::Status IngestService::CommitStream(
       if (s.ok()) SLUICE_FAILPOINT("ingest.before_ack");
       if (s.ok() && !stream->Write(j->response)) s = Status::Unavailable("the client went away");
       if (!s.ok()) {
-        final_status = ToGrpcStatus(s);
+        final_status = rpc::ToGrpcStatus(s);
         lk.lock();
         writer_failed = true;
         lk.unlock();

@@ -55,6 +55,8 @@ class IngestService final : public v1::Ingest::Service {
   };
   // Checks and journals a request without waiting for durability.
   Result<Journaled> Admit(const v1::CommitRequest& request);
+  // What the RPC allows: records per request, the kinds a client may commit, the size
+  // with the stamps. The record itself is validated by the admitter (record::Validate).
   Status CheckLimits(const v1::CommitRequest& request) const;
   Status CheckRecord(const v1::Record& record, size_t index) const;
 

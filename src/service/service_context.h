@@ -9,8 +9,8 @@
 #include "replicate/replicator.h"
 #include "service/auth.h"
 #include "service/call_gate.h"
-#include "service/dedup_table.h"
-#include "service/target_state.h"
+#include "admission/dedup_table.h"
+#include "cluster/target_state.h"
 
 namespace sluice::service {
 
@@ -19,8 +19,8 @@ struct ServiceContext {
   journal::JournalSet* journals = nullptr;
   admission::Admitter* admitter = nullptr;
   replicate::Replicator* replicator = nullptr;
-  DedupTable* dedup = nullptr;
-  TargetStateStore* target_states = nullptr;
+  admission::DedupTable* dedup = nullptr;
+  cluster::TargetStateStore* target_states = nullptr;
   const Authenticator* auth = nullptr;
   cluster::Controller* cluster = nullptr;  // the service state and the active target
   // Every call enters it first (see Admit() below); refused once the node shuts down.

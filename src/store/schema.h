@@ -49,12 +49,14 @@
 #include <vector>
 
 #include "common/status.h"
+#include "record/validate.h"
 #include "sluice/v1/records.pb.h"
 
 namespace sluice::store::schema {
 
-// Most int/float/string values a trigger sample carries (columns of burst_sample).
-inline constexpr int kBurstColumns = 50;
+// Most int/float/string values a trigger sample carries (columns of burst_sample); the
+// record contract admits no more.
+inline constexpr int kBurstColumns = record::kMaxTriggerValues;
 
 struct MigrationStep {
   int version = 0;           // 1, 2, 3, ... in order, no gaps

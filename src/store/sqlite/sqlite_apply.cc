@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "record/record_codec.h"
 #include "store/schema.h"
 #include "store/sqlite/sqlite_backend_sql.h"
 #include "store/sqlite/sqlite_statement.h"
@@ -147,7 +148,7 @@ Status SqliteBackend::ApplyItemLocked(const ApplyItem& item) {
       return Status::OK();
   }
   return Status::InvalidArgument(fmt::format("{}: unknown kind {}",
-                                             RecordContext(RecordKind(record), item.lsn),
+                                             RecordContext(record::RecordKind(record), item.lsn),
                                              static_cast<int>(record.body_case())));
 }
 

@@ -27,22 +27,6 @@ std::string HostName() {
 
 }  // namespace
 
-std::string_view RecordKind(const v1::Record& record) {
-  switch (record.body_case()) {
-    case v1::Record::kSamples: return "samples";
-    case v1::Record::kEvents: return "events";
-    case v1::Record::kSql: return "sql";
-    case v1::Record::kIntent: return "intent";
-    case v1::Record::kOutcome: return "outcome";
-    case v1::Record::kTriggers: return "triggers";
-    case v1::Record::kRecall: return "recall";
-    case v1::Record::kCorrection: return "correction";
-    case v1::Record::kSwitchMarker: return "switch_marker";
-    case v1::Record::BODY_NOT_SET: return "empty";
-  }
-  return "unknown";
-}
-
 std::vector<std::string> SqliteBackend::ConnectionPragmas(int busy_timeout_ms) {
   return Writer::ConnectionPragmas(busy_timeout_ms);
 }

@@ -81,9 +81,6 @@ const Statements& Sql();
 // A failure of the service's own statements concerns the target, never a record: retry.
 inline Status TargetLevel(Status s) { return s.ok() ? s : s.WithRetryable(true); }
 
-// The record's kind for messages: "samples", "sql", ... (defined in sqlite_backend.cc).
-std::string_view RecordKind(const v1::Record& record);
-
 inline int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
   return sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
 }

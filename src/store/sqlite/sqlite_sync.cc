@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "record/record_codec.h"
 #include "store/sqlite/sqlite_backend_sql.h"
 #include "store/sqlite/sqlite_statement.h"
 #include "store/sqlite/sqlite_writer.h"
@@ -18,7 +19,7 @@ Result<StatementResult> SqliteBackend::ApplyIntent(const WatermarkKey& key,
   if (item.record == nullptr || !item.record->has_intent()) {
     return Status::InvalidArgument(fmt::format(
         "{}: ApplyIntent takes an intent record; lsn {} holds {}", Where(), item.lsn,
-        item.record != nullptr ? RecordKind(*item.record) : "no record"));
+        item.record != nullptr ? record::RecordKind(*item.record) : "no record"));
   }
   if (item.lsn == 0 || item.lsn > static_cast<Lsn>(INT64_MAX)) {
     return Status::InvalidArgument(

@@ -1,7 +1,9 @@
 #pragma once
 // How a v1::Record travels in a journal frame: frame type kRecordV1 with the serialized
 // protobuf as payload. Future frame types may set journal::kIgnorableTypeBit so that
-// older appliers skip them instead of stopping.
+// older appliers skip them instead of stopping. Everything that writes or reads records
+// in a journal (admission, replicate, sync, the de-duplication table, tests, benchmarks)
+// uses these, never a literal type.
 
 #include <cstdint>
 #include <string>
@@ -10,7 +12,7 @@
 #include "common/status.h"
 #include "sluice/v1/records.pb.h"
 
-namespace sluice::replicate {
+namespace sluice::record {
 
 inline constexpr uint16_t kRecordV1 = 1;
 
@@ -27,4 +29,4 @@ std::string RecordToJson(const v1::Record& record);
 std::string Base64Encode(std::string_view bytes);
 Result<std::string> Base64Decode(std::string_view text);
 
-}  // namespace sluice::replicate
+}  // namespace sluice::record

@@ -3,20 +3,34 @@
 // a restart), outcome markers survive a power loss once the decision is answered whatever
 // the ack mode, and GetOutcome answers by the caller's request id after a restart.
 
-#include "service/sync_writer.h"
+#include "sync/sync_writer.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
+#include "admission/write_path_test_util.h"
 #include "common/failpoint.h"
-#include "service/service_test_util.h"
 
-namespace sluice::service {
+namespace sluice::sync {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::WritePath;
+
+// The write path with the SyncWriter on the model stream, as the node wires it.
+class WritePath : public admission::testing::WritePath {
+ public:
+  using admission::testing::WritePath::WritePath;
+  ~WritePath() override { Close(); }
+  SyncWriter& writer() { return *writer_; }
+
+ protected:
+  void OpenMore() override { writer_ = std::make_unique<SyncWriter>(&journals(), &admitter()); }
+  void CloseMore() override { writer_.reset(); }
+
+ private:
+  std::unique_ptr<SyncWriter> writer_;
+};
 
 v1::SyncIntent Intent(const std::string& request_id, int64_t id = 1) {
   v1::SyncIntent i;
@@ -159,4 +173,4 @@ TEST_F(SyncWriterTest, GetOutcomeByRequestIdAfterARestart) {
 }
 
 }  // namespace
-}  // namespace sluice::service
+}  // namespace sluice::sync

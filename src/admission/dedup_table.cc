@@ -1,4 +1,4 @@
-#include "service/dedup_table.h"
+#include "admission/dedup_table.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
@@ -8,15 +8,15 @@
 
 #include "common/log.h"
 #include "journal/reader.h"
+#include "record/record_codec.h"
 #include "sluice/v1/records.pb.h"
 
-namespace sluice::service {
+namespace sluice::admission {
 namespace {
 
 using google::protobuf::internal::WireFormatLite;
 
 constexpr int kSnapshotFormat = 1;
-constexpr uint16_t kRecordType = 1;  // a v1::Record (replicate/record_codec.h: kRecordV1)
 
 int64_t SystemNowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -180,7 +180,7 @@ Status DedupTable::Rebuild(const std::map<std::string, uint64_t>& marks) {
       if (batch.empty()) break;
       for (const auto& r : batch.records()) {
         rebuild_stats_.records_scanned++;
-        if (r.type != kRecordType) continue;
+        if (r.type != record::kRecordV1) continue;
         v1::ClientTag tag;
         int64_t admitted_at = 0;
         if (!ScanClientTag(r.payload, &tag, &admitted_at) || tag.client_id().empty()) continue;
@@ -359,4 +359,4 @@ Status DedupTable::Stop() {
   return Save();
 }
 
-}  // namespace sluice::service
+}  // namespace sluice::admission

@@ -1,11 +1,11 @@
-#include "service/target_state.h"
+#include "cluster/target_state.h"
 
 #include <chrono>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-namespace sluice::service {
+namespace sluice::cluster {
 
 Result<std::unique_ptr<TargetStateStore>> TargetStateStore::Open(FileSystem* fs, std::string path) {
   std::unique_ptr<TargetStateStore> s(new TargetStateStore(fs, std::move(path)));
@@ -53,4 +53,4 @@ Status TargetStateStore::SaveLocked() const {
       .Annotate(fmt::format("saving target state to {}", path_));
 }
 
-}  // namespace sluice::service
+}  // namespace sluice::cluster

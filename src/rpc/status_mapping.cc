@@ -1,6 +1,8 @@
-#include "service/status_mapping.h"
+#include "rpc/status_mapping.h"
 
-namespace sluice::service {
+#include <fmt/format.h>
+
+namespace sluice::rpc {
 
 grpc::StatusCode ToGrpcCode(Code code) {
   switch (code) {
@@ -52,6 +54,8 @@ Code FromGrpcCode(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::OK:
       return Code::kOk;
+    case grpc::StatusCode::CANCELLED:
+      return Code::kAborted;
     case grpc::StatusCode::INVALID_ARGUMENT:
       return Code::kInvalidArgument;
     case grpc::StatusCode::NOT_FOUND:
@@ -76,6 +80,7 @@ Code FromGrpcCode(grpc::StatusCode code) {
       return Code::kUnauthenticated;
     case grpc::StatusCode::DATA_LOSS:
       return Code::kCorruption;
+    // The service answers UNKNOWN for a write whose outcome it does not know yet.
     case grpc::StatusCode::UNKNOWN:
       return Code::kOutcomeUnknown;
     default:
@@ -83,12 +88,59 @@ Code FromGrpcCode(grpc::StatusCode code) {
   }
 }
 
-Status FromGrpcStatus(const grpc::Status& status) {
+Status FromGrpcStatus(const grpc::Status& status, std::string_view address) {
   if (status.ok()) return Status::OK();
-  Code code = FromGrpcCode(status.error_code());
-  bool retryable = code == Code::kUnavailable || code == Code::kResourceExhausted ||
-                   code == Code::kAborted || code == Code::kDeadlineExceeded;
-  return Status(code, status.error_message(), retryable);
+  std::string text = status.error_message();
+  if (text.empty() || status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    text = text.empty() ? std::string(GrpcCodeName(status.error_code()))
+                        : fmt::format("{}: {}", GrpcCodeName(status.error_code()), text);
+  }
+  std::string msg = address.empty() ? std::move(text) : fmt::format("{}: {}", address, text);
+  const Code code = FromGrpcCode(status.error_code());
+  const bool retryable = code == Code::kUnavailable || code == Code::kResourceExhausted ||
+                         code == Code::kAborted || code == Code::kDeadlineExceeded;
+  return Status(code, std::move(msg), retryable);
 }
 
-}  // namespace sluice::service
+std::string_view GrpcCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    default:
+      return "UNKNOWN_CODE";
+  }
+}
+
+}  // namespace sluice::rpc

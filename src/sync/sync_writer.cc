@@ -1,4 +1,4 @@
-#include "service/sync_writer.h"
+#include "sync/sync_writer.h"
 
 #include <algorithm>
 #include <vector>
@@ -8,9 +8,9 @@
 #include "common/log.h"
 #include "journal/reader.h"
 #include "replicate/intent_scan.h"
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
-namespace sluice::service {
+namespace sluice::sync {
 namespace {
 constexpr size_t kRememberedOutcomes = 100000;
 // Request ids remembered; an id asked about after older ones were forgotten costs a scan
@@ -62,7 +62,7 @@ Result<journal::Lsn> SyncWriter::ScanIntents(
     if (batch.empty()) break;
     for (const auto& rv : batch.records()) {
       if (rv.lsn > head) break;
-      auto rec = replicate::DecodeRecord(rv.lsn, rv.type, rv.payload);
+      auto rec = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
       if (rec.ok() && rec->has_intent()) fn(rv.lsn, rec->intent());
     }
     if (batch.last_lsn() >= head) break;
@@ -300,7 +300,7 @@ Result<v1::ExecuteResponse> SyncWriter::GetOutcome(journal::Lsn lsn) {
     SLUICE_RETURN_IF_ERROR((*reader)->Read(4096, 8 << 20, &batch));
     if (batch.empty()) break;
     for (const auto& rv : batch.records()) {
-      auto rec = replicate::DecodeRecord(rv.lsn, rv.type, rv.payload);
+      auto rec = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
       if (first) {
         first = false;
         if (!rec.ok() || !rec->has_intent()) {
@@ -337,4 +337,4 @@ Result<v1::ExecuteResponse> SyncWriter::GetOutcome(journal::Lsn lsn) {
   return r;
 }
 
-}  // namespace sluice::service
+}  // namespace sluice::sync

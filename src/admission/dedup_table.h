@@ -48,7 +48,7 @@
 #include "common/status.h"
 #include "journal/journal_set.h"
 
-namespace sluice::service {
+namespace sluice::admission {
 
 struct DedupOptions {
   FileSystem* fs = FileSystem::Default();
@@ -160,4 +160,4 @@ class DedupTable::Ticket {
   uint64_t sequence_;
 };
 
-}  // namespace sluice::service
+}  // namespace sluice::admission

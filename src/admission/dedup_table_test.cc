@@ -1,7 +1,7 @@
 // The de-duplication table: the sequence rules, concurrent commits with one sequence,
 // the snapshot, the rebuild from the journal after a crash, and forgetting idle clients.
 
-#include "service/dedup_table.h"
+#include "admission/dedup_table.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include "journal/journal_test_util.h"
 #include "sluice/v1/records.pb.h"
 
-namespace sluice::service {
+namespace sluice::admission {
 namespace {
 
 using journal::testing::TempDir;
@@ -266,4 +266,4 @@ TEST_F(DedupTableTest, DamagedSnapshotIsReportedNamingTheFile) {
 }
 
 }  // namespace
-}  // namespace sluice::service
+}  // namespace sluice::admission

@@ -1,10 +1,10 @@
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 #include <random>
 
 #include <gtest/gtest.h>
 
-namespace sluice::replicate {
+namespace sluice::record {
 namespace {
 
 TEST(Base64Test, RoundTripsEveryLengthAndByte) {
@@ -55,4 +55,4 @@ TEST(RecordCodecTest, BadPayloadAndTypeNameTheLsn) {
 }
 
 }  // namespace
-}  // namespace sluice::replicate
+}  // namespace sluice::record

@@ -1,4 +1,4 @@
-#include "replicate/record_codec.h"
+#include "record/record_codec.h"
 
 #include <array>
 
@@ -7,7 +7,7 @@
 
 #include "journal/format.h"
 
-namespace sluice::replicate {
+namespace sluice::record {
 
 std::string EncodeRecord(const v1::Record& record) {
   std::string out;
@@ -109,4 +109,4 @@ Result<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
-}  // namespace sluice::replicate
+}  // namespace sluice::record

@@ -20,7 +20,7 @@
 #include "common/file_system.h"
 #include "common/status.h"
 
-namespace sluice::service {
+namespace sluice::cluster {
 
 class TargetStateStore {
  public:
@@ -46,4 +46,4 @@ class TargetStateStore {
   std::map<std::string, Entry> targets_;  // GUARDED_BY(mu_)
 };
 
-}  // namespace sluice::service
+}  // namespace sluice::cluster

@@ -38,7 +38,7 @@
 #include "replicate/applier.h"
 #include "sluice/v1/service.pb.h"
 
-namespace sluice::service {
+namespace sluice::sync {
 
 class SyncWriter {
  public:
@@ -119,4 +119,4 @@ class SyncWriter {
 // Converts a backend result into the API's response fields.
 void FillResult(const store::StatementResult& result, size_t max_rows, v1::ExecuteResponse* out);
 
-}  // namespace sluice::service
+}  // namespace sluice::sync
