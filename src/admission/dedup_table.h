@@ -101,7 +101,7 @@ class DedupTable {
  private:
   struct StreamEntry {
     std::mutex admit_mu;  // held by a Ticket
-    uint64_t last = 0;    // GUARDED_BY(DedupTable::mu_)
+    uint64_t last = 0;    // guarded by DedupTable::mu_
   };
   struct ClientEntry {
     int64_t last_seen_us = 0;
@@ -124,14 +124,14 @@ class DedupTable {
   // the journals and copies the table.
   std::shared_mutex snapshot_mu_;
   mutable std::mutex mu_;
-  std::map<std::string, ClientEntry, std::less<>> clients_;  // GUARDED_BY(mu_)
-  bool dirty_ = false;                                       // GUARDED_BY(mu_)
+  std::map<std::string, ClientEntry, std::less<>> clients_;  // guarded by mu_
+  bool dirty_ = false;                                       // guarded by mu_
   std::mutex save_mu_;                                       // one Save at a time
-  std::map<std::string, uint64_t> saved_marks_;              // GUARDED_BY(save_mu_)
+  std::map<std::string, uint64_t> saved_marks_;              // guarded by save_mu_
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
-  bool bg_stop_ = false;  // GUARDED_BY(bg_mu_)
+  bool bg_stop_ = false;  // guarded by bg_mu_
   std::thread bg_thread_;
 };
 

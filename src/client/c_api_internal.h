@@ -22,7 +22,7 @@ struct sluice_client {
   // sluice_last_sequence: per stream, the sequence of the last commit the service
   // acknowledged through this handle. The Client reports it per commit only.
   std::mutex mu;
-  std::map<std::string, uint64_t, std::less<>> last_sequence;  // GUARDED_BY(mu)
+  std::map<std::string, uint64_t, std::less<>> last_sequence;  // guarded by mu
 };
 
 namespace sluice::client::c_api {

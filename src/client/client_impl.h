@@ -67,14 +67,14 @@ class ClientImpl final : public Client {
     const std::string name;
     // Serialises the commits of the stream: they are numbered and sent one at a time.
     std::mutex mu;
-    bool known = false;                // GUARDED_BY(mu) next_sequence is known
-    uint64_t next_sequence = 0;        // GUARDED_BY(mu)
-    std::deque<PendingEntry> pending;  // GUARDED_BY(mu) spooled, not delivered, in order
+    bool known = false;                // guarded by mu; next_sequence is known
+    uint64_t next_sequence = 0;        // guarded by mu
+    std::deque<PendingEntry> pending;  // guarded by mu; spooled, not delivered, in order
     // The last entry was delivered but the cursor saying so is not durable yet.
-    bool flush_needed = false;  // GUARDED_BY(mu)
-    uint64_t delivered = 0;     // GUARDED_BY(mu)
-    uint64_t rejected = 0;      // GUARDED_BY(mu)
-    std::string last_error;     // GUARDED_BY(mu)
+    bool flush_needed = false;  // guarded by mu
+    uint64_t delivered = 0;     // guarded by mu
+    uint64_t rejected = 0;      // guarded by mu
+    std::string last_error;     // guarded by mu
 
     bool spool_mode() const { return !pending.empty() || flush_needed; }
   };
@@ -147,27 +147,27 @@ class ClientImpl final : public Client {
 
   mutable std::mutex streams_mu_;
   std::map<std::string, std::unique_ptr<StreamState>, std::less<>>
-      streams_;                                 // GUARDED_BY(streams_mu_)
-  bool hello_known_ = false;                    // GUARDED_BY(streams_mu_)
-  std::map<std::string, uint64_t> hello_last_;  // GUARDED_BY(streams_mu_)
+      streams_;                                 // guarded by streams_mu_
+  bool hello_known_ = false;                    // guarded by streams_mu_
+  std::map<std::string, uint64_t> hello_last_;  // guarded by streams_mu_
 
   std::mutex hello_mu_;  // one Hello at a time
   std::atomic<bool> hello_done_{false};
   std::mutex hello_failure_mu_;
-  std::chrono::steady_clock::time_point hello_failed_at_{};  // GUARDED_BY(hello_failure_mu_)
-  std::string hello_failure_;                                // GUARDED_BY(hello_failure_mu_)
+  std::chrono::steady_clock::time_point hello_failed_at_{};  // guarded by hello_failure_mu_
+  std::string hello_failure_;                                // guarded by hello_failure_mu_
   std::atomic<uint32_t> max_records_per_request_{0};         // 0: not known
   std::atomic<uint64_t> service_max_message_bytes_{0};       // 0: not known
 
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
-  bool wake_ = false;      // GUARDED_BY(wake_mu_)
-  bool stopping_ = false;  // GUARDED_BY(wake_mu_)
+  bool wake_ = false;      // guarded by wake_mu_
+  bool stopping_ = false;  // guarded by wake_mu_
   std::atomic<bool> stop_{false};
   std::thread resubmitter_;
   // The resubmitter's call in flight, cancelled at shutdown.
   std::mutex resubmit_ctx_mu_;
-  grpc::ClientContext* resubmit_ctx_ = nullptr;  // GUARDED_BY(resubmit_ctx_mu_)
+  grpc::ClientContext* resubmit_ctx_ = nullptr;  // guarded by resubmit_ctx_mu_
 };
 
 }  // namespace sluice::client

@@ -89,7 +89,7 @@ class Connections {
   std::atomic<bool> shutdown_{false};
 
   std::mutex mu_;
-  std::set<grpc::ClientContext*> live_;  // GUARDED_BY(mu_)
+  std::set<grpc::ClientContext*> live_;  // guarded by mu_
 };
 
 }  // namespace sluice::client

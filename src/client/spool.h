@@ -121,8 +121,8 @@ class Spool {
   const SpoolOptions options_;
   // Shared: using the set; exclusive: reopening it to add a stream.
   mutable std::shared_mutex mu_;
-  std::unique_ptr<journal::JournalSet> set_;  // GUARDED_BY(mu_)
-  uint64_t generation_ = 0;                   // GUARDED_BY(mu_) bumped on every reopen
+  std::unique_ptr<journal::JournalSet> set_;  // guarded by mu_
+  uint64_t generation_ = 0;                   // guarded by mu_; bumped on every reopen
 
   // Read positions, kept between Read calls so that draining reads each segment once.
   struct ReaderState {
@@ -130,7 +130,7 @@ class Spool {
     std::unique_ptr<journal::Reader> reader;
   };
   std::mutex readers_mu_;
-  std::map<std::string, ReaderState> readers_;  // GUARDED_BY(readers_mu_)
+  std::map<std::string, ReaderState> readers_;  // guarded by readers_mu_
 };
 
 // Whether a service stream name can be a spool stream (the journal's rule).

@@ -161,25 +161,25 @@ class Controller {
   mutable std::mutex mu_;
   std::condition_variable cv_;         // wakes the controller's thread
   std::condition_variable active_cv_;  // wakes WaitActive callers
-  ClusterState state_;                 // GUARDED_BY(mu_)
-  std::optional<ClusterState> resumed_;  // GUARDED_BY(mu_) persisted state, until the first decision
-  std::map<std::string, journal::Lsn> markers_;  // GUARDED_BY(mu_) switch markers to apply
-  bool markers_pending_ = false;       // GUARDED_BY(mu_) switching, markers not appended yet
+  ClusterState state_;                 // guarded by mu_
+  std::optional<ClusterState> resumed_;  // guarded by mu_; persisted state, until the first decision
+  std::map<std::string, journal::Lsn> markers_;  // guarded by mu_; switch markers to apply
+  bool markers_pending_ = false;       // guarded by mu_; switching, markers not appended yet
   // Manual switch: the old target decides up to drain_lsn_ first, fixed once no call
   // admitted before the switch is still in flight (drain_fixed_).
-  bool draining_ = false;              // GUARDED_BY(mu_)
-  bool drain_fixed_ = false;           // GUARDED_BY(mu_)
-  journal::Lsn drain_lsn_ = 0;         // GUARDED_BY(mu_)
-  size_t sync_in_flight_ = 0;          // GUARDED_BY(mu_) SyncWritePasses held
-  std::string persist_error_;          // GUARDED_BY(mu_) the last change could not be saved
-  std::chrono::steady_clock::time_point drain_until_;  // GUARDED_BY(mu_)
-  std::string decider_;                // GUARDED_BY(mu_)
-  bool decider_known_ = false;         // GUARDED_BY(mu_)
-  std::map<std::string, CatchUpMeter> catch_up_;  // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point last_sample_;  // GUARDED_BY(mu_)
+  bool draining_ = false;              // guarded by mu_
+  bool drain_fixed_ = false;           // guarded by mu_
+  journal::Lsn drain_lsn_ = 0;         // guarded by mu_
+  size_t sync_in_flight_ = 0;          // guarded by mu_; SyncWritePasses held
+  std::string persist_error_;          // guarded by mu_; the last change could not be saved
+  std::chrono::steady_clock::time_point drain_until_;  // guarded by mu_
+  std::string decider_;                // guarded by mu_
+  bool decider_known_ = false;         // guarded by mu_
+  std::map<std::string, CatchUpMeter> catch_up_;  // guarded by mu_
+  std::chrono::steady_clock::time_point last_sample_;  // guarded by mu_
   std::chrono::steady_clock::time_point started_at_;
-  bool poked_ = false;  // GUARDED_BY(mu_)
-  bool stop_ = false;   // GUARDED_BY(mu_)
+  bool poked_ = false;  // guarded by mu_
+  bool stop_ = false;   // guarded by mu_
   std::thread thread_;
 };
 

@@ -94,8 +94,8 @@ class HealthMonitor {
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  std::map<std::string, TargetHealth> health_;  // GUARDED_BY(mu_)
-  bool stop_ = false;                           // GUARDED_BY(mu_)
+  std::map<std::string, TargetHealth> health_;  // guarded by mu_
+  bool stop_ = false;                           // guarded by mu_
 };
 
 }  // namespace sluice::cluster

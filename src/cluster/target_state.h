@@ -43,7 +43,7 @@ class TargetStateStore {
   FileSystem* fs_;
   const std::string path_;
   mutable std::mutex mu_;
-  std::map<std::string, Entry> targets_;  // GUARDED_BY(mu_)
+  std::map<std::string, Entry> targets_;  // guarded by mu_
 };
 
 }  // namespace sluice::cluster

@@ -110,7 +110,7 @@ class Node {
   bool shut_down_ = false;
   std::mutex maint_mu_;
   std::condition_variable maint_cv_;
-  bool maint_stop_ = false;  // GUARDED_BY(maint_mu_)
+  bool maint_stop_ = false;  // guarded by maint_mu_
   std::thread maint_thread_;
 };
 

@@ -92,9 +92,9 @@ TEST(NodeStopTest, CleanStopWhileTheActiveServerIsFrozen) {
 
   // Synchronous writes in a loop until one does not come back applied.
   std::mutex mu;
-  std::vector<int64_t> applied;  // GUARDED_BY(mu)
-  grpc::Status last_status;      // GUARDED_BY(mu)
-  v1::ExecuteResponse last;      // GUARDED_BY(mu)
+  std::vector<int64_t> applied;  // guarded by mu
+  grpc::Status last_status;      // guarded by mu
+  v1::ExecuteResponse last;      // guarded by mu
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> writer_done{false};
   std::thread writer([&] {

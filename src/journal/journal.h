@@ -161,24 +161,24 @@ class Journal {
   std::condition_variable space_cv_;        // producers: queue has room
   mutable std::condition_variable durable_cv_;  // waiters: durable/acked LSN moved
   bool stopping_ = false;
-  Status sticky_error_;          // GUARDED_BY(mu_)
-  Lsn next_lsn_ = 1;             // GUARDED_BY(mu_)
-  Lsn initial_next_lsn_ = 1;     // GUARDED_BY(mu_) next_lsn_ when the journal was opened
-  std::string queue_;            // GUARDED_BY(mu_) framed records not yet written
-  size_t queue_last_frame_ = 0;  // GUARDED_BY(mu_) offset of the last frame in queue_
+  Status sticky_error_;          // guarded by mu_
+  Lsn next_lsn_ = 1;             // guarded by mu_
+  Lsn initial_next_lsn_ = 1;     // guarded by mu_; next_lsn_ when the journal was opened
+  std::string queue_;            // guarded by mu_; framed records not yet written
+  size_t queue_last_frame_ = 0;  // guarded by mu_; offset of the last frame in queue_
   // Offsets in queue_ at which a new segment starts, with that segment's first LSN.
-  std::vector<std::pair<size_t, Lsn>> rolls_;  // GUARDED_BY(mu_)
-  uint64_t logical_segment_bytes_ = 0;         // GUARDED_BY(mu_) live segment incl. queue
-  uint64_t logical_segment_number_ = 0;        // GUARDED_BY(mu_) the segment queued into
+  std::vector<std::pair<size_t, Lsn>> rolls_;  // guarded by mu_
+  uint64_t logical_segment_bytes_ = 0;         // guarded by mu_; live segment incl. queue
+  uint64_t logical_segment_number_ = 0;        // guarded by mu_; the segment queued into
   // Sparse LSN -> offset index per segment number (see Locate). Entries of queued records
   // are added when they are queued: a reader never looks up an LSN that is not durable.
-  std::map<uint64_t, std::vector<std::pair<Lsn, uint64_t>>> index_;  // GUARDED_BY(mu_)
-  uint64_t next_index_offset_ = 0;             // GUARDED_BY(mu_) in the live segment
-  uint64_t queued_bytes_ = 0;                  // GUARDED_BY(mu_) incl. bytes being written
-  std::vector<SegmentInfo> segments_;          // GUARDED_BY(mu_)
-  Lsn acked_lsn_ = 0;                          // GUARDED_BY(mu_)
+  std::map<uint64_t, std::vector<std::pair<Lsn, uint64_t>>> index_;  // guarded by mu_
+  uint64_t next_index_offset_ = 0;             // guarded by mu_; in the live segment
+  uint64_t queued_bytes_ = 0;                  // guarded by mu_; incl. bytes being written
+  std::vector<SegmentInfo> segments_;          // guarded by mu_
+  Lsn acked_lsn_ = 0;                          // guarded by mu_
   std::atomic<Lsn> durable_lsn_{0};
-  bool writer_done_ = false;                   // GUARDED_BY(mu_)
+  bool writer_done_ = false;                   // guarded by mu_
 
   // Writer thread only.
   std::unique_ptr<WritableFile> live_;
@@ -187,7 +187,7 @@ class Journal {
   std::thread writer_;
 
   mutable std::mutex attachments_mu_;
-  mutable std::map<std::string, std::shared_ptr<void>> attachments_;  // GUARDED_BY(attachments_mu_)
+  mutable std::map<std::string, std::shared_ptr<void>> attachments_;  // guarded by attachments_mu_
 };
 
 }  // namespace sluice::journal

@@ -128,8 +128,8 @@ class JournalSet {
   std::map<std::string, std::unique_ptr<Journal>, std::less<>> journals_;
 
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, CursorState> cursors_;  // GUARDED_BY(mu_)
-  bool cursors_dirty_ = false;                                          // GUARDED_BY(mu_)
+  std::map<std::pair<std::string, std::string>, CursorState> cursors_;  // guarded by mu_
+  bool cursors_dirty_ = false;                                          // guarded by mu_
   std::mutex retention_mu_;  // one retention pass at a time
 
   std::mutex stop_mu_;

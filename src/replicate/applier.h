@@ -260,12 +260,12 @@ class Applier {
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  ApplierStatus status_;           // GUARDED_BY(mu_)
-  ApplierState last_logged_state_ = ApplierState::kConnecting;  // GUARDED_BY(mu_)
-  std::string last_logged_error_;                                // GUARDED_BY(mu_)
-  std::deque<Command*> commands_;  // GUARDED_BY(mu_)
-  bool stop_ = false;              // GUARDED_BY(mu_)
-  bool retry_now_ = false;         // GUARDED_BY(mu_) cut the current backoff short
+  ApplierStatus status_;           // guarded by mu_
+  ApplierState last_logged_state_ = ApplierState::kConnecting;  // guarded by mu_
+  std::string last_logged_error_;                                // guarded by mu_
+  std::deque<Command*> commands_;  // guarded by mu_
+  bool stop_ = false;              // guarded by mu_
+  bool retry_now_ = false;         // guarded by mu_; cut the current backoff short
   std::thread thread_;
 };
 

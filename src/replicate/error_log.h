@@ -78,7 +78,7 @@ class ErrorLog {
   FileSystem* fs_;
   const std::string path_;
   mutable std::mutex mu_;
-  std::unique_ptr<WritableFile> file_;  // GUARDED_BY(mu_)
+  std::unique_ptr<WritableFile> file_;  // guarded by mu_
 };
 
 // Every target's rejections under DATA_DIR/errors/, filtered.

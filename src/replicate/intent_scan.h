@@ -50,9 +50,9 @@ class IntentScan {
   const journal::Journal* const journal_;
   std::mutex scan_mu_;  // one CatchUp at a time
   mutable std::mutex mu_;
-  journal::Lsn scanned_to_ = 0;           // GUARDED_BY(mu_)
-  std::set<journal::Lsn> undecided_;      // GUARDED_BY(mu_)
-  bool stop_ = false;                     // GUARDED_BY(mu_)
+  journal::Lsn scanned_to_ = 0;           // guarded by mu_
+  std::set<journal::Lsn> undecided_;      // guarded by mu_
+  bool stop_ = false;                     // guarded by mu_
   std::condition_variable stop_cv_;
   std::thread follower_;
 };

@@ -80,8 +80,8 @@ class PriorityGate {
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  std::map<int, size_t, std::greater<>> held_;  // GUARDED_BY(mu_) priority -> passes
-  size_t total_ = 0;                            // GUARDED_BY(mu_)
+  std::map<int, size_t, std::greater<>> held_;  // guarded by mu_; priority -> passes
+  size_t total_ = 0;                            // guarded by mu_
 };
 
 }  // namespace sluice::replicate

@@ -80,7 +80,7 @@ TEST(PriorityGateTest, WaitersStartHighestFirstWhenTheWayOpens) {
   PriorityGate::Pass blocker;
   ASSERT_TRUE(gate.Enter(blocker, 1000, kNow));
   std::mutex mu;
-  std::vector<int> order;  // GUARDED_BY(mu)
+  std::vector<int> order;  // guarded by mu
   std::vector<std::thread> threads;
   // Started lowest first, so an order by arrival would be the wrong one.
   for (int priority : {10, 40, 50, 100}) {

@@ -133,12 +133,12 @@ class Replicator {
   std::mutex divergence_mu_;     // one save at a time
   std::mutex target_mu_;  // Start/Stop/StopTarget/StartTarget one at a time
   mutable std::mutex mu_;
-  std::vector<std::shared_ptr<Applier>> appliers_;  // GUARDED_BY(mu_)
-  std::set<std::string> stopped_targets_;           // GUARDED_BY(mu_)
-  bool started_ = false;                            // GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<Applier>> appliers_;  // guarded by mu_
+  std::set<std::string> stopped_targets_;           // guarded by mu_
+  bool started_ = false;                            // guarded by mu_
   std::string outcome_stream_;                      // set before Start()
   OutcomeSink outcome_sink_;                        // set before Start()
-  std::string decider_;                             // GUARDED_BY(mu_)
+  std::string decider_;                             // guarded by mu_
 };
 
 }  // namespace sluice::replicate

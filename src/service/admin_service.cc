@@ -126,7 +126,8 @@ v1::StatusResponse AdminService::BuildStatus() {
   int64_t now = NowMicros();
 
   for (const auto& t : cfg.targets) {
-    if (t.role == config::TargetRole::kOneway) continue;  // fed by the exporter (a later issue)
+    // Not served: sluiced has no one-way exporter (Node logs that at start).
+    if (t.role == config::TargetRole::kOneway) continue;
     bool enabled = ctx_.replicator->target_enabled(t.name);
     std::string worst = enabled ? "running" : "disabled";
     for (const auto& s : cfg.streams) {

@@ -57,7 +57,7 @@ class AdminService final : public v1::Admin::Service {
   // (stream, LSN) -> admitted_at_us: a lagging target's oldest unapplied record stays the
   // same between status calls, and reading it means scanning into a segment.
   std::map<std::pair<std::string, journal::Lsn>, int64_t>
-      admitted_cache_;    // GUARDED_BY(admitted_mu_)
+      admitted_cache_;    // guarded by admitted_mu_
   std::mutex action_mu_;  // one retry/discard/enable/disable at a time
 };
 

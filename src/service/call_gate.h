@@ -55,8 +55,8 @@ class CallGate {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  uint64_t in_progress_ = 0;  // GUARDED_BY(mu_)
-  bool draining_ = false;     // GUARDED_BY(mu_)
+  uint64_t in_progress_ = 0;  // guarded by mu_
+  bool draining_ = false;     // guarded by mu_
 };
 
 }  // namespace sluice::service

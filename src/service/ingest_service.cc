@@ -217,9 +217,9 @@ grpc::Status IngestService::CommitStream(
   };
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<Item> queue;      // GUARDED_BY(mu)
-  bool reading_done = false;   // GUARDED_BY(mu)
-  bool writer_failed = false;  // GUARDED_BY(mu)
+  std::deque<Item> queue;      // guarded by mu
+  bool reading_done = false;   // guarded by mu
+  bool writer_failed = false;  // guarded by mu
   grpc::Status final_status;   // written by the writer, read after join
 
   std::thread writer([&] {

@@ -45,7 +45,7 @@ class ReadPool {
 
   const config::Config* config_;
   std::mutex mu_;
-  std::map<std::string, std::vector<std::unique_ptr<store::Backend>>> idle_;  // GUARDED_BY(mu_)
+  std::map<std::string, std::vector<std::unique_ptr<store::Backend>>> idle_;  // guarded by mu_
 };
 
 }  // namespace sluice::service

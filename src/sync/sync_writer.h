@@ -96,24 +96,24 @@ class SyncWriter {
   const std::string model_stream_;
 
   std::mutex decide_mu_;  // one decision at a time, and none while the decider changes
-  std::string decider_;   // GUARDED_BY(decide_mu_)
-  bool decider_set_ = false;  // GUARDED_BY(decide_mu_) false: any target (tools, tests)
+  std::string decider_;   // guarded by decide_mu_
+  bool decider_set_ = false;  // guarded by decide_mu_; false: any target (tools, tests)
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<journal::Lsn, v1::ExecuteResponse> outcomes_;  // GUARDED_BY(mu_) recent ones
+  std::map<journal::Lsn, v1::ExecuteResponse> outcomes_;  // guarded by mu_; recent ones
   // Intents a former decider committed after it stopped deciding, until their outcome is
   // journaled: intent LSN -> that target.
-  std::map<journal::Lsn, std::string> orphans_;  // GUARDED_BY(mu_)
+  std::map<journal::Lsn, std::string> orphans_;  // guarded by mu_
   OrphanSink orphan_sink_;
-  std::deque<journal::Lsn> order_;                        // GUARDED_BY(mu_) for eviction
+  std::deque<journal::Lsn> order_;                        // guarded by mu_; for eviction
 
   std::mutex index_mu_;  // request ids; taken before mu_ when both are
-  std::unordered_map<std::string, journal::Lsn> request_lsns_;  // GUARDED_BY(index_mu_)
-  std::deque<std::string> request_order_;                       // GUARDED_BY(index_mu_)
-  journal::Lsn request_scanned_ = 0;  // GUARDED_BY(index_mu_) journal indexed up to here
-  bool request_evicted_ = false;      // GUARDED_BY(index_mu_) some ids were forgotten
-  bool stopped_ = false;                                  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, journal::Lsn> request_lsns_;  // guarded by index_mu_
+  std::deque<std::string> request_order_;                       // guarded by index_mu_
+  journal::Lsn request_scanned_ = 0;  // guarded by index_mu_; journal indexed up to here
+  bool request_evicted_ = false;      // guarded by index_mu_; some ids were forgotten
+  bool stopped_ = false;                                  // guarded by mu_
 };
 
 // Converts a backend result into the API's response fields.

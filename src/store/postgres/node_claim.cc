@@ -20,7 +20,7 @@ using RegistryKey = std::tuple<std::string, std::string, std::string>;  // conni
 
 struct Registry {
   std::mutex mu;
-  std::map<RegistryKey, std::weak_ptr<NodeClaim>> claims;  // GUARDED_BY(mu)
+  std::map<RegistryKey, std::weak_ptr<NodeClaim>> claims;  // guarded by mu
 };
 
 Registry& GetRegistry() {

@@ -53,7 +53,7 @@ class NodeClaim {
   const std::string node_;
   const std::string owner_;
   std::mutex mu_;
-  std::unique_ptr<PgConn> conn_;  // GUARDED_BY(mu_)
+  std::unique_ptr<PgConn> conn_;  // guarded by mu_
 };
 
 }  // namespace sluice::store::postgres
