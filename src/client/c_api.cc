@@ -155,15 +155,8 @@ int OutcomeCode(const sluice::v1::ExecuteResponse& r) {
 
 }  // namespace sluice::client::c_api
 
-using sluice::client::c_api::CommitResultCode;
-using sluice::client::c_api::CopyOut;
-using sluice::client::c_api::Fail;
-using sluice::client::c_api::last_error;
-using sluice::client::c_api::OrEmpty;
-using sluice::client::c_api::OutcomeCode;
-using sluice::client::c_api::SplitAddresses;
-using sluice::client::c_api::Statement;
-using sluice::client::c_api::ValueText;
+// The C API's shared helpers (c_api_internal.h).
+using namespace sluice::client::c_api;  // NOLINT(google-build-using-namespace)
 
 extern "C" {
 

@@ -8,12 +8,13 @@
 #include "client/client_impl.h"
 
 namespace sluice::client {
-namespace {
 
 void AddWhy(std::string* why, const std::string& address, std::string_view what) {
   if (!why->empty()) *why += "; ";
   *why += fmt::format("{}: {}", address, what);
 }
+
+namespace {
 
 // Keeps a long call's context registered for CancelCalls() while it runs.
 class Registration {
@@ -29,6 +30,55 @@ class Registration {
   Connections* conns_;
   grpc::ClientContext* ctx_;
 };
+
+// A server-streaming call on the first address that answers: `open` starts it on an
+// endpoint, `on_message` takes each message until it returns false (which ends the call,
+// OK). A call that failed before delivering anything moves on to the next address, since
+// starting again elsewhere is then exact. A stream the service ended without an error is
+// OK, or kUnavailable with `ended` when the caller expects it never to end.
+template <typename Message, typename Open>
+Status ReadFromFirstAnswering(Connections* conns, const Open& open,
+                              const std::function<bool(const Message&)>& on_message,
+                              std::string_view ended) {
+  std::string why;
+  for (size_t i : conns->Order()) {
+    Endpoint& e = conns->endpoint(i);
+    if (!conns->Connect(i)) {
+      AddWhy(&why, e.address, "cannot connect");
+      continue;
+    }
+    auto ctx = conns->NewContext(std::chrono::milliseconds(0));  // runs until stopped
+    bool delivered = false;
+    bool stopped = false;
+    grpc::Status gs;
+    {
+      Registration reg(conns, ctx.get());
+      auto reader = open(e, ctx.get());
+      Message message;
+      while (reader->Read(&message)) {
+        delivered = true;
+        if (!on_message(message)) {
+          stopped = true;
+          ctx->TryCancel();
+          break;
+        }
+      }
+      gs = reader->Finish();
+    }
+    if (stopped) return Status::OK();
+    if (!delivered && Connections::Classify(gs) != Reach::kAnswered &&
+        gs.error_code() != grpc::StatusCode::CANCELLED) {
+      AddWhy(&why, e.address, gs.error_message());
+      continue;
+    }
+    conns->MarkGood(i);
+    if (gs.ok() && !ended.empty()) {
+      return Status::Unavailable(fmt::format("{}: {}", e.address, ended));
+    }
+    return rpc::FromGrpcStatus(gs, e.address);
+  }
+  return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
+}
 
 // 128 random bits in hex: unique without coordination between processes.
 std::string NewRequestId() {
@@ -150,82 +200,20 @@ Status ClientImpl::Watch(uint64_t from_lsn,
                          const std::function<bool(const v1::ModelChange&)>& on_change) {
   v1::WatchRequest req;
   req.set_from_lsn(from_lsn);
-  std::string why;
-  for (size_t i : conns_->Order()) {
-    Endpoint& e = conns_->endpoint(i);
-    if (!conns_->Connect(i)) {
-      AddWhy(&why, e.address, "cannot connect");
-      continue;
-    }
-    auto ctx = conns_->NewContext(std::chrono::milliseconds(0));  // runs until stopped
-    bool delivered = false;
-    bool stopped = false;
-    grpc::Status gs;
-    {
-      Registration reg(conns_.get(), ctx.get());
-      auto reader = e.model->WatchChanges(ctx.get(), req);
-      v1::ModelChange change;
-      while (reader->Read(&change)) {
-        delivered = true;
-        if (!on_change(change)) {
-          stopped = true;
-          ctx->TryCancel();
-          break;
-        }
-      }
-      gs = reader->Finish();
-    }
-    if (stopped) return Status::OK();
-    // Nothing was delivered: starting again from from_lsn elsewhere is exact.
-    if (!delivered && Connections::Classify(gs) != Reach::kAnswered &&
-        gs.error_code() != grpc::StatusCode::CANCELLED) {
-      AddWhy(&why, e.address, gs.error_message());
-      continue;
-    }
-    conns_->MarkGood(i);
-    if (gs.ok()) return Status::Unavailable(fmt::format("{}: the change feed ended", e.address));
-    return rpc::FromGrpcStatus(gs, e.address);
-  }
-  return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
+  return ReadFromFirstAnswering<v1::ModelChange>(
+      conns_.get(),
+      [&req](Endpoint& e, grpc::ClientContext* ctx) { return e.model->WatchChanges(ctx, req); },
+      on_change, "the change feed ended");
 }
 
 Status ClientImpl::Download(const v1::ReadTableRequest& request,
                             const std::function<bool(const v1::RowBatch&)>& on_batch) {
-  std::string why;
-  for (size_t i : conns_->Order()) {
-    Endpoint& e = conns_->endpoint(i);
-    if (!conns_->Connect(i)) {
-      AddWhy(&why, e.address, "cannot connect");
-      continue;
-    }
-    auto ctx = conns_->NewContext(std::chrono::milliseconds(0));
-    bool delivered = false;
-    bool stopped = false;
-    grpc::Status gs;
-    {
-      Registration reg(conns_.get(), ctx.get());
-      auto reader = e.download->ReadTable(ctx.get(), request);
-      v1::RowBatch batch;
-      while (reader->Read(&batch)) {
-        delivered = true;
-        if (!on_batch(batch)) {
-          stopped = true;
-          ctx->TryCancel();
-          break;
-        }
-      }
-      gs = reader->Finish();
-    }
-    if (stopped) return Status::OK();
-    if (!delivered && Connections::Classify(gs) != Reach::kAnswered &&
-        gs.error_code() != grpc::StatusCode::CANCELLED) {
-      AddWhy(&why, e.address, gs.error_message());
-      continue;
-    }
-    conns_->MarkGood(i);
-    return rpc::FromGrpcStatus(gs, e.address);
-  }
-  return Status::Unavailable(fmt::format("no address of the service answered: {}", why));
+  return ReadFromFirstAnswering<v1::RowBatch>(
+      conns_.get(),
+      [&request](Endpoint& e, grpc::ClientContext* ctx) {
+        return e.download->ReadTable(ctx, request);
+      },
+      on_batch, "");
 }
 
 }  // namespace sluice::client

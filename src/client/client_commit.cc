@@ -18,11 +18,6 @@ constexpr int kMaxAdoptions = 3;
 // each waiting for every address again (the resubmitter keeps trying meanwhile).
 constexpr std::chrono::seconds kHelloRetry{3};
 
-void AddWhy(std::string* why, const std::string& address, std::string_view what) {
-  if (!why->empty()) *why += "; ";
-  *why += fmt::format("{}: {}", address, what);
-}
-
 // An upper bound of the serialized size of `request`, cheap for sample batches: each
 // value is counted at its longest encoding (a varint int64 in 10 bytes, a uint32 in 5)
 // instead of being measured. ByteSizeLong() walks every value, and gRPC walks them twice

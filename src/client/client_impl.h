@@ -39,6 +39,10 @@
 
 namespace sluice::client {
 
+// Appends "ADDRESS: WHAT" to `why`, "; "-separated: why no address of the service
+// answered, one reason per address (client_calls.cc).
+void AddWhy(std::string* why, const std::string& address, std::string_view what);
+
 class ClientImpl final : public Client {
  public:
   ~ClientImpl() override;
