@@ -71,7 +71,7 @@ void FailoverPgTest::StartDaemon(const std::map<std::string, std::string>& env) 
 }
 
 void FailoverPgTest::Reconnect() {
-  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  channel_ = OpenChannel(address());
   admin_ = v1::Admin::NewStub(channel_);
   sql_ = v1::Sql::NewStub(channel_);
 }
@@ -223,7 +223,7 @@ void FailoverPgTest::SqlLoop() {
 }
 
 void FailoverPgTest::SyncLoop() {
-  auto channel = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  auto channel = OpenChannel(address());
   auto stub = v1::Sql::NewStub(channel);
   while (!stop_load_) {
     SyncCall c;
@@ -259,7 +259,7 @@ void FailoverPgTest::SyncLoop() {
     } else {
       c.answer = Answer::kLost;
       c.message = fmt::format("{}: {}", static_cast<int>(s.error_code()), s.error_message());
-      channel = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+      channel = OpenChannel(address());
       stub = v1::Sql::NewStub(channel);
     }
     {
