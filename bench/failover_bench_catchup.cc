@@ -14,8 +14,6 @@
 
 namespace sluice::bench::failover {
 
-// Loads rows [first, first + rows) of `w` into a fresh database on `pg` the raw way:
-// binary COPY, one transaction per `batch_rows` rows. Returns the seconds it took.
 Result<double> PostgresBaseline(testing::PgServer* pg, const Workload& w, int64_t first, int64_t rows,
                                 int64_t batch_rows) {
   const std::string db = "bench_raw";

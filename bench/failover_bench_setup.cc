@@ -60,8 +60,6 @@ const v1::TargetStatus* FindTarget(const v1::StatusResponse& s, const std::strin
   return nullptr;
 }
 
-// True when every applier of `target` (every target when empty) runs and has applied
-// `heads` (stream -> LSN); `why` says what is missing.
 bool CaughtUp(const v1::StatusResponse& s, const std::map<std::string, uint64_t>& heads,
               const std::string& target, std::string* why) {
   size_t seen = 0;
@@ -89,9 +87,6 @@ std::map<std::string, uint64_t> Heads(const v1::StatusResponse& s) {
   return heads;
 }
 
-// Waits until the service is active, both targets are up and eligible, and every
-// applier has reached the stream heads seen when both were; then 200 ms of quiet and the
-// same active target. Returns the active target.
 Result<std::string> WaitStable(const Daemon& d, std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::optional<std::map<std::string, uint64_t>> heads;
@@ -128,8 +123,6 @@ Result<std::string> WaitStable(const Daemon& d, std::chrono::seconds timeout) {
   return Status::DeadlineExceeded(fmt::format("the service did not settle in time: {}", last));
 }
 
-// Waits until `target`'s appliers (every target's when empty) have reached the heads of
-// now; returns the heads.
 Result<std::map<std::string, uint64_t>> WaitCaughtUp(const Daemon& d, const std::string& target,
                                                      std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;

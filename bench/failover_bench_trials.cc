@@ -101,7 +101,6 @@ Trial RunTrial(Daemon& d, SyncLoop& sync, testing::PgServer* servers[2], bool ha
   return t;
 }
 
-// The state changes every target's event_log received: (ts_us, text), oldest first.
 Result<std::vector<std::pair<int64_t, std::string>>> StateEvents(testing::PgServer* pg) {
   SLUICE_ASSIGN_OR_RETURN(auto rows, pg->QueryRows("SELECT ts, text FROM event_log WHERE kind = 'sluice.state' "
                                                    "ORDER BY ts, id",
