@@ -101,7 +101,8 @@ std::string ModuleOfFile(const std::string& rel) {
 bool IsTestFile(const std::string& module, const fs::path& file) {
   const std::string name = file.filename().string();
   return module == "support" || name.ends_with("_test.cc") || name.ends_with("_test.c") ||
-         name.ends_with("_test_util.h") || name.starts_with("test_");
+         name.ends_with("_test_util.h") || name.ends_with("_test_util.cc") ||
+         name.starts_with("test_");
 }
 
 struct Violation {

@@ -42,7 +42,7 @@ class SluicedProcess : public ::sluice::testing::Sluiced {
   void EnableTls(const std::string& cert_file, const std::string& key_file,
                  const std::string& ca_file) {
     tls_ = "[tls]\ncert_file = \"" + cert_file + "\"\nkey_file = \"" + key_file + "\"\n";
-    SetClientCredentials(kToken, ::sluice::testing::ReadWholeFile(ca_file));
+    SetClientCredentials(kToken, ca_file);
     WriteClientConfig();
   }
 

@@ -33,7 +33,7 @@ class E2ePgTest : public ::testing::Test {
                                         .Toml())
                     .ok());
     ASSERT_TRUE(daemon_.Start().ok());
-    channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+    channel_ = OpenChannel(address());
     admin_ = v1::Admin::NewStub(channel_);
     const sluice::Status up = daemon_.WaitReady(
         [](const v1::StatusResponse& st) {

@@ -26,7 +26,7 @@ class FailoverSqliteTest : public ::testing::Test {
   void SetUp() override {
     d_ = std::make_unique<Daemon>(dir_, DaemonConfig::NoAuth());
     ASSERT_NO_FATAL_FAILURE(d_->Start());
-    sql_ = v1::Sql::NewStub(grpc::CreateChannel(d_->address(), grpc::InsecureChannelCredentials()));
+    sql_ = v1::Sql::NewStub(d_->channel());
   }
 
   v1::StatusResponse Status() {

@@ -17,8 +17,7 @@ class SyncOutcomeTest : public ::testing::Test {
   void Start(const std::map<std::string, std::string>& env = {}) {
     if (!daemon_) daemon_ = std::make_unique<Daemon>(dir_, DaemonConfig::NoAuth());
     ASSERT_NO_FATAL_FAILURE(daemon_->Start(env));
-    sql_ = v1::Sql::NewStub(grpc::CreateChannel(daemon_->address(),
-                                                grpc::InsecureChannelCredentials()));
+    sql_ = v1::Sql::NewStub(daemon_->channel());
   }
 
   grpc::Status Execute(const v1::ExecuteRequest& req, v1::ExecuteResponse* out) {

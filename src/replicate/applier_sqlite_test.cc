@@ -14,6 +14,7 @@
 
 #include "record/record_codec.h"
 #include "replicate/replicator.h"
+#include "support/sqlite_rows.h"
 #include "support/temp_dir.h"
 
 namespace sluice::replicate {
@@ -23,28 +24,15 @@ using journal::Lsn;
 
 using ::sluice::testing::TempDir;
 
-// Rows of a query as strings, for comparisons.
+// Rows of a query as strings, for comparisons; a query that fails fails the test.
 std::vector<std::vector<std::string>> Query(const std::string& file, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  std::vector<std::vector<std::string>> rows;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return rows;
+  auto rows = ::sluice::testing::QueryRows(file, sql,
+                                           {.read_only = true, .busy_timeout_ms = 0, .null_text = "NULL"});
+  if (!rows.ok()) {
+    ADD_FAILURE() << rows.status().ToString();
+    return {};
   }
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::vector<std::string> row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      const unsigned char* t = sqlite3_column_text(st, i);
-      row.push_back(t ? reinterpret_cast<const char*>(t) : "NULL");
-    }
-    rows.push_back(std::move(row));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rows;
+  return *rows;
 }
 
 std::string One(const std::string& file, const std::string& sql) {

@@ -3,7 +3,6 @@
 // SQLite or PostgreSQL target as text, and comparing a target with the workload's
 // expected rows.
 
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -17,6 +16,7 @@
 
 #include "replicate/test_workload.h"
 #include "support/pg_servers.h"
+#include "support/sqlite_rows.h"
 #include "support/temp_dir.h"
 
 namespace sluice::replicate::testing {
@@ -44,31 +44,12 @@ struct TargetHandle {
       }
       return *rows;
     }
-    Rows rows;
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(connection.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      if (error) *error = sqlite3_errmsg(db);
-      sqlite3_close(db);
-      return rows;
+    auto rows = ::sluice::testing::QueryRows(connection, sql, {.read_only = true, .busy_timeout_ms = 30'000});
+    if (!rows.ok()) {
+      if (error) *error = rows.status().ToString();
+      return {};
     }
-    sqlite3_busy_timeout(db, 30000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-      if (error) *error = sqlite3_errmsg(db);
-      sqlite3_close(db);
-      return rows;
-    }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      for (int i = 0; i < sqlite3_column_count(st); ++i) {
-        const unsigned char* t = sqlite3_column_text(st, i);
-        row.push_back(t ? reinterpret_cast<const char*>(t) : "<NULL>");
-      }
-      rows.push_back(std::move(row));
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return rows;
+    return *rows;
   }
 
   std::string One(const std::string& sql) const {

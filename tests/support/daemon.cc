@@ -51,7 +51,7 @@ Daemon::Daemon(const TempDir& dir, DaemonConfig config)
   if (!config_.extra.empty()) b.Extra(config_.extra);
   WriteFile(config_path_, b.Toml());
   sluiced_.SetClientCredentials(config_.auth ? kAdminToken : "",
-                                config_.tls_ca.empty() ? "" : ReadFile(config_.tls_ca));
+                                config_.tls_ca);
 }
 
 void Daemon::Start(const ChildEnv& env) {
@@ -89,13 +89,7 @@ std::map<std::string, uint64_t> Daemon::Heads() {
 }
 
 void Daemon::Connect() {
-  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-  if (!config_.tls_ca.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ReadFile(config_.tls_ca);
-    creds = grpc::SslCredentials(ssl);
-  }
-  channel_ = grpc::CreateChannel(address(), creds);
+  channel_ = OpenChannel(address(), config_.tls_ca);
   admin_ = v1::Admin::NewStub(channel_);
   ingest_ = v1::Ingest::NewStub(channel_);
   sql_ = v1::Sql::NewStub(channel_);

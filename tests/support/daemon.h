@@ -95,6 +95,8 @@ class Daemon {
   v1::Admin::Stub& admin_stub() { return *admin_; }
   v1::Ingest::Stub& ingest_stub() { return *ingest_; }
   v1::Sql::Stub& sql_stub() { return *sql_; }
+  // The channel of the stubs above (replaced by Start and Connect).
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
   // Waits until every applier's watermark is its stream's head; returns the last status.
   v1::StatusResponse WaitCaughtUp(std::chrono::milliseconds timeout = std::chrono::seconds(120));

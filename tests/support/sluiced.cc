@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include "rpc/channel.h"
 #include "support/net.h"
 
 namespace sluice::testing {
@@ -31,10 +32,20 @@ Status Sluiced::WriteConfig(const std::string& toml) const {
   return Status::OK();
 }
 
-void Sluiced::SetClientCredentials(std::string token, std::string ca_pem) {
+std::shared_ptr<grpc::Channel> OpenChannel(const std::string& address, const std::string& ca_file) {
+  rpc::ChannelOptions options;
+  options.tls_ca_file = ca_file;
+  auto channel = rpc::NewChannel(address, options);
+  if (channel.ok()) return *channel;
+  options.tls_ca_file.clear();
+  options.tls = true;
+  return *rpc::NewChannel(address, options);  // fails only reading a CA file
+}
+
+void Sluiced::SetClientCredentials(std::string token, std::string ca_file) {
   std::lock_guard<std::mutex> lock(mu_);
   token_ = std::move(token);
-  ca_pem_ = std::move(ca_pem);
+  ca_file_ = std::move(ca_file);
   channel_.reset();
 }
 
@@ -102,13 +113,7 @@ std::string Sluiced::LogTail(size_t max_bytes) const { return FileTail(log_path(
 std::shared_ptr<grpc::Channel> Sluiced::Channel() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (channel_ == nullptr) {
-    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-    if (!ca_pem_.empty()) {
-      grpc::SslCredentialsOptions ssl;
-      ssl.pem_root_certs = ca_pem_;
-      creds = grpc::SslCredentials(ssl);
-    }
-    channel_ = grpc::CreateChannel(address(0), creds);
+    channel_ = OpenChannel(address(0), ca_file_);
   }
   return channel_;
 }

@@ -28,6 +28,12 @@
 
 namespace sluice::testing {
 
+// A channel to `address`, opened the project's one way (rpc::NewChannel): TLS verified
+// against `ca_file` when one is named, else plain text. When the CA file cannot be read,
+// TLS against the system's roots, so that every call fails verification instead of the
+// caller getting no channel.
+std::shared_ptr<grpc::Channel> OpenChannel(const std::string& address, const std::string& ca_file = "");
+
 class Sluiced {
  public:
   // The binary to run and the directory of its config and log. `ports`: the loopback
@@ -48,8 +54,8 @@ class Sluiced {
   // Replaces the config file.
   Status WriteConfig(const std::string& toml) const;
   // How the harness's own Admin calls reach the service: a bearer token (empty: none)
-  // and, for TLS, the PEM of the CA to verify it against (empty: plain text).
-  void SetClientCredentials(std::string token, std::string ca_pem = "");
+  // and, for TLS, the CA file (PEM) to verify it against (empty: plain text).
+  void SetClientCredentials(std::string token, std::string ca_file = "");
   // The child dies with the thread that starts it (benchmarks: never outlive them).
   void set_die_with_parent(bool on) { die_with_parent_ = on; }
 
@@ -98,7 +104,7 @@ class Sluiced {
 
   mutable std::mutex mu_;  // guards the client side below
   std::string token_;
-  std::string ca_pem_;
+  std::string ca_file_;
   // Dropped after a failed call: a failed channel waits out its reconnect backoff, a
   // fresh one connects at once (a restarted sluiced answers sooner).
   mutable std::shared_ptr<grpc::Channel> channel_;

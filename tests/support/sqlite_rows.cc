@@ -6,15 +6,16 @@
 
 namespace sluice::testing {
 
-Result<std::vector<std::vector<std::string>>> QueryRows(const std::string& db,
-                                                        const std::string& sql) {
+Result<std::vector<std::vector<std::string>>> QueryRows(const std::string& db, const std::string& sql,
+                                                        const QueryOptions& options) {
   sqlite3* h = nullptr;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+  const int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  if (sqlite3_open_v2(db.c_str(), &h, flags, nullptr) != SQLITE_OK) {
     std::string msg = h ? sqlite3_errmsg(h) : "out of memory";
     sqlite3_close(h);
     return Status::IOError(fmt::format("{}: {}", db, msg));
   }
-  sqlite3_busy_timeout(h, 10000);
+  sqlite3_busy_timeout(h, options.busy_timeout_ms);
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
     std::string msg = sqlite3_errmsg(h);
@@ -27,7 +28,7 @@ Result<std::vector<std::vector<std::string>>> QueryRows(const std::string& db,
     std::vector<std::string> row;
     for (int i = 0; i < sqlite3_column_count(st); ++i) {
       const unsigned char* t = sqlite3_column_text(st, i);
-      row.push_back(t ? reinterpret_cast<const char*>(t) : "<NULL>");
+      row.push_back(t ? reinterpret_cast<const char*>(t) : options.null_text);
     }
     rows.push_back(std::move(row));
   }

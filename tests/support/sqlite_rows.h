@@ -11,9 +11,18 @@
 
 namespace sluice::testing {
 
-// Every row of `sql` on the SQLite file `db`, as text columns (NULL as "<NULL>").
-Result<std::vector<std::vector<std::string>>> QueryRows(const std::string& db,
-                                                        const std::string& sql);
+// How QueryRows opens the file and prints what it reads. The defaults are a reader that
+// waits out sluiced's writes; tests comparing rows to their own text pick the NULL text.
+struct QueryOptions {
+  bool read_only = false;  // SQLITE_OPEN_READONLY, else SQLITE_OPEN_READWRITE
+  int busy_timeout_ms = 10'000;  // 0: a locked database fails at once
+  std::string null_text = "<NULL>";
+};
+
+// Every row of `sql` on the SQLite file `db`, as text columns. Fails when the file cannot
+// be opened, `sql` not prepared, or a step fails (the rows read before it are dropped).
+Result<std::vector<std::vector<std::string>>> QueryRows(const std::string& db, const std::string& sql,
+                                                        const QueryOptions& options = {});
 // `sql` that yields one row with one integer column.
 Result<int64_t> QueryInt(const std::string& db, const std::string& sql);
 // Count of rows of `table` (WHERE `where`, when given); -1 when it cannot be read.
