@@ -112,6 +112,7 @@ void Sampler::RunCycle(const IntervalInfo& info, int64_t now_us, const Definitio
 void Sampler::Sample(const IntervalInfo& info, int64_t boundary_us,
                      const std::vector<int64_t>& ids) {
   points_->Snapshot(ids, &snapshot_);
+  constexpr uint32_t kOldData = v1::QUALITY_OLD_DATA;
   const int64_t old_before_us = boundary_us - options_.old_after_intervals * info.length_us;
   v1::Record record;
   v1::SampleBatch* batch = record.mutable_samples();
@@ -131,7 +132,7 @@ void Sampler::Sample(const IntervalInfo& info, int64_t boundary_us,
       continue;
     }
     values[i] = v->value;
-    qualities[i] = v->quality | (v->updated_us < old_before_us ? v1::QUALITY_OLD_DATA : 0u);
+    qualities[i] = v->quality | (v->updated_us < old_before_us ? kOldData : 0u);
   }
   Status st = records_(record);
   if (!st.ok()) {

@@ -103,7 +103,7 @@ TEST(SamplerTest, TenThousandPointsForASimulatedHour) {
       const int64_t last_update_s = stale(id) ? std::min(s, kStopAt) : s;
       const int64_t updated_us = kT0 + last_update_s * kSecondUs - kSecondUs / 2;
       const bool old = updated_us < boundary - kOldAfter * len;
-      const uint32_t quality = source_quality(id) | (old ? v1::QUALITY_OLD_DATA : 0u);
+      const uint32_t quality = source_quality(id) | (old ? uint32_t{v1::QUALITY_OLD_DATA} : 0u);
       ++rows;
       old_rows += old;
       if (b.point_id(i) != id || b.ts_us(i) != boundary ||
@@ -191,7 +191,8 @@ TEST(SamplerTest, ClockJumpRecordsTheMissedCycles) {
   Step(clock, kT0 + 1 * kSecondUs);
   Step(clock, kT0 + 10 * kSecondUs + 200'000);  // 2..9 missed; 10 is 200 ms late: tolerated
   Step(clock, kT0 + 12 * kSecondUs);           // 11 missed
-  Step(clock, kT0 + 185 * kSecondUs + 100);    // 13..184 and minutes 1, 2 missed
+  // 13..184 and minutes 1, 2 missed; minute 3 is sampled 5 s late.
+  Step(clock, kT0 + 185 * kSecondUs + 100);
   sampler.Stop();
 
   using P = std::pair<v1::SampleInterval, int64_t>;
@@ -200,7 +201,7 @@ TEST(SamplerTest, ClockJumpRecordsTheMissedCycles) {
                                           {v1::SAMPLE_INTERVAL_1S, kT0 + 12 * kSecondUs},
                                           {v1::SAMPLE_INTERVAL_1S, kT0 + 185 * kSecondUs},
                                           {v1::SAMPLE_INTERVAL_1MIN, kT0 + 180 * kSecondUs}}));
-  ASSERT_EQ(got.issues.size(), 4u);
+  ASSERT_EQ(got.issues.size(), 5u);
   auto expect_missed = [](const CycleIssue& i, v1::SampleInterval interval, int64_t first,
                           int64_t count) {
     EXPECT_EQ(i.kind, CycleIssue::Kind::kMissed);
@@ -213,6 +214,9 @@ TEST(SamplerTest, ClockJumpRecordsTheMissedCycles) {
   expect_missed(got.issues[1], v1::SAMPLE_INTERVAL_1S, kT0 + 11 * kSecondUs, 1);
   expect_missed(got.issues[2], v1::SAMPLE_INTERVAL_1S, kT0 + 13 * kSecondUs, 172);
   expect_missed(got.issues[3], v1::SAMPLE_INTERVAL_1MIN, kT0 + 60 * kSecondUs, 2);
+  EXPECT_EQ(got.issues[4].kind, CycleIssue::Kind::kLate);
+  EXPECT_EQ(got.issues[4].interval, v1::SAMPLE_INTERVAL_1MIN);
+  EXPECT_EQ(got.issues[4].boundary_us, kT0 + 180 * kSecondUs);
 }
 
 TEST(SamplerTest, LateCycleIsReportedAndStillSampledAtItsBoundary) {
@@ -363,7 +367,9 @@ TEST(SamplerTest, RealTimeOneSecondSamplingMissesNoCycle) {
     EXPECT_EQ(ts % kSecondUs, 0);
     EXPECT_GE(ts, start);
     EXPECT_LE(ts, end);
-    if (prev != 0) EXPECT_EQ(ts, prev + kSecondUs);  // consecutive: none skipped
+    if (prev != 0) {
+      EXPECT_EQ(ts, prev + kSecondUs);  // consecutive: none skipped
+    }
     prev = ts;
   }
 }
