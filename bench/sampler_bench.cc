@@ -5,7 +5,6 @@
 // p50/p99, missed cycles, the sampler thread's CPU share of one core, and the updaters'
 // rate. Issue goal: p99 cycle <= 200 ms and zero missed cycles over 60 s.
 
-#include <fmt/format.h>
 #include <time.h>
 
 #include <algorithm>
@@ -14,10 +13,12 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "bench/bench.h"
 #include "bench/bench_util.h"

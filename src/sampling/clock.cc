@@ -41,7 +41,8 @@ bool DrivenClock::WaitUntil(int64_t deadline_us, std::stop_token stop) {
     }
     idle_generation_ = generation_;
     cv_.notify_all();  // for AwaitIdleWaiter
-    if (!cv_.wait(lock, stop, [&] { return now_us_ >= deadline_us || generation_ != idle_generation_; })) {
+    if (!cv_.wait(lock, stop,
+                  [&] { return now_us_ >= deadline_us || generation_ != idle_generation_; })) {
       break;  // stop requested
     }
   }

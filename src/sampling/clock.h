@@ -51,9 +51,9 @@ class DrivenClock final : public Clock {
  private:
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
-  int64_t now_us_;             // GUARDED_BY(mu_)
-  int idle_waiters_ = 0;       // GUARDED_BY(mu_): waiters with deadline > now_us_
-  int64_t generation_ = 0;     // GUARDED_BY(mu_): bumped by every Set, see AwaitIdleWaiter
+  int64_t now_us_;                // GUARDED_BY(mu_)
+  int idle_waiters_ = 0;          // GUARDED_BY(mu_): waiters with deadline > now_us_
+  int64_t generation_ = 0;        // GUARDED_BY(mu_): bumped by every Set, see AwaitIdleWaiter
   int64_t idle_generation_ = -1;  // GUARDED_BY(mu_): generation an idle waiter last saw
 };
 

@@ -72,8 +72,7 @@ Result<int64_t> ParseUtcOffset(std::string_view text) {
       !TwoDigits(text.substr(1, 2), &h) || !TwoDigits(text.substr(4, 2), &m) || m > 59 ||
       h * 60 + m > 14 * 60) {
     return Status::InvalidArgument(fmt::format(
-        "'{}' is not a UTC offset: write Z or +hh:mm / -hh:mm within +-14:00, e.g. +08:00",
-        text));
+        "'{}' is not a UTC offset: write Z or +hh:mm / -hh:mm within +-14:00, e.g. +08:00", text));
   }
   const int64_t us = h * kHourUs + m * kMinuteUs;
   return text[0] == '-' ? -us : us;

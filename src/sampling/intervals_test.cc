@@ -9,7 +9,7 @@ namespace {
 constexpr int64_t kMay1 = 1714521600 * kSecondUs;
 
 TEST(IntervalsTest, TheTenNamesMatchTheSampleTables) {
-  const char* tables[] = {"sample_1s",    "sample_5s",    "sample_1min", "sample_5min",
+  const char* tables[] = {"sample_1s",    "sample_5s",    "sample_1min",  "sample_5min",
                           "sample_10min", "sample_15min", "sample_30min", "sample_1h",
                           "sample_8h",    "sample_1d"};
   ASSERT_EQ(AllIntervals().size(), 10u);
@@ -82,8 +82,7 @@ TEST(IntervalsTest, DayFollowsThePositiveUtcOffset) {
   EXPECT_EQ(BoundaryAtOrAfter(v1::SAMPLE_INTERVAL_1D, kMay1, china), local_midnight + kDayUs);
   // 8 h: local 00:00, 08:00, 16:00 = 16:00Z, 00:00Z, 08:00Z.
   EXPECT_EQ(BoundaryAtOrBefore(v1::SAMPLE_INTERVAL_8H, kMay1 + kHourUs, china), kMay1);
-  EXPECT_EQ(BoundaryAtOrAfter(v1::SAMPLE_INTERVAL_8H, kMay1 + kHourUs, china),
-            kMay1 + 8 * kHourUs);
+  EXPECT_EQ(BoundaryAtOrAfter(v1::SAMPLE_INTERVAL_8H, kMay1 + kHourUs, china), kMay1 + 8 * kHourUs);
 }
 
 TEST(IntervalsTest, DayFollowsANegativeUtcOffset) {
@@ -122,8 +121,7 @@ TEST(IntervalsTest, LeapOverMidnight) {
     EXPECT_EQ(BoundaryAtOrAfter(info.interval, before_midnight, utc), kMay1) << info.name;
   }
   EXPECT_EQ(BoundaryAtOrBefore(v1::SAMPLE_INTERVAL_1D, before_midnight, utc), kMay1 - kDayUs);
-  EXPECT_EQ(BoundaryAtOrBefore(v1::SAMPLE_INTERVAL_8H, before_midnight, utc),
-            kMay1 - 8 * kHourUs);
+  EXPECT_EQ(BoundaryAtOrBefore(v1::SAMPLE_INTERVAL_8H, before_midnight, utc), kMay1 - 8 * kHourUs);
 }
 
 TEST(IntervalsTest, TimesBeforeTheEpochFloor) {

@@ -11,8 +11,8 @@ std::string_view CycleIssueKindName(CycleIssue::Kind kind) {
   return kind == CycleIssue::Kind::kLate ? "late" : "missed";
 }
 
-Sampler::Sampler(Clock* clock, const PointTable* points, SamplerOptions options,
-                 RecordSink records, IssueSink issues, CycleObserver observer)
+Sampler::Sampler(Clock* clock, const PointTable* points, SamplerOptions options, RecordSink records,
+                 IssueSink issues, CycleObserver observer)
     : clock_(clock),
       points_(points),
       options_(options),
@@ -27,9 +27,9 @@ Status Sampler::SetDefinitions(const std::vector<Definition>& definitions) {
   auto set = std::make_shared<DefinitionSet>();
   for (const Definition& d : definitions) {
     if (d.interval < v1::SAMPLE_INTERVAL_1S || d.interval > v1::SAMPLE_INTERVAL_1D) {
-      return Status::InvalidArgument(fmt::format(
-          "sample definition of point {}: interval {} is not one of the ten", d.point_id,
-          static_cast<int>(d.interval)));
+      return Status::InvalidArgument(
+          fmt::format("sample definition of point {}: interval {} is not one of the ten",
+                      d.point_id, static_cast<int>(d.interval)));
     }
     (*set)[IntervalIndex(d.interval)].push_back(d.point_id);
   }

@@ -51,8 +51,8 @@ struct CycleIssue {
   v1::SampleInterval interval = v1::SAMPLE_INTERVAL_UNSPECIFIED;
   int64_t boundary_us = 0;  // kLate: the late boundary; kMissed: the first one missed
   Kind kind = Kind::kLate;
-  int64_t count = 0;        // kLate: 1; kMissed: how many consecutive boundaries
-  std::string detail;       // for a person: how late, or why missed
+  int64_t count = 0;   // kLate: 1; kMissed: how many consecutive boundaries
+  std::string detail;  // for a person: how late, or why missed
 };
 std::string_view CycleIssueKindName(CycleIssue::Kind kind);  // "late", "missed"
 

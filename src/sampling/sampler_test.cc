@@ -1,8 +1,8 @@
 #include "sampling/sampler.h"
 
 #include <atomic>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -190,7 +190,7 @@ TEST(SamplerTest, ClockJumpRecordsTheMissedCycles) {
   ASSERT_TRUE(sampler.Start().ok());
   Step(clock, kT0 + 1 * kSecondUs);
   Step(clock, kT0 + 10 * kSecondUs + 200'000);  // 2..9 missed; 10 is 200 ms late: tolerated
-  Step(clock, kT0 + 12 * kSecondUs);           // 11 missed
+  Step(clock, kT0 + 12 * kSecondUs);            // 11 missed
   // 13..184 and minutes 1, 2 missed; minute 3 is sampled 5 s late.
   Step(clock, kT0 + 185 * kSecondUs + 100);
   sampler.Stop();
@@ -253,7 +253,7 @@ TEST(SamplerTest, ClockStepBackwardsProducesNoDuplicateOrOutOfOrderBoundary) {
   Step(clock, kT0 + 2 * kSecondUs + 500'000);  // back 2.5 s
   Step(clock, kT0 + 3 * kSecondUs);            // boundaries already sampled: nothing
   Step(clock, kT0 + 5 * kSecondUs);
-  Step(clock, kT0 + 6 * kSecondUs);            // the next one not sampled yet
+  Step(clock, kT0 + 6 * kSecondUs);  // the next one not sampled yet
   sampler.Stop();
   using P = std::pair<v1::SampleInterval, int64_t>;
   std::vector<P> want;
