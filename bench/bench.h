@@ -33,4 +33,8 @@ void RegisterFailoverBench(CLI::App& app, Context* context);
 // retained model journal (shared intent scan, sparse index) against a full read.
 void RegisterIntentRecoveryBench(CLI::App& app, Context* context);
 
+// `sluice-bench sampler`: the active periodic sampler (issue #11) with N points at 1 s fed
+// by updater threads: cycle duration p50/p99, missed cycles, CPU share.
+void RegisterSamplerBench(CLI::App& app, Context* context);
+
 }  // namespace sluice::bench

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   sluice::bench::RegisterIngestBench(app, &context);
   sluice::bench::RegisterFailoverBench(app, &context);
   sluice::bench::RegisterIntentRecoveryBench(app, &context);
+  sluice::bench::RegisterSamplerBench(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
