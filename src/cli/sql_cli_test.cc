@@ -34,14 +34,7 @@ class SqlCliTest : public ::testing::Test {
     }
   }
 
-  uint64_t ModelHead() {
-    v1::StatusResponse st;
-    EXPECT_TRUE(daemon_->Admin(&st).ok());
-    for (const auto& s : st.streams()) {
-      if (s.name() == "model") return s.head_lsn();
-    }
-    return 0;
-  }
+  uint64_t ModelHead() { return daemon_->HeadLsn("model"); }
 
   TempDir dir_;
   std::unique_ptr<Daemon> daemon_;

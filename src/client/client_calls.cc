@@ -166,9 +166,7 @@ Result<v1::ExecuteResponse> ClientImpl::Execute(const v1::ExecuteRequest& reques
   return resp;
 }
 
-Result<v1::ExecuteResponse> ClientImpl::GetOutcome(uint64_t lsn) {
-  v1::GetOutcomeRequest req;
-  req.set_lsn(lsn);
+Result<v1::ExecuteResponse> ClientImpl::AskOutcome(const v1::GetOutcomeRequest& req) {
   v1::ExecuteResponse resp;
   SLUICE_RETURN_IF_ERROR(CallAny(/*resend_safe=*/true, options_.call_timeout,
                                  [&](Endpoint& e, grpc::ClientContext* ctx) {
@@ -178,17 +176,17 @@ Result<v1::ExecuteResponse> ClientImpl::GetOutcome(uint64_t lsn) {
   return resp;
 }
 
+Result<v1::ExecuteResponse> ClientImpl::GetOutcome(uint64_t lsn) {
+  v1::GetOutcomeRequest req;
+  req.set_lsn(lsn);
+  return AskOutcome(req);
+}
+
 Result<v1::ExecuteResponse> ClientImpl::GetOutcomeByRequestId(const std::string& request_id) {
   if (request_id.empty()) return Status::InvalidArgument("GetOutcomeByRequestId: request_id is empty");
   v1::GetOutcomeRequest req;
   req.set_request_id(request_id);
-  v1::ExecuteResponse resp;
-  SLUICE_RETURN_IF_ERROR(CallAny(/*resend_safe=*/true, options_.call_timeout,
-                                 [&](Endpoint& e, grpc::ClientContext* ctx) {
-                                   resp.Clear();
-                                   return e.sql->GetOutcome(ctx, req, &resp);
-                                 }));
-  return resp;
+  return AskOutcome(req);
 }
 
 Result<v1::ExecuteResponse> ClientImpl::Update(const v1::ExecuteRequest& request) {

@@ -135,6 +135,8 @@ class ClientImpl final : public Client {
   // with kOutcomeUnknown.
   Status CallAny(bool resend_safe, std::chrono::milliseconds timeout,
                  const std::function<grpc::Status(Endpoint&, grpc::ClientContext*)>& fn);
+  // Sql.GetOutcome (by LSN or by request id); a question, so safe to send again.
+  Result<v1::ExecuteResponse> AskOutcome(const v1::GetOutcomeRequest& req);
   // A synchronous write (Sql.Execute or Model.Update) with a request id (a new one when
   // the request has none); a call cut off after it may have been sent is answered
   // OUTCOME_UNKNOWN with that id.

@@ -31,14 +31,7 @@ class SyncOutcomeTest : public ::testing::Test {
     return sql_->GetOutcome(ctx.get(), req, out);
   }
 
-  uint64_t ModelHead() {
-    v1::StatusResponse st;
-    EXPECT_TRUE(daemon_->Admin(&st).ok());
-    for (const auto& s : st.streams()) {
-      if (s.name() == "model") return s.head_lsn();
-    }
-    return 0;
-  }
+  uint64_t ModelHead() { return daemon_->HeadLsn("model"); }
 
   static v1::ExecuteRequest Insert(int64_t id) {
     v1::ExecuteRequest r;

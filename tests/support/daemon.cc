@@ -102,6 +102,17 @@ std::unique_ptr<grpc::ClientContext> Daemon::Context(const std::string& token) c
   return ctx;
 }
 
+uint64_t Daemon::HeadLsn(const std::string& stream) {
+  v1::StatusResponse st;
+  grpc::Status gs = Admin(&st);
+  EXPECT_TRUE(gs.ok()) << gs.error_message();
+  for (const auto& s : st.streams()) {
+    if (s.name() == stream) return s.head_lsn();
+  }
+  ADD_FAILURE() << "Admin.Status names no stream '" << stream << "'";
+  return 0;
+}
+
 grpc::Status Daemon::Admin(v1::StatusResponse* out, const std::string& token) {
   auto ctx = Context(config_.auth ? token : "");
   return admin_->Status(ctx.get(), v1::StatusRequest(), out);

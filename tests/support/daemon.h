@@ -88,6 +88,8 @@ class Daemon {
 
   std::unique_ptr<grpc::ClientContext> Context(const std::string& token) const;
   grpc::Status Admin(v1::StatusResponse* out, const std::string& token = kAdminToken);
+  // The head LSN of `stream` as Admin.Status reports it (0, and a failure, when it cannot).
+  uint64_t HeadLsn(const std::string& stream);
   grpc::Status Commit(const v1::CommitRequest& req, v1::CommitResponse* out,
                       const std::string& token = kIngestToken);
   grpc::Status Hello(const std::string& client, v1::HelloResponse* out,
