@@ -32,17 +32,29 @@ function(sluice_executable name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
 
-# sluice_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [TIMEOUT seconds])
-# One binary per test file; tests are discovered from the binary by CTest.
+# sluice_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [TIMEOUT seconds] [SERIAL])
+# One binary per test file; tests are discovered from the binary by CTest. SERIAL: CTest
+# runs these tests alone (for the few that watch the wall clock, so that a parallel test
+# cannot starve them on a small machine).
 function(sluice_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   sluice_target_flags(${name})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
   endif()
+  # An empty value would vanish from the list and shift the pairs: add only what is set.
+  set(properties TIMEOUT ${ARG_TIMEOUT})
+  if(ARG_LABELS)
+    # Only the first of several labels survives gtest_discover_tests' property list (its
+    # `;` splits them); tests are selected by their first label, e.g. `-L postgres`.
+    list(APPEND properties LABELS "${ARG_LABELS}")
+  endif()
+  if(ARG_SERIAL)
+    list(APPEND properties RUN_SERIAL TRUE)
+  endif()
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
+    PROPERTIES ${properties})
 endfunction()
