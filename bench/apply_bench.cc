@@ -300,16 +300,7 @@ RunResult PostgresBaseline(const Target& t, const Workload& w, int64_t batch_row
       data.Row(w.point_id[k], w.ts[k], w.value[k], kQuality, batch + 1);
     }
     data.Trailer();
-    if (PQputCopyData(conn, data.data().data(), static_cast<int>(data.data().size())) != 1 ||
-        PQputCopyEnd(conn, nullptr) != 1) {
-      return finish(PQerrorMessage(conn));
-    }
-    PGresult* res = PQgetResult(conn);
-    std::string err;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) err = PQresultErrorMessage(res);
-    PQclear(res);
-    while ((res = PQgetResult(conn)) != nullptr) PQclear(res);
-    if (!err.empty()) return finish("COPY: " + err);
+    if (Status st = SendCopy(conn, data.data()); !st.ok()) return finish(st.message());
     if (auto e = exec("COMMIT", PGRES_COMMAND_OK); !e.empty()) return finish(e);
     r.transactions++;
   }

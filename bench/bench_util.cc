@@ -85,6 +85,20 @@ void BinaryCopy::Put64(uint64_t v) {
   buf_.append(reinterpret_cast<const char*>(&v), 8);
 }
 
+Status SendCopy(PGconn* conn, const std::string& data) {
+  if (PQputCopyData(conn, data.data(), static_cast<int>(data.size())) != 1 ||
+      PQputCopyEnd(conn, nullptr) != 1) {
+    return Status::Internal(PQerrorMessage(conn));
+  }
+  PGresult* res = PQgetResult(conn);
+  Status s = PQresultStatus(res) == PGRES_COMMAND_OK
+                 ? Status::OK()
+                 : Status::Internal(fmt::format("COPY: {}", PQresultErrorMessage(res)));
+  PQclear(res);
+  while ((res = PQgetResult(conn)) != nullptr) PQclear(res);
+  return s;
+}
+
 Status CreateSamplePartitions(PGconn* conn, const std::string& table, int64_t min_ts,
                               int64_t max_ts, int64_t span) {
   std::set<int64_t> starts;

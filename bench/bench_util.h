@@ -53,6 +53,11 @@ class BinaryCopy {
   std::string buf_;
 };
 
+// Sends `data` (a whole binary COPY stream, header to trailer) on a connection in the
+// COPY IN state, ends the COPY and reads its result; kInternal with libpq's message when
+// the server refused it. The baselines' one way to load a batch.
+Status SendCopy(PGconn* conn, const std::string& data);
+
 // Creates, as the backend does (store/postgres/partitions.h), every partition of `table`
 // that rows with timestamps in [min_ts, max_ts] need, and the one after the newest, unless
 // it exists. For a baseline's untimed preparation.

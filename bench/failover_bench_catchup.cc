@@ -54,17 +54,7 @@ Result<double> PostgresBaseline(testing::PgServer* pg, const Workload& w, int64_
       data.Row(w.point(first + i), w.ts(first + i), Workload::value(first + i), kQuality, batch + 1);
     }
     data.Trailer();
-    if (PQputCopyData(conn, data.data().data(), static_cast<int>(data.data().size())) != 1 ||
-        PQputCopyEnd(conn, nullptr) != 1) {
-      return Status::Internal(PQerrorMessage(conn));
-    }
-    PGresult* res = PQgetResult(conn);
-    Status s = PQresultStatus(res) == PGRES_COMMAND_OK
-                   ? Status::OK()
-                   : Status::Internal(fmt::format("COPY: {}", PQresultErrorMessage(res)));
-    PQclear(res);
-    while ((res = PQgetResult(conn)) != nullptr) PQclear(res);
-    SLUICE_RETURN_IF_ERROR(s);
+    SLUICE_RETURN_IF_ERROR(SendCopy(conn, data.data()));
     SLUICE_RETURN_IF_ERROR(exec("COMMIT", PGRES_COMMAND_OK));
   }
   const double seconds = Seconds(Clock::now() - start);
