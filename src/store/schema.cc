@@ -15,13 +15,13 @@ constexpr std::array<v1::SampleInterval, 10> kIntervals = {
     v1::SAMPLE_INTERVAL_1D,
 };
 
-constexpr std::array<std::string_view, 21> kTableNames = {
+constexpr std::array<std::string_view, 22> kTableNames = {
     "sluice_schema_version", "point",        "sample_define",    "sample_1s",
     "sample_5s",             "sample_1min",  "sample_5min",      "sample_10min",
     "sample_15min",          "sample_30min", "sample_1h",        "sample_8h",
     "sample_1d",             "burst_type",   "burst_sample",     "recall_sample",
     "event_log",             "sample_edit_log", "sluice_watermark", "sluice_error",
-    "sluice_node_lock",
+    "sluice_node_lock",      "recall_define",
 };
 
 // Column types that differ between dialects.
@@ -220,6 +220,35 @@ std::vector<std::string> ErrorResolution(const Types& t) {
           fmt::format("ALTER TABLE sluice_error ADD COLUMN resolved_at {}", t.integer)};
 }
 
+// Step 3: the sampling catalog (sampling/catalog_types.h). A point's kind, its lolo/hihi
+// limits (lower_limit/upper_limit are lo/hi), deadband and hydrology codes; the names of a
+// trigger type's columns; recall windows. List columns are comma-separated text, so one
+// row holds one catalog entry on every dialect.
+std::vector<std::string> SamplingCatalog(const Types& t) {
+  return {
+      fmt::format("ALTER TABLE point ADD COLUMN kind {} NOT NULL DEFAULT 0", t.integer),
+      fmt::format("ALTER TABLE point ADD COLUMN lolo_limit {}", t.real),
+      fmt::format("ALTER TABLE point ADD COLUMN hihi_limit {}", t.real),
+      fmt::format("ALTER TABLE point ADD COLUMN deadband {} NOT NULL DEFAULT 0", t.real),
+      fmt::format("ALTER TABLE point ADD COLUMN station {} NOT NULL DEFAULT ''", t.text),
+      fmt::format("ALTER TABLE point ADD COLUMN element {} NOT NULL DEFAULT ''", t.text),
+      fmt::format("ALTER TABLE burst_type ADD COLUMN int_columns {} NOT NULL DEFAULT ''", t.text),
+      fmt::format("ALTER TABLE burst_type ADD COLUMN float_columns {} NOT NULL DEFAULT ''", t.text),
+      fmt::format("ALTER TABLE burst_type ADD COLUMN string_columns {} NOT NULL DEFAULT ''", t.text),
+      fmt::format("CREATE TABLE recall_define (\n"
+                  "  recall_id {0} NOT NULL PRIMARY KEY,\n"
+                  "  name {2} NOT NULL DEFAULT '',\n"
+                  "  point_ids {2} NOT NULL DEFAULT '',\n"
+                  "  period_us {0} NOT NULL,\n"
+                  "  before_us {0} NOT NULL DEFAULT 0,\n"
+                  "  after_us {0} NOT NULL DEFAULT 0,\n"
+                  "  on_limit {3},\n"
+                  "  updated_at {0} NOT NULL DEFAULT 0\n"
+                  "){4}",
+                  t.integer, t.real, t.text, Bool(t, "on_limit", true), t.table_suffix),
+  };
+}
+
 }  // namespace
 
 std::string_view BootstrapStatement() {
@@ -234,6 +263,7 @@ std::span<const MigrationStep> SqliteSchemaSteps() {
   static const std::vector<MigrationStep> steps = {
       {1, "initial schema", InitialSchema(kSqliteTypes)},
       {2, "sluice_error resolution", ErrorResolution(kSqliteTypes)},
+      {3, "sampling catalog", SamplingCatalog(kSqliteTypes)},
   };
   return steps;
 }
@@ -243,6 +273,7 @@ std::span<const MigrationStep> PostgresSchemaSteps() {
   static const std::vector<MigrationStep> steps = {
       {1, "initial schema", InitialSchema(kPostgresTypes)},
       {2, "sluice_error resolution", ErrorResolution(kPostgresTypes)},
+      {3, "sampling catalog", SamplingCatalog(kPostgresTypes)},
   };
   return steps;
 }

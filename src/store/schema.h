@@ -12,8 +12,9 @@
 // change is a new step.
 //
 // Tables (both dialects, same columns; types differ only where the dialect must):
-//   point(point_id PK, name UNIQUE, description, unit, lower_limit, upper_limit,
-//         updated_at)
+//   point(point_id PK, name UNIQUE (the point's code), description (its name for people),
+//         unit, lower_limit (lo), upper_limit (hi), updated_at; step 3: kind (0 analog,
+//         1 status, 2 counter), lolo_limit, hihi_limit, deadband, station, element)
 //   sample_define(point_id, sample_interval (SampleInterval number), mode (0 active:
 //         sampled from the point table, 1 passive: pushed by an application), enabled,
 //         updated_at; PK(point_id, sample_interval))
@@ -21,10 +22,14 @@
 //         PK(point_id, ts)) -- ts is µs UTC; ver is the record's admission sequence;
 //         manual is 1 for a manually corrected row. value is NULL for NaN on SQLite (and -0.0 reads as 0).
 //         PostgreSQL: PARTITION BY RANGE (ts), partitions created by the backend.
-//   burst_type(trigger_type PK, name, description, int_count, float_count, string_count)
+//   burst_type(trigger_type PK, name, description, int_count, float_count, string_count;
+//         step 3: int_columns, float_columns, string_columns -- column names,
+//         comma-separated)
 //   burst_sample(trigger_type, occur_time, ver, int_1..int_50, float_1..float_50,
 //         str_1..str_50; PK(trigger_type, occur_time)) -- one wide table for every
 //         trigger type, the old platform's layout; unused columns are NULL.
+//   recall_define(recall_id PK, name, point_ids (comma-separated), period_us, before_us,
+//         after_us, on_limit, updated_at) -- step 3: recall windows
 //   recall_sample(point_id, event_ts, ts, value, quality, ver; PK(point_id, event_ts, ts))
 //   event_log(id (target-local), ver, seq (index in its record), ts, point_id, kind,
 //         severity, source, text)

@@ -85,6 +85,40 @@ TEST(SchemaTest, SqliteDdlRunsAndCreatesEveryTable) {
   std::set<std::string> expected(TableNames().begin(), TableNames().end());
   EXPECT_EQ(tables, expected);
 
+  // Step 3 (sampling catalog): a point row with every catalog column, a trigger type's
+  // column names, a recall window; defaults fill what a step-1 writer leaves out.
+  for (const char* sql : {
+           "INSERT INTO point (point_id, name, kind, lolo_limit, lower_limit, upper_limit, "
+           "hihi_limit, deadband, station, element) VALUES (7, 'P7', 2, -2.0, -1.0, 1.0, 2.0, "
+           "0.5, '60105400', 'Z')",
+           "INSERT INTO point (point_id, name) VALUES (8, 'P8')",
+           "INSERT INTO burst_type (trigger_type, int_columns, float_columns, string_columns) "
+           "VALUES (1, 'a,b', 'x', '')",
+           "INSERT INTO recall_define (recall_id, name, point_ids, period_us) VALUES (1, 'r', "
+           "'7,8', 1000000)"}) {
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << sql;
+  }
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT p.kind + q.kind, q.deadband, q.station, r.on_limit, "
+                               "r.before_us FROM point p, point q, recall_define r "
+                               "WHERE p.point_id = 7 AND q.point_id = 8",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);  // 2 given + 0 default
+  EXPECT_EQ(sqlite3_column_double(stmt, 1), 0.0);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2)), "");
+  EXPECT_EQ(sqlite3_column_int(stmt, 3), 1);  // on_limit defaults to true
+  EXPECT_EQ(sqlite3_column_int(stmt, 4), 0);
+  sqlite3_finalize(stmt);
+  // on_limit is a boolean: anything but 0/1 is refused as PostgreSQL would.
+  EXPECT_NE(sqlite3_exec(db,
+                         "INSERT INTO recall_define (recall_id, period_us, on_limit) VALUES (2, 1, 5)",
+                         nullptr, nullptr, &err),
+            SQLITE_OK);
+  sqlite3_free(err);
+  err = nullptr;
+
   // burst_sample has 3 key columns plus 50 of each kind.
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT * FROM burst_sample", -1, &stmt, nullptr), SQLITE_OK);
   EXPECT_EQ(sqlite3_column_count(stmt), 3 + 3 * kBurstColumns);
