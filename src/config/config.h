@@ -156,6 +156,20 @@ struct HealthConfig {
   Duration switch_deadline = std::chrono::seconds(2);
 };
 
+// [sampling]: the periodic sampler of the daemon (docs/sampling.md).
+struct SamplingConfig {
+  bool enabled = true;
+  std::string utc_offset = "+00:00";  // of the local day (8 h and 1 d boundaries)
+  int64_t utc_offset_us = 0;
+  std::string day_start = "00:00";    // after local midnight
+  int64_t day_start_us = 0;
+  int old_after_intervals = 3;        // a value older than this many intervals is old data
+  int64_t late_tolerance_ms = 500;    // a cycle later than this is reported late
+  uint64_t max_points = 2'000'000;    // of the real-time point table
+  std::string stream = "samples";     // where sampled records are journaled
+  int line = 0;                       // of [sampling] (0: not in the file)
+};
+
 struct ClientDedupConfig {
   Duration idle_forget = std::chrono::hours(24 * 30);
 };
@@ -171,6 +185,7 @@ struct Config {
   TlsConfig tls;
   HealthConfig health;
   ClientDedupConfig client_dedup;
+  SamplingConfig sampling;
   // Valid but risky settings, each "file:line:col: message", for the daemon to log at
   // startup (authentication off, clear text on a network, readable token files, ...).
   std::vector<std::string> warnings;

@@ -26,6 +26,7 @@ using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;using testing::ErrorOf;
 using testing::kMinimal;
@@ -142,7 +143,7 @@ TEST(ConfigErrorTest, UnknownTablesAndTopLevelKeys) {
             "sluiced.toml:14:1: unknown table [[targets]] (did you mean [[target]]?)");
   EXPECT_EQ(ErrorOf(WithMinimal("[metrics]\nport = 1\n")),
             "sluiced.toml:14:1: unknown table [metrics] (valid tables: [node], [journal], "
-            "[[stream]], [[target]], [limits], [auth], [tls], [health], [client_dedup])");
+            "[[stream]], [[target]], [limits], [auth], [tls], [health], [client_dedup], [sampling])");
   EXPECT_EQ(ErrorOf("budget = \"1GiB\"\n" + std::string(kMinimal)),
             "sluiced.toml:1:1: unknown key 'budget' at the top level (it belongs in "
             "[journal])");
@@ -254,6 +255,64 @@ log_file = ""
             "\"oneway\", not \"primay\" (did you mean \"primary\"?)\n"
             "sluiced.toml:17:10: target 'b': 'driver' must be \"sqlite\" or \"postgres\", not "
             "\"mysql\"");
+}
+
+// [sampling]: defaults, every key's errors with its line, the stream it names.
+TEST(ConfigErrorTest, SamplingSection) {
+  Result<Config> plain = Parse(kMinimal);
+  ASSERT_TRUE(plain.ok());
+  const SamplingConfig& d = plain->sampling;
+  EXPECT_TRUE(d.enabled);
+  EXPECT_EQ(d.utc_offset_us, 0);
+  EXPECT_EQ(d.day_start_us, 0);
+  EXPECT_EQ(d.old_after_intervals, 3);
+  EXPECT_EQ(d.late_tolerance_ms, 500);
+  EXPECT_EQ(d.max_points, 2'000'000u);
+  EXPECT_EQ(d.stream, "samples");
+
+  Result<Config> set = Parse(WithMinimal(
+      "[sampling]\nutc_offset = \"+08:00\"\nday_start = \"08:00\"\nold_after_intervals = 5\n"
+      "late_tolerance_ms = 250\nmax_points = 1000\nstream = \"events\"\n"));
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->sampling.utc_offset_us, 8 * 3600 * int64_t{1'000'000});
+  EXPECT_EQ(set->sampling.day_start_us, 8 * 3600 * int64_t{1'000'000});
+  EXPECT_EQ(set->sampling.old_after_intervals, 5);
+  EXPECT_EQ(set->sampling.late_tolerance_ms, 250);
+  EXPECT_EQ(set->sampling.max_points, 1000u);
+  EXPECT_EQ(set->sampling.stream, "events");
+  Result<Config> west = Parse(WithMinimal("[sampling]\nutc_offset = \"-05:30\"\n"));
+  ASSERT_TRUE(west.ok());
+  EXPECT_EQ(west->sampling.utc_offset_us, -(5 * 60 + 30) * int64_t{60'000'000});
+
+  EXPECT_THAT(ErrorOf(WithMinimal("[sampling]\nutc_offset = \"+8\"\n")),
+              HasSubstr("sluiced.toml:15:14: [sampling]: 'utc_offset' \"+8\" is not a UTC offset"));
+  EXPECT_THAT(ErrorOf(WithMinimal("[sampling]\nutc_offset = \"+15:00\"\n")), HasSubstr("sluiced.toml:15:"));
+  EXPECT_THAT(ErrorOf(WithMinimal("[sampling]\nday_start = \"24:00\"\n")),
+              HasSubstr("sluiced.toml:15:13: [sampling]: 'day_start' \"24:00\" is not a time of day"));
+  EXPECT_THAT(ErrorOf(WithMinimal("[sampling]\nold_after_intervals = 0\n")),
+              AllOf(HasSubstr("sluiced.toml:15:"), HasSubstr("old_after_intervals")));
+  EXPECT_THAT(ErrorOf(WithMinimal("[sampling]\nlate_tolerance_ms = \"1s\"\n")),
+              AllOf(HasSubstr("sluiced.toml:15:"), HasSubstr("late_tolerance_ms")));
+  EXPECT_THAT(ErrorOf(WithMinimal("[sampling]\nmax_points = -1\n")),
+              AllOf(HasSubstr("sluiced.toml:15:"), HasSubstr("max_points")));
+  EXPECT_THAT(ErrorOf(WithMinimal("[sampling]\nenable = true\n")),
+              AllOf(HasSubstr("sluiced.toml:15:"), HasSubstr("'enable'"), HasSubstr("enabled")));
+  EXPECT_THAT(ErrorOf(WithMinimal("[sampling]\nstream = \"telemetry\"\n")),
+              HasSubstr("sluiced.toml:15:10: [sampling]: [sampling] journals sampled records in stream 'telemetry', "
+                        "which is not defined"));
+  // The default stream must exist too when [sampling] is given; without [sampling], a
+  // config with streams of its own and no 'samples' keeps working, the sampler off, with
+  // a warning.
+  const std::string own_streams = "[[stream]]\nname = \"model\"\n";
+  EXPECT_THAT(ErrorOf(WithMinimal(own_streams + "[sampling]\nmax_points = 5\n")),
+              HasSubstr("sluiced.toml:16:1: [sampling]: [sampling] journals sampled records in stream 'samples'"));
+  Result<Config> old = Parse(WithMinimal(own_streams));
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_FALSE(old->sampling.enabled);
+  ASSERT_FALSE(old->warnings.empty());
+  EXPECT_THAT(old->warnings.back(), HasSubstr("the sampler is off"));
+  EXPECT_TRUE(Parse(WithMinimal(own_streams + "[sampling]\nenabled = false\n")).ok());
+  EXPECT_THAT(ErrorOf(WithMinimal("[samplng]\n")), HasSubstr("did you mean [sampling]?"));
 }
 
 }  // namespace

@@ -242,6 +242,15 @@ switch_deadline = "5s"
 
 [client_dedup]
 idle_forget = "7d"
+
+[sampling]
+enabled = true
+utc_offset = "+08:00"
+day_start = "08:00"
+old_after_intervals = 4
+late_tolerance_ms = 200
+max_points = 1000
+stream = "telemetry"
 )",
                                        key);
   Result<Config> r = ParseConfig(text, "sluiced.toml", dir.path());
@@ -302,6 +311,13 @@ idle_forget = "7d"
   EXPECT_EQ(c.health.reconnect_probe_delay, microseconds(0));
   EXPECT_EQ(c.health.switch_deadline, seconds(5));
   EXPECT_EQ(c.client_dedup.idle_forget, hours(24 * 7));
+  EXPECT_TRUE(c.sampling.enabled);
+  EXPECT_EQ(c.sampling.utc_offset_us, 8 * 3'600'000'000LL);
+  EXPECT_EQ(c.sampling.day_start_us, 8 * 3'600'000'000LL);
+  EXPECT_EQ(c.sampling.old_after_intervals, 4);
+  EXPECT_EQ(c.sampling.late_tolerance_ms, 200);
+  EXPECT_EQ(c.sampling.max_points, 1000u);
+  EXPECT_EQ(c.sampling.stream, "telemetry");
 
   // Risky but valid: written acks; every primary disabled. TLS is on, so no clear-text
   // warning for 0.0.0.0.

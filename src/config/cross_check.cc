@@ -17,6 +17,29 @@ void Parser::CrossCheck() {
   CheckStreams();
   CheckTargets();
   CheckAuth();
+  CheckSampling();
+}
+
+void Parser::CheckSampling() {
+  SamplingConfig& s = config_.sampling;
+  if (!s.enabled || config_.FindStream(s.stream) != nullptr) return;
+  const std::string message = fmt::format(
+      "[sampling] journals sampled records in stream '{}', which is not defined; define it with "
+      "[[stream]], name another 'stream', or set enabled = false",
+      s.stream);
+  if (sampling_stream_at_) {
+    diag_.Error(*sampling_stream_at_, "[sampling]", message);
+  } else if (sampling_at_) {
+    diag_.Error(*sampling_at_, "[sampling]", message);
+  } else {
+    // No [sampling] table: a config written before the sampler existed, with streams of
+    // its own. It keeps working, the sampler off, and says so at every start.
+    s.enabled = false;
+    diag_.FileWarning(fmt::format(
+        "the sampler is off: its records go to stream '{}', which is not defined; add that [[stream]] "
+        "or a [sampling] table naming another stream",
+        s.stream));
+  }
 }
 
 void Parser::CheckJournalSizes() {

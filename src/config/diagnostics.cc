@@ -12,6 +12,10 @@ void Diagnostics::FileError(std::string_view message) {
   errors_.push_back(Message{0, 0, fmt::format("{}: {}", source_, message)});
 }
 
+void Diagnostics::FileWarning(std::string_view message) {
+  warnings_.push_back(Message{0, 0, fmt::format("{}: {}", source_, message)});
+}
+
 Status Diagnostics::ToStatus() const {
   std::vector<Message> sorted = Sorted(errors_);
   std::string text;

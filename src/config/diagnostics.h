@@ -34,6 +34,8 @@ class Diagnostics {
   }
   // An error about the whole file, with no line to point at.
   void FileError(std::string_view message);
+  // A warning about the whole file.
+  void FileWarning(std::string_view message);
   void Warning(const toml::source_region& at, std::string_view context, std::string_view message) {
     warnings_.push_back(Make(at, context, message));
   }

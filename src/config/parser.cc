@@ -32,6 +32,7 @@ const Section kSections[] = {
     {"tls", false, &kTlsKeys},
     {"health", false, &kHealthKeys},
     {"client_dedup", false, &kClientDedupKeys},
+    {"sampling", false, &kSamplingKeys},
 };
 
 std::string SectionSpelling(const Section& s) {
@@ -64,6 +65,7 @@ Result<Config> Parser::Parse(std::string_view text) {
   ReadTls(root);
   ReadHealth(root);
   ReadClientDedup(root);
+  ReadSampling(root);
   // Cross-checks only make sense on sections that are individually valid; otherwise
   // they would mostly repeat the errors above in other words.
   if (!diag_.has_errors()) CrossCheck();

@@ -43,6 +43,8 @@ inline const std::vector<std::string_view> kTlsKeys = {"cert_file", "key_file", 
 inline const std::vector<std::string_view> kHealthKeys = {
     "probe_interval", "probe_timeout", "reconnect_probe_delay", "switch_deadline"};
 inline const std::vector<std::string_view> kClientDedupKeys = {"idle_forget"};
+inline const std::vector<std::string_view> kSamplingKeys = {
+    "enabled", "utc_offset", "day_start", "old_after_intervals", "late_tolerance_ms", "max_points", "stream"};
 
 // What names of nodes, streams, targets and tokens may hold (IsValidName).
 inline constexpr std::string_view kNameRules = "use 1 to 64 characters of A-Z a-z 0-9 _ . -";
@@ -85,6 +87,9 @@ class Parser {
   void ReadHealth(const toml::table& root);
   void ReadClientDedup(const toml::table& root);
 
+  // parse_sampling.cc
+  void ReadSampling(const toml::table& root);
+
   // parse_targets.cc
   void ReadTargets(const toml::table& root);
   // The keys whose meaning depends on the role: priority, connection, transport and
@@ -103,6 +108,7 @@ class Parser {
   void CheckStreams();
   void CheckTargets();
   void CheckAuth();
+  void CheckSampling();
 
   Diagnostics diag_;
   const std::string base_dir_;
@@ -120,6 +126,8 @@ class Parser {
   std::optional<toml::source_region> auth_at_;
   std::optional<toml::source_region> auth_required_at_;
   std::vector<TargetSource> target_src_;
+  std::optional<toml::source_region> sampling_stream_at_;
+  std::optional<toml::source_region> sampling_at_;
 };
 
 }  // namespace sluice::config::internal
