@@ -10,6 +10,7 @@
 #include "service/download_service.h"
 #include "service/ingest_service.h"
 #include "service/model_service.h"
+#include "service/sampling_service.h"
 #include "service/sql_service.h"
 
 namespace sluice::daemon {
@@ -45,6 +46,7 @@ Status Node::OpenParts() {
   SLUICE_RETURN_IF_ERROR(OpenDedup(state_dir));
   OpenServiceContext();
   OpenSyncWrites();
+  SLUICE_RETURN_IF_ERROR(OpenSampling(state_dir));
   SLUICE_RETURN_IF_ERROR(OpenCluster(state_dir));
   context_.cluster = controller_.get();
   AddServices();
@@ -203,6 +205,12 @@ void Node::OpenSyncWrites() {
   });
 }
 
+Status Node::OpenSampling(const std::string& state_dir) {
+  SLUICE_ASSIGN_OR_RETURN(sampling_, NodeSampling::Open(config_, journals_.get(), admitter_.get(), state_dir));
+  context_.sampling_status = [s = sampling_.get()](v1::SamplingStatus* out) { s->FillStatus(out); };
+  return Status::OK();
+}
+
 // The gRPC services of this node (not serving until Start()).
 void Node::AddServices() {
   service::SyncServices sync;
@@ -213,6 +221,7 @@ void Node::AddServices() {
   server_.AddService(std::make_unique<service::SqlService>(context_, sync));
   server_.AddService(std::make_unique<service::ModelService>(context_, sync));
   server_.AddService(std::make_unique<service::DownloadService>(context_, sync));
+  server_.AddService(std::make_unique<service::SamplingService>(context_, sync, sampling_->parts()));
 }
 
 void Node::ReportRemovedTargets() {
@@ -262,6 +271,7 @@ Status Node::Start() {
   health_->Start();
   controller_->Start();
   dedup_->StartBackground(options_.dedup_snapshot_interval);
+  SLUICE_RETURN_IF_ERROR(sampling_->Start());
   maint_thread_ = std::thread([this] { MaintenanceLoop(); });
   return Status::OK();
 }
@@ -356,9 +366,11 @@ Status Node::Shutdown() {
   }
   maint_cv_.notify_all();
   if (maint_thread_.joinable()) maint_thread_.join();
-  // 5. The de-duplication snapshot (flushes the journals).
+  // 5. The sampler stops admitting; the catalog is saved.
+  if (sampling_) note(sampling_->Stop(), "stopping sampling");
+  // 6. The de-duplication snapshot (flushes the journals).
   if (dedup_) note(dedup_->Stop(), "saving the de-duplication table");
-  // 6. Cursors and journals (the appliers' watermarks are in the targets).
+  // 7. Cursors and journals (the appliers' watermarks are in the targets).
   if (journals_) {
     note(journals_->FlushCursors(), "saving cursors");
     for (const auto& name : journals_->stream_names()) {
@@ -366,6 +378,7 @@ Status Node::Shutdown() {
     }
   }
   replicator_.reset();
+  sampling_.reset();
   dedup_.reset();
   admitter_.reset();
   journals_.reset();  // releases the data directory lock

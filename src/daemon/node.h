@@ -9,7 +9,9 @@
 //   SyncWriter   synchronous writes: intents, outcomes (decided by the active target)
 //   HealthMonitor, Controller  target health, the active target, failover
 //                (DATA_DIR/state/cluster.json)
-//   Server       gRPC: Ingest, Admin, Sql, Model, Download
+//   NodeSampling the point table, the sampling catalog (DATA_DIR/state/sampling.json,
+//                following the model journal) and the sampler
+//   Server       gRPC: Ingest, Admin, Sql, Model, Download, Sampling
 //
 // Lifecycle: Open() (nothing serves yet) → Start() → Shutdown(). Shutdown stops
 // accepting calls, lets calls in progress finish (or cancels them at the grace deadline),
@@ -30,6 +32,7 @@
 #include "cluster/controller.h"
 #include "cluster/health_monitor.h"
 #include "config/config.h"
+#include "daemon/node_sampling.h"
 #include "journal/journal_set.h"
 #include "replicate/replicator.h"
 #include "service/admin_service.h"
@@ -82,6 +85,9 @@ class Node {
   Status OpenDedup(const std::string& state_dir);
   void OpenServiceContext();
   void OpenSyncWrites();
+  // The catalog (DATA_DIR/state/sampling.json, then the model journal), the point table
+  // and the sampler.
+  Status OpenSampling(const std::string& state_dir);
   // The health monitor and the controller (DATA_DIR/state/cluster.json).
   Status OpenCluster(const std::string& state_dir);
   void AddServices();
@@ -102,6 +108,7 @@ class Node {
   std::unique_ptr<service::ReadPool> read_pool_;
   std::unique_ptr<cluster::HealthMonitor> health_;
   std::unique_ptr<cluster::Controller> controller_;
+  std::unique_ptr<NodeSampling> sampling_;
   service::ServiceContext context_;
   service::Server server_;
   service::CallGate gate_;

@@ -204,6 +204,7 @@ v1::StatusResponse AdminService::BuildStatus() {
   out.set_journal_budget_bytes(space.budget_bytes());
   uint64_t free = space.available_bytes();
   out.set_free_bytes(free == UINT64_MAX ? 0 : free);
+  if (ctx_.sampling_status) ctx_.sampling_status(out.mutable_sampling());
   return out;
 }
 

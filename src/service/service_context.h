@@ -2,6 +2,8 @@
 // What every gRPC service of a node works with. The node (src/daemon/node.h) owns all of
 // it and outlives the services; the services only borrow.
 
+#include <functional>
+
 #include "admission/admitter.h"
 #include "cluster/controller.h"
 #include "config/config.h"
@@ -11,6 +13,7 @@
 #include "service/call_gate.h"
 #include "admission/dedup_table.h"
 #include "cluster/target_state.h"
+#include "sluice/v1/service.pb.h"
 
 namespace sluice::service {
 
@@ -25,6 +28,8 @@ struct ServiceContext {
   cluster::Controller* cluster = nullptr;  // the service state and the active target
   // Every call enters it first (see Admit() below); refused once the node shuts down.
   CallGate* gate = nullptr;
+  // Fills Admin.Status's sampling part (null: sampling is not enabled).
+  std::function<void(v1::SamplingStatus*)> sampling_status;
 };
 
 // The start of every method: the call gate (kUnavailable while shutting down), then

@@ -27,5 +27,9 @@ struct SyncServices {
 grpc::Status SyncWrite(const ServiceContext& ctx, const SyncServices& sync, grpc::ServerContext* context,
                        const v1::ExecuteRequest* request, v1::SyncIntent::Kind kind,
                        std::string_view method, v1::ExecuteResponse* response);
+// The same for an intent the caller built (the Sampling service's catalog changes), once
+// the call is admitted: waits for an active target and journals it.
+grpc::Status SyncWriteIntent(const ServiceContext& ctx, const SyncServices& sync, const v1::SyncIntent& intent,
+                             size_t max_rows, v1::ExecuteResponse* response);
 
 }  // namespace sluice::service

@@ -1,0 +1,59 @@
+#pragma once
+// Sampling: the sampling catalog (points, sample definitions) and the real-time point
+// table. Writes of the catalog are synchronous model writes (sync_services.h) whose
+// intent carries the change (SyncIntent.catalog) next to its SQL; they are checked by the
+// Catalog first (a refusal journals nothing), and an APPLIED answer returns once the
+// daemon's catalog holds the change (the follower has read its outcome), so a list right
+// after sees it. UpdatePoints feeds the point table the sampler reads.
+// Roles: "sql" for writes, "read" for lists, "ingest" for UpdatePoints.
+//
+// Thread safety: the gRPC server calls methods from many threads at once.
+
+#include "sampling/catalog.h"
+#include "sampling/catalog_follower.h"
+#include "sampling/clock.h"
+#include "sampling/point_table.h"
+#include "service/sync_services.h"
+
+namespace sluice::service {
+
+// What the service works on; the node owns it all.
+struct SamplingParts {
+  sampling::Catalog* catalog = nullptr;
+  sampling::CatalogFollower* follower = nullptr;
+  sampling::PointTable* points = nullptr;
+  sampling::Clock* clock = nullptr;
+};
+
+class SamplingService final : public v1::Sampling::Service {
+ public:
+  SamplingService(const ServiceContext& context, SyncServices sync, SamplingParts parts)
+      : ctx_(context), sync_(sync), parts_(parts) {}
+
+  grpc::Status PutPoints(grpc::ServerContext* context, const v1::PutPointsRequest* request,
+                         v1::ExecuteResponse* response) override;
+  grpc::Status DeletePoints(grpc::ServerContext* context, const v1::DeletePointsRequest* request,
+                            v1::ExecuteResponse* response) override;
+  grpc::Status ListPoints(grpc::ServerContext* context, const v1::ListPointsRequest* request,
+                          v1::ListPointsResponse* response) override;
+  grpc::Status Define(grpc::ServerContext* context, const v1::DefineRequest* request,
+                      v1::ExecuteResponse* response) override;
+  grpc::Status Undefine(grpc::ServerContext* context, const v1::UndefineRequest* request,
+                        v1::ExecuteResponse* response) override;
+  grpc::Status ListDefinitions(grpc::ServerContext* context, const v1::ListDefinitionsRequest* request,
+                               v1::ListDefinitionsResponse* response) override;
+  grpc::Status UpdatePoints(grpc::ServerContext* context, grpc::ServerReader<v1::PointUpdate>* reader,
+                            v1::UpdatePointsResponse* response) override;
+
+ private:
+  // Admits the call (role "sql"), checks `change`, journals it with its SQL and answers
+  // with the outcome.
+  grpc::Status WriteChange(grpc::ServerContext* context, v1::CatalogChange change, const std::string& request_id,
+                           std::string_view method, v1::ExecuteResponse* response);
+
+  const ServiceContext ctx_;
+  const SyncServices sync_;
+  const SamplingParts parts_;
+};
+
+}  // namespace sluice::service
