@@ -37,6 +37,7 @@ class Connection {
   v1::Ingest::Stub& ingest() { return *ingest_; }
   v1::Sql::Stub& sql() { return *sql_; }
   v1::Download::Stub& download() { return *download_; }
+  v1::Sampling::Stub& sampling() { return *sampling_; }
   const std::string& address() const { return options_.address; }
 
   // Prints "sluice COMMAND: <what> failed: CODE: message" (naming the address when it
@@ -54,6 +55,7 @@ class Connection {
   std::unique_ptr<v1::Ingest::Stub> ingest_;
   std::unique_ptr<v1::Sql::Stub> sql_;
   std::unique_ptr<v1::Download::Stub> download_;
+  std::unique_ptr<v1::Sampling::Stub> sampling_;
 };
 
 }  // namespace sluice::cli

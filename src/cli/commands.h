@@ -43,5 +43,7 @@ void RegisterAdminCommands(CLI::App& app, Context* context);
 void RegisterIngestCommands(CLI::App& app, Context* context);
 // Registers `sluice sql` and `sluice download`.
 void RegisterSqlCommands(CLI::App& app, Context* context);
+// Registers `sluice points ...` and `sluice define ...` (the Sampling service).
+void RegisterSamplingCommands(CLI::App& app, Context* context);
 
 }  // namespace sluice::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   RegisterAdminCommands(app, &context);
   RegisterIngestCommands(app, &context);
   RegisterSqlCommands(app, &context);
+  RegisterSamplingCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -117,6 +117,20 @@ std::string CatchUpText(const v1::TargetStatus& t) {
   return fmt::format("lag {} records, {}, {}", t.lag_records(), RateText(t.apply_per_s()), eta);
 }
 
+std::string SamplingLine(const v1::SamplingStatus& s, int64_t now_us) {
+  if (s.max_points() == 0) return {};  // a service without sampling
+  std::string out = fmt::format(
+      "sampling: {}; {} of {} points updated, {} in the catalog; {} definitions ({} sampled); {} cycles, {} late, "
+      "{} missed\n",
+      s.enabled() ? "on" : "off (sampler disabled)", s.points(), s.max_points(), s.catalog_points(),
+      s.definitions(), s.active_definitions(), s.cycles(), s.late(), s.missed());
+  if (!s.last_issue().empty()) {
+    out += fmt::format("sampling: last issue {}: {}\n", HumanTime(s.last_issue_us(), now_us), s.last_issue());
+  }
+  if (!s.catalog_error().empty()) out += fmt::format("sampling: CATALOG NOT FOLLOWING: {}\n", s.catalog_error());
+  return out;
+}
+
 std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us) {
   std::string out;
   out += fmt::format("node: {}\n", s.node_id());
@@ -125,6 +139,7 @@ std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us) {
       "journal: {} used{}, {} free on its filesystem\n", HumanBytes(s.journal_bytes()),
       s.journal_budget_bytes() ? " of a budget of " + HumanBytes(s.journal_budget_bytes()) : "",
       HumanBytes(s.free_bytes()));
+  out += SamplingLine(s.sampling(), now_us);
   out += "\n";
 
   Table targets({"TARGET", "ROLE", "PRIORITY", "DRIVER", "ENABLED", "HEALTH", "STATE", "LAG",

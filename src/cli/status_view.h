@@ -47,6 +47,8 @@ std::string CatchUpText(const v1::TargetStatus& t);
 // is down, then the stream x target table, then the cursors that hold journal segments
 // (and every cursor of a target that is no longer configured).
 std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us);
+// The "sampling: ..." lines of RenderStatus ("" when the status has no sampling part).
+std::string SamplingLine(const v1::SamplingStatus& s, int64_t now_us);
 
 // Where a switch to `target` stands, judged from one status answer (`sluice switch
 // --wait`).

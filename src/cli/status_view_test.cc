@@ -183,5 +183,29 @@ TEST(StatusViewTest, CursorsThatHoldSegmentsAreListedAndRemovedTargetsNamed) {
   EXPECT_EQ(RenderStatus(none, kT0).find("cursors holding"), std::string::npos);
 }
 
+TEST(StatusViewTest, SamplingLineCountsIssuesAndNamesTheLastOne) {
+  v1::StatusResponse s;
+  EXPECT_EQ(SamplingLine(s.sampling(), 0), "");  // no sampling part: nothing printed
+  auto* sp = s.mutable_sampling();
+  sp->set_enabled(true);
+  sp->set_points(7);
+  sp->set_max_points(100);
+  sp->set_catalog_points(9);
+  sp->set_definitions(4);
+  sp->set_active_definitions(3);
+  sp->set_cycles(120);
+  sp->set_late(1);
+  sp->set_missed(5);
+  sp->set_last_issue("sampling 1s: 5 cycle(s) missed");
+  sp->set_last_issue_us(1'000'000);
+  sp->set_catalog_error("journal gap");
+  const std::string line = SamplingLine(*sp, 2'000'000);
+  for (std::string_view part : {"7 of 100 points", "9 in the catalog", "4 definitions (3 sampled)", "120 cycles",
+                                "1 late", "5 missed", "5 cycle(s) missed", "CATALOG NOT FOLLOWING: journal gap"}) {
+    EXPECT_NE(line.find(part), std::string::npos) << line << " lacks " << part;
+  }
+  EXPECT_NE(RenderStatus(s, 2'000'000).find(line), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::cli
