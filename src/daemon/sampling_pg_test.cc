@@ -121,14 +121,16 @@ TEST_F(SamplingPgTest, CatalogAndSamplesReachPostgresAndSqliteAlike) {
   const int64_t after = NowMicros() + 1'000'000;
   ASSERT_TRUE(WaitFor(
       [&] {
-        for (const auto& rows : Rows(fmt::format("SELECT count(*) FROM sample_1s WHERE ts > {}", after))) {
+        for (const auto& rows : Rows(fmt::format("SELECT count(*) FROM sample_1s WHERE ts > {}", after + 2'000'000))) {
           if (rows.empty() || rows[0][0] == "0") return false;
         }
         return true;
       },
       std::chrono::seconds(120)))
       << ReadFile(daemon_.log_path());
-  const int64_t cutoff = NowMicros() / 1'000'000 * 1'000'000 - 1'000'000;
+  // Every target holds a row after `after` + 2 s, so every boundary up to the first one
+  // after that (one record each, applied in order).
+  const int64_t cutoff = (after + 2'000'000) / 1'000'000 * 1'000'000 + 1'000'000;
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(); }, std::chrono::seconds(120)));
 
   auto points = Rows("SELECT point_id, name, kind, lower_limit, upper_limit FROM point ORDER BY point_id");
