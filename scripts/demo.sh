@@ -8,7 +8,9 @@
 # refused), comes back (a primary becomes active, the other catches up, no automatic
 # switch-back) and switches back by hand (`sluice switch --to ... --wait`). It shows
 # `sluice status` along the way and ends with a summary proving every target holds the
-# same data, exactly what was sent.
+# same data, exactly what was sent. Meanwhile sluiced's own sampler samples 100 points the
+# feed defines at 1 s and keeps current (Sampling.UpdatePoints); the summary shows its rows
+# identical in every target.
 #
 #   scripts/demo.sh            installs what is missing, builds if needed, runs the demo
 #   scripts/demo.sh --quick    a shorter feed (used by the test suite)
@@ -16,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-points=5000 cycles=30
+points=5000 cycles=30 sampled=100
 if [ "${1:-}" = "--quick" ]; then points=1000 cycles=10; fi
 build=${SLUICE_BUILD_DIR:-$root/build}
 
@@ -104,15 +106,18 @@ wait_state active:sqlite-a
 "$sluice" status
 
 step "simulated SCADA feed: $points points x $cycles cycles, events, model updates"
+# The feed also defines $sampled points at 1 s in the sampling catalog (sluice define)
+# and sends their current values every cycle (Sampling.UpdatePoints); sluiced's sampler
+# writes their rows itself, every second, through every state below.
 "$feed" --address "$address" --spool "$demo/spool" --points "$points" --cycles "$cycles" --cycle-ms 100 \
-  > "$demo/feed1.json"
+  --sampled-points "$sampled" --define > "$demo/feed1.json"
 cat "$demo/feed1.json"
 "$sluice" status
 
 step "maintenance: target sqlite-b is taken out (sluice target disable sqlite-b); the feed goes on"
 "$sluice" target disable sqlite-b
 "$feed" --address "$address" --spool "$demo/spool" --points "$points" --cycles "$cycles" \
-  --first-cycle "$cycles" --cycle-ms 50 > "$demo/feed2.json"
+  --first-cycle "$cycles" --cycle-ms 50 --sampled-points "$sampled" > "$demo/feed2.json"
 cat "$demo/feed2.json"
 "$sluice" status
 
@@ -123,7 +128,7 @@ wait_caught_up
 
 step "failover: the active primary sqlite-a is taken out while a feed runs (sluice target disable sqlite-a)"
 "$feed" --address "$address" --spool "$demo/spool" --points "$points" --cycles 100000 \
-  --first-cycle $((2 * cycles)) --cycle-ms 100 --stop-file "$demo/stop-feed" \
+  --first-cycle $((2 * cycles)) --cycle-ms 100 --stop-file "$demo/stop-feed" --sampled-points "$sampled" \
   > "$demo/feed3.json" 2> "$demo/feed3.err" &
 feedpid=$!
 sleep 1
@@ -173,6 +178,9 @@ if [ "$feed_rc" -ne 0 ]; then
   cat "$demo/feed3.err"
   result=1
 fi
+step "the sampler's definitions are removed (sluice define remove): its last rows reach every target"
+"$sluice" define list | head -3
+"$sluice" define remove $(seq $((1000000 + 1)) $((1000000 + sampled)))
 wait_caught_up
 "$sluice" status
 
@@ -184,13 +192,20 @@ sent = [json.load(open(os.path.join(demo, f))) for f in ("feed1.json", "feed2.js
 want = {k: sum(s[k] for s in sent) for k in ("samples", "events", "model_updates")}
 refused = sum(s.get("model_refused", 0) for s in sent)
 pending = sum(s.get("model_pending", 0) for s in sent)
+# The sampler's points are numbered above 1000000 (sluice-demo-feed --sampled-points).
 queries = {
-  "samples": "SELECT count(*) FROM sample_1s",
+  "samples": "SELECT count(*) FROM sample_1s WHERE point_id < 1000000",
   # every target's event_log also records the service's state changes (kind sluice.state)
-  "events": "SELECT count(*) FROM event_log WHERE kind <> 'sluice.state'",
-  "model_updates": "SELECT count(*) FROM point",
+  # and the sampler's late or missed cycles (kind sluice.sampling.*)
+  "events": "SELECT count(*) FROM event_log WHERE kind <> 'sluice.state' AND kind NOT LIKE 'sluice.sampling.%'",
+  "model_updates": "SELECT count(*) FROM point WHERE point_id < 1000000",
   "state_changes": "SELECT count(*) FROM event_log WHERE kind = 'sluice.state'",
-  "fingerprint": "SELECT printf('%.6f', total(value * (point_id % 97 + 1))) FROM sample_1s",
+  "fingerprint": "SELECT printf('%.6f', total(value * (point_id % 97 + 1))) FROM sample_1s WHERE point_id < 1000000",
+  "sampler_rows": "SELECT count(*) FROM sample_1s WHERE point_id > 1000000",
+  "sampler_seconds": "SELECT count(DISTINCT ts) FROM sample_1s WHERE point_id > 1000000",
+  "sampler_issues": "SELECT count(*) FROM event_log WHERE kind LIKE 'sluice.sampling.%'",
+  "sampler_fingerprint": "SELECT printf('%.6f', total(coalesce(value, 0) * (point_id % 97 + 1) + ts % 1000003)) FROM sample_1s WHERE point_id > 1000000",
+  "sampler_off_second": "SELECT count(*) FROM sample_1s WHERE point_id > 1000000 AND ts % 1000000 <> 0",
 }
 rows = {}
 for name in ("a", "b", "dr"):
@@ -207,8 +222,16 @@ for name, r in rows.items():
   print(f"sqlite-{name:<3}{r['samples']:>10}{r['events']:>10}{r['model_updates']:>8}{r['state_changes']:>8}  {r['fingerprint']}")
 print(f"{'sent':<10}{want['samples']:>10}{want['events']:>10}{want['model_updates']:>8}{'-':>8}")
 print(f"(model updates refused while switching or isolated and sent again later: {refused} call(s); left undecided: {pending})")
+print()
+print(f"{'target':<10}{'sampler rows':>14}{'seconds':>9}{'issues':>8}  fingerprint  (rows sluiced's sampler wrote, 1 s)")
+for name, r in rows.items():
+  print(f"sqlite-{name:<3}{r['sampler_rows']:>14}{r['sampler_seconds']:>9}{r['sampler_issues']:>8}  {r['sampler_fingerprint']}")
 same = all(rows[n] == rows["a"] for n in rows)
 exact = all(rows["a"][k] == want[k] for k in want) and pending == 0
+sampled = rows["a"]["sampler_rows"] > 0 and rows["a"]["sampler_off_second"] == 0
+if not sampled:
+  print("RESULT: the sampler wrote no rows, or rows off whole seconds")
+  sys.exit(1)
 if same and exact:
   print("RESULT: every target holds the same data, exactly what was sent")
   sys.exit(0)

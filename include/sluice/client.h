@@ -172,6 +172,16 @@ class Client {
   virtual Status Download(const v1::ReadTableRequest& request,
                           const std::function<bool(const v1::RowBatch&)>& on_batch) = 0;
 
+  // Sampling (docs/sampling.md). PutPoints and Define are synchronous writes of the
+  // sampling catalog, answered and never resent as Execute's writes (request ids as
+  // Execute); a change the catalog refuses is kInvalidArgument naming the entry and field.
+  virtual Result<v1::ExecuteResponse> PutPoints(const v1::PutPointsRequest& request) = 0;
+  virtual Result<v1::ExecuteResponse> Define(const v1::DefineRequest& request) = 0;
+  // Sampling.UpdatePoints: `updates` on one call, the current values of the real-time
+  // point table. Not spooled (a current value is worth sending only now); sent to the
+  // next address when one fails (a value set twice is the same current value).
+  virtual Result<v1::UpdatePointsResponse> UpdatePoints(const std::vector<v1::PointUpdate>& updates) = 0;
+
   // Makes every Watch and Download in progress return kAborted. Thread safe.
   virtual void CancelCalls() = 0;
 

@@ -194,6 +194,46 @@ Result<v1::ExecuteResponse> ClientImpl::Update(const v1::ExecuteRequest& request
                                v1::ExecuteResponse* out) { return e.model->Update(ctx, req, out); });
 }
 
+// The catalog writes reuse SyncWrite's request id and OUTCOME_UNKNOWN handling: the
+// request is carried in an ExecuteRequest only for its request id.
+Result<v1::ExecuteResponse> ClientImpl::PutPoints(const v1::PutPointsRequest& request) {
+  v1::ExecuteRequest carrier;
+  carrier.set_request_id(request.request_id());
+  return SyncWrite(carrier, [&request](Endpoint& e, grpc::ClientContext* ctx, const v1::ExecuteRequest& req,
+                                       v1::ExecuteResponse* out) {
+    v1::PutPointsRequest r = request;
+    r.set_request_id(req.request_id());
+    return e.sampling->PutPoints(ctx, r, out);
+  });
+}
+
+Result<v1::ExecuteResponse> ClientImpl::Define(const v1::DefineRequest& request) {
+  v1::ExecuteRequest carrier;
+  carrier.set_request_id(request.request_id());
+  return SyncWrite(carrier, [&request](Endpoint& e, grpc::ClientContext* ctx, const v1::ExecuteRequest& req,
+                                       v1::ExecuteResponse* out) {
+    v1::DefineRequest r = request;
+    r.set_request_id(req.request_id());
+    return e.sampling->Define(ctx, r, out);
+  });
+}
+
+Result<v1::UpdatePointsResponse> ClientImpl::UpdatePoints(const std::vector<v1::PointUpdate>& updates) {
+  v1::UpdatePointsResponse resp;
+  // Resending is harmless: a value set twice is the same current value.
+  SLUICE_RETURN_IF_ERROR(CallAny(/*resend_safe=*/true, options_.call_timeout,
+                                 [&](Endpoint& e, grpc::ClientContext* ctx) {
+                                   resp.Clear();
+                                   auto writer = e.sampling->UpdatePoints(ctx, &resp);
+                                   for (const auto& u : updates) {
+                                     if (!writer->Write(u)) break;
+                                   }
+                                   writer->WritesDone();
+                                   return writer->Finish();
+                                 }));
+  return resp;
+}
+
 Status ClientImpl::Watch(uint64_t from_lsn,
                          const std::function<bool(const v1::ModelChange&)>& on_change) {
   v1::WatchRequest req;

@@ -53,6 +53,9 @@ class ClientImpl final : public Client {
   Result<v1::ExecuteResponse> GetOutcome(uint64_t lsn) override;
   Result<v1::ExecuteResponse> GetOutcomeByRequestId(const std::string& request_id) override;
   Result<v1::ExecuteResponse> Update(const v1::ExecuteRequest& request) override;
+  Result<v1::ExecuteResponse> PutPoints(const v1::PutPointsRequest& request) override;
+  Result<v1::ExecuteResponse> Define(const v1::DefineRequest& request) override;
+  Result<v1::UpdatePointsResponse> UpdatePoints(const std::vector<v1::PointUpdate>& updates) override;
   Status Watch(uint64_t from_lsn,
                const std::function<bool(const v1::ModelChange&)>& on_change) override;
   Status Download(const v1::ReadTableRequest& request,

@@ -29,6 +29,7 @@ struct Endpoint {
   std::unique_ptr<v1::Sql::Stub> sql;
   std::unique_ptr<v1::Model::Stub> model;
   std::unique_ptr<v1::Download::Stub> download;
+  std::unique_ptr<v1::Sampling::Stub> sampling;
 };
 
 // How an attempt on one address ended, for the caller's decision to try the next.

@@ -11,6 +11,12 @@
 // decided it. So `model_updates` counts exactly the updates applied; `model_refused`
 // counts the refused calls and `model_pending` what was still undecided at the end.
 //
+// With --sampled-points N it also feeds the daemon's sampler: every cycle sends the
+// current values of points kSampledBase+1 .. kSampledBase+N through Sampling.UpdatePoints
+// (not spooled: a current value is worth sending only now); with --define it first puts
+// those points in the sampling catalog and defines them at 1 s, so the sampler writes
+// their rows into sample_1s of every target.
+//
 //   sluice-demo-feed --address 127.0.0.1:7400 --points 5000 --cycles 20 --spool DIR
 //   sluice-demo-feed ... --cycles 100000 --stop-file FILE   # until FILE exists
 
@@ -33,6 +39,36 @@ int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The sampler's points are numbered above the feed's own, so the demo can tell their
+// rows apart.
+constexpr int64_t kSampledBase = 1'000'000;
+
+// Puts the points in the sampling catalog and defines them at 1 s.
+bool DefineSampledPoints(sluice::client::Client* client, int n) {
+  sluice::v1::PutPointsRequest put;
+  sluice::v1::DefineRequest define;
+  for (int i = 1; i <= n; ++i) {
+    auto* p = put.add_points();
+    p->set_id(kSampledBase + i);
+    p->set_name(fmt::format("DEMO.SAMPLED.{}", i));
+    p->set_description(fmt::format("sampled feeder {}", i));
+    p->set_unit("MW");
+    define.add_point_ids(kSampledBase + i);
+  }
+  define.add_intervals(sluice::v1::SAMPLE_INTERVAL_1S);
+  auto r = client->PutPoints(put);
+  if (!r.ok() || r->outcome() != sluice::v1::OUTCOME_APPLIED) {
+    fmt::print(stderr, "demo-feed: putting the sampled points: {}\n", r.ok() ? r->DebugString() : r.status().ToString());
+    return false;
+  }
+  r = client->Define(define);
+  if (!r.ok() || r->outcome() != sluice::v1::OUTCOME_APPLIED) {
+    fmt::print(stderr, "demo-feed: defining the sampled points: {}\n", r.ok() ? r->DebugString() : r.status().ToString());
+    return false;
+  }
+  return true;
 }
 
 bool Exists(const std::string& path) {
@@ -164,6 +200,8 @@ int main(int argc, char** argv) {
   std::string token, spool_dir, stop_file;
   int points = 5000, cycles = 20, events_per_cycle = 5, model_every = 5, cycle_ms = 200;
   int64_t first_cycle = 0;
+  int sampled_points = 0;
+  bool define = false;
   app.add_option("--address", addresses, "Service address(es), tried in order")->capture_default_str();
   app.add_option("--token", token, "Bearer token");
   app.add_option("--spool", spool_dir, "Local spool directory (commits survive the service being away)");
@@ -174,6 +212,9 @@ int main(int argc, char** argv) {
   app.add_option("--model-every", model_every, "A model update every N cycles")->capture_default_str();
   app.add_option("--cycle-ms", cycle_ms, "Pause between cycles, milliseconds")->capture_default_str();
   app.add_option("--stop-file", stop_file, "Stop after the cycle during which this file appears");
+  app.add_option("--sampled-points", sampled_points, "Points whose current values feed the sampler each cycle")
+      ->capture_default_str();
+  app.add_flag("--define", define, "Put the sampled points in the catalog and define them at 1 s first");
   CLI11_PARSE(app, argc, argv);
 
   sluice::client::ClientOptions options;
@@ -187,7 +228,8 @@ int main(int argc, char** argv) {
   }
   // Cycle timestamps are whole seconds, so that a later feed never collides.
   const int64_t base = NowMicros() / 1'000'000 * 1'000'000 - 3600LL * 1'000'000;
-  uint64_t samples = 0, events = 0, spooled = 0;
+  if (define && !DefineSampledPoints(client->get(), sampled_points)) return 1;
+  uint64_t samples = 0, events = 0, spooled = 0, point_updates = 0, point_updates_failed = 0;
   int64_t ran = 0;
   ModelUpdates updates(client->get(), base);
   for (int64_t c = first_cycle; c < first_cycle + cycles && !Exists(stop_file); ++c, ++ran) {
@@ -224,6 +266,20 @@ int main(int argc, char** argv) {
     }
     events += static_cast<uint64_t>(events_per_cycle);
 
+    if (sampled_points > 0) {
+      sluice::v1::PointUpdate u;
+      for (int i = 1; i <= sampled_points; ++i) {
+        u.add_point_id(kSampledBase + i);
+        u.add_value(100.0 + i + 0.01 * static_cast<double>(c % 100));
+      }
+      auto pr = (*client)->UpdatePoints({u});
+      if (pr.ok()) {
+        point_updates += pr->updated();
+      } else {
+        // The table keeps the last value; the sampler marks it old if this goes on.
+        ++point_updates_failed;
+      }
+    }
     if (model_every > 0 && c % model_every == 0) updates.Add(c);
     updates.Drain();
     std::this_thread::sleep_for(std::chrono::milliseconds(cycle_ms));
@@ -238,6 +294,8 @@ int main(int argc, char** argv) {
                         {"model_failed", updates.failed()},
                         {"model_pending", updates.pending()},
                         {"spooled_commits", spooled},
+                        {"point_updates", point_updates},
+                        {"point_update_calls_failed", point_updates_failed},
                         {"spool_drained", drained.ok()}};
   fmt::print("{}\n", out.dump());
   return drained.ok() && updates.pending() == 0 ? 0 : 1;
