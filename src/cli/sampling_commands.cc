@@ -36,10 +36,8 @@ struct DefineArgs {
   bool disabled = false;
 };
 
-std::string Limit(const v1::CatalogPoint& p, bool has, double v) {
-  (void)p;
-  return has ? fmt::format("{}", v) : "";
-}
+// A limit as the import reads it: empty when not set.
+std::string Limit(bool has, double v) { return has ? fmt::format("{}", v) : ""; }
 
 // Prints the answer of a write; returns its exit code.
 int ReportWrite(const v1::ExecuteResponse& r, std::string_view what) {
@@ -125,8 +123,8 @@ void RunList(Context* context) {
   for (const auto& p : resp.points()) {
     fmt::print("{},{},{},{},{},{},{},{},{},{},{},{}\n", p.id(), quote(p.name()), quote(p.description()),
                sampling::PointKindName(static_cast<sampling::PointKind>(p.kind())), quote(p.unit()),
-               Limit(p, p.has_lolo(), p.lolo()), Limit(p, p.has_lo(), p.lo()), Limit(p, p.has_hi(), p.hi()),
-               Limit(p, p.has_hihi(), p.hihi()), p.deadband(), quote(p.station()), quote(p.element()));
+               Limit(p.has_lolo(), p.lolo()), Limit(p.has_lo(), p.lo()), Limit(p.has_hi(), p.hi()),
+               Limit(p.has_hihi(), p.hihi()), p.deadband(), quote(p.station()), quote(p.element()));
   }
 }
 

@@ -42,8 +42,8 @@ Result<std::unique_ptr<NodeSampling>> NodeSampling::Open(const config::Config& c
     so.old_after_intervals = config.sampling.old_after_intervals;
     so.late_tolerance_us = config.sampling.late_tolerance_ms * 1000;
     s->sampler_ = std::make_unique<sampling::Sampler>(
-        &s->clock_, s->points_.get(), so, [p = s.get()](const v1::Record& r) { return p->Record(r); },
-        [p = s.get()](const sampling::CycleIssue& i) { p->Issue(i); },
+        &s->clock_, s->points_.get(), so, [p = s.get()](const v1::Record& r) { return p->AdmitRecord(r); },
+        [p = s.get()](const sampling::CycleIssue& i) { p->ReportIssue(i); },
         [p = s.get()](v1::SampleInterval, int64_t, int64_t) { p->cycles_.fetch_add(1, std::memory_order_relaxed); });
   }
   s->ApplyDefinitions();
@@ -85,14 +85,14 @@ void NodeSampling::ApplyDefinitions() {
   if (!s.ok()) SLUICE_LOG_ERROR("sampling: the catalog's definitions were refused by the sampler: {}", s.ToString());
 }
 
-Status NodeSampling::Record(const v1::Record& record) {
+Status NodeSampling::AdmitRecord(const v1::Record& record) {
   // Not waiting for durability: the sampler's cycle stays short, and a journal failure is
   // sticky, so the next cycle's admission reports it (as a missed cycle).
   auto lsn = admitter_->Admit(config_.sampling.stream, record, /*wait=*/false);
   return lsn.ok() ? Status::OK() : lsn.status();
 }
 
-void NodeSampling::Issue(const sampling::CycleIssue& issue) {
+void NodeSampling::ReportIssue(const sampling::CycleIssue& issue) {
   const bool missed = issue.kind == sampling::CycleIssue::Kind::kMissed;
   const std::string_view interval = sampling::Info(issue.interval).name;
   const std::string text =

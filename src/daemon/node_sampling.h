@@ -51,8 +51,8 @@ class NodeSampling {
   NodeSampling(const config::Config& config, admission::Admitter* admitter)
       : config_(config), admitter_(admitter) {}
   void ApplyDefinitions();
-  Status Record(const v1::Record& record);
-  void Issue(const sampling::CycleIssue& issue);
+  Status AdmitRecord(const v1::Record& record);
+  void ReportIssue(const sampling::CycleIssue& issue);
 
   const config::Config& config_;
   admission::Admitter* const admitter_;
