@@ -11,12 +11,14 @@
 namespace sluice::cli {
 namespace {
 
-constexpr std::string_view kColumns[] = {"id",   "name", "description", "kind",     "unit",    "lolo",
-                                         "lo",   "hi",   "hihi",        "deadband", "station", "element"};
+constexpr std::string_view kColumns[] = {"id",   "name",     "description", "kind",
+                                         "unit", "lolo",     "lo",          "hi",
+                                         "hihi", "deadband", "station",     "element"};
 
 std::string Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return std::string(s);
 }
 
@@ -73,43 +75,50 @@ Result<std::vector<v1::CatalogPoint>> ParsePointCsv(std::istream& in, const std:
     const std::string trimmed = Trim(line);
     if (trimmed.empty() || trimmed.front() == '#') continue;
     auto fields = SplitCsvLine(line);
-    if (!fields.ok()) return Status::InvalidArgument(fmt::format("{} line {}: {}", source, line_no, fields.status().message()));
+    if (!fields.ok())
+      return Status::InvalidArgument(
+          fmt::format("{} line {}: {}", source, line_no, fields.status().message()));
     if (header.empty()) {
       header = *fields;
       for (size_t i = 0; i < header.size(); ++i) {
         bool known = false;
         for (auto c : kColumns) known = known || header[i] == c;
         if (!known) {
-          return Status::InvalidArgument(fmt::format(
-              "{} line {}, column {}: '{}' is not a column of the point catalog (id, name, description, kind, "
-              "unit, lolo, lo, hi, hihi, deadband, station, element)",
-              source, line_no, i + 1, header[i]));
+          return Status::InvalidArgument(
+              fmt::format("{} line {}, column {}: '{}' is not a column of the point catalog (id, "
+                          "name, description, kind, "
+                          "unit, lolo, lo, hi, hihi, deadband, station, element)",
+                          source, line_no, i + 1, header[i]));
         }
         if (!column_of.emplace(header[i], i).second) {
           return Status::InvalidArgument(
-              fmt::format("{} line {}, column {}: column '{}' is named twice", source, line_no, i + 1, header[i]));
+              fmt::format("{} line {}, column {}: column '{}' is named twice", source, line_no,
+                          i + 1, header[i]));
         }
       }
       for (std::string_view required : {"id", "name"}) {
         if (!column_of.contains(std::string(required))) {
-          return Status::InvalidArgument(fmt::format(
-              "{} line {}: the header names no '{}' column (the first line names the columns; id and name are "
-              "required)",
-              source, line_no, required));
+          return Status::InvalidArgument(
+              fmt::format("{} line {}: the header names no '{}' column (the first line names the "
+                          "columns; id and name are "
+                          "required)",
+                          source, line_no, required));
         }
       }
       continue;
     }
     if (fields->size() != header.size()) {
-      return Status::InvalidArgument(fmt::format("{} line {}: {} fields, the header names {} columns", source,
-                                                 line_no, fields->size(), header.size()));
+      return Status::InvalidArgument(
+          fmt::format("{} line {}: {} fields, the header names {} columns", source, line_no,
+                      fields->size(), header.size()));
     }
     v1::CatalogPoint p;
     for (size_t i = 0; i < header.size(); ++i) {
       const std::string& name = header[i];
       const std::string& v = (*fields)[i];
       auto bad = [&](std::string_view why) {
-        return Status::InvalidArgument(fmt::format("{} line {}, column {} ({}): {}", source, line_no, i + 1, name, why));
+        return Status::InvalidArgument(
+            fmt::format("{} line {}, column {} ({}): {}", source, line_no, i + 1, name, why));
       };
       if (name == "id") {
         int64_t id = 0;
@@ -151,7 +160,9 @@ Result<std::vector<v1::CatalogPoint>> ParsePointCsv(std::istream& in, const std:
     }
     out.push_back(std::move(p));
   }
-  if (header.empty()) return Status::InvalidArgument(fmt::format("{}: no header line (id,name,...) and no point", source));
+  if (header.empty())
+    return Status::InvalidArgument(
+        fmt::format("{}: no header line (id,name,...) and no point", source));
   return out;
 }
 

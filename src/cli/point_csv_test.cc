@@ -17,7 +17,8 @@ Result<std::vector<v1::CatalogPoint>> Parse(const std::string& text) {
 void ExpectError(const std::string& text, std::initializer_list<std::string_view> parts) {
   auto r = Parse(text);
   ASSERT_FALSE(r.ok()) << text;
-  for (auto part : parts) EXPECT_NE(r.status().message().find(part), std::string::npos) << r.status().message();
+  for (auto part : parts)
+    EXPECT_NE(r.status().message().find(part), std::string::npos) << r.status().message();
 }
 
 TEST(PointCsvTest, ColumnsByHeaderQuotedFieldsOptionalLimits) {

@@ -50,8 +50,10 @@ int ReportWrite(const v1::ExecuteResponse& r, std::string_view what) {
       fmt::print("REJECTED: {} (lsn {}, target {}): {}\n", what, r.lsn(), r.target(), r.message());
       return kExitFailed;
     default:
-      fmt::print("UNKNOWN: {}: the outcome of lsn {} is not known yet{}; ask later with `sluice sql --outcome {}`\n",
-                 what, r.lsn(), r.message().empty() ? "" : " (" + r.message() + ")", r.lsn());
+      fmt::print(
+          "UNKNOWN: {}: the outcome of lsn {} is not known yet{}; ask later with `sluice sql "
+          "--outcome {}`\n",
+          what, r.lsn(), r.message().empty() ? "" : " (" + r.message() + ")", r.lsn());
       return kExitUnknown;
   }
 }
@@ -61,7 +63,8 @@ bool ParseIntervals(const std::vector<std::string>& names, std::string_view comm
   for (const auto& name : names) {
     auto interval = sampling::ParseInterval(name);
     if (!interval.ok()) {
-      fmt::print(stderr, "sluice {}: --interval {}: {}\n", command, name, interval.status().message());
+      fmt::print(stderr, "sluice {}: --interval {}: {}\n", command, name,
+                 interval.status().message());
       *exit_code = kExitUsage;
       return false;
     }
@@ -92,7 +95,8 @@ void RunImport(Context* context, const std::string& file) {
     v1::ExecuteResponse resp;
     auto ctx = conn->NewContext();
     grpc::Status s = conn->sampling().PutPoints(ctx.get(), req, &resp);
-    const std::string what = fmt::format("points {} to {} of {} ({} rows)", first + 1, last, file, last - first);
+    const std::string what =
+        fmt::format("points {} to {} of {} ({} rows)", first + 1, last, file, last - first);
     if (!s.ok()) {
       context->exit_code = conn->Fail(fmt::format("Sampling.PutPoints of {}", what), s);
       return;
@@ -121,7 +125,8 @@ void RunList(Context* context) {
     return out + "\"";
   };
   for (const auto& p : resp.points()) {
-    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{}\n", p.id(), quote(p.name()), quote(p.description()),
+    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{}\n", p.id(), quote(p.name()),
+               quote(p.description()),
                sampling::PointKindName(static_cast<sampling::PointKind>(p.kind())), quote(p.unit()),
                Limit(p.has_lolo(), p.lolo()), Limit(p.has_lo(), p.lo()), Limit(p.has_hi(), p.hi()),
                Limit(p.has_hihi(), p.hihi()), p.deadband(), quote(p.station()), quote(p.element()));
@@ -202,11 +207,14 @@ void RunDefine(Context* context, const DefineArgs& args) {
   v1::DefineRequest req;
   for (int64_t id : args.points) req.add_point_ids(id);
   if (args.intervals.empty()) {
-    fmt::print(stderr, "sluice define: --interval is required (1s 5s 1min 5min 10min 15min 30min 1h 8h 1d)\n");
+    fmt::print(
+        stderr,
+        "sluice define: --interval is required (1s 5s 1min 5min 10min 15min 30min 1h 8h 1d)\n");
     context->exit_code = kExitUsage;
     return;
   }
-  if (!ParseIntervals(args.intervals, "define", req.mutable_intervals(), &context->exit_code)) return;
+  if (!ParseIntervals(args.intervals, "define", req.mutable_intervals(), &context->exit_code))
+    return;
   req.set_mode(args.passive ? v1::DEFINITION_MODE_PASSIVE : v1::DEFINITION_MODE_ACTIVE);
   req.set_enabled(!args.disabled);
   auto conn = Connection::Open(context->service, "define", &context->exit_code);
@@ -219,7 +227,8 @@ void RunDefine(Context* context, const DefineArgs& args) {
     return;
   }
   context->exit_code = ReportWrite(
-      resp, fmt::format("{} definition(s) of {} point(s)", req.point_ids_size() * req.intervals_size(), req.point_ids_size()));
+      resp, fmt::format("{} definition(s) of {} point(s)",
+                        req.point_ids_size() * req.intervals_size(), req.point_ids_size()));
 }
 
 void RunDefineList(Context* context, const std::vector<int64_t>& ids) {
@@ -237,14 +246,17 @@ void RunDefineList(Context* context, const std::vector<int64_t>& ids) {
   fmt::print("point_id,interval,mode,enabled\n");
   for (const auto& d : resp.definitions()) {
     fmt::print("{},{},{},{}\n", d.point_id(), sampling::Info(d.interval()).name,
-               d.mode() == v1::DEFINITION_MODE_PASSIVE ? "passive" : "active", d.enabled() ? "true" : "false");
+               d.mode() == v1::DEFINITION_MODE_PASSIVE ? "passive" : "active",
+               d.enabled() ? "true" : "false");
   }
 }
 
 void RunDefineRemove(Context* context, const DefineArgs& args) {
   v1::UndefineRequest req;
   for (int64_t id : args.points) req.add_point_ids(id);
-  if (!ParseIntervals(args.intervals, "define remove", req.mutable_intervals(), &context->exit_code)) return;
+  if (!ParseIntervals(args.intervals, "define remove", req.mutable_intervals(),
+                      &context->exit_code))
+    return;
   auto conn = Connection::Open(context->service, "define remove", &context->exit_code);
   if (!conn) return;
   v1::ExecuteResponse resp;
@@ -254,80 +266,91 @@ void RunDefineRemove(Context* context, const DefineArgs& args) {
     context->exit_code = conn->Fail("Sampling.Undefine", s);
     return;
   }
-  context->exit_code = ReportWrite(resp, fmt::format("definitions of {} point(s) removed", req.point_ids_size()));
+  context->exit_code =
+      ReportWrite(resp, fmt::format("definitions of {} point(s) removed", req.point_ids_size()));
 }
 
 }  // namespace
 
 void RegisterSamplingCommands(CLI::App& app, Context* context) {
-  CLI::App* points = app.add_subcommand("points", "The point catalog of the sampler (Sampling service)");
+  CLI::App* points =
+      app.add_subcommand("points", "The point catalog of the sampler (Sampling service)");
   points->require_subcommand(1);
 
-  auto* import = points->add_subcommand(
-      "import",
-      "Upserts the points of a CSV file: a header line naming the columns (id and name required; description, "
-      "kind, unit, lolo, lo, hi, hihi, deadband, station, element optional), then one point per line");
+  auto* import = points->add_subcommand("import",
+                                        "Upserts the points of a CSV file: a header line naming "
+                                        "the columns (id and name required; description, "
+                                        "kind, unit, lolo, lo, hi, hihi, deadband, station, "
+                                        "element optional), then one point per line");
   auto file = std::make_shared<std::string>();
   import->add_option("FILE", *file, "The CSV file")->required();
-  import->callback([context, file] { RunImport(context, *file); });
+  import->callback([context, file] { RunImport(context, *file);
+});
 
-  auto* list = points->add_subcommand("list", "Prints every point of the catalog as CSV (the import's columns)");
-  list->callback([context] { RunList(context); });
+auto* list = points->add_subcommand(
+    "list", "Prints every point of the catalog as CSV (the import's columns)");
+list->callback([context] { RunList(context); });
 
-  auto set_args = std::make_shared<PointSetArgs>();
-  auto* set = points->add_subcommand("set", "Creates or changes one point: the options given replace its fields");
-  set->add_option("ID", set_args->id, "The point id (> 0)")->required();
-  set->add_option("--name", set_args->name, "The unique code (required for a new point)");
-  set->add_option("--description", set_args->description, "The name for people");
-  set->add_option("--kind", set_args->kind, "analog, status or counter");
-  set->add_option("--unit", set_args->unit, "The unit");
-  set->add_option("--lolo", set_args->lolo, "The lolo alarm limit");
-  set->add_option("--lo", set_args->lo, "The lo alarm limit");
-  set->add_option("--hi", set_args->hi, "The hi alarm limit");
-  set->add_option("--hihi", set_args->hihi, "The hihi alarm limit");
-  set->add_option("--deadband", set_args->deadband, "The deadband (>= 0, in the point's unit)");
-  set->add_option("--station", set_args->station, "Hydrology: the station code");
-  set->add_option("--element", set_args->element, "Hydrology: the element code");
-  set->callback([context, set_args] { RunSet(context, *set_args); });
+auto set_args = std::make_shared<PointSetArgs>();
+auto* set = points->add_subcommand(
+    "set", "Creates or changes one point: the options given replace its fields");
+set->add_option("ID", set_args->id, "The point id (> 0)")->required();
+set->add_option("--name", set_args->name, "The unique code (required for a new point)");
+set->add_option("--description", set_args->description, "The name for people");
+set->add_option("--kind", set_args->kind, "analog, status or counter");
+set->add_option("--unit", set_args->unit, "The unit");
+set->add_option("--lolo", set_args->lolo, "The lolo alarm limit");
+set->add_option("--lo", set_args->lo, "The lo alarm limit");
+set->add_option("--hi", set_args->hi, "The hi alarm limit");
+set->add_option("--hihi", set_args->hihi, "The hihi alarm limit");
+set->add_option("--deadband", set_args->deadband, "The deadband (>= 0, in the point's unit)");
+set->add_option("--station", set_args->station, "Hydrology: the station code");
+set->add_option("--element", set_args->element, "Hydrology: the element code");
+set->callback([context, set_args] { RunSet(context, *set_args); });
 
-  auto del_ids = std::make_shared<std::vector<int64_t>>();
-  auto* del = points->add_subcommand("delete", "Deletes points (their definitions must be removed first)");
-  del->add_option("ID", *del_ids, "Point ids")->required();
-  del->callback([context, del_ids] { RunDelete(context, *del_ids); });
+auto del_ids = std::make_shared<std::vector<int64_t>>();
+auto* del =
+    points->add_subcommand("delete", "Deletes points (their definitions must be removed first)");
+del->add_option("ID", *del_ids, "Point ids")->required();
+del->callback([context, del_ids] { RunDelete(context, *del_ids); });
 
-  auto define_args = std::make_shared<DefineArgs>();
-  CLI::App* define = app.add_subcommand(
-      "define", "Sample definitions: `sluice define POINT... --interval 1s` samples the points at 1 s");
-  define->require_subcommand(0, 1);
-  define->add_option("POINT", define_args->points, "Point ids");
-  define->add_option("--interval", define_args->intervals,
-                     "An interval: 1s 5s 1min 5min 10min 15min 30min 1h 8h 1d (repeatable)");
-  define->add_flag("--passive", define_args->passive,
-                   "Store the definition only: an application pushes the samples (default: active, sampled "
-                   "from the real-time point table)");
-  define->add_flag("--disabled", define_args->disabled, "Define it disabled");
+auto define_args = std::make_shared<DefineArgs>();
+CLI::App* define = app.add_subcommand(
+    "define",
+    "Sample definitions: `sluice define POINT... --interval 1s` samples the points at 1 s");
+define->require_subcommand(0, 1);
+define->add_option("POINT", define_args->points, "Point ids");
+define->add_option("--interval", define_args->intervals,
+                   "An interval: 1s 5s 1min 5min 10min 15min 30min 1h 8h 1d (repeatable)");
+define->add_flag(
+    "--passive", define_args->passive,
+    "Store the definition only: an application pushes the samples (default: active, sampled "
+    "from the real-time point table)");
+define->add_flag("--disabled", define_args->disabled, "Define it disabled");
 
-  auto list_ids = std::make_shared<std::vector<int64_t>>();
-  auto* dlist = define->add_subcommand("list", "Prints the definitions (of the points given, or all) as CSV");
-  dlist->add_option("POINT", *list_ids, "Point ids");
-  dlist->callback([context, list_ids] { RunDefineList(context, *list_ids); });
+auto list_ids = std::make_shared<std::vector<int64_t>>();
+auto* dlist =
+    define->add_subcommand("list", "Prints the definitions (of the points given, or all) as CSV");
+dlist->add_option("POINT", *list_ids, "Point ids");
+dlist->callback([context, list_ids] { RunDefineList(context, *list_ids); });
 
-  auto remove_args = std::make_shared<DefineArgs>();
-  auto* remove = define->add_subcommand(
-      "remove", "Removes definitions of the points (at the --interval given, or all of theirs)");
-  remove->add_option("POINT", remove_args->points, "Point ids")->required();
-  remove->add_option("--interval", remove_args->intervals, "An interval (repeatable; none: every interval)");
-  remove->callback([context, remove_args] { RunDefineRemove(context, *remove_args); });
+auto remove_args = std::make_shared<DefineArgs>();
+auto* remove = define->add_subcommand(
+    "remove", "Removes definitions of the points (at the --interval given, or all of theirs)");
+remove->add_option("POINT", remove_args->points, "Point ids")->required();
+remove->add_option("--interval", remove_args->intervals,
+                   "An interval (repeatable; none: every interval)");
+remove->callback([context, remove_args] { RunDefineRemove(context, *remove_args); });
 
-  define->callback([context, define_args, dlist, remove] {
-    if (dlist->parsed() || remove->parsed()) return;
-    if (define_args->points.empty()) {
-      fmt::print(stderr, "sluice define: name the points to define (or `sluice define list`)\n");
-      context->exit_code = kExitUsage;
-      return;
-    }
-    RunDefine(context, *define_args);
-  });
-}
+define->callback([context, define_args, dlist, remove] {
+  if (dlist->parsed() || remove->parsed()) return;
+  if (define_args->points.empty()) {
+    fmt::print(stderr, "sluice define: name the points to define (or `sluice define list`)\n");
+    context->exit_code = kExitUsage;
+    return;
+  }
+  RunDefine(context, *define_args);
+});
+}  // namespace sluice::cli
 
 }  // namespace sluice::cli

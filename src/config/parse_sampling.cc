@@ -44,9 +44,10 @@ void Parser::ReadSampling(const toml::table& root) {
       if (minutes && (*v)[0] == '-') *minutes = -*minutes;
     }
     if (!minutes) {
-      r.ErrorAtValue("utc_offset", fmt::format("'utc_offset' \"{}\" is not a UTC offset like \"+08:00\", "
-                                               "\"-05:30\" or \"Z\" (within +-14:00)",
-                                               *v));
+      r.ErrorAtValue("utc_offset",
+                     fmt::format("'utc_offset' \"{}\" is not a UTC offset like \"+08:00\", "
+                                 "\"-05:30\" or \"Z\" (within +-14:00)",
+                                 *v));
     } else {
       s.utc_offset = *v;
       s.utc_offset_us = *minutes * kMinuteUs;
@@ -55,15 +56,17 @@ void Parser::ReadSampling(const toml::table& root) {
   if (auto v = r.String("day_start")) {
     auto minutes = HoursMinutes(*v, 23);
     if (!minutes) {
-      r.ErrorAtValue("day_start", fmt::format("'day_start' \"{}\" is not a time of day like \"08:00\" "
-                                              "(00:00 to 23:59)",
-                                              *v));
+      r.ErrorAtValue("day_start",
+                     fmt::format("'day_start' \"{}\" is not a time of day like \"08:00\" "
+                                 "(00:00 to 23:59)",
+                                 *v));
     } else {
       s.day_start = *v;
       s.day_start_us = *minutes * kMinuteUs;
     }
   }
-  if (auto v = r.Integer("old_after_intervals", 1, 1'000'000)) s.old_after_intervals = static_cast<int>(*v);
+  if (auto v = r.Integer("old_after_intervals", 1, 1'000'000))
+    s.old_after_intervals = static_cast<int>(*v);
   if (auto v = r.Integer("late_tolerance_ms", 0, 3'600'000)) s.late_tolerance_ms = *v;
   if (auto v = r.Integer("max_points", 1, std::numeric_limits<int32_t>::max())) {
     s.max_points = static_cast<uint64_t>(*v);

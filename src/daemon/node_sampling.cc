@@ -26,15 +26,19 @@ constexpr int32_t kSeverityError = 3;
 
 }  // namespace
 
-Result<std::unique_ptr<NodeSampling>> NodeSampling::Open(const config::Config& config, journal::JournalSet* journals,
-                                                         admission::Admitter* admitter, const std::string& state_dir) {
+Result<std::unique_ptr<NodeSampling>> NodeSampling::Open(const config::Config& config,
+                                                         journal::JournalSet* journals,
+                                                         admission::Admitter* admitter,
+                                                         const std::string& state_dir) {
   std::unique_ptr<NodeSampling> s(new NodeSampling(config, admitter));
-  s->events_stream_ = config.FindStream("events") != nullptr ? "events" : config.StreamsByPriority().front()->name;
+  s->events_stream_ =
+      config.FindStream("events") != nullptr ? "events" : config.StreamsByPriority().front()->name;
   s->points_ = std::make_unique<sampling::PointTable>(config.sampling.max_points);
   sampling::CatalogFollowerOptions fo;
   fo.path = JoinPath(state_dir, "sampling.json");
   fo.on_change = [p = s.get()] { p->ApplyDefinitions(); };
-  SLUICE_ASSIGN_OR_RETURN(s->follower_, sampling::CatalogFollower::Open(journals, &s->catalog_, fo));
+  SLUICE_ASSIGN_OR_RETURN(s->follower_,
+                          sampling::CatalogFollower::Open(journals, &s->catalog_, fo));
   if (config.sampling.enabled) {
     sampling::SamplerOptions so;
     so.day_rule.utc_offset_us = config.sampling.utc_offset_us;
@@ -42,16 +46,20 @@ Result<std::unique_ptr<NodeSampling>> NodeSampling::Open(const config::Config& c
     so.old_after_intervals = config.sampling.old_after_intervals;
     so.late_tolerance_us = config.sampling.late_tolerance_ms * 1000;
     s->sampler_ = std::make_unique<sampling::Sampler>(
-        &s->clock_, s->points_.get(), so, [p = s.get()](const v1::Record& r) { return p->AdmitRecord(r); },
+        &s->clock_, s->points_.get(), so,
+        [p = s.get()](const v1::Record& r) { return p->AdmitRecord(r); },
         [p = s.get()](const sampling::CycleIssue& i) { p->ReportIssue(i); },
-        [p = s.get()](v1::SampleInterval, int64_t, int64_t) { p->cycles_.fetch_add(1, std::memory_order_relaxed); });
+        [p = s.get()](v1::SampleInterval, int64_t, int64_t) {
+          p->cycles_.fetch_add(1, std::memory_order_relaxed);
+        });
   }
   s->ApplyDefinitions();
   const auto fs = s->follower_->stats();
   SLUICE_LOG_INFO("sampling: {} points, {} definitions ({} sampled){}", s->catalog_.point_count(),
                   s->catalog_.definition_count(), s->active_definitions_.load(),
-                  config.sampling.enabled ? fmt::format("; records to stream '{}'", config.sampling.stream)
-                                          : std::string("; the sampler is disabled ([sampling] enabled = false)"));
+                  config.sampling.enabled
+                      ? fmt::format("; records to stream '{}'", config.sampling.stream)
+                      : std::string("; the sampler is disabled ([sampling] enabled = false)"));
   if (!fs.error.empty()) SLUICE_LOG_ERROR("sampling catalog: {}", fs.error);
   return s;
 }
@@ -74,7 +82,9 @@ Status NodeSampling::Stop() {
   return s.ok() ? s : s.Annotate("saving the sampling catalog");
 }
 
-service::SamplingParts NodeSampling::parts() { return {&catalog_, follower_.get(), points_.get(), &clock_}; }
+service::SamplingParts NodeSampling::parts() {
+  return {&catalog_, follower_.get(), points_.get(), &clock_};
+}
 
 void NodeSampling::ApplyDefinitions() {
   std::vector<sampling::Definition> defs = catalog_.ActiveDefinitions();
@@ -82,7 +92,9 @@ void NodeSampling::ApplyDefinitions() {
   if (!sampler_) return;
   Status s = sampler_->SetDefinitions(defs);
   // The catalog checks every interval, so this is a bug, not bad input: say it loudly.
-  if (!s.ok()) SLUICE_LOG_ERROR("sampling: the catalog's definitions were refused by the sampler: {}", s.ToString());
+  if (!s.ok())
+    SLUICE_LOG_ERROR("sampling: the catalog's definitions were refused by the sampler: {}",
+                     s.ToString());
 }
 
 Status NodeSampling::AdmitRecord(const v1::Record& record) {
@@ -96,8 +108,8 @@ void NodeSampling::ReportIssue(const sampling::CycleIssue& issue) {
   const bool missed = issue.kind == sampling::CycleIssue::Kind::kMissed;
   const std::string_view interval = sampling::Info(issue.interval).name;
   const std::string text =
-      missed ? fmt::format("sampling {}: {} cycle(s) missed from boundary {} on ({})", interval, issue.count,
-                           IsoTime(issue.boundary_us), issue.detail)
+      missed ? fmt::format("sampling {}: {} cycle(s) missed from boundary {} on ({})", interval,
+                           issue.count, IsoTime(issue.boundary_us), issue.detail)
              : fmt::format("sampling {}: cycle of boundary {} late ({}), {} cycle(s)", interval,
                            IsoTime(issue.boundary_us), issue.detail, issue.count);
   if (missed) {

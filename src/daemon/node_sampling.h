@@ -36,8 +36,10 @@ class NodeSampling {
  public:
   // Loads the catalog (a damaged snapshot is an error naming the file and the field) and
   // catches up with the model journal. Nothing runs yet.
-  static Result<std::unique_ptr<NodeSampling>> Open(const config::Config& config, journal::JournalSet* journals,
-                                                    admission::Admitter* admitter, const std::string& state_dir);
+  static Result<std::unique_ptr<NodeSampling>> Open(const config::Config& config,
+                                                    journal::JournalSet* journals,
+                                                    admission::Admitter* admitter,
+                                                    const std::string& state_dir);
   ~NodeSampling();
 
   Status Start();

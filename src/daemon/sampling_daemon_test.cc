@@ -49,7 +49,8 @@ class SamplingDaemonTest : public ::testing::Test {
     return resp;
   }
 
-  v1::ExecuteResponse Define(std::vector<int64_t> ids, v1::SampleInterval interval, bool passive = false) {
+  v1::ExecuteResponse Define(std::vector<int64_t> ids, v1::SampleInterval interval,
+                             bool passive = false) {
     v1::DefineRequest req;
     for (int64_t id : ids) req.add_point_ids(id);
     req.add_intervals(interval);
@@ -81,7 +82,8 @@ class SamplingDaemonTest : public ::testing::Test {
     return WaitFor(
         [&] {
           for (const char* t : kTargets) {
-            if (CountRows(daemon_->db(t), "sample_1s", fmt::format("point_id = {} AND ts > {}", point, after_us)) <= 0)
+            if (CountRows(daemon_->db(t), "sample_1s",
+                          fmt::format("point_id = {} AND ts > {}", point, after_us)) <= 0)
               return false;
           }
           return true;
@@ -128,13 +130,15 @@ TEST_F(SamplingDaemonTest, CatalogAndSamplesReachEveryTargetAndSurviveRestart) {
     v1::ExecuteResponse resp;
     grpc::Status s = sampling_->PutPoints(Ctx().get(), req, &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(s.error_message().find("points[0] (id 4): name"), std::string::npos) << s.error_message();
+    EXPECT_NE(s.error_message().find("points[0] (id 4): name"), std::string::npos)
+        << s.error_message();
     v1::DefineRequest dreq;
     dreq.add_point_ids(9);
     dreq.add_intervals(v1::SAMPLE_INTERVAL_1S);
     s = sampling_->Define(Ctx().get(), dreq, &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(s.error_message().find("point 9 is not in the catalog"), std::string::npos) << s.error_message();
+    EXPECT_NE(s.error_message().find("point 9 is not in the catalog"), std::string::npos)
+        << s.error_message();
   }
 
   // Lists answer from the catalog right after the writes.
@@ -162,18 +166,21 @@ TEST_F(SamplingDaemonTest, CatalogAndSamplesReachEveryTargetAndSurviveRestart) {
   // The catalog in every target, as written.
   for (const char* t : kTargets) {
     SCOPED_TRACE(t);
-    auto rows = QueryRows(daemon_->db(t),
-                          "SELECT point_id, name, kind, lolo_limit, lower_limit, upper_limit, hihi_limit, deadband, "
-                          "station, element FROM point ORDER BY point_id");
+    auto rows = QueryRows(
+        daemon_->db(t),
+        "SELECT point_id, name, kind, lolo_limit, lower_limit, upper_limit, hihi_limit, deadband, "
+        "station, element FROM point ORDER BY point_id");
     ASSERT_TRUE(rows.ok()) << rows.status().ToString();
     ASSERT_EQ(rows->size(), 3u);
-    EXPECT_EQ((*rows)[0], (std::vector<std::string>{"1", "BUS1.KV", "0", "100.0", "105.0", "120.0", "125.0", "0.5",
-                                                     "", ""}));
+    EXPECT_EQ((*rows)[0], (std::vector<std::string>{"1", "BUS1.KV", "0", "100.0", "105.0", "120.0",
+                                                    "125.0", "0.5", "", ""}));
     EXPECT_EQ((*rows)[2][8], "60105400");
-    auto d = QueryRows(daemon_->db(t), "SELECT point_id, sample_interval, mode, enabled FROM sample_define "
-                                       "ORDER BY point_id, sample_interval");
+    auto d = QueryRows(daemon_->db(t),
+                       "SELECT point_id, sample_interval, mode, enabled FROM sample_define "
+                       "ORDER BY point_id, sample_interval");
     ASSERT_TRUE(d.ok());
-    EXPECT_EQ(*d, (std::vector<std::vector<std::string>>{{"1", "1", "0", "1"}, {"2", "1", "0", "1"}, {"3", "4", "1", "1"}}));
+    EXPECT_EQ(*d, (std::vector<std::vector<std::string>>{
+                      {"1", "1", "0", "1"}, {"2", "1", "0", "1"}, {"3", "4", "1", "1"}}));
   }
   // The samples: on whole seconds, with the values sent, the same in every target.
   // Every target holds a row after start + 1 s: the first whole second after that is a
@@ -183,9 +190,10 @@ TEST_F(SamplingDaemonTest, CatalogAndSamplesReachEveryTargetAndSurviveRestart) {
   std::vector<std::vector<std::string>> first;
   for (const char* t : kTargets) {
     SCOPED_TRACE(t);
-    auto rows = QueryRows(daemon_->db(t), fmt::format("SELECT point_id, ts, value, quality FROM sample_1s "
-                                                      "WHERE ts <= {} ORDER BY point_id, ts",
-                                                      cutoff));
+    auto rows =
+        QueryRows(daemon_->db(t), fmt::format("SELECT point_id, ts, value, quality FROM sample_1s "
+                                              "WHERE ts <= {} ORDER BY point_id, ts",
+                                              cutoff));
     ASSERT_TRUE(rows.ok());
     int with_value = 0;
     for (const auto& r : *rows) {
@@ -219,7 +227,9 @@ TEST_F(SamplingDaemonTest, CatalogAndSamplesReachEveryTargetAndSurviveRestart) {
   ASSERT_TRUE(WaitForSamples(1, changed_us + 3'000'000));
   for (const char* t : kTargets) {
     // The boundary being sampled as the change arrived may still hold point 2; none after.
-    EXPECT_EQ(CountRows(daemon_->db(t), "sample_1s", fmt::format("point_id = 2 AND ts > {}", changed_us + 1'000'000)), 0)
+    EXPECT_EQ(CountRows(daemon_->db(t), "sample_1s",
+                        fmt::format("point_id = 2 AND ts > {}", changed_us + 1'000'000)),
+              0)
         << t;
   }
 
@@ -243,9 +253,11 @@ TEST_F(SamplingDaemonTest, CatalogAndSamplesReachEveryTargetAndSurviveRestart) {
   const int64_t restarted_us = NowMicros();
   ASSERT_TRUE(WaitForSamples(3, restarted_us + 1'000'000)) << ReadFile(daemon_->log());
   for (const char* t : kTargets) {
-    auto q = QueryRows(daemon_->db(t), fmt::format("SELECT value, quality FROM sample_1s WHERE point_id = 3 AND ts > {} "
-                                                   "ORDER BY ts LIMIT 1",
-                                                   restarted_us + 1'000'000));
+    auto q =
+        QueryRows(daemon_->db(t),
+                  fmt::format("SELECT value, quality FROM sample_1s WHERE point_id = 3 AND ts > {} "
+                              "ORDER BY ts LIMIT 1",
+                              restarted_us + 1'000'000));
     ASSERT_TRUE(q.ok());
     ASSERT_EQ(q->size(), 1u);
     EXPECT_EQ((*q)[0][0], "<NULL>");
@@ -263,7 +275,8 @@ TEST_F(SamplingDaemonTest, DamagedSnapshotStopsSluicedNamingFileAndField) {
   ASSERT_NE(at, std::string::npos) << text;
   text.replace(at, 3, "\"\"");  // points[1].name empty
   ASSERT_NO_FATAL_FAILURE(WriteFile(path, text));
-  RunResult r = RunCommand({SLUICED_PATH, "--config", daemon_->config_path()}, dir_.Sub("damaged.log"), {}, seconds(60));
+  RunResult r = RunCommand({SLUICED_PATH, "--config", daemon_->config_path()},
+                           dir_.Sub("damaged.log"), {}, seconds(60));
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find(path), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("points[1]"), std::string::npos) << r.output;
@@ -283,7 +296,8 @@ TEST_F(SamplingDaemonTest, StalledSamplerRecordsMissedCyclesInEventLog) {
   std::this_thread::sleep_for(seconds(4));  // the stall itself, not a synchronisation
   ASSERT_EQ(kill(pid, SIGCONT), 0);
   const std::string where = "kind = 'sluice.sampling.missed'";
-  ASSERT_TRUE(WaitFor([&] { return CountRows(daemon_->db("a"), "event_log", where) > 0; }, seconds(120)))
+  ASSERT_TRUE(
+      WaitFor([&] { return CountRows(daemon_->db("a"), "event_log", where) > 0; }, seconds(120)))
       << ReadFile(daemon_->log());
   auto rows = QueryRows(daemon_->db("a"), "SELECT text, severity FROM event_log WHERE " + where);
   ASSERT_TRUE(rows.ok());
@@ -320,8 +334,9 @@ TEST_F(SamplingDaemonTest, CliImportsDefinesAndNamesTheLineOfABadPoint) {
   EXPECT_NE(unordered.output.find("(id 1): hi"), std::string::npos) << unordered.output;
   EXPECT_EQ(CountRows(daemon_->db("a"), "point"), 0);
 
-  ASSERT_NO_FATAL_FAILURE(WriteFile(dir_.Sub("points.csv"), "id,name,description,unit,lo,hi\n"
-                                                            "1,A,\"Feeder 1, MW\",MW,0,100\n2,B,,kV,,\n"));
+  ASSERT_NO_FATAL_FAILURE(WriteFile(dir_.Sub("points.csv"),
+                                    "id,name,description,unit,lo,hi\n"
+                                    "1,A,\"Feeder 1, MW\",MW,0,100\n2,B,,kV,,\n"));
   RunResult good = sluice({"points", "import", dir_.Sub("points.csv")});
   ASSERT_EQ(good.exit_code, 0) << good.output;
   EXPECT_NE(good.output.find("APPLIED"), std::string::npos) << good.output;
@@ -331,7 +346,8 @@ TEST_F(SamplingDaemonTest, CliImportsDefinesAndNamesTheLineOfABadPoint) {
   ASSERT_EQ(set.exit_code, 0) << set.output;
   RunResult list = sluice({"points", "list"});
   ASSERT_EQ(list.exit_code, 0) << list.output;
-  EXPECT_NE(list.output.find("1,A,\"Feeder 1, MW\",analog,MW,,0,100,,0,,"), std::string::npos) << list.output;
+  EXPECT_NE(list.output.find("1,A,\"Feeder 1, MW\",analog,MW,,0,100,,0,,"), std::string::npos)
+      << list.output;
   EXPECT_NE(list.output.find("2,B,,analog,MV"), std::string::npos) << list.output;
   RunResult dlist = sluice({"define", "list"});
   ASSERT_EQ(dlist.exit_code, 0) << dlist.output;

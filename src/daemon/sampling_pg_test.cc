@@ -3,8 +3,8 @@
 // and `sample_define` of every target (the catalog's SQL is one text for both dialects),
 // and UpdatePoints + a 1 s definition give the same sample_1s rows everywhere.
 
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "support/daemon.h"
 #include "support/pg_servers.h"
@@ -18,13 +18,14 @@ class SamplingPgTest : public ::testing::Test {
     auto pg = StartPgServers(2);
     ASSERT_TRUE(pg.ok()) << pg.status().ToString();
     pg_ = std::move(pg).value();
-    ASSERT_TRUE(daemon_.WriteConfig(ConfigBuilder("sampling-pg")
-                                        .Listen(daemon_.port())
-                                        .NoAuth()
-                                        .Primary("pg-a", "postgres", pg_[0]->ConnInfo("sluice"), 100)
-                                        .Primary("pg-b", "postgres", pg_[1]->ConnInfo("sluice"), 90)
-                                        .Replica("lite", "sqlite", "lite.db")
-                                        .Toml())
+    ASSERT_TRUE(daemon_
+                    .WriteConfig(ConfigBuilder("sampling-pg")
+                                     .Listen(daemon_.port())
+                                     .NoAuth()
+                                     .Primary("pg-a", "postgres", pg_[0]->ConnInfo("sluice"), 100)
+                                     .Primary("pg-b", "postgres", pg_[1]->ConnInfo("sluice"), 90)
+                                     .Replica("lite", "sqlite", "lite.db")
+                                     .Toml())
                     .ok());
     ASSERT_TRUE(daemon_.Start().ok());
     channel_ = OpenChannel(daemon_.address());
@@ -121,7 +122,8 @@ TEST_F(SamplingPgTest, CatalogAndSamplesReachPostgresAndSqliteAlike) {
   const int64_t after = NowMicros() + 1'000'000;
   ASSERT_TRUE(WaitFor(
       [&] {
-        for (const auto& rows : Rows(fmt::format("SELECT count(*) FROM sample_1s WHERE ts > {}", after + 2'000'000))) {
+        for (const auto& rows :
+             Rows(fmt::format("SELECT count(*) FROM sample_1s WHERE ts > {}", after + 2'000'000))) {
           if (rows.empty() || rows[0][0] == "0") return false;
         }
         return true;
@@ -133,7 +135,8 @@ TEST_F(SamplingPgTest, CatalogAndSamplesReachPostgresAndSqliteAlike) {
   const int64_t cutoff = (after + 2'000'000) / 1'000'000 * 1'000'000 + 1'000'000;
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(); }, std::chrono::seconds(120)));
 
-  auto points = Rows("SELECT point_id, name, kind, lower_limit, upper_limit FROM point ORDER BY point_id");
+  auto points =
+      Rows("SELECT point_id, name, kind, lower_limit, upper_limit FROM point ORDER BY point_id");
   ASSERT_EQ(points[0].size(), 2u);
   EXPECT_EQ(points[0][0][1], "P1");
   EXPECT_EQ(points[0][1][2], "1");
@@ -149,9 +152,10 @@ TEST_F(SamplingPgTest, CatalogAndSamplesReachPostgresAndSqliteAlike) {
   EXPECT_EQ(defs[0], defs[2]);
   EXPECT_EQ(defs[0].size(), 2u);
 
-  auto samples = Rows(fmt::format("SELECT point_id, ts, value FROM sample_1s WHERE ts > {} AND ts <= {} "
-                                  "ORDER BY point_id, ts",
-                                  after, cutoff));
+  auto samples =
+      Rows(fmt::format("SELECT point_id, ts, value FROM sample_1s WHERE ts > {} AND ts <= {} "
+                       "ORDER BY point_id, ts",
+                       after, cutoff));
   ASSERT_FALSE(samples[0].empty());
   for (size_t t = 0; t < samples.size(); ++t) {
     ASSERT_EQ(samples[t].size(), samples[0].size()) << "target " << t;

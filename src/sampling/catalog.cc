@@ -27,7 +27,8 @@ Status CheckText(std::string_view where, std::string_view field, const std::stri
                  size_t max_bytes, bool required) {
   if (required && value.empty()) return Bad(where, field, "must not be empty");
   if (value.size() > max_bytes) {
-    return Bad(where, field, fmt::format("is {} bytes long, at most {} are allowed", value.size(), max_bytes));
+    return Bad(where, field,
+               fmt::format("is {} bytes long, at most {} are allowed", value.size(), max_bytes));
   }
   if (!Printable(value)) return Bad(where, field, "holds a control character");
   return Status::OK();
@@ -38,23 +39,27 @@ std::string Where(std::string_view list, size_t index, int64_t id) {
 }
 
 std::string DefinitionWhere(std::string_view list, size_t index, const SampleDefinition& d) {
-  return fmt::format("{}[{}] (point {}, interval {})", list, index, d.point_id,
-                     v1::SampleInterval_IsValid(d.interval) && d.interval != v1::SAMPLE_INTERVAL_UNSPECIFIED
-                         ? std::string(Info(d.interval).name)
-                         : std::to_string(static_cast<int>(d.interval)));
+  return fmt::format(
+      "{}[{}] (point {}, interval {})", list, index, d.point_id,
+      v1::SampleInterval_IsValid(d.interval) && d.interval != v1::SAMPLE_INTERVAL_UNSPECIFIED
+          ? std::string(Info(d.interval).name)
+          : std::to_string(static_cast<int>(d.interval)));
 }
 
-Status CheckColumns(std::string_view where, std::string_view field, const std::vector<std::string>& columns) {
+Status CheckColumns(std::string_view where, std::string_view field,
+                    const std::vector<std::string>& columns) {
   if (columns.size() > static_cast<size_t>(record::kMaxTriggerValues)) {
     return Bad(where, field,
-               fmt::format("{} columns, at most {} are allowed", columns.size(), record::kMaxTriggerValues));
+               fmt::format("{} columns, at most {} are allowed", columns.size(),
+                           record::kMaxTriggerValues));
   }
   std::set<std::string_view> seen;
   for (size_t i = 0; i < columns.size(); ++i) {
     const std::string f = fmt::format("{}[{}]", field, i);
     SLUICE_RETURN_IF_ERROR(CheckText(where, f, columns[i], kMaxCodeBytes, true));
     if (columns[i].find(',') != std::string::npos) return Bad(where, f, "must not contain ','");
-    if (!seen.insert(columns[i]).second) return Bad(where, f, fmt::format("'{}' is named twice", columns[i]));
+    if (!seen.insert(columns[i]).second)
+      return Bad(where, f, fmt::format("'{}' is named twice", columns[i]));
   }
   return Status::OK();
 }
@@ -63,7 +68,8 @@ Status CheckColumns(std::string_view where, std::string_view field, const std::v
 int OperationCount(const v1::CatalogChange& c) {
   return (c.put_points_size() > 0) + (c.delete_points_size() > 0) + (c.put_definitions_size() > 0) +
          (c.delete_definitions_size() > 0) + (c.put_trigger_types_size() > 0) +
-         (c.delete_trigger_types_size() > 0) + (c.put_recalls_size() > 0) + (c.delete_recalls_size() > 0);
+         (c.delete_trigger_types_size() > 0) + (c.put_recalls_size() > 0) +
+         (c.delete_recalls_size() > 0);
 }
 
 int EntryCount(const v1::CatalogChange& c) {
@@ -193,22 +199,27 @@ Status CheckPointEntry(const Point& p, std::string_view where) {
   SLUICE_RETURN_IF_ERROR(CheckText(where, "element", p.element, kMaxCodeBytes, false));
   const int kind = static_cast<int>(p.kind);
   if (kind < 0 || kind > 2) {
-    return Bad(where, "kind", fmt::format("{} is not one of 0 (analog), 1 (status), 2 (counter)", kind));
+    return Bad(where, "kind",
+               fmt::format("{} is not one of 0 (analog), 1 (status), 2 (counter)", kind));
   }
   if (!std::isfinite(p.deadband) || p.deadband < 0) {
     return Bad(where, "deadband", fmt::format("{} is not a finite number >= 0", p.deadband));
   }
   // lolo <= lo <= hi <= hihi among the limits that are set.
-  const std::pair<const char*, const std::optional<double>*> limits[] = {
-      {"lolo", &p.limits.lolo}, {"lo", &p.limits.lo}, {"hi", &p.limits.hi}, {"hihi", &p.limits.hihi}};
+  const std::pair<const char*, const std::optional<double>*> limits[] = {{"lolo", &p.limits.lolo},
+                                                                         {"lo", &p.limits.lo},
+                                                                         {"hi", &p.limits.hi},
+                                                                         {"hihi", &p.limits.hihi}};
   const char* prev_name = nullptr;
   double prev = 0;
   for (const auto& [name, value] : limits) {
     if (!value->has_value()) continue;
-    if (!std::isfinite(**value)) return Bad(where, name, fmt::format("{} is not a finite number", **value));
+    if (!std::isfinite(**value))
+      return Bad(where, name, fmt::format("{} is not a finite number", **value));
     if (prev_name != nullptr && **value < prev) {
-      return Bad(where, name, fmt::format("{} is below {} {} (limits must be ordered lolo <= lo <= hi <= hihi)",
-                                          **value, prev_name, prev));
+      return Bad(where, name,
+                 fmt::format("{} is below {} {} (limits must be ordered lolo <= lo <= hi <= hihi)",
+                             **value, prev_name, prev));
     }
     prev_name = name;
     prev = **value;
@@ -217,20 +228,25 @@ Status CheckPointEntry(const Point& p, std::string_view where) {
 }
 
 Status CheckDefinitionEntry(const SampleDefinition& d, std::string_view where) {
-  if (d.point_id <= 0) return Bad(where, "point_id", fmt::format("{} is not a point id (ids are > 0)", d.point_id));
+  if (d.point_id <= 0)
+    return Bad(where, "point_id", fmt::format("{} is not a point id (ids are > 0)", d.point_id));
   if (!v1::SampleInterval_IsValid(d.interval) || d.interval == v1::SAMPLE_INTERVAL_UNSPECIFIED) {
-    return Bad(where, "interval",
-               fmt::format("{} is not one of the ten intervals (1s 5s 1min 5min 10min 15min 30min 1h 8h 1d)",
-                           static_cast<int>(d.interval)));
+    return Bad(
+        where, "interval",
+        fmt::format(
+            "{} is not one of the ten intervals (1s 5s 1min 5min 10min 15min 30min 1h 8h 1d)",
+            static_cast<int>(d.interval)));
   }
   if (!v1::DefinitionMode_IsValid(d.mode)) {
-    return Bad(where, "mode", fmt::format("{} is not 0 (active) or 1 (passive)", static_cast<int>(d.mode)));
+    return Bad(where, "mode",
+               fmt::format("{} is not 0 (active) or 1 (passive)", static_cast<int>(d.mode)));
   }
   return Status::OK();
 }
 
 Status CheckTriggerTypeEntry(const TriggerType& t, std::string_view where) {
-  if (t.id <= 0) return Bad(where, "id", fmt::format("{} is not a trigger type id (ids are > 0)", t.id));
+  if (t.id <= 0)
+    return Bad(where, "id", fmt::format("{} is not a trigger type id (ids are > 0)", t.id));
   SLUICE_RETURN_IF_ERROR(CheckText(where, "name", t.name, kMaxNameBytes, true));
   SLUICE_RETURN_IF_ERROR(CheckText(where, "description", t.description, kMaxTextBytes, false));
   SLUICE_RETURN_IF_ERROR(CheckColumns(where, "int_columns", t.int_columns));
@@ -244,16 +260,21 @@ Status CheckRecallEntry(const RecallDefinition& r, std::string_view where) {
   SLUICE_RETURN_IF_ERROR(CheckText(where, "name", r.name, kMaxNameBytes, false));
   if (r.point_ids.empty()) return Bad(where, "point_ids", "must name at least one point");
   if (r.point_ids.size() > static_cast<size_t>(kMaxChangeEntries)) {
-    return Bad(where, "point_ids", fmt::format("{} points, at most {}", r.point_ids.size(), kMaxChangeEntries));
+    return Bad(where, "point_ids",
+               fmt::format("{} points, at most {}", r.point_ids.size(), kMaxChangeEntries));
   }
   std::set<int64_t> seen;
   for (size_t i = 0; i < r.point_ids.size(); ++i) {
-    if (r.point_ids[i] <= 0) return Bad(where, fmt::format("point_ids[{}]", i), fmt::format("{} is not a point id", r.point_ids[i]));
+    if (r.point_ids[i] <= 0)
+      return Bad(where, fmt::format("point_ids[{}]", i),
+                 fmt::format("{} is not a point id", r.point_ids[i]));
     if (!seen.insert(r.point_ids[i]).second) {
-      return Bad(where, fmt::format("point_ids[{}]", i), fmt::format("point {} is named twice", r.point_ids[i]));
+      return Bad(where, fmt::format("point_ids[{}]", i),
+                 fmt::format("point {} is named twice", r.point_ids[i]));
     }
   }
-  if (r.period_us <= 0) return Bad(where, "period_us", fmt::format("{} is not a period (> 0)", r.period_us));
+  if (r.period_us <= 0)
+    return Bad(where, "period_us", fmt::format("{} is not a period (> 0)", r.period_us));
   if (r.before_us < 0) return Bad(where, "before_us", fmt::format("{} is negative", r.before_us));
   if (r.after_us < 0) return Bad(where, "after_us", fmt::format("{} is negative", r.after_us));
   return Status::OK();
@@ -264,17 +285,21 @@ Status Catalog::Check(const v1::CatalogChange& change) const {
   if (ops == 0) return Status::InvalidArgument("the catalog change is empty: it names no entry");
   if (ops > 1) {
     return Status::InvalidArgument(
-        fmt::format("a catalog change makes one kind of change, this one makes {} ({})", ops, DescribeChange(change)));
+        fmt::format("a catalog change makes one kind of change, this one makes {} ({})", ops,
+                    DescribeChange(change)));
   }
   if (EntryCount(change) > kMaxChangeEntries) {
-    return Status::InvalidArgument(fmt::format("a catalog change holds at most {} entries, this one {} ({})",
-                                               kMaxChangeEntries, EntryCount(change), DescribeChange(change)));
+    return Status::InvalidArgument(
+        fmt::format("a catalog change holds at most {} entries, this one {} ({})",
+                    kMaxChangeEntries, EntryCount(change), DescribeChange(change)));
   }
   std::shared_lock lk(mu_);
   if (change.put_points_size() > 0) return CheckPoints(change);
   if (change.delete_points_size() > 0) return CheckDeletePoints(change);
-  if (change.put_definitions_size() > 0 || change.delete_definitions_size() > 0) return CheckDefinitions(change);
-  if (change.put_trigger_types_size() > 0 || change.delete_trigger_types_size() > 0) return CheckTriggerTypes(change);
+  if (change.put_definitions_size() > 0 || change.delete_definitions_size() > 0)
+    return CheckDefinitions(change);
+  if (change.put_trigger_types_size() > 0 || change.delete_trigger_types_size() > 0)
+    return CheckTriggerTypes(change);
   return CheckRecalls(change);
 }
 
@@ -289,7 +314,8 @@ Status Catalog::CheckPoints(const v1::CatalogChange& change) const {
       return Bad(where, "id", fmt::format("point {} is also points[{}]", p.id(), it->second));
     }
     if (auto [it, fresh] = names.emplace(p.name(), i); !fresh) {
-      return Bad(where, "name", fmt::format("'{}' is also the name of points[{}]", p.name(), it->second));
+      return Bad(where, "name",
+                 fmt::format("'{}' is also the name of points[{}]", p.name(), it->second));
     }
   }
   // A name taken by another point of the catalog, unless that point is renamed too.
@@ -298,7 +324,8 @@ Status Catalog::CheckPoints(const v1::CatalogChange& change) const {
     if (it == names.end() || id == change.put_points(static_cast<int>(it->second)).id()) continue;
     if (ids.contains(id)) continue;  // renamed in this change
     const auto& q = change.put_points(static_cast<int>(it->second));
-    return Bad(Where("points", it->second, q.id()), "name", fmt::format("'{}' is the name of point {}", p.name, id));
+    return Bad(Where("points", it->second, q.id()), "name",
+               fmt::format("'{}' is the name of point {}", p.name, id));
   }
   return Status::OK();
 }
@@ -308,16 +335,21 @@ Status Catalog::CheckDeletePoints(const v1::CatalogChange& change) const {
   for (int i = 0; i < change.delete_points_size(); ++i) {
     const int64_t id = change.delete_points(i);
     const std::string where = fmt::format("delete_points[{}]", i);
-    if (!points_.contains(id)) return Bad(where, "id", fmt::format("point {} is not in the catalog", id));
-    if (!seen.insert(id).second) return Bad(where, "id", fmt::format("point {} is named twice", id));
+    if (!points_.contains(id))
+      return Bad(where, "id", fmt::format("point {} is not in the catalog", id));
+    if (!seen.insert(id).second)
+      return Bad(where, "id", fmt::format("point {} is named twice", id));
     auto def = definitions_.lower_bound({id, 0});
     if (def != definitions_.end() && def->first.first == id) {
-      return Bad(where, "id", fmt::format("point {} still has sample definitions (at {}); remove them first", id,
-                                          Info(def->second.interval).name));
+      return Bad(where, "id",
+                 fmt::format("point {} still has sample definitions (at {}); remove them first", id,
+                             Info(def->second.interval).name));
     }
     for (const auto& [rid, r] : recalls_) {
       for (int64_t p : r.point_ids) {
-        if (p == id) return Bad(where, "id", fmt::format("point {} is in recall definition {}; change it first", id, rid));
+        if (p == id)
+          return Bad(where, "id",
+                     fmt::format("point {} is in recall definition {}; change it first", id, rid));
       }
     }
   }
@@ -338,7 +370,8 @@ Status Catalog::CheckDefinitions(const v1::CatalogChange& change) const {
     if (put && !points_.contains(d.point_id)) {
       return Bad(where, "point_id", fmt::format("point {} is not in the catalog", d.point_id));
     }
-    if (!put && !definitions_.contains(key)) return Bad(where, "interval", "there is no such definition");
+    if (!put && !definitions_.contains(key))
+      return Bad(where, "interval", "there is no such definition");
   }
   return Status::OK();
 }
@@ -350,7 +383,8 @@ Status Catalog::CheckTriggerTypes(const v1::CatalogChange& change) const {
     const TriggerType t = TriggerTypeFromProto(change.put_trigger_types(i));
     const std::string where = Where("trigger_types", static_cast<size_t>(i), t.id);
     SLUICE_RETURN_IF_ERROR(CheckTriggerTypeEntry(t, where));
-    if (!ids.insert(t.id).second) return Bad(where, "id", fmt::format("trigger type {} is named twice", t.id));
+    if (!ids.insert(t.id).second)
+      return Bad(where, "id", fmt::format("trigger type {} is named twice", t.id));
     if (!names.emplace(change.put_trigger_types(i).name(), t.id).second) {
       return Bad(where, "name", fmt::format("'{}' is named twice", t.name));
     }
@@ -365,7 +399,8 @@ Status Catalog::CheckTriggerTypes(const v1::CatalogChange& change) const {
   for (int i = 0; i < change.delete_trigger_types_size(); ++i) {
     const int32_t id = change.delete_trigger_types(i);
     if (!trigger_types_.contains(id)) {
-      return Bad(fmt::format("delete_trigger_types[{}]", i), "id", fmt::format("trigger type {} is not in the catalog", id));
+      return Bad(fmt::format("delete_trigger_types[{}]", i), "id",
+                 fmt::format("trigger type {} is not in the catalog", id));
     }
   }
   return Status::OK();
@@ -377,17 +412,20 @@ Status Catalog::CheckRecalls(const v1::CatalogChange& change) const {
     const RecallDefinition r = RecallFromProto(change.put_recalls(i));
     const std::string where = Where("recalls", static_cast<size_t>(i), r.id);
     SLUICE_RETURN_IF_ERROR(CheckRecallEntry(r, where));
-    if (!ids.insert(r.id).second) return Bad(where, "id", fmt::format("recall definition {} is named twice", r.id));
+    if (!ids.insert(r.id).second)
+      return Bad(where, "id", fmt::format("recall definition {} is named twice", r.id));
     for (size_t k = 0; k < r.point_ids.size(); ++k) {
       if (!points_.contains(r.point_ids[k])) {
-        return Bad(where, fmt::format("point_ids[{}]", k), fmt::format("point {} is not in the catalog", r.point_ids[k]));
+        return Bad(where, fmt::format("point_ids[{}]", k),
+                   fmt::format("point {} is not in the catalog", r.point_ids[k]));
       }
     }
   }
   for (int i = 0; i < change.delete_recalls_size(); ++i) {
     const int64_t id = change.delete_recalls(i);
     if (!recalls_.contains(id)) {
-      return Bad(fmt::format("delete_recalls[{}]", i), "id", fmt::format("recall definition {} is not in the catalog", id));
+      return Bad(fmt::format("delete_recalls[{}]", i), "id",
+                 fmt::format("recall definition {} is not in the catalog", id));
     }
   }
   return Status::OK();
@@ -424,7 +462,8 @@ Status Catalog::Load(const v1::CatalogSnapshot& snapshot) {
     Point p = PointFromProto(snapshot.points(i));
     const std::string where = fmt::format("points[{}]", i);
     if (Status s = CheckPointEntry(p, where); !s.ok()) return corrupt(s);
-    if (!points.emplace(p.id, p).second) return Status::Corruption(fmt::format("{}.id: point {} is listed twice", where, p.id));
+    if (!points.emplace(p.id, p).second)
+      return Status::Corruption(fmt::format("{}.id: point {} is listed twice", where, p.id));
   }
   for (int i = 0; i < snapshot.definitions_size(); ++i) {
     SampleDefinition d = DefinitionFromProto(snapshot.definitions(i));
@@ -438,13 +477,15 @@ Status Catalog::Load(const v1::CatalogSnapshot& snapshot) {
     TriggerType t = TriggerTypeFromProto(snapshot.trigger_types(i));
     const std::string where = fmt::format("trigger_types[{}]", i);
     if (Status s = CheckTriggerTypeEntry(t, where); !s.ok()) return corrupt(s);
-    if (!trigger_types.emplace(t.id, t).second) return Status::Corruption(fmt::format("{}.id: listed twice", where));
+    if (!trigger_types.emplace(t.id, t).second)
+      return Status::Corruption(fmt::format("{}.id: listed twice", where));
   }
   for (int i = 0; i < snapshot.recalls_size(); ++i) {
     RecallDefinition r = RecallFromProto(snapshot.recalls(i));
     const std::string where = fmt::format("recalls[{}]", i);
     if (Status s = CheckRecallEntry(r, where); !s.ok()) return corrupt(s);
-    if (!recalls.emplace(r.id, r).second) return Status::Corruption(fmt::format("{}.id: listed twice", where));
+    if (!recalls.emplace(r.id, r).second)
+      return Status::Corruption(fmt::format("{}.id: listed twice", where));
   }
   std::unique_lock lk(mu_);
   points_ = std::move(points);

@@ -105,10 +105,10 @@ class Catalog {
   void RebuildKnownLocked();
 
   mutable std::shared_mutex mu_;
-  std::map<int64_t, Point> points_;                          // GUARDED_BY(mu_)
-  std::map<DefinitionKey, SampleDefinition> definitions_;    // GUARDED_BY(mu_)
-  std::map<int32_t, TriggerType> trigger_types_;             // GUARDED_BY(mu_)
-  std::map<int64_t, RecallDefinition> recalls_;              // GUARDED_BY(mu_)
+  std::map<int64_t, Point> points_;                            // GUARDED_BY(mu_)
+  std::map<DefinitionKey, SampleDefinition> definitions_;      // GUARDED_BY(mu_)
+  std::map<int32_t, TriggerType> trigger_types_;               // GUARDED_BY(mu_)
+  std::map<int64_t, RecallDefinition> recalls_;                // GUARDED_BY(mu_)
   std::shared_ptr<const std::unordered_set<int64_t>> known_ =  // GUARDED_BY(mu_)
       std::make_shared<const std::unordered_set<int64_t>>();
 };

@@ -1,8 +1,7 @@
 #include "sampling/catalog_follower.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 
 #include "common/log.h"
 #include "record/record_codec.h"
@@ -14,12 +13,13 @@ constexpr uint32_t kSnapshotFormat = 1;
 
 }  // namespace
 
-Result<std::unique_ptr<CatalogFollower>> CatalogFollower::Open(journal::JournalSet* journals, Catalog* catalog,
+Result<std::unique_ptr<CatalogFollower>> CatalogFollower::Open(journal::JournalSet* journals,
+                                                               Catalog* catalog,
                                                                CatalogFollowerOptions options) {
   std::unique_ptr<CatalogFollower> f(new CatalogFollower(journals, catalog, std::move(options)));
   if (journals->stream(f->options_.stream) == nullptr) {
-    return Status::InvalidArgument(fmt::format("the sampling catalog follows stream '{}', which is not configured",
-                                               f->options_.stream));
+    return Status::InvalidArgument(fmt::format(
+        "the sampling catalog follows stream '{}', which is not configured", f->options_.stream));
   }
   if (!f->options_.cursor.empty()) {
     // Registered at LSN 0 the first time: it holds everything until the first save.
@@ -46,11 +46,13 @@ Status CatalogFollower::LoadSnapshot() {
   if (!fs->Exists(options_.path)) return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(fs, options_.path));
   auto bad = [&](std::string_view why) {
-    return Status::Corruption(fmt::format(
-        "{}: not a valid sampling catalog snapshot: {}; repair it, or move it away to rebuild the catalog "
-        "from the model journal alone (catalog changes no longer in the journal are then lost to the "
-        "daemon, not to the targets)",
-        options_.path, why));
+    return Status::Corruption(
+        fmt::format("{}: not a valid sampling catalog snapshot: {}; repair it, or move it away to "
+                    "rebuild the catalog "
+                    "from the model journal alone (catalog changes no longer in the journal are "
+                    "then lost to the "
+                    "daemon, not to the targets)",
+                    options_.path, why));
   };
   v1::CatalogSnapshot snapshot;
   google::protobuf::util::JsonParseOptions parse;
@@ -69,19 +71,23 @@ Status CatalogFollower::LoadSnapshot() {
     for (int i = 0; i < snapshot.pending_size(); ++i) {
       const auto& p = snapshot.pending(i);
       if (p.lsn() == 0 || p.lsn() > snapshot.lsn()) {
-        return bad(fmt::format("pending[{}].lsn: {} is not within 1..lsn ({})", i, p.lsn(), snapshot.lsn()));
+        return bad(fmt::format("pending[{}].lsn: {} is not within 1..lsn ({})", i, p.lsn(),
+                               snapshot.lsn()));
       }
       pending_[p.lsn()] = p.change();
     }
   } else {
     // The journal was recreated: its LSNs start over. The entries still hold (every
     // target has them); the new journal is read from its start.
-    SLUICE_LOG_WARN("{}: written for journal epoch {}, the journal is epoch {}; reading the model journal from its start",
-                    options_.path, snapshot.epoch(), epoch);
+    SLUICE_LOG_WARN(
+        "{}: written for journal epoch {}, the journal is epoch {}; reading the model journal from "
+        "its start",
+        options_.path, snapshot.epoch(), epoch);
   }
   saved_lsn_ = lsn_;
-  SLUICE_LOG_INFO("sampling catalog: {} points, {} definitions from {} (model LSN {}, {} undecided)",
-                  catalog_->point_count(), catalog_->definition_count(), options_.path, lsn_, pending_.size());
+  SLUICE_LOG_INFO(
+      "sampling catalog: {} points, {} definitions from {} (model LSN {}, {} undecided)",
+      catalog_->point_count(), catalog_->definition_count(), options_.path, lsn_, pending_.size());
   return Status::OK();
 }
 
@@ -100,8 +106,10 @@ Result<size_t> CatalogFollower::ReadAvailable() {
     auto reader = journal::Reader::Open(j, from);
     if (!reader.ok()) {
       std::string why = fmt::format(
-          "the sampling catalog ({}) is current through model LSN {}, but the journal cannot be read from LSN "
-          "{}: {}; the catalog is not following the journal (restore the snapshot, or move it away and "
+          "the sampling catalog ({}) is current through model LSN {}, but the journal cannot be "
+          "read from LSN "
+          "{}: {}; the catalog is not following the journal (restore the snapshot, or move it away "
+          "and "
           "re-import the catalog)",
           options_.path, from - 1, from, reader.status().message());
       SLUICE_LOG_ERROR("{}", why);
@@ -215,7 +223,9 @@ Status CatalogFollower::Save() {
   print.add_whitespace = true;
   print.preserve_proto_field_names = true;
   auto st = google::protobuf::util::MessageToJsonString(snapshot, &json, print);
-  if (!st.ok()) return Status::Internal(fmt::format("encoding the sampling catalog: {}", st.message().as_string()));
+  if (!st.ok())
+    return Status::Internal(
+        fmt::format("encoding the sampling catalog: {}", st.message().as_string()));
   SLUICE_RETURN_IF_ERROR(WriteFileAtomically(options_.fs, options_.path, json));
   if (!options_.cursor.empty()) {
     SLUICE_RETURN_IF_ERROR(journals_->AdvanceCursor(options_.stream, options_.cursor, lsn));

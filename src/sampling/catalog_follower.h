@@ -51,18 +51,19 @@ struct CatalogFollowerOptions {
 };
 
 struct CatalogFollowerStats {
-  uint64_t lsn = 0;          // the model stream is read through this LSN
-  uint64_t saved_lsn = 0;    // the snapshot on disk is current through this LSN
-  size_t pending = 0;        // catalog intents read, not decided yet
-  uint64_t applied = 0;      // changes applied since Open
-  uint64_t rejected = 0;     // catalog intents whose outcome was "rejected"
-  std::string error;         // why the follower stopped ("" while it follows)
+  uint64_t lsn = 0;        // the model stream is read through this LSN
+  uint64_t saved_lsn = 0;  // the snapshot on disk is current through this LSN
+  size_t pending = 0;      // catalog intents read, not decided yet
+  uint64_t applied = 0;    // changes applied since Open
+  uint64_t rejected = 0;   // catalog intents whose outcome was "rejected"
+  std::string error;       // why the follower stopped ("" while it follows)
 };
 
 class CatalogFollower {
  public:
   // `journals` and `catalog` must outlive the follower.
-  static Result<std::unique_ptr<CatalogFollower>> Open(journal::JournalSet* journals, Catalog* catalog,
+  static Result<std::unique_ptr<CatalogFollower>> Open(journal::JournalSet* journals,
+                                                       Catalog* catalog,
                                                        CatalogFollowerOptions options);
   ~CatalogFollower();  // Stop()
 
@@ -93,13 +94,13 @@ class CatalogFollower {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  uint64_t lsn_ = 0;                            // GUARDED_BY(mu_)
-  uint64_t saved_lsn_ = 0;                      // GUARDED_BY(mu_)
+  uint64_t lsn_ = 0;                               // GUARDED_BY(mu_)
+  uint64_t saved_lsn_ = 0;                         // GUARDED_BY(mu_)
   std::map<uint64_t, v1::CatalogChange> pending_;  // GUARDED_BY(mu_)
-  uint64_t applied_ = 0;                        // GUARDED_BY(mu_)
-  uint64_t rejected_ = 0;                       // GUARDED_BY(mu_)
-  std::string error_;                           // GUARDED_BY(mu_)
-  bool changed_since_save_ = false;             // GUARDED_BY(mu_)
+  uint64_t applied_ = 0;                           // GUARDED_BY(mu_)
+  uint64_t rejected_ = 0;                          // GUARDED_BY(mu_)
+  std::string error_;                              // GUARDED_BY(mu_)
+  bool changed_since_save_ = false;                // GUARDED_BY(mu_)
 
   // Used by Open, then by the follower's thread only.
   std::unique_ptr<journal::Reader> reader_;

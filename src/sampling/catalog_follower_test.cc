@@ -40,7 +40,8 @@ class CatalogFollowerTest : public ::testing::Test {
   std::string path() const { return dir_.path() + "/sampling.json"; }
 
   uint64_t Append(const v1::Record& r) {
-    auto lsn = journals_->stream("model")->AppendDurable(record::kRecordV1, record::EncodeRecord(r));
+    auto lsn =
+        journals_->stream("model")->AppendDurable(record::kRecordV1, record::EncodeRecord(r));
     EXPECT_TRUE(lsn.ok()) << lsn.status().ToString();
     return lsn.ok() ? *lsn : 0;
   }

@@ -24,7 +24,8 @@ void MaybeReal(v1::SqlStatement* s, bool has, double v) {
 template <typename List>
 std::string Joined(const List& list) {
   std::string out;
-  for (const auto& v : list) fmt::format_to(std::back_inserter(out), "{}{}", out.empty() ? "" : ",", v);
+  for (const auto& v : list)
+    fmt::format_to(std::back_inserter(out), "{}{}", out.empty() ? "" : ",", v);
   return out;
 }
 
@@ -71,8 +72,9 @@ Result<v1::SqlStatement> CatalogSql(const v1::CatalogChange& c, int64_t now_us) 
         "upper_limit, hihi_limit, deadband, station, element, updated_at) VALUES {} "
         "ON CONFLICT (point_id) DO UPDATE SET {}",
         Values(c.put_points_size(), std::vector<std::string_view>(13, kParam)),
-        SetExcluded({"name", "description", "kind", "unit", "lolo_limit", "lower_limit", "upper_limit",
-                     "hihi_limit", "deadband", "station", "element", "updated_at"})));
+        SetExcluded({"name", "description", "kind", "unit", "lolo_limit", "lower_limit",
+                     "upper_limit", "hihi_limit", "deadband", "station", "element",
+                     "updated_at"})));
     for (const auto& p : c.put_points()) {
       Int(&s, p.id());
       Text(&s, p.name());
@@ -91,16 +93,18 @@ Result<v1::SqlStatement> CatalogSql(const v1::CatalogChange& c, int64_t now_us) 
     return s;
   }
   if (c.delete_points_size() > 0) {
-    s.set_text(fmt::format("DELETE FROM point WHERE point_id IN ({})", InList(1, c.delete_points_size())));
+    s.set_text(
+        fmt::format("DELETE FROM point WHERE point_id IN ({})", InList(1, c.delete_points_size())));
     for (int64_t id : c.delete_points()) Int(&s, id);
     return s;
   }
   if (c.put_definitions_size() > 0) {
-    s.set_text(fmt::format(
-        "INSERT INTO sample_define (point_id, sample_interval, mode, enabled, updated_at) VALUES {} "
-        "ON CONFLICT (point_id, sample_interval) DO UPDATE SET {}",
-        Values(c.put_definitions_size(), {kParam, kParam, kParam, kBoolParam, kParam}),
-        SetExcluded({"mode", "enabled", "updated_at"})));
+    s.set_text(
+        fmt::format("INSERT INTO sample_define (point_id, sample_interval, mode, enabled, "
+                    "updated_at) VALUES {} "
+                    "ON CONFLICT (point_id, sample_interval) DO UPDATE SET {}",
+                    Values(c.put_definitions_size(), {kParam, kParam, kParam, kBoolParam, kParam}),
+                    SetExcluded({"mode", "enabled", "updated_at"})));
     for (const auto& d : c.put_definitions()) {
       Int(&s, d.point_id());
       Int(&s, d.interval());
@@ -113,7 +117,8 @@ Result<v1::SqlStatement> CatalogSql(const v1::CatalogChange& c, int64_t now_us) 
   if (c.delete_definitions_size() > 0) {
     std::string where;
     for (int i = 0; i < c.delete_definitions_size(); ++i) {
-      where += fmt::format("{}(point_id = ${} AND sample_interval = ${})", i == 0 ? "" : " OR ", 2 * i + 1, 2 * i + 2);
+      where += fmt::format("{}(point_id = ${} AND sample_interval = ${})", i == 0 ? "" : " OR ",
+                           2 * i + 1, 2 * i + 2);
       Int(&s, c.delete_definitions(i).point_id());
       Int(&s, c.delete_definitions(i).interval());
     }
@@ -121,12 +126,14 @@ Result<v1::SqlStatement> CatalogSql(const v1::CatalogChange& c, int64_t now_us) 
     return s;
   }
   if (c.put_trigger_types_size() > 0) {
-    s.set_text(fmt::format(
-        "INSERT INTO burst_type (trigger_type, name, description, int_count, float_count, string_count, "
-        "int_columns, float_columns, string_columns) VALUES {} ON CONFLICT (trigger_type) DO UPDATE SET {}",
-        Values(c.put_trigger_types_size(), std::vector<std::string_view>(9, kParam)),
-        SetExcluded({"name", "description", "int_count", "float_count", "string_count", "int_columns",
-                     "float_columns", "string_columns"})));
+    s.set_text(
+        fmt::format("INSERT INTO burst_type (trigger_type, name, description, int_count, "
+                    "float_count, string_count, "
+                    "int_columns, float_columns, string_columns) VALUES {} ON CONFLICT "
+                    "(trigger_type) DO UPDATE SET {}",
+                    Values(c.put_trigger_types_size(), std::vector<std::string_view>(9, kParam)),
+                    SetExcluded({"name", "description", "int_count", "float_count", "string_count",
+                                 "int_columns", "float_columns", "string_columns"})));
     for (const auto& t : c.put_trigger_types()) {
       Int(&s, t.id());
       Text(&s, t.name());
@@ -147,11 +154,14 @@ Result<v1::SqlStatement> CatalogSql(const v1::CatalogChange& c, int64_t now_us) 
     return s;
   }
   if (c.put_recalls_size() > 0) {
-    s.set_text(fmt::format(
-        "INSERT INTO recall_define (recall_id, name, point_ids, period_us, before_us, after_us, on_limit, "
-        "updated_at) VALUES {} ON CONFLICT (recall_id) DO UPDATE SET {}",
-        Values(c.put_recalls_size(), {kParam, kParam, kParam, kParam, kParam, kParam, kBoolParam, kParam}),
-        SetExcluded({"name", "point_ids", "period_us", "before_us", "after_us", "on_limit", "updated_at"})));
+    s.set_text(
+        fmt::format("INSERT INTO recall_define (recall_id, name, point_ids, period_us, before_us, "
+                    "after_us, on_limit, "
+                    "updated_at) VALUES {} ON CONFLICT (recall_id) DO UPDATE SET {}",
+                    Values(c.put_recalls_size(),
+                           {kParam, kParam, kParam, kParam, kParam, kParam, kBoolParam, kParam}),
+                    SetExcluded({"name", "point_ids", "period_us", "before_us", "after_us",
+                                 "on_limit", "updated_at"})));
     for (const auto& r : c.put_recalls()) {
       Int(&s, r.id());
       Text(&s, r.name());
@@ -165,7 +175,8 @@ Result<v1::SqlStatement> CatalogSql(const v1::CatalogChange& c, int64_t now_us) 
     return s;
   }
   if (c.delete_recalls_size() > 0) {
-    s.set_text(fmt::format("DELETE FROM recall_define WHERE recall_id IN ({})", InList(1, c.delete_recalls_size())));
+    s.set_text(fmt::format("DELETE FROM recall_define WHERE recall_id IN ({})",
+                           InList(1, c.delete_recalls_size())));
     for (int64_t id : c.delete_recalls()) Int(&s, id);
     return s;
   }

@@ -40,17 +40,22 @@ v1::CatalogChange Define(int64_t point, v1::SampleInterval interval, bool passiv
 void ExpectRefused(const Status& s, std::initializer_list<std::string_view> parts) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
-  for (auto part : parts) EXPECT_NE(s.message().find(part), std::string::npos) << s.message() << " lacks " << part;
+  for (auto part : parts)
+    EXPECT_NE(s.message().find(part), std::string::npos) << s.message() << " lacks " << part;
 }
 
 TEST(CatalogTest, PointChecksNameEntryAndField) {
   Catalog catalog;
   ExpectRefused(catalog.Check(PutPoints({MakePoint(0, "A")})), {"points[0] (id 0)", "id"});
-  ExpectRefused(catalog.Check(PutPoints({MakePoint(1, "A"), MakePoint(2, "")})), {"points[1] (id 2)", "name", "empty"});
-  ExpectRefused(catalog.Check(PutPoints({MakePoint(1, std::string(129, 'x'))})), {"name", "129 bytes", "128"});
+  ExpectRefused(catalog.Check(PutPoints({MakePoint(1, "A"), MakePoint(2, "")})),
+                {"points[1] (id 2)", "name", "empty"});
+  ExpectRefused(catalog.Check(PutPoints({MakePoint(1, std::string(129, 'x'))})),
+                {"name", "129 bytes", "128"});
   ExpectRefused(catalog.Check(PutPoints({MakePoint(1, "A\tB")})), {"name", "control character"});
-  ExpectRefused(catalog.Check(PutPoints({MakePoint(1, "A"), MakePoint(2, "A")})), {"points[1]", "name", "points[0]"});
-  ExpectRefused(catalog.Check(PutPoints({MakePoint(1, "A"), MakePoint(1, "B")})), {"points[1]", "id", "points[0]"});
+  ExpectRefused(catalog.Check(PutPoints({MakePoint(1, "A"), MakePoint(2, "A")})),
+                {"points[1]", "name", "points[0]"});
+  ExpectRefused(catalog.Check(PutPoints({MakePoint(1, "A"), MakePoint(1, "B")})),
+                {"points[1]", "id", "points[0]"});
   auto p = MakePoint(3, "C");
   p.set_lo(10);
   p.set_hi(5);
@@ -77,7 +82,8 @@ TEST(CatalogTest, PointChecksNameEntryAndField) {
   mixed.add_delete_points(2);
   ExpectRefused(catalog.Check(mixed), {"one kind of change"});
   v1::CatalogChange big;
-  for (int i = 1; i <= kMaxChangeEntries + 1; ++i) *big.add_put_points() = MakePoint(i, "P" + std::to_string(i));
+  for (int i = 1; i <= kMaxChangeEntries + 1; ++i)
+    *big.add_put_points() = MakePoint(i, "P" + std::to_string(i));
   ExpectRefused(catalog.Check(big), {"at most"});
 }
 
@@ -87,12 +93,15 @@ TEST(CatalogTest, ChecksAgainstTheCatalog) {
   ASSERT_EQ(catalog.point_count(), 2u);
   // A name another point holds; the same point renamed is fine, as is swapping names in
   // one change.
-  ExpectRefused(catalog.Check(PutPoints({MakePoint(3, "BUS1.KV")})), {"points[0] (id 3)", "name", "point 1"});
+  ExpectRefused(catalog.Check(PutPoints({MakePoint(3, "BUS1.KV")})),
+                {"points[0] (id 3)", "name", "point 1"});
   EXPECT_TRUE(catalog.Check(PutPoints({MakePoint(1, "BUS1.KV.NEW")})).ok());
   EXPECT_TRUE(catalog.Check(PutPoints({MakePoint(1, "BUS2.KV"), MakePoint(2, "BUS1.KV")})).ok());
 
-  ExpectRefused(catalog.Check(Define(9, v1::SAMPLE_INTERVAL_1S)), {"point 9", "point_id", "not in the catalog"});
-  ExpectRefused(catalog.Check(Define(1, static_cast<v1::SampleInterval>(42))), {"interval", "42", "ten intervals"});
+  ExpectRefused(catalog.Check(Define(9, v1::SAMPLE_INTERVAL_1S)),
+                {"point 9", "point_id", "not in the catalog"});
+  ExpectRefused(catalog.Check(Define(1, static_cast<v1::SampleInterval>(42))),
+                {"interval", "42", "ten intervals"});
   ExpectRefused(catalog.Check(Define(1, v1::SAMPLE_INTERVAL_UNSPECIFIED)), {"interval"});
   ASSERT_TRUE(catalog.Check(Define(1, v1::SAMPLE_INTERVAL_1S)).ok());
   catalog.Apply(Define(1, v1::SAMPLE_INTERVAL_1S));
@@ -114,7 +123,8 @@ TEST(CatalogTest, ChecksAgainstTheCatalog) {
   auto* d = undefine.add_delete_definitions();
   d->set_point_id(1);
   d->set_interval(v1::SAMPLE_INTERVAL_5S);
-  ExpectRefused(catalog.Check(undefine), {"remove_definitions[0] (point 1, interval 5s)", "no such definition"});
+  ExpectRefused(catalog.Check(undefine),
+                {"remove_definitions[0] (point 1, interval 5s)", "no such definition"});
   d->set_interval(v1::SAMPLE_INTERVAL_1S);
   ASSERT_TRUE(catalog.Check(undefine).ok());
   catalog.Apply(undefine);
@@ -191,7 +201,8 @@ TEST(CatalogTest, SqlOfEachChange) {
   auto count_params = [](const std::string& text) {
     std::regex param(R"(\$(\d+))");
     int max = 0;
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), param); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), param);
+         it != std::sregex_iterator(); ++it) {
       max = std::max(max, std::stoi((*it)[1]));
     }
     return max;

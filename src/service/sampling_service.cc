@@ -29,7 +29,8 @@ grpc::Status SamplingService::WriteChange(grpc::ServerContext* context, v1::Cata
                                           v1::ExecuteResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kSql, method);
   if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
-  if (Status s = parts_.catalog->Check(change); !s.ok()) return rpc::ToGrpcStatus(s.Annotate(method));
+  if (Status s = parts_.catalog->Check(change); !s.ok())
+    return rpc::ToGrpcStatus(s.Annotate(method));
   auto sql = sampling::CatalogSql(change, parts_.clock->NowUs());
   if (!sql.ok()) return rpc::ToGrpcStatus(sql.status().Annotate(method));
   v1::SyncIntent intent;
@@ -43,26 +44,31 @@ grpc::Status SamplingService::WriteChange(grpc::ServerContext* context, v1::Cata
     // Applied in the targets; the daemon's catalog takes it when the follower gets there
     // (its status says why it does not).
     response->set_message(fmt::format("applied; the daemon's catalog does not hold it yet ({})",
-                                      parts_.follower->stats().error.empty() ? "still reading the journal"
-                                                                            : parts_.follower->stats().error));
+                                      parts_.follower->stats().error.empty()
+                                          ? "still reading the journal"
+                                          : parts_.follower->stats().error));
   }
   return st;
 }
 
-grpc::Status SamplingService::PutPoints(grpc::ServerContext* context, const v1::PutPointsRequest* request,
+grpc::Status SamplingService::PutPoints(grpc::ServerContext* context,
+                                        const v1::PutPointsRequest* request,
                                         v1::ExecuteResponse* response) {
   v1::CatalogChange change;
   *change.mutable_put_points() = request->points();
   if (change.put_points_size() == 0) return Invalid("Sampling.PutPoints: no point given");
-  return WriteChange(context, std::move(change), request->request_id(), "Sampling.PutPoints", response);
+  return WriteChange(context, std::move(change), request->request_id(), "Sampling.PutPoints",
+                     response);
 }
 
-grpc::Status SamplingService::DeletePoints(grpc::ServerContext* context, const v1::DeletePointsRequest* request,
+grpc::Status SamplingService::DeletePoints(grpc::ServerContext* context,
+                                           const v1::DeletePointsRequest* request,
                                            v1::ExecuteResponse* response) {
   v1::CatalogChange change;
   *change.mutable_delete_points() = request->point_ids();
   if (change.delete_points_size() == 0) return Invalid("Sampling.DeletePoints: no point id given");
-  return WriteChange(context, std::move(change), request->request_id(), "Sampling.DeletePoints", response);
+  return WriteChange(context, std::move(change), request->request_id(), "Sampling.DeletePoints",
+                     response);
 }
 
 grpc::Status SamplingService::Define(grpc::ServerContext* context, const v1::DefineRequest* request,
@@ -79,10 +85,12 @@ grpc::Status SamplingService::Define(grpc::ServerContext* context, const v1::Def
       d->set_enabled(request->has_enabled() ? request->enabled() : true);
     }
   }
-  return WriteChange(context, std::move(change), request->request_id(), "Sampling.Define", response);
+  return WriteChange(context, std::move(change), request->request_id(), "Sampling.Define",
+                     response);
 }
 
-grpc::Status SamplingService::Undefine(grpc::ServerContext* context, const v1::UndefineRequest* request,
+grpc::Status SamplingService::Undefine(grpc::ServerContext* context,
+                                       const v1::UndefineRequest* request,
                                        v1::ExecuteResponse* response) {
   if (request->point_ids_size() == 0) return Invalid("Sampling.Undefine: no point id given");
   v1::CatalogChange change;
@@ -90,10 +98,12 @@ grpc::Status SamplingService::Undefine(grpc::ServerContext* context, const v1::U
   if (request->intervals_size() == 0) {
     // Every definition of the points.
     for (const auto& d : parts_.catalog->Definitions()) {
-      if (ids.contains(d.point_id)) *change.add_delete_definitions() = sampling::DefinitionToProto(d);
+      if (ids.contains(d.point_id))
+        *change.add_delete_definitions() = sampling::DefinitionToProto(d);
     }
     if (change.delete_definitions_size() == 0) {
-      return Invalid(fmt::format("Sampling.Undefine: the points given ({}) have no definition", ids.size()));
+      return Invalid(
+          fmt::format("Sampling.Undefine: the points given ({}) have no definition", ids.size()));
     }
   } else {
     for (int64_t id : request->point_ids()) {
@@ -104,32 +114,39 @@ grpc::Status SamplingService::Undefine(grpc::ServerContext* context, const v1::U
       }
     }
   }
-  return WriteChange(context, std::move(change), request->request_id(), "Sampling.Undefine", response);
+  return WriteChange(context, std::move(change), request->request_id(), "Sampling.Undefine",
+                     response);
 }
 
-grpc::Status SamplingService::ListPoints(grpc::ServerContext* context, const v1::ListPointsRequest* request,
+grpc::Status SamplingService::ListPoints(grpc::ServerContext* context,
+                                         const v1::ListPointsRequest* request,
                                          v1::ListPointsResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kRead, "Sampling.ListPoints");
   if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   if (request->point_ids_size() == 0) {
-    for (const auto& p : parts_.catalog->Points()) *response->add_points() = sampling::PointToProto(p);
+    for (const auto& p : parts_.catalog->Points())
+      *response->add_points() = sampling::PointToProto(p);
     return grpc::Status::OK;
   }
   for (int64_t id : request->point_ids()) {
     auto p = parts_.catalog->FindPoint(id);
-    if (!p) return rpc::ToGrpcStatus(Status::NotFound(fmt::format("Sampling.ListPoints: no point {}", id)));
+    if (!p)
+      return rpc::ToGrpcStatus(
+          Status::NotFound(fmt::format("Sampling.ListPoints: no point {}", id)));
     *response->add_points() = sampling::PointToProto(*p);
   }
   return grpc::Status::OK;
 }
 
-grpc::Status SamplingService::ListDefinitions(grpc::ServerContext* context, const v1::ListDefinitionsRequest* request,
+grpc::Status SamplingService::ListDefinitions(grpc::ServerContext* context,
+                                              const v1::ListDefinitionsRequest* request,
                                               v1::ListDefinitionsResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kRead, "Sampling.ListDefinitions");
   if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   const std::set<int64_t> ids(request->point_ids().begin(), request->point_ids().end());
   for (const auto& d : parts_.catalog->Definitions()) {
-    if (ids.empty() || ids.contains(d.point_id)) *response->add_definitions() = sampling::DefinitionToProto(d);
+    if (ids.empty() || ids.contains(d.point_id))
+      *response->add_definitions() = sampling::DefinitionToProto(d);
   }
   return grpc::Status::OK;
 }
@@ -147,11 +164,14 @@ grpc::Status SamplingService::UpdatePoints(grpc::ServerContext* context,
     const int n = msg.point_id_size();
     if (msg.value_size() != n || (msg.quality_size() != 0 && msg.quality_size() != n) ||
         (msg.source_us_size() != 0 && msg.source_us_size() != n)) {
-      return Invalid(fmt::format(
-          "Sampling.UpdatePoints: message {} has {} point ids, {} values, {} qualities and {} source times; "
-          "values must match the ids, qualities and source times too unless left empty ({} updates taken "
-          "before it)",
-          message_index, n, msg.value_size(), msg.quality_size(), msg.source_us_size(), response->updated()));
+      return Invalid(
+          fmt::format("Sampling.UpdatePoints: message {} has {} point ids, {} values, {} qualities "
+                      "and {} source times; "
+                      "values must match the ids, qualities and source times too unless left empty "
+                      "({} updates taken "
+                      "before it)",
+                      message_index, n, msg.value_size(), msg.quality_size(), msg.source_us_size(),
+                      response->updated()));
     }
     // One clock reading and one catalog view per message: millions of updates a second.
     const int64_t now_us = parts_.clock->NowUs();
@@ -160,7 +180,8 @@ grpc::Status SamplingService::UpdatePoints(grpc::ServerContext* context,
       const int64_t id = msg.point_id(i);
       if (!known->contains(id)) {
         response->set_unknown(response->unknown() + 1);
-        if (response->unknown_point_ids_size() < kUnknownIdsShown) response->add_unknown_point_ids(id);
+        if (response->unknown_point_ids_size() < kUnknownIdsShown)
+          response->add_unknown_point_ids(id);
         continue;
       }
       sampling::PointValue v;
@@ -184,7 +205,8 @@ grpc::Status SamplingService::UpdatePoints(grpc::ServerContext* context,
   if (response->refused_full() > 0) {
     summary += fmt::format(", {} refused: {}", response->refused_full(), full.message());
     response->set_message(summary);
-    return rpc::ToGrpcStatus(Status::ResourceExhausted(fmt::format("Sampling.UpdatePoints: {}", summary)));
+    return rpc::ToGrpcStatus(
+        Status::ResourceExhausted(fmt::format("Sampling.UpdatePoints: {}", summary)));
   }
   response->set_message(summary);
   return grpc::Status::OK;

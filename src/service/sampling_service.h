@@ -40,16 +40,19 @@ class SamplingService final : public v1::Sampling::Service {
                       v1::ExecuteResponse* response) override;
   grpc::Status Undefine(grpc::ServerContext* context, const v1::UndefineRequest* request,
                         v1::ExecuteResponse* response) override;
-  grpc::Status ListDefinitions(grpc::ServerContext* context, const v1::ListDefinitionsRequest* request,
+  grpc::Status ListDefinitions(grpc::ServerContext* context,
+                               const v1::ListDefinitionsRequest* request,
                                v1::ListDefinitionsResponse* response) override;
-  grpc::Status UpdatePoints(grpc::ServerContext* context, grpc::ServerReader<v1::PointUpdate>* reader,
+  grpc::Status UpdatePoints(grpc::ServerContext* context,
+                            grpc::ServerReader<v1::PointUpdate>* reader,
                             v1::UpdatePointsResponse* response) override;
 
  private:
   // Admits the call (role "sql"), checks `change`, journals it with its SQL and answers
   // with the outcome.
-  grpc::Status WriteChange(grpc::ServerContext* context, v1::CatalogChange change, const std::string& request_id,
-                           std::string_view method, v1::ExecuteResponse* response);
+  grpc::Status WriteChange(grpc::ServerContext* context, v1::CatalogChange change,
+                           const std::string& request_id, std::string_view method,
+                           v1::ExecuteResponse* response);
 
   const ServiceContext ctx_;
   const SyncServices sync_;
