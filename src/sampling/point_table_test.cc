@@ -1,6 +1,8 @@
 #include "sampling/point_table.h"
 
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -63,6 +65,60 @@ TEST(PointTableTest, ConcurrentUpdatersNeverExceedTheBound) {
   for (int64_t id = 0; id < 3000; ++id) present += table.Get(id).has_value();
   EXPECT_EQ(present, kMax);
   EXPECT_GT(refused.load(), 0);
+}
+
+
+TEST(PointTableTest, SlotForAddsAnEmptyPointThatUpdateThenFills) {
+  PointTable table(2);
+  Result<PointSlot> slot = table.SlotFor(5);
+  ASSERT_TRUE(slot.ok());
+  EXPECT_FALSE(table.Load(*slot).has_value());
+  EXPECT_FALSE(table.Get(5).has_value());
+  ASSERT_TRUE(table.Update(5, {3.0, 1, 10, 20}).ok());
+  ASSERT_TRUE(table.Load(*slot).has_value());
+  EXPECT_EQ(table.Load(*slot)->value, 3.0);
+  EXPECT_EQ(table.SlotFor(5).value(), *slot);
+  ASSERT_TRUE(table.SlotFor(6).ok());
+  Result<PointSlot> full = table.SlotFor(7);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.status().code(), Code::kResourceExhausted);
+  EXPECT_NE(full.status().message().find("point 7"), std::string::npos);
+}
+
+// Updaters write value == quality == source_us == updated_us; a reader must never see
+// fields of two different updates.
+TEST(PointTableTest, ConcurrentUpdatersAndSnapshotNeverReadATornValue) {
+  constexpr int64_t kPoints = 64;
+  PointTable table(kPoints);
+  std::vector<int64_t> ids;
+  for (int64_t id = 0; id < kPoints; ++id) ids.push_back(id);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 3; ++t) {
+    writers.emplace_back([&, t] {
+      for (int64_t n = t; !stop.load(std::memory_order_relaxed); n += 3) {
+        const int64_t id = n % kPoints;
+        ASSERT_TRUE(
+            table.Update(id, {static_cast<double>(n), static_cast<uint32_t>(n), n, n}).ok());
+      }
+    });
+  }
+  int64_t torn = 0, seen = 0;
+  std::vector<std::optional<PointValue>> out;
+  for (int round = 0; round < 2000; ++round) {
+    table.Snapshot(ids, &out);
+    for (const auto& v : out) {
+      if (!v) continue;
+      ++seen;
+      const auto n = static_cast<int64_t>(v->value);
+      torn += !(static_cast<int64_t>(v->quality) == (n & 0xFFFFFFFF) && v->source_us == n &&
+                v->updated_us == n);
+    }
+  }
+  stop = true;
+  for (auto& w : writers) w.join();
+  EXPECT_GT(seen, 0);
+  EXPECT_EQ(torn, 0);
 }
 
 }  // namespace

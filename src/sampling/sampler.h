@@ -19,6 +19,11 @@
 //
 // Definitions may be replaced at any time; the new set applies from the next boundary
 // the sampler handles. Intervals without definitions produce no record and no issue.
+// SetDefinitions resolves each point id to its table slot once (PointTable::FindSlots), on
+// the caller's thread; a cycle then reads slots in order and never looks an id up. A point
+// not in the table yet gets its slot lazily: before each wake-up's cycles, when the table
+// has added points since, the sampler looks up the points it still has no slot for (it adds
+// nothing to the table, so definitions never count against its max_points).
 //
 // Thread safety: SetDefinitions, Start and Stop may be called from any thread. The sinks
 // are called on the sampler's thread, one call at a time, intervals shortest first.
@@ -87,12 +92,23 @@ class Sampler {
   void Stop();
 
  private:
-  // Point ids per interval index, sorted, unique.
-  using DefinitionSet = std::array<std::vector<int64_t>, kIntervalCount>;
+  // The points of one interval: ids sorted and unique, and each one's table slot, or
+  // kNoSlot for a point not in the table yet (`unresolved` lists their indices).
+  struct IntervalPoints {
+    std::vector<int64_t> ids;
+    std::vector<PointSlot> slots;
+    std::vector<uint32_t> unresolved;
+  };
+  struct DefinitionSet {
+    std::array<IntervalPoints, kIntervalCount> intervals;
+    uint64_t resolved_at = 0;  // points_->points_added() when the slots were last resolved
+  };
 
   void Run(std::stop_token stop);
-  void RunCycle(const IntervalInfo& info, int64_t now_us, const DefinitionSet& defs);
-  void Sample(const IntervalInfo& info, int64_t boundary_us, const std::vector<int64_t>& ids);
+  // Gives slots to the definitions of points added to the table since they were resolved.
+  void ResolveNewPoints(DefinitionSet& set) const;
+  void RunCycle(const IntervalInfo& info, int64_t now_us, const IntervalPoints& points);
+  void Sample(const IntervalInfo& info, int64_t boundary_us, const IntervalPoints& points);
 
   Clock* const clock_;
   const PointTable* const points_;
@@ -102,11 +118,16 @@ class Sampler {
   const CycleObserver observer_;
 
   std::mutex mu_;
-  std::shared_ptr<const DefinitionSet> definitions_;  // GUARDED_BY(mu_)
+  // The set SetDefinitions made, resolved on its caller's thread, until the sampler thread
+  // takes it.
+  std::unique_ptr<DefinitionSet> pending_;  // GUARDED_BY(mu_)
 
   // Only the sampler thread touches these while it runs.
+  std::unique_ptr<DefinitionSet> active_;
   std::array<int64_t, kIntervalCount> next_boundary_us_{};
-  std::vector<std::optional<PointValue>> snapshot_;
+  // Reused by every cycle, so that its arrays keep their capacity: a million-point record
+  // is not reallocated every second.
+  v1::Record record_;
   std::jthread thread_;
 };
 

@@ -178,6 +178,28 @@ TEST(SamplerTest, NeverUpdatedPointIsSampledAsInvalidOldData) {
   EXPECT_EQ(b.quality(1), static_cast<uint32_t>(v1::QUALITY_INVALID | v1::QUALITY_OLD_DATA));
 }
 
+// A point defined before its first update gets its slot lazily and is sampled with its
+// value from the first boundary after that update.
+TEST(SamplerTest, PointDefinedBeforeItsFirstUpdateIsSampledOnceUpdated) {
+  DrivenClock clock(kT0 + 1);
+  PointTable table(10);
+  Received got;
+  Sampler sampler(&clock, &table, {}, got.RecordSink(), got.IssueSink());
+  ASSERT_TRUE(sampler.SetDefinitions(Define({3}, v1::SAMPLE_INTERVAL_1S)).ok());
+  ASSERT_TRUE(sampler.Start().ok());
+  Step(clock, kT0 + kSecondUs);
+  ASSERT_TRUE(table.Update(3, {7.5, 0, kT0 + kSecondUs, kT0 + kSecondUs}).ok());
+  Step(clock, kT0 + 2 * kSecondUs);
+  sampler.Stop();
+  std::lock_guard lock(got.mu);
+  ASSERT_EQ(got.records.size(), 2u);
+  EXPECT_TRUE(std::isnan(got.records[0].samples().value(0)));
+  EXPECT_EQ(got.records[0].samples().quality(0),
+            static_cast<uint32_t>(v1::QUALITY_INVALID | v1::QUALITY_OLD_DATA));
+  EXPECT_EQ(got.records[1].samples().value(0), 7.5);
+  EXPECT_EQ(got.records[1].samples().quality(0), 0u);
+}
+
 TEST(SamplerTest, ClockJumpRecordsTheMissedCycles) {
   DrivenClock clock(kT0 + kSecondUs / 2);
   PointTable table(10);
