@@ -203,6 +203,38 @@ TEST(RecallTest, LimitCrossingTriggersOnceAndAgainAfterReturningInside) {
   EXPECT_TRUE(h.issues().empty());
 }
 
+// A limit moved past a steady value is no crossing: new limits start from a fresh state.
+TEST(RecallTest, ChangedLimitsAreNoCrossing) {
+  Harness h;
+  const RecallDefinition d = Define(3, {21}, 100 * kMs, 300 * kMs, 300 * kMs, true);
+  LimitsByPoint limits;
+  limits[21].hi = 100;
+  ASSERT_TRUE(h.windows().SetDefinitions({d}, limits).ok());
+  h.Start();
+  int64_t t = kT0;
+  const auto steady_ticks = [&](int n) {
+    for (int i = 0; i < n; ++i, t += d.period_us) {
+      h.SetValue(21, 150, t);
+      h.Step(t);
+    }
+  };
+  steady_ticks(3);
+  limits[21].hi = 200;
+  ASSERT_TRUE(h.windows().SetDefinitions({d}, limits).ok());
+  steady_ticks(3);
+  limits[21].hi = 100;
+  ASSERT_TRUE(h.windows().SetDefinitions({d}, limits).ok());
+  steady_ticks(3);
+  EXPECT_TRUE(h.records().empty()) << h.records().size() << " record(s)";
+  // The value itself crossing the new limit is one.
+  limits[21].hi = 200;
+  ASSERT_TRUE(h.windows().SetDefinitions({d}, limits).ok());
+  steady_ticks(2);
+  h.SetValue(21, 250, t);
+  h.Step(t);
+  EXPECT_EQ(h.EventTimes(), std::set<int64_t>{t});
+}
+
 TEST(RecallTest, BadDefinitionsAreRefusedNamingTheDefinitionAndField) {
   Harness h;
   const RecallDefinition good = Define(5, {1, 2}, 100 * kMs, 1 * kS, 1 * kS, true);
