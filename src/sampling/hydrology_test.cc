@@ -30,8 +30,8 @@ const DayRule kHydroDay{kUtc8, 8 * kHourUs};  // China: UTC+8, day starts 08:00 
 // under test.
 int64_t Civil(int y, unsigned mon, unsigned d, int h, int mi = 0) {
   using namespace std::chrono;
-  const sys_days day{year(y) / month(mon) / day(d)};
-  return duration_cast<microseconds>(day.time_since_epoch() + hours(h) + minutes(mi)).count();
+  const sys_days date{year(y) / month(mon) / day(d)};
+  return duration_cast<microseconds>(date.time_since_epoch() + hours(h) + minutes(mi)).count();
 }
 
 // TT of a local time: yyMMddHHmm.
@@ -86,7 +86,9 @@ TEST(ObservationParseTest, EachErrorNamesTokenPositionAndExpectation) {
       {"ST 00-12 TT 2612060800 Z 1", "token 2 '00-12' (byte 3): expected the station code"},
       {"ST 0012345678", "the body ends after token 2 '0012345678' (byte 3): expected 'TT' and the "
                         "observation time"},
-      {"ST 0012345678 Z 12.3", "token 3 'Z' (byte 14): expected 'TT' and the observation time"},
+      // Z after the station code is its category (a gate), so 12.3 is where TT should be.
+      {"ST 0012345678 Z 12.3", "token 4 '12.3' (byte 16): expected 'TT' and the observation time"},
+      {"ST 0012345678 PJ 12.3", "token 3 'PJ' (byte 14): expected 'TT' and the observation time"},
       {"ST 0012345678 H", "the body ends after token 3 'H' (byte 14): expected 'TT'"},
       {"ST 0012345678 TT", "the body ends after token 3 'TT' (byte 14): expected the observation "
                            "time yyMMddHHmm"},

@@ -297,7 +297,7 @@ Result<v1::TriggerSample> BuildTriggerSample(const TriggerType& type, int64_t oc
     }
     if (!missing.empty()) {
       return Status::InvalidArgument(fmt::format(
-          "{}: {} column {} ({}) is given but {} not: a trigger stores the leading columns of "
+          "{}: {} column {} ({}) is given but {} {} not: a trigger stores the leading columns of "
           "each kind and NULL only after the last one given, so give {} too",
           Named(type), KindName(kind), Quote(names[count - 1]), DbColumn(kind, count - 1),
           fmt::join(missing, ", "), missing.size() == 1 ? "is" : "are",

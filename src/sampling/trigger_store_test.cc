@@ -141,7 +141,9 @@ TEST_P(TriggerRowsTest, RowsLandAsTheTypeDefines) {
       if (want.floats[i]) {
         // The dialects print doubles differently; the value read back must be exact.
         EXPECT_NE(gf, kNull) << "float_" << where;
-        if (gf != kNull) EXPECT_EQ(std::strtod(gf.c_str(), nullptr), *want.floats[i]) << "float_" << where;
+        if (gf != kNull) {
+          EXPECT_EQ(std::strtod(gf.c_str(), nullptr), *want.floats[i]) << "float_" << where;
+        }
       } else {
         EXPECT_EQ(gf, kNull) << "float_" << where;
       }

@@ -102,7 +102,7 @@ TEST(TriggerTypeTest, EachDefinitionErrorNamesTypeListAndColumn) {
   EXPECT_THAT(Message(ValidateTriggerType(t)),
               HasSubstr(fmt::format("{}: string column 2 (str_2) has an empty name", kFaultNamed)));
 
-  for (std::string bad : {"2phase", "phase-a", "phase a", std::string(kMaxTriggerColumnNameBytes + 1, 'p')}) {
+  for (const std::string& bad : std::vector<std::string>{"2phase", "phase-a", "phase a", std::string(kMaxTriggerColumnNameBytes + 1, 'p')}) {
     t = Fault();
     t.int_columns[1] = bad;
     EXPECT_THAT(Message(ValidateTriggerType(t)),
