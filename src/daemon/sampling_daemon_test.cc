@@ -32,8 +32,10 @@ constexpr const char* kTargets[] = {"a", "b", "dr"};
 
 class SamplingDaemonTest : public ::testing::Test {
  protected:
-  void StartDaemon() {
-    daemon_ = std::make_unique<Daemon>(dir_, DaemonConfig::NoAuth());
+  void StartDaemon(std::string extra_config = "") {
+    DaemonConfig config = DaemonConfig::NoAuth();
+    config.extra = std::move(extra_config);
+    daemon_ = std::make_unique<Daemon>(dir_, config);
     ASSERT_NO_FATAL_FAILURE(daemon_->Start());
     sampling_ = v1::Sampling::NewStub(daemon_->channel());
   }
@@ -281,6 +283,32 @@ TEST_F(SamplingDaemonTest, DamagedSnapshotStopsSluicedNamingFileAndField) {
   EXPECT_NE(r.output.find(path), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("points[1]"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("name"), std::string::npos) << r.output;
+}
+
+// The catalog may not hold more points than the point table: a put that would go beyond
+// [sampling] max_points is refused whole, naming the limit; re-putting known points and
+// filling up to the limit are fine.
+TEST_F(SamplingDaemonTest, PutPointsBeyondMaxPointsIsRefusedWhole) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon("[sampling]\nmax_points = 3\n"));
+  ASSERT_EQ(PutPoints({Point(1, "A"), Point(2, "B")}).outcome(), v1::OUTCOME_APPLIED);
+
+  v1::PutPointsRequest req;
+  for (const auto& p : {Point(2, "B2"), Point(3, "C"), Point(4, "D")}) *req.add_points() = p;
+  v1::ExecuteResponse resp;
+  grpc::Status s = sampling_->PutPoints(Ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("max_points = 3"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("4 in the catalog"), std::string::npos) << s.error_message();
+
+  v1::ListPointsResponse list;
+  ASSERT_TRUE(sampling_->ListPoints(Ctx().get(), v1::ListPointsRequest(), &list).ok());
+  ASSERT_EQ(list.points_size(), 2);
+  EXPECT_EQ(list.points(1).name(), "B");  // nothing of the refused put was taken
+
+  EXPECT_EQ(PutPoints({Point(2, "B2"), Point(3, "C")}).outcome(), v1::OUTCOME_APPLIED);
+  v1::ListPointsResponse after;
+  ASSERT_TRUE(sampling_->ListPoints(Ctx().get(), v1::ListPointsRequest(), &after).ok());
+  EXPECT_EQ(after.points_size(), 3);
 }
 
 // sluiced stopped (SIGSTOP) for more than 3 s: the sampler finds whole 1 s boundaries

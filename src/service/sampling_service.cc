@@ -57,6 +57,21 @@ grpc::Status SamplingService::PutPoints(grpc::ServerContext* context,
   v1::CatalogChange change;
   *change.mutable_put_points() = request->points();
   if (change.put_points_size() == 0) return Invalid("Sampling.PutPoints: no point given");
+  // The catalog may not outgrow the point table: a point beyond [sampling] max_points could
+  // be defined but never updated. Concurrent puts may pass this together; the table still
+  // refuses their updates (UpdatePoints counts them), so the bound stays visible.
+  std::set<int64_t> new_ids;
+  for (const v1::CatalogPoint& p : change.put_points()) {
+    if (!parts_.catalog->FindPoint(p.id())) new_ids.insert(p.id());
+  }
+  const size_t have = parts_.catalog->point_count();
+  const size_t max = parts_.points->max_points();
+  if (have + new_ids.size() > max) {
+    return rpc::ToGrpcStatus(Status::ResourceExhausted(fmt::format(
+        "Sampling.PutPoints: {} new points would make {} in the catalog, more than the point "
+        "table holds ([sampling] max_points = {})",
+        new_ids.size(), have + new_ids.size(), max)));
+  }
   return WriteChange(context, std::move(change), request->request_id(), "Sampling.PutPoints",
                      response);
 }
