@@ -45,6 +45,14 @@ Status Sampler::SetDefinitions(const std::vector<Definition>& definitions) {
       if (p.slots[i] == kNoSlot) p.unresolved.push_back(static_cast<uint32_t>(i));
     }
   }
+  size_t largest = 0;
+  for (const IntervalPoints& p : set->intervals) largest = std::max(largest, p.ids.size());
+  const int n = static_cast<int>(largest);
+  v1::SampleBatch* batch = set->record.mutable_samples();
+  batch->mutable_point_id()->Resize(n, 0);
+  batch->mutable_ts_us()->Resize(n, 0);
+  batch->mutable_value()->Resize(n, 0.0);
+  batch->mutable_quality()->Resize(n, 0u);
   std::lock_guard lock(mu_);
   pending_ = std::move(set);
   return Status::OK();
@@ -79,7 +87,11 @@ void Sampler::Run(std::stop_token stop) {
     const int64_t now = clock_->NowUs();
     {
       std::lock_guard lock(mu_);
-      if (pending_) active_ = std::move(pending_);
+      if (pending_) {
+        active_ = std::move(pending_);
+        record_.Swap(&active_->record);  // O(1): takes the prepared arrays
+        v1::Record().Swap(&active_->record);  // frees the previous arrays
+      }
     }
     ResolveNewPoints(*active_);
     for (const IntervalInfo& info : AllIntervals()) {
