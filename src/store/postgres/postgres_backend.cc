@@ -419,7 +419,8 @@ Status PostgresBackend::ApplyOnce(const WatermarkKey& key, std::span<const Apply
   }
   std::vector<ErrorEntry> new_errors;
   for (const ErrorEntry& e : errors) {
-    if (e.lsn > stored) new_errors.push_back(e);
+    // Errors alone are never a replay (see errors_only): each counts an attempt.
+    if (errors_only || e.lsn > stored) new_errors.push_back(e);
   }
 
   Status st = ApplyItems(items);

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "common/log.h"
 #include "record/record_codec.h"
 #include "store/schema.h"
 #include "store/sqlite/sqlite_backend_sql.h"
@@ -38,6 +39,34 @@ Status SqliteBackend::ApplyBatch(const WatermarkKey& key, std::span<const ApplyI
     return Status::Unavailable(fmt::format("{}: connection needs reopening", Where()));
   }
   SLUICE_RETURN_IF_ERROR(TargetLevel(w.Begin(Where())));
+  // What an earlier attempt committed is skipped, as the PostgreSQL backend does: a commit
+  // the applier could not confirm (an error reported after the commit point) must not run
+  // its statements twice, and the watermark never moves back.
+  auto stored = ReadWatermarkLocked(key);
+  if (!stored.ok()) {
+    w.Rollback();
+    return stored.status();
+  }
+  // A blocked record's rejection is written without moving the watermark: not a replay.
+  const bool errors_only = items.empty() && !errors.empty() && *stored == watermark;
+  if (*stored >= watermark && watermark > 0 && !errors_only) {
+    SLUICE_LOG_INFO("{}: stream '{}' is already applied up to lsn {} (batch up to {}); nothing to do",
+                    Where(), key.stream, *stored, watermark);
+    w.Rollback();
+    return Status::OK();
+  }
+  auto first = std::find_if(items.begin(), items.end(),
+                            [&](const ApplyItem& i) { return i.lsn > *stored; });
+  if (first != items.begin()) {
+    SLUICE_LOG_INFO("{}: skipping {} record(s) of stream '{}' already applied (lsn <= {})", Where(),
+                    first - items.begin(), key.stream, *stored);
+    items = items.subspan(static_cast<size_t>(first - items.begin()));
+  }
+  std::vector<ErrorEntry> new_errors;
+  for (const ErrorEntry& e : errors) {
+    // Errors alone are never a replay (see errors_only): each counts an attempt.
+    if (errors_only || e.lsn > *stored) new_errors.push_back(e);
+  }
   Status s;
   for (const ApplyItem& item : items) {
     s = ApplyItemLocked(item);
@@ -46,7 +75,7 @@ Status SqliteBackend::ApplyBatch(const WatermarkKey& key, std::span<const ApplyI
   if (s.ok() && !items.empty()) {
     s = TargetLevel(ResolveAppliedLocked(key, items.front().lsn, items.back().lsn));
   }
-  if (s.ok()) s = TargetLevel(WriteErrorsLocked(key, errors));
+  if (s.ok()) s = TargetLevel(WriteErrorsLocked(key, new_errors));
   if (s.ok()) s = TargetLevel(WriteWatermarkLocked(key, watermark));
   if (s.ok()) s = TargetLevel(w.Commit(Where()));
   if (!s.ok()) w.Rollback();
