@@ -131,9 +131,9 @@ Status Validate(const v1::Record& r, const Limits& limits, int64_t now_us) {
     case v1::Record::kSql:
       return CheckParams(r.sql(), limits);
     case v1::Record::kIntent:
-      // The parameters of a synchronous write are not held to the limits (they never
-      // were); its statement is checked by admission's SQL check.
-      return Status::OK();
+      // A synchronous write's parameters, as an asynchronous one's; its statement is
+      // checked by admission's SQL check.
+      return CheckParams(r.intent().statement(), limits);
     case v1::Record::kCorrection:
       SLUICE_RETURN_IF_ERROR(CheckTimestamp(r.correction().ts_us(), "ts_us", 0, limits, now_us));
       SLUICE_RETURN_IF_ERROR(CheckString("correction field 'who'", r.correction().who().size(), limits));

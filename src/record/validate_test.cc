@@ -84,6 +84,16 @@ TEST(RecordValidateTest, StringAndLobLimitsNameTheFieldAndTheKey) {
   ExpectRefused(sql, {"parameter $2", "CLOB", "17 bytes", "limits.max_lob_size = 16"});
   sql.mutable_sql()->mutable_params(1)->set_text_value("nine byte");
   ExpectRefused(sql, {"parameter $2 (a string)", "limits.max_string_length = 8"});
+
+  // A synchronous write's parameters are held to the same limits.
+  v1::Record intent;
+  intent.mutable_intent()->set_kind(v1::SyncIntent::KIND_SQL);
+  *intent.mutable_intent()->mutable_statement() = sql.sql();
+  ExpectRefused(intent, {"parameter $2 (a string)", "limits.max_string_length = 8"});
+  intent.mutable_intent()->mutable_statement()->mutable_params(1)->set_blob_value(std::string(17, 'x'));
+  ExpectRefused(intent, {"parameter $2", "17 bytes", "limits.max_lob_size = 16"});
+  intent.mutable_intent()->mutable_statement()->mutable_params(1)->set_blob_value(std::string(16, 'x'));
+  EXPECT_TRUE(Validate(intent, Small(), kNow).ok());
 }
 
 TEST(RecordValidateTest, TriggerValuesBeyondTheBurstColumnsAreRefused) {

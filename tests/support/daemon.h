@@ -100,7 +100,9 @@ class Daemon {
   // The channel of the stubs above (replaced by Start and Connect).
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
-  // Waits until every applier's watermark is its stream's head; returns the last status.
+  // Waits until every applier (not disabled) has applied its stream's head as the first
+  // Admin.Status answer gave it, i.e. everything journaled before the call; returns the
+  // last status.
   v1::StatusResponse WaitCaughtUp(std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
  private:
