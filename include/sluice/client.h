@@ -181,6 +181,19 @@ class Client {
   // point table. Not spooled (a current value is worth sending only now); sent to the
   // next address when one fails (a value set twice is the same current value).
   virtual Result<v1::UpdatePointsResponse> UpdatePoints(const std::vector<v1::PointUpdate>& updates) = 0;
+  // Trigger types (burst_type): PutTriggerTypes and DeleteTriggerTypes are catalog writes
+  // answered as PutPoints; ListTriggerTypes lists them by id.
+  virtual Result<v1::ExecuteResponse> PutTriggerTypes(const v1::PutTriggerTypesRequest& request) = 0;
+  virtual Result<v1::ExecuteResponse> DeleteTriggerTypes(const v1::DeleteTriggerTypesRequest& request) = 0;
+  virtual Result<v1::ListTriggerTypesResponse> ListTriggerTypes() = 0;
+  // Sampling.Trigger: one triggered sample (a burst_sample row), answered with its LSN once
+  // durable in the service's journal. Not spooled. With request.client set (a client id and
+  // its next sequence on the service's [sampling] stream, in the numbering of its commits
+  // there) the service de-duplicates it, so a call that failed on one address is sent to
+  // the next; without, a call that may have reached the service is not sent again and ends
+  // kOutcomeUnknown. A refusal (unknown type: kNotFound; a value the type does not take:
+  // kInvalidArgument naming the column) journaled nothing.
+  virtual Result<v1::CommitResponse> Trigger(const v1::TriggerRequest& request) = 0;
 
   // Makes every Watch and Download in progress return kAborted. Thread safe.
   virtual void CancelCalls() = 0;

@@ -12,6 +12,7 @@
 #include "cli/client_connection.h"
 #include "cli/commands.h"
 #include "cli/point_csv.h"
+#include "cli/write_report.h"
 #include "sampling/catalog.h"
 #include "sampling/catalog_types.h"
 #include "sampling/intervals.h"
@@ -38,25 +39,6 @@ struct DefineArgs {
 
 // A limit as the import reads it: empty when not set.
 std::string Limit(bool has, double v) { return has ? fmt::format("{}", v) : ""; }
-
-// Prints the answer of a write; returns its exit code.
-int ReportWrite(const v1::ExecuteResponse& r, std::string_view what) {
-  switch (r.outcome()) {
-    case v1::OUTCOME_APPLIED:
-      fmt::print("APPLIED: {} (lsn {}, target {}){}\n", what, r.lsn(), r.target(),
-                 r.message().empty() ? "" : "; " + r.message());
-      return kExitOk;
-    case v1::OUTCOME_REJECTED:
-      fmt::print("REJECTED: {} (lsn {}, target {}): {}\n", what, r.lsn(), r.target(), r.message());
-      return kExitFailed;
-    default:
-      fmt::print(
-          "UNKNOWN: {}: the outcome of lsn {} is not known yet{}; ask later with `sluice sql "
-          "--outcome {}`\n",
-          what, r.lsn(), r.message().empty() ? "" : " (" + r.message() + ")", r.lsn());
-      return kExitUnknown;
-  }
-}
 
 bool ParseIntervals(const std::vector<std::string>& names, std::string_view command,
                     google::protobuf::RepeatedField<int>* out, int* exit_code) {

@@ -4,6 +4,7 @@
 //   client_commit.cc    Hello, numbering, commits sent directly or spooled
 //   client_resubmit.cc  the background thread that delivers the spool
 //   client_calls.cc     Execute, GetOutcome, Update, Watch, Download
+//   client_triggers.cc  trigger types and triggers (Sampling service)
 //
 // Sequence numbers. Per stream the client keeps the next sequence, once known: from the
 // service's Hello (its last sequence + 1), or from the spool's last pending entry after a
@@ -56,6 +57,10 @@ class ClientImpl final : public Client {
   Result<v1::ExecuteResponse> PutPoints(const v1::PutPointsRequest& request) override;
   Result<v1::ExecuteResponse> Define(const v1::DefineRequest& request) override;
   Result<v1::UpdatePointsResponse> UpdatePoints(const std::vector<v1::PointUpdate>& updates) override;
+  Result<v1::ExecuteResponse> PutTriggerTypes(const v1::PutTriggerTypesRequest& request) override;
+  Result<v1::ExecuteResponse> DeleteTriggerTypes(const v1::DeleteTriggerTypesRequest& request) override;
+  Result<v1::ListTriggerTypesResponse> ListTriggerTypes() override;
+  Result<v1::CommitResponse> Trigger(const v1::TriggerRequest& request) override;
   Status Watch(uint64_t from_lsn,
                const std::function<bool(const v1::ModelChange&)>& on_change) override;
   Status Download(const v1::ReadTableRequest& request,

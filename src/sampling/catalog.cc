@@ -519,6 +519,22 @@ std::optional<Point> Catalog::FindPoint(int64_t id) const {
   return it->second;
 }
 
+std::optional<TriggerType> Catalog::FindTriggerType(int32_t id) const {
+  std::shared_lock lk(mu_);
+  auto it = trigger_types_.find(id);
+  if (it == trigger_types_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<TriggerType> Catalog::FindTriggerType(std::string_view name) const {
+  // A linear scan: trigger types are few (dozens), and a trigger is an event, not a feed.
+  std::shared_lock lk(mu_);
+  for (const auto& [id, t] : trigger_types_) {
+    if (t.name == name) return t;
+  }
+  return std::nullopt;
+}
+
 std::vector<SampleDefinition> Catalog::Definitions() const {
   std::shared_lock lk(mu_);
   std::vector<SampleDefinition> out;

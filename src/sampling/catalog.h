@@ -82,6 +82,9 @@ class Catalog {
 
   std::vector<Point> Points() const;  // by id
   std::optional<Point> FindPoint(int64_t id) const;
+  // A trigger type by id, or by its name (names are unique in the catalog).
+  std::optional<TriggerType> FindTriggerType(int32_t id) const;
+  std::optional<TriggerType> FindTriggerType(std::string_view name) const;
   std::vector<SampleDefinition> Definitions() const;  // by point, then interval
   std::vector<TriggerType> TriggerTypes() const;
   std::vector<RecallDefinition> Recalls() const;

@@ -170,6 +170,48 @@ TEST(CatalogTest, TriggerTypesAndRecalls) {
   ExpectRefused(catalog.Check(del), {"recall definition 1"});
 }
 
+// Sampling.Trigger finds its type by id or by name; a renamed type is found only by its
+// new name, a deleted one not at all.
+TEST(CatalogTest, FindsTriggerTypesByIdAndName) {
+  Catalog catalog;
+  v1::CatalogChange put;
+  for (int32_t id : {3, 8}) {
+    auto* t = put.add_put_trigger_types();
+    t->set_id(id);
+    t->set_name("type " + std::to_string(id));
+    t->add_int_columns("breaker");
+  }
+  ASSERT_TRUE(catalog.Check(put).ok());
+  catalog.Apply(put);
+  for (int32_t id : {3, 8}) {
+    const std::string name = "type " + std::to_string(id);
+    auto by_id = catalog.FindTriggerType(id);
+    ASSERT_TRUE(by_id.has_value());
+    EXPECT_EQ(by_id->name, name);
+    auto by_name = catalog.FindTriggerType(std::string_view(name));
+    ASSERT_TRUE(by_name.has_value());
+    EXPECT_EQ(by_name->id, id);
+  }
+  EXPECT_FALSE(catalog.FindTriggerType(4).has_value());
+  EXPECT_FALSE(catalog.FindTriggerType(std::string_view("type 4")).has_value());
+
+  v1::CatalogChange rename;
+  *rename.add_put_trigger_types() = put.put_trigger_types(0);
+  rename.mutable_put_trigger_types(0)->set_name("breaker trip");
+  ASSERT_TRUE(catalog.Check(rename).ok());
+  catalog.Apply(rename);
+  EXPECT_FALSE(catalog.FindTriggerType(std::string_view("type 3")).has_value());
+  EXPECT_EQ(catalog.FindTriggerType(std::string_view("breaker trip"))->id, 3);
+
+  v1::CatalogChange del;
+  del.add_delete_trigger_types(8);
+  ASSERT_TRUE(catalog.Check(del).ok());
+  catalog.Apply(del);
+  EXPECT_FALSE(catalog.FindTriggerType(8).has_value());
+  EXPECT_FALSE(catalog.FindTriggerType(std::string_view("type 8")).has_value());
+  EXPECT_TRUE(catalog.FindTriggerType(3).has_value());
+}
+
 TEST(CatalogTest, SnapshotRoundTripAndDamage) {
   Catalog catalog;
   auto p = MakePoint(5, "P5");

@@ -3,7 +3,8 @@
 // carries records; the answer comes when they are acknowledged by the journal (durable
 // by default), with their LSNs.
 //
-// Before anything is journaled a request is checked whole (authentication, the stream,
+// Checking and journaling a request is commit_admission.h's (shared with
+// Sampling.Trigger). Before anything is journaled a request is checked whole (authentication, the stream,
 // the client's sequence, the limits, every record through the Admitter), so a refused
 // request journaled nothing and a corrected retry is safe. Refusals:
 //   UNAUTHENTICATED / PERMISSION_DENIED   token (role "ingest")
@@ -27,6 +28,7 @@
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
+#include "service/commit_admission.h"
 #include "service/service_context.h"
 #include "sluice/v1/service.grpc.pb.h"
 
@@ -45,21 +47,6 @@ class IngestService final : public v1::Ingest::Service {
       grpc::ServerReaderWriter<v1::CommitResponse, v1::CommitRequest>* stream) override;
 
  private:
-  // A request that is journaled: its LSNs, to be acknowledged once `last` is durable.
-  struct Journaled {
-    journal::Journal* journal = nullptr;
-    journal::Lsn last = 0;
-    v1::CommitResponse response;
-    std::string stream;
-    uint64_t sequence = 0;  // the client's sequence; 0 without a client id
-  };
-  // Checks and journals a request without waiting for durability.
-  Result<Journaled> Admit(const v1::CommitRequest& request);
-  // What the RPC allows: records per request, the kinds a client may commit, the size
-  // with the stamps. The record itself is validated by the admitter (record::Validate).
-  Status CheckLimits(const v1::CommitRequest& request) const;
-  Status CheckRecord(const v1::Record& record, size_t index) const;
-
   const ServiceContext ctx_;
 };
 

@@ -47,6 +47,23 @@ class SamplingService final : public v1::Sampling::Service {
                             grpc::ServerReader<v1::PointUpdate>* reader,
                             v1::UpdatePointsResponse* response) override;
 
+  // Trigger types and triggers (sampling_trigger_rpcs.cc). The type writes go through
+  // WriteChange; Trigger (role "ingest") finds the type by id or name, builds the
+  // burst_sample row (sampling/trigger.h) and journals it on the [sampling] stream as
+  // Ingest.Commit journals a record (the request's client tag de-duplicated the same way),
+  // answering with its LSN once durable. Every refusal journals nothing.
+  grpc::Status PutTriggerTypes(grpc::ServerContext* context,
+                               const v1::PutTriggerTypesRequest* request,
+                               v1::ExecuteResponse* response) override;
+  grpc::Status DeleteTriggerTypes(grpc::ServerContext* context,
+                                  const v1::DeleteTriggerTypesRequest* request,
+                                  v1::ExecuteResponse* response) override;
+  grpc::Status ListTriggerTypes(grpc::ServerContext* context,
+                                const v1::ListTriggerTypesRequest* request,
+                                v1::ListTriggerTypesResponse* response) override;
+  grpc::Status Trigger(grpc::ServerContext* context, const v1::TriggerRequest* request,
+                       v1::CommitResponse* response) override;
+
  private:
   // Admits the call (role "sql"), checks `change`, journals it with its SQL and answers
   // with the outcome.
