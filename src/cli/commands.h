@@ -45,5 +45,7 @@ void RegisterIngestCommands(CLI::App& app, Context* context);
 void RegisterSqlCommands(CLI::App& app, Context* context);
 // Registers `sluice points ...` and `sluice define ...` (the Sampling service).
 void RegisterSamplingCommands(CLI::App& app, Context* context);
+// Registers `sluice recall ...` (recall windows of the Sampling service).
+void RegisterRecallCommands(CLI::App& app, Context* context);
 
 }  // namespace sluice::cli

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   RegisterIngestCommands(app, &context);
   RegisterSqlCommands(app, &context);
   RegisterSamplingCommands(app, &context);
+  RegisterRecallCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/catalog_write_report.h"
 #include "cli/client_connection.h"
 #include "cli/commands.h"
 #include "cli/point_csv.h"
@@ -38,25 +39,6 @@ struct DefineArgs {
 
 // A limit as the import reads it: empty when not set.
 std::string Limit(bool has, double v) { return has ? fmt::format("{}", v) : ""; }
-
-// Prints the answer of a write; returns its exit code.
-int ReportWrite(const v1::ExecuteResponse& r, std::string_view what) {
-  switch (r.outcome()) {
-    case v1::OUTCOME_APPLIED:
-      fmt::print("APPLIED: {} (lsn {}, target {}){}\n", what, r.lsn(), r.target(),
-                 r.message().empty() ? "" : "; " + r.message());
-      return kExitOk;
-    case v1::OUTCOME_REJECTED:
-      fmt::print("REJECTED: {} (lsn {}, target {}): {}\n", what, r.lsn(), r.target(), r.message());
-      return kExitFailed;
-    default:
-      fmt::print(
-          "UNKNOWN: {}: the outcome of lsn {} is not known yet{}; ask later with `sluice sql "
-          "--outcome {}`\n",
-          what, r.lsn(), r.message().empty() ? "" : " (" + r.message() + ")", r.lsn());
-      return kExitUnknown;
-  }
-}
 
 bool ParseIntervals(const std::vector<std::string>& names, std::string_view command,
                     google::protobuf::RepeatedField<int>* out, int* exit_code) {
@@ -101,7 +83,7 @@ void RunImport(Context* context, const std::string& file) {
       context->exit_code = conn->Fail(fmt::format("Sampling.PutPoints of {}", what), s);
       return;
     }
-    context->exit_code = ReportWrite(resp, what);
+    context->exit_code = ReportCatalogWrite(resp, what);
     if (context->exit_code != kExitOk) return;
   }
 }
@@ -185,7 +167,7 @@ void RunSet(Context* context, const PointSetArgs& args) {
     context->exit_code = conn->Fail("Sampling.PutPoints", s);
     return;
   }
-  context->exit_code = ReportWrite(resp, fmt::format("point {} set", args.id));
+  context->exit_code = ReportCatalogWrite(resp, fmt::format("point {} set", args.id));
 }
 
 void RunDelete(Context* context, const std::vector<int64_t>& ids) {
@@ -200,7 +182,7 @@ void RunDelete(Context* context, const std::vector<int64_t>& ids) {
     context->exit_code = conn->Fail("Sampling.DeletePoints", s);
     return;
   }
-  context->exit_code = ReportWrite(resp, fmt::format("{} point(s) deleted", ids.size()));
+  context->exit_code = ReportCatalogWrite(resp, fmt::format("{} point(s) deleted", ids.size()));
 }
 
 void RunDefine(Context* context, const DefineArgs& args) {
@@ -226,7 +208,7 @@ void RunDefine(Context* context, const DefineArgs& args) {
     context->exit_code = conn->Fail("Sampling.Define", s);
     return;
   }
-  context->exit_code = ReportWrite(
+  context->exit_code = ReportCatalogWrite(
       resp, fmt::format("{} definition(s) of {} point(s)",
                         req.point_ids_size() * req.intervals_size(), req.point_ids_size()));
 }
@@ -266,8 +248,8 @@ void RunDefineRemove(Context* context, const DefineArgs& args) {
     context->exit_code = conn->Fail("Sampling.Undefine", s);
     return;
   }
-  context->exit_code =
-      ReportWrite(resp, fmt::format("definitions of {} point(s) removed", req.point_ids_size()));
+  context->exit_code = ReportCatalogWrite(
+      resp, fmt::format("definitions of {} point(s) removed", req.point_ids_size()));
 }
 
 }  // namespace
