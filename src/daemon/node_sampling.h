@@ -55,7 +55,8 @@ class NodeSampling final : public service::RecallControl {
   ~NodeSampling() override;
 
   Status Start();
-  // Stops the sampler, then the follower, and saves the catalog.
+  // Stops the recall windows (emitting the rows they took; their open events lose the rest,
+  // reported) and the sampler, then the follower, and saves the catalog.
   Status Stop();
 
   service::SamplingParts parts();
