@@ -194,6 +194,17 @@ class Client {
   // kOutcomeUnknown. A refusal (unknown type: kNotFound; a value the type does not take:
   // kInvalidArgument naming the column) journaled nothing.
   virtual Result<v1::CommitResponse> Trigger(const v1::TriggerRequest& request) = 0;
+  // Recall windows. PutRecalls and DeleteRecalls are catalog writes as PutPoints;
+  // ListRecalls answers the definitions with the events the daemon holds open.
+  // TriggerRecall starts an event (event_ts_us 0: the time the service receives it) and
+  // answers its time and the rows journaled at once; it is sent to the next address when
+  // one fails only when event_ts_us is set (a repeat of an event at the same time is the
+  // same event; a second "now" would be another one).
+  virtual Result<v1::ExecuteResponse> PutRecalls(const v1::PutRecallsRequest& request) = 0;
+  virtual Result<v1::ExecuteResponse> DeleteRecalls(const v1::DeleteRecallsRequest& request) = 0;
+  virtual Result<v1::ListRecallsResponse> ListRecalls() = 0;
+  virtual Result<v1::TriggerRecallResponse> TriggerRecall(
+      const v1::TriggerRecallRequest& request) = 0;
 
   // Makes every Watch and Download in progress return kAborted. Thread safe.
   virtual void CancelCalls() = 0;

@@ -47,5 +47,7 @@ void RegisterSqlCommands(CLI::App& app, Context* context);
 void RegisterSamplingCommands(CLI::App& app, Context* context);
 // Registers `sluice trigger-types ...` and `sluice trigger` (trigger_commands.cc).
 void RegisterTriggerCommands(CLI::App& app, Context* context);
+// Registers `sluice recall ...` (recall windows of the Sampling service).
+void RegisterRecallCommands(CLI::App& app, Context* context);
 
 }  // namespace sluice::cli

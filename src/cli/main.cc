@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   RegisterSqlCommands(app, &context);
   RegisterSamplingCommands(app, &context);
   RegisterTriggerCommands(app, &context);
+  RegisterRecallCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,10 +9,10 @@
 
 #include <fmt/format.h>
 
+#include "cli/catalog_write_report.h"
 #include "cli/client_connection.h"
 #include "cli/commands.h"
 #include "cli/point_csv.h"
-#include "cli/write_report.h"
 #include "sampling/catalog.h"
 #include "sampling/catalog_types.h"
 #include "sampling/intervals.h"
@@ -83,7 +83,7 @@ void RunImport(Context* context, const std::string& file) {
       context->exit_code = conn->Fail(fmt::format("Sampling.PutPoints of {}", what), s);
       return;
     }
-    context->exit_code = ReportWrite(resp, what);
+    context->exit_code = ReportCatalogWrite(resp, what);
     if (context->exit_code != kExitOk) return;
   }
 }
@@ -167,7 +167,7 @@ void RunSet(Context* context, const PointSetArgs& args) {
     context->exit_code = conn->Fail("Sampling.PutPoints", s);
     return;
   }
-  context->exit_code = ReportWrite(resp, fmt::format("point {} set", args.id));
+  context->exit_code = ReportCatalogWrite(resp, fmt::format("point {} set", args.id));
 }
 
 void RunDelete(Context* context, const std::vector<int64_t>& ids) {
@@ -182,7 +182,7 @@ void RunDelete(Context* context, const std::vector<int64_t>& ids) {
     context->exit_code = conn->Fail("Sampling.DeletePoints", s);
     return;
   }
-  context->exit_code = ReportWrite(resp, fmt::format("{} point(s) deleted", ids.size()));
+  context->exit_code = ReportCatalogWrite(resp, fmt::format("{} point(s) deleted", ids.size()));
 }
 
 void RunDefine(Context* context, const DefineArgs& args) {
@@ -208,7 +208,7 @@ void RunDefine(Context* context, const DefineArgs& args) {
     context->exit_code = conn->Fail("Sampling.Define", s);
     return;
   }
-  context->exit_code = ReportWrite(
+  context->exit_code = ReportCatalogWrite(
       resp, fmt::format("{} definition(s) of {} point(s)",
                         req.point_ids_size() * req.intervals_size(), req.point_ids_size()));
 }
@@ -248,8 +248,8 @@ void RunDefineRemove(Context* context, const DefineArgs& args) {
     context->exit_code = conn->Fail("Sampling.Undefine", s);
     return;
   }
-  context->exit_code =
-      ReportWrite(resp, fmt::format("definitions of {} point(s) removed", req.point_ids_size()));
+  context->exit_code = ReportCatalogWrite(
+      resp, fmt::format("definitions of {} point(s) removed", req.point_ids_size()));
 }
 
 }  // namespace

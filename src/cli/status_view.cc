@@ -124,6 +124,13 @@ std::string SamplingLine(const v1::SamplingStatus& s, int64_t now_us) {
       "{} missed\n",
       s.enabled() ? "on" : "off (sampler disabled)", s.points(), s.max_points(), s.catalog_points(),
       s.definitions(), s.active_definitions(), s.cycles(), s.late(), s.missed());
+  if (s.recall_definitions() > 0 || s.recall_rows() > 0) {
+    out += fmt::format(
+        "sampling: recall: {} definitions, {} events open; {} rows, {} ticks missed, {} ticks "
+        "lost, {} rows not stored\n",
+        s.recall_definitions(), s.recall_open_events(), s.recall_rows(), s.recall_missed(),
+        s.recall_lost(), s.recall_not_stored());
+  }
   if (!s.last_issue().empty()) {
     out += fmt::format("sampling: last issue {}: {}\n", HumanTime(s.last_issue_us(), now_us), s.last_issue());
   }

@@ -207,5 +207,23 @@ TEST(StatusViewTest, SamplingLineCountsIssuesAndNamesTheLastOne) {
   EXPECT_NE(RenderStatus(s, 2'000'000).find(line), std::string::npos);
 }
 
+TEST(StatusViewTest, SamplingLineCountsRecallWindowsWhenThereAreAny) {
+  v1::SamplingStatus sp;
+  sp.set_enabled(true);
+  sp.set_max_points(100);
+  EXPECT_EQ(SamplingLine(sp, 0).find("recall"), std::string::npos) << "none defined: no line";
+  sp.set_recall_definitions(2);
+  sp.set_recall_open_events(1);
+  sp.set_recall_rows(330);
+  sp.set_recall_missed(4);
+  sp.set_recall_lost(3);
+  sp.set_recall_not_stored(6);
+  const std::string line = SamplingLine(sp, 0);
+  for (std::string_view part : {"recall: 2 definitions, 1 events open", "330 rows",
+                                "4 ticks missed", "3 ticks lost", "6 rows not stored"}) {
+    EXPECT_NE(line.find(part), std::string::npos) << line << " lacks " << part;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::cli

@@ -1,6 +1,6 @@
 // `sluice trigger-types put|list|delete` and `sluice trigger TYPE col=value ...`: trigger
 // types (burst_type) and triggered samples (burst_sample) through the Sampling service.
-// Type writes are catalog writes, reported as `sluice points` reports them (write_report.h);
+// Type writes are catalog writes, reported as `sluice points` reports them (catalog_write_report.h);
 // a trigger is journaled like a commit and reported with its LSN.
 
 #include <memory>
@@ -15,7 +15,7 @@
 #include "cli/commands.h"
 #include "cli/sample_csv.h"
 #include "cli/trigger_values.h"
-#include "cli/write_report.h"
+#include "cli/catalog_write_report.h"
 
 namespace sluice::cli {
 namespace {
@@ -60,7 +60,7 @@ void RunTypePut(Context* context, const TypePutArgs& args) {
     context->exit_code = conn->Fail("Sampling.PutTriggerTypes", s);
     return;
   }
-  context->exit_code = ReportWrite(
+  context->exit_code = ReportCatalogWrite(
       resp, fmt::format("trigger type {} '{}' ({} int, {} float, {} string columns)", args.id,
                         args.name, args.ints.size(), args.floats.size(), args.strings.size()));
 }
@@ -104,7 +104,7 @@ void RunTypeDelete(Context* context, const std::vector<int32_t>& ids) {
     context->exit_code = conn->Fail("Sampling.DeleteTriggerTypes", s);
     return;
   }
-  context->exit_code = ReportWrite(resp, fmt::format("{} trigger type(s) deleted", ids.size()));
+  context->exit_code = ReportCatalogWrite(resp, fmt::format("{} trigger type(s) deleted", ids.size()));
 }
 
 void RunTrigger(Context* context, const TriggerArgs& args) {

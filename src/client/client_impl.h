@@ -61,6 +61,10 @@ class ClientImpl final : public Client {
   Result<v1::ExecuteResponse> DeleteTriggerTypes(const v1::DeleteTriggerTypesRequest& request) override;
   Result<v1::ListTriggerTypesResponse> ListTriggerTypes() override;
   Result<v1::CommitResponse> Trigger(const v1::TriggerRequest& request) override;
+  Result<v1::ExecuteResponse> PutRecalls(const v1::PutRecallsRequest& request) override;
+  Result<v1::ExecuteResponse> DeleteRecalls(const v1::DeleteRecallsRequest& request) override;
+  Result<v1::ListRecallsResponse> ListRecalls() override;
+  Result<v1::TriggerRecallResponse> TriggerRecall(const v1::TriggerRecallRequest& request) override;
   Status Watch(uint64_t from_lsn,
                const std::function<bool(const v1::ModelChange&)>& on_change) override;
   Status Download(const v1::ReadTableRequest& request,

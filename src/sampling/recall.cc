@@ -393,6 +393,12 @@ size_t RecallWindows::OpenEvents() const {
   return OpenEventsLocked();
 }
 
+size_t RecallWindows::OpenEvents(int64_t recall_id) const {
+  std::lock_guard lock(mu_);
+  auto it = windows_.find(recall_id);
+  return it == windows_.end() ? 0 : it->second->open.size();
+}
+
 size_t RecallWindows::OpenEventsLocked() const {
   size_t n = 0;
   for (const auto& [id, w] : windows_) n += w->open.size();

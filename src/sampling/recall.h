@@ -125,8 +125,10 @@ class RecallWindows {
   // kNotStored too; the event stays open for its later ticks).
   Status Trigger(int64_t recall_id, int64_t event_ts_us);
 
-  // Events whose post-window is still being sampled.
+  // Events whose post-window is still being sampled: of every definition, or of
+  // definition `recall_id` (0 when it has none or is unknown).
   size_t OpenEvents() const;
+  size_t OpenEvents(int64_t recall_id) const;
 
  private:
   struct Event {

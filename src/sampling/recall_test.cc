@@ -53,6 +53,8 @@ TEST(RecallTest, PreWindowRowsAreTheRingsTicksInTheWindow) {
   ASSERT_EQ(want.size(), static_cast<size_t>(d.before_us / d.period_us + 1) * d.point_ids.size());
   EXPECT_EQ(h.Rows(last), want) << Diff(h.Rows(last), want);
   EXPECT_EQ(h.windows().OpenEvents(), 1u);
+  EXPECT_EQ(h.windows().OpenEvents(d.id), 1u);
+  EXPECT_EQ(h.windows().OpenEvents(d.id + 1), 0u) << "an unknown definition has none";
 
   // An event between this tick and the next: the ticks of its window taken so far.
   const int64_t between = last + 50 * kMs;

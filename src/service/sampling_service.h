@@ -4,8 +4,9 @@
 // intent carries the change (SyncIntent.catalog) next to its SQL; they are checked by the
 // Catalog first (a refusal journals nothing), and an APPLIED answer returns once the
 // daemon's catalog holds the change (the follower has read its outcome), so a list right
-// after sees it. UpdatePoints feeds the point table the sampler reads.
-// Roles: "sql" for writes, "read" for lists, "ingest" for UpdatePoints.
+// after sees it. UpdatePoints feeds the point table the sampler reads. Recall definitions
+// are written the same way; TriggerRecall starts an event of the node's recall windows.
+// Roles: "sql" for writes, "read" for lists, "ingest" for UpdatePoints and TriggerRecall.
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -13,6 +14,7 @@
 #include "sampling/catalog_follower.h"
 #include "sampling/clock.h"
 #include "sampling/point_table.h"
+#include "service/recall_control.h"
 #include "service/sync_services.h"
 
 namespace sluice::service {
@@ -23,6 +25,7 @@ struct SamplingParts {
   sampling::CatalogFollower* follower = nullptr;
   sampling::PointTable* points = nullptr;
   sampling::Clock* clock = nullptr;
+  RecallControl* recall = nullptr;
 };
 
 class SamplingService final : public v1::Sampling::Service {
@@ -63,6 +66,15 @@ class SamplingService final : public v1::Sampling::Service {
                                 v1::ListTriggerTypesResponse* response) override;
   grpc::Status Trigger(grpc::ServerContext* context, const v1::TriggerRequest* request,
                        v1::CommitResponse* response) override;
+  // Recall windows (sampling_recall_rpcs.cc).
+  grpc::Status PutRecalls(grpc::ServerContext* context, const v1::PutRecallsRequest* request,
+                          v1::ExecuteResponse* response) override;
+  grpc::Status DeleteRecalls(grpc::ServerContext* context, const v1::DeleteRecallsRequest* request,
+                             v1::ExecuteResponse* response) override;
+  grpc::Status ListRecalls(grpc::ServerContext* context, const v1::ListRecallsRequest* request,
+                           v1::ListRecallsResponse* response) override;
+  grpc::Status TriggerRecall(grpc::ServerContext* context, const v1::TriggerRecallRequest* request,
+                             v1::TriggerRecallResponse* response) override;
 
  private:
   // Admits the call (role "sql"), checks `change`, journals it with its SQL and answers

@@ -1,6 +1,4 @@
-#include "cli/write_report.h"
-
-#include <string>
+#include "cli/catalog_write_report.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +6,7 @@
 
 namespace sluice::cli {
 
-int ReportWrite(const v1::ExecuteResponse& r, std::string_view what) {
+int ReportCatalogWrite(const v1::ExecuteResponse& r, std::string_view what) {
   switch (r.outcome()) {
     case v1::OUTCOME_APPLIED:
       fmt::print("APPLIED: {} (lsn {}, target {}){}\n", what, r.lsn(), r.target(),
