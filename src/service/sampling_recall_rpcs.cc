@@ -49,30 +49,27 @@ grpc::Status SamplingService::PutRecalls(grpc::ServerContext* context,
     return Invalid("Sampling.PutRecalls: no recall definition given");
   v1::CatalogChange change;
   *change.mutable_put_recalls() = request->recalls();
-  // The catalog's checks name the entry; then the whole set as the node's recall windows
-  // will take it (limits of the points, the rings' memory bound), so that a change the
-  // windows would refuse is never journaled.
-  if (Status s = parts_.catalog->Check(change); !s.ok())
-    return rpc::ToGrpcStatus(s.Annotate(kMethod));
-  const std::vector<sampling::RecallDefinition> after = RecallsAfter(*parts_.catalog, change);
-  sampling::LimitsByPoint limits;
-  for (const sampling::Point& p : parts_.catalog->Points()) limits.emplace(p.id, p.limits);
-  if (Status s = sampling::ValidateRecallDefinitions(after, limits); !s.ok())
-    return rpc::ToGrpcStatus(s.Annotate(kMethod));
-  if (parts_.recall != nullptr) {
+  // After the catalog's checks (they name the entry): the whole set as the node's recall
+  // windows will take it (limits of the points, the rings' memory bound), so that a change
+  // the windows would refuse is never journaled.
+  auto windows_take_it = [this](const v1::CatalogChange& c) {
+    const std::vector<sampling::RecallDefinition> after = RecallsAfter(*parts_.catalog, c);
+    sampling::LimitsByPoint limits;
+    for (const sampling::Point& p : parts_.catalog->Points()) limits.emplace(p.id, p.limits);
+    SLUICE_RETURN_IF_ERROR(sampling::ValidateRecallDefinitions(after, limits));
+    if (parts_.recall == nullptr) return Status::OK();
     size_t ring_values = 0;
     for (const sampling::RecallDefinition& r : after)
       ring_values += r.point_ids.size() * static_cast<size_t>(sampling::RecallRingSamples(r));
     const size_t bound = parts_.recall->MaxRecallRingValues();
-    if (ring_values > bound) {
-      return Invalid(fmt::format(
-          "Sampling.PutRecalls: with these definitions the recall rings would hold {} values "
-          "(points x (before_us / period_us + 1), summed over every recall definition), more "
-          "than the node's bound of {}",
-          ring_values, bound));
-    }
-  }
-  return WriteChange(context, std::move(change), request->request_id(), kMethod, response);
+    if (ring_values <= bound) return Status::OK();
+    return Status::InvalidArgument(fmt::format(
+        "with these definitions the recall rings would hold {} values (points x (before_us / "
+        "period_us + 1), summed over every recall definition), more than the node's bound of {}",
+        ring_values, bound));
+  };
+  return WriteChange(context, std::move(change), request->request_id(), kMethod, response,
+                     windows_take_it);
 }
 
 grpc::Status SamplingService::DeleteRecalls(grpc::ServerContext* context,

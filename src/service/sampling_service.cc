@@ -26,11 +26,15 @@ grpc::Status Invalid(std::string message) {
 
 grpc::Status SamplingService::WriteChange(grpc::ServerContext* context, v1::CatalogChange change,
                                           const std::string& request_id, std::string_view method,
-                                          v1::ExecuteResponse* response) {
+                                          v1::ExecuteResponse* response,
+                                          const ChangeCheck& more_checks) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kSql, method);
   if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
   if (Status s = parts_.catalog->Check(change); !s.ok())
     return rpc::ToGrpcStatus(s.Annotate(method));
+  if (more_checks) {
+    if (Status s = more_checks(change); !s.ok()) return rpc::ToGrpcStatus(s.Annotate(method));
+  }
   auto sql = sampling::CatalogSql(change, parts_.clock->NowUs());
   if (!sql.ok()) return rpc::ToGrpcStatus(sql.status().Annotate(method));
   v1::SyncIntent intent;
@@ -60,20 +64,21 @@ grpc::Status SamplingService::PutPoints(grpc::ServerContext* context,
   // The catalog may not outgrow the point table: a point beyond [sampling] max_points could
   // be defined but never updated. Concurrent puts may pass this together; the table still
   // refuses their updates (UpdatePoints counts them), so the bound stays visible.
-  std::set<int64_t> new_ids;
-  for (const v1::CatalogPoint& p : change.put_points()) {
-    if (!parts_.catalog->FindPoint(p.id())) new_ids.insert(p.id());
-  }
-  const size_t have = parts_.catalog->point_count();
-  const size_t max = parts_.points->max_points();
-  if (have + new_ids.size() > max) {
-    return rpc::ToGrpcStatus(Status::ResourceExhausted(fmt::format(
-        "Sampling.PutPoints: {} new points would make {} in the catalog, more than the point "
-        "table holds ([sampling] max_points = {})",
-        new_ids.size(), have + new_ids.size(), max)));
-  }
+  auto within_table = [this](const v1::CatalogChange& c) {
+    std::set<int64_t> new_ids;
+    for (const v1::CatalogPoint& p : c.put_points()) {
+      if (!parts_.catalog->FindPoint(p.id())) new_ids.insert(p.id());
+    }
+    const size_t have = parts_.catalog->point_count();
+    const size_t max = parts_.points->max_points();
+    if (have + new_ids.size() <= max) return Status::OK();
+    return Status::ResourceExhausted(fmt::format(
+        "{} new points would make {} in the catalog, more than the point table holds "
+        "([sampling] max_points = {})",
+        new_ids.size(), have + new_ids.size(), max));
+  };
   return WriteChange(context, std::move(change), request->request_id(), "Sampling.PutPoints",
-                     response);
+                     response, within_table);
 }
 
 grpc::Status SamplingService::DeletePoints(grpc::ServerContext* context,

@@ -10,6 +10,8 @@
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
+#include <functional>
+
 #include "sampling/catalog.h"
 #include "sampling/catalog_follower.h"
 #include "sampling/clock.h"
@@ -77,11 +79,14 @@ class SamplingService final : public v1::Sampling::Service {
                              v1::TriggerRecallResponse* response) override;
 
  private:
-  // Admits the call (role "sql"), checks `change`, journals it with its SQL and answers
-  // with the outcome.
+  // Admits the call (role "sql"), checks `change` (the catalog's checks, then
+  // `more_checks` when given: what only the node knows, such as its point table's bound),
+  // journals it with its SQL and answers with the outcome. Nothing is checked for a caller
+  // who may not write.
+  using ChangeCheck = std::function<Status(const v1::CatalogChange&)>;
   grpc::Status WriteChange(grpc::ServerContext* context, v1::CatalogChange change,
                            const std::string& request_id, std::string_view method,
-                           v1::ExecuteResponse* response);
+                           v1::ExecuteResponse* response, const ChangeCheck& more_checks = {});
 
   const ServiceContext ctx_;
   const SyncServices sync_;
