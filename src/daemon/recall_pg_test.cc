@@ -10,8 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "sluice/client.h"
-#include "support/daemon.h"
-#include "support/pg_servers.h"
+#include "support/pg_replica_fixture.h"
 
 namespace sluice::testing {
 namespace {
@@ -19,32 +18,11 @@ namespace {
 constexpr int64_t kMs = 1000;
 constexpr int64_t kS = 1'000'000;
 
-class RecallPgTest : public ::testing::Test {
+class RecallPgTest : public PgReplicaFixture {
  protected:
+  RecallPgTest() : PgReplicaFixture(SLUICED_PATH) {}
   void SetUp() override {
-    auto pg = StartPgServers(2);
-    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-    pg_ = std::move(pg).value();
-    ASSERT_TRUE(daemon_
-                    .WriteConfig(ConfigBuilder("recall-pg")
-                                     .Listen(daemon_.port())
-                                     .NoAuth()
-                                     .Primary("pg-a", "postgres", pg_[0]->ConnInfo("sluice"), 100)
-                                     .Primary("pg-b", "postgres", pg_[1]->ConnInfo("sluice"), 90)
-                                     .Replica("lite", "sqlite", "lite.db")
-                                     .Toml())
-                    .ok());
-    ASSERT_TRUE(daemon_.Start().ok());
-    admin_ = v1::Admin::NewStub(OpenChannel(daemon_.address()));
-    const sluice::Status up = daemon_.WaitReady(
-        [](const v1::StatusResponse& st) {
-          for (const auto& a : st.appliers()) {
-            if (a.state() != "running") return false;
-          }
-          return st.active_target() == "pg-a";
-        },
-        std::chrono::seconds(120));
-    ASSERT_TRUE(up.ok()) << up.ToString() << "\n" << ReadFile(daemon_.log_path());
+    ASSERT_NO_FATAL_FAILURE(Start("recall-pg"));
     client::ClientOptions o;
     o.addresses = {daemon_.address()};
     o.client_id = "recall-pg";
@@ -53,49 +31,6 @@ class RecallPgTest : public ::testing::Test {
     client_ = std::move(c).value();
   }
 
-  static std::unique_ptr<grpc::ClientContext> Ctx() {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    return ctx;
-  }
-
-  v1::StatusResponse Status() {
-    v1::StatusResponse st;
-    grpc::Status s = admin_->Status(Ctx().get(), v1::StatusRequest(), &st);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return st;
-  }
-
-  bool CaughtUp() {
-    const v1::StatusResponse st = Status();
-    std::map<std::string, uint64_t> heads;
-    for (const auto& s : st.streams()) heads[s.name()] = s.head_lsn();
-    for (const auto& a : st.appliers()) {
-      if (a.applied_lsn() != heads[a.stream()]) return false;
-    }
-    return true;
-  }
-
-  // The rows of `sql` on every target, in the order pg-a, pg-b, lite.
-  std::vector<std::vector<std::vector<std::string>>> Rows(const std::string& sql) {
-    std::vector<std::vector<std::vector<std::string>>> out;
-    for (auto& pg : pg_) {
-      auto r = pg->QueryRows(sql, "sluice");
-      EXPECT_TRUE(r.ok()) << r.status().ToString();
-      out.push_back(r.ok() ? *r : std::vector<std::vector<std::string>>{});
-    }
-    QueryOptions o;
-    o.null_text = PgServer::kNull;
-    auto r = QueryRows(dir_.Sub("data/lite.db"), sql, o);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    out.push_back(r.ok() ? *r : std::vector<std::vector<std::string>>{});
-    return out;
-  }
-
-  TempDir dir_;
-  std::vector<std::unique_ptr<PgServer>> pg_;
-  Sluiced daemon_{SLUICED_PATH, dir_.path()};
-  std::unique_ptr<v1::Admin::Stub> admin_;
   std::unique_ptr<client::Client> client_;
 };
 
@@ -160,7 +95,7 @@ TEST_F(RecallPgTest, EventRowsReachPostgresAndSqliteAlike) {
       },
       std::chrono::seconds(120)))
       << ReadFile(daemon_.log_path());
-  ASSERT_TRUE(WaitFor([&] { return CaughtUp(); }, std::chrono::seconds(120)));
+  ASSERT_TRUE(WaitCaughtUp());
 
   std::set<int64_t> ticks;
   for (int64_t t = (event_ts - def->before_us() + def->period_us() - 1) / def->period_us() *
@@ -209,7 +144,7 @@ TEST_F(RecallPgTest, EventRowsReachPostgresAndSqliteAlike) {
   applied = client_->DeleteRecalls(del);
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
   ASSERT_EQ(applied->outcome(), v1::OUTCOME_APPLIED) << applied->DebugString();
-  ASSERT_TRUE(WaitFor([&] { return CaughtUp(); }, std::chrono::seconds(120)));
+  ASSERT_TRUE(WaitCaughtUp());
   for (const auto& target : Rows("SELECT count(*) FROM recall_define"))
     EXPECT_EQ(target, (std::vector<std::vector<std::string>>{{"0"}}));
 }

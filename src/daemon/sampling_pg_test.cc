@@ -6,85 +6,17 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "support/daemon.h"
-#include "support/pg_servers.h"
+#include "support/pg_replica_fixture.h"
 
 namespace sluice::testing {
 namespace {
 
-class SamplingPgTest : public ::testing::Test {
+class SamplingPgTest : public PgReplicaFixture {
  protected:
+  SamplingPgTest() : PgReplicaFixture(SLUICED_PATH) {}
   void SetUp() override {
-    auto pg = StartPgServers(2);
-    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-    pg_ = std::move(pg).value();
-    ASSERT_TRUE(daemon_
-                    .WriteConfig(ConfigBuilder("sampling-pg")
-                                     .Listen(daemon_.port())
-                                     .NoAuth()
-                                     .Primary("pg-a", "postgres", pg_[0]->ConnInfo("sluice"), 100)
-                                     .Primary("pg-b", "postgres", pg_[1]->ConnInfo("sluice"), 90)
-                                     .Replica("lite", "sqlite", "lite.db")
-                                     .Toml())
-                    .ok());
-    ASSERT_TRUE(daemon_.Start().ok());
-    channel_ = OpenChannel(daemon_.address());
-    admin_ = v1::Admin::NewStub(channel_);
-    sampling_ = v1::Sampling::NewStub(channel_);
-    const sluice::Status up = daemon_.WaitReady(
-        [](const v1::StatusResponse& st) {
-          for (const auto& a : st.appliers()) {
-            if (a.state() != "running") return false;
-          }
-          return st.active_target() == "pg-a";
-        },
-        std::chrono::seconds(120));
-    ASSERT_TRUE(up.ok()) << up.ToString() << "\n" << ReadFile(daemon_.log_path());
+    ASSERT_NO_FATAL_FAILURE(Start("sampling-pg"));
   }
-
-  static std::unique_ptr<grpc::ClientContext> Ctx() {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    return ctx;
-  }
-
-  // Every applier has applied its stream's head as `heads` gave it (taken once: the
-  // sampler keeps journaling, so the current head would move on while an applier on a
-  // loaded machine stays a second behind).
-  bool CaughtUp(std::map<std::string, uint64_t>* heads) {
-    v1::StatusResponse st;
-    if (!admin_->Status(Ctx().get(), v1::StatusRequest(), &st).ok()) return false;
-    if (heads->empty()) {
-      for (const auto& s : st.streams()) (*heads)[s.name()] = s.head_lsn();
-    }
-    for (const auto& a : st.appliers()) {
-      if (a.applied_lsn() < (*heads)[a.stream()]) return false;
-    }
-    return true;
-  }
-
-  // The rows of `sql` on every target, in the order pg-a, pg-b, lite.
-  std::vector<std::vector<std::vector<std::string>>> Rows(const std::string& sql) {
-    std::vector<std::vector<std::vector<std::string>>> out;
-    for (auto& pg : pg_) {
-      auto r = pg->QueryRows(sql, "sluice");
-      EXPECT_TRUE(r.ok()) << r.status().ToString();
-      out.push_back(r.ok() ? *r : std::vector<std::vector<std::string>>{});
-    }
-    QueryOptions o;
-    o.null_text = PgServer::kNull;
-    auto r = QueryRows(dir_.Sub("data/lite.db"), sql, o);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    out.push_back(r.ok() ? *r : std::vector<std::vector<std::string>>{});
-    return out;
-  }
-
-  TempDir dir_;
-  std::vector<std::unique_ptr<PgServer>> pg_;
-  Sluiced daemon_{SLUICED_PATH, dir_.path()};
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Admin::Stub> admin_;
-  std::unique_ptr<v1::Sampling::Stub> sampling_;
 };
 
 TEST_F(SamplingPgTest, CatalogAndSamplesReachPostgresAndSqliteAlike) {
@@ -137,8 +69,7 @@ TEST_F(SamplingPgTest, CatalogAndSamplesReachPostgresAndSqliteAlike) {
   // Every target holds a row after `after` + 2 s, so every boundary up to the first one
   // after that (one record each, applied in order).
   const int64_t cutoff = (after + 2'000'000) / 1'000'000 * 1'000'000 + 1'000'000;
-  std::map<std::string, uint64_t> heads;
-  ASSERT_TRUE(WaitFor([&] { return CaughtUp(&heads); }, std::chrono::seconds(120)));
+  ASSERT_TRUE(WaitCaughtUp());
 
   auto points =
       Rows("SELECT point_id, name, kind, lower_limit, upper_limit FROM point ORDER BY point_id");
