@@ -54,8 +54,7 @@ constexpr std::array<Aggregate, kAggregates.size()> MakeAll() {
 constexpr std::array<Aggregate, kAggregates.size()> kAll = MakeAll();
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -95,12 +94,14 @@ Result<Aggregate> ParseAggregate(std::string_view text) {
 
 Status ValidateConfig(const AggregateConfig& config) {
   if (config.percent_data_good < 0 || config.percent_data_good > 100) {
-    return Status::InvalidArgument(fmt::format(
-        "aggregate configuration: percent_data_good {} is not within 0..100", config.percent_data_good));
+    return Status::InvalidArgument(
+        fmt::format("aggregate configuration: percent_data_good {} is not within 0..100",
+                    config.percent_data_good));
   }
   if (config.percent_data_bad < 0 || config.percent_data_bad > 100) {
-    return Status::InvalidArgument(fmt::format(
-        "aggregate configuration: percent_data_bad {} is not within 0..100", config.percent_data_bad));
+    return Status::InvalidArgument(
+        fmt::format("aggregate configuration: percent_data_bad {} is not within 0..100",
+                    config.percent_data_bad));
   }
   return Status::OK();
 }
@@ -120,9 +121,15 @@ class AggregateEngine::Accumulator final : public IntervalSink {
     }
     const Severity severity = ClassifyQuality(piece.left->quality);
     switch (severity) {
-      case Severity::kGood: good_us_ += length; break;
-      case Severity::kUncertain: uncertain_us_ += length; break;
-      case Severity::kBad: bad_us_ += length; break;
+      case Severity::kGood:
+        good_us_ += length;
+        break;
+      case Severity::kUncertain:
+        uncertain_us_ += length;
+        break;
+      case Severity::kBad:
+        bad_us_ += length;
+        break;
     }
     if (!Usable(severity)) return;
     usable_us_ += length;
@@ -266,9 +273,15 @@ class AggregateEngine::Accumulator final : public IntervalSink {
       case Aggregate::kTotal:
         timed(usable_us_ > 0 ? std::optional(integral_ / kUsPerSecond) : std::nullopt);
         break;
-      case Aggregate::kAverage: counted(if_any(1, mean_)); break;
-      case Aggregate::kMinimum: counted(if_any(1, min_)); break;
-      case Aggregate::kMaximum: counted(if_any(1, max_)); break;
+      case Aggregate::kAverage:
+        counted(if_any(1, mean_));
+        break;
+      case Aggregate::kMinimum:
+        counted(if_any(1, min_));
+        break;
+      case Aggregate::kMaximum:
+        counted(if_any(1, max_));
+        break;
       case Aggregate::kMinimumActualTime:
         counted(if_any(1, min_));
         if (n_ > 0) out.ts_us = min_ts_;
@@ -277,7 +290,9 @@ class AggregateEngine::Accumulator final : public IntervalSink {
         counted(if_any(1, max_));
         if (n_ > 0) out.ts_us = max_ts_;
         break;
-      case Aggregate::kRange: counted(if_any(1, max_ - min_)); break;
+      case Aggregate::kRange:
+        counted(if_any(1, max_ - min_));
+        break;
       case Aggregate::kCount:
         out.value = static_cast<double>(n_);
         out.status = raw_count_ > 0 ? CountStatus() : TimeStatus(span);
@@ -292,14 +307,24 @@ class AggregateEngine::Accumulator final : public IntervalSink {
         }
         break;
       }
-      case Aggregate::kDelta: counted(if_any(1, last_usable_ - first_usable_)); break;
-      case Aggregate::kStandardDeviationSample: counted(if_any(2, std::sqrt(variance_sample))); break;
+      case Aggregate::kDelta:
+        counted(if_any(1, last_usable_ - first_usable_));
+        break;
+      case Aggregate::kStandardDeviationSample:
+        counted(if_any(2, std::sqrt(variance_sample)));
+        break;
       case Aggregate::kStandardDeviationPopulation:
         counted(if_any(1, std::sqrt(variance_population)));
         break;
-      case Aggregate::kVarianceSample: counted(if_any(2, variance_sample)); break;
-      case Aggregate::kVariancePopulation: counted(if_any(1, variance_population)); break;
-      case Aggregate::kDurationGood: always_good(static_cast<double>(usable_us_) / kUsPerMs); break;
+      case Aggregate::kVarianceSample:
+        counted(if_any(2, variance_sample));
+        break;
+      case Aggregate::kVariancePopulation:
+        counted(if_any(1, variance_population));
+        break;
+      case Aggregate::kDurationGood:
+        always_good(static_cast<double>(usable_us_) / kUsPerMs);
+        break;
       case Aggregate::kDurationBad:
         always_good(static_cast<double>(span.length_us() - usable_us_) / kUsPerMs);
         break;
@@ -312,11 +337,15 @@ class AggregateEngine::Accumulator final : public IntervalSink {
       case Aggregate::kWorstQuality:
         if (worst_) always_good(static_cast<double>(worst_bits_));
         break;
-      case Aggregate::kDurationInStateZero: timed(static_cast<double>(zero_us_) / kUsPerMs); break;
+      case Aggregate::kDurationInStateZero:
+        timed(static_cast<double>(zero_us_) / kUsPerMs);
+        break;
       case Aggregate::kDurationInStateNonZero:
         timed(static_cast<double>(nonzero_us_) / kUsPerMs);
         break;
-      case Aggregate::kNumberOfTransitions: timed(static_cast<double>(transitions_)); break;
+      case Aggregate::kNumberOfTransitions:
+        timed(static_cast<double>(transitions_));
+        break;
     }
     return out;
   }

@@ -118,10 +118,10 @@ std::string_view AggregateName(Aggregate aggregate);
 Result<Aggregate> ParseAggregate(std::string_view text);
 
 struct AggregateConfig {
-  bool stepped = false;                 // status points; analog points slope
-  bool treat_uncertain_as_bad = true;   // Part 13 default
-  int percent_data_good = 100;          // 0..100
-  int percent_data_bad = 100;           // 0..100
+  bool stepped = false;                // status points; analog points slope
+  bool treat_uncertain_as_bad = true;  // Part 13 default
+  int percent_data_good = 100;         // 0..100
+  int percent_data_bad = 100;          // 0..100
 };
 // Refuses percentages outside 0..100, naming the key.
 Status ValidateConfig(const AggregateConfig& config);
@@ -142,10 +142,9 @@ struct IntervalResult {
 class AggregateEngine {
  public:
   // The error names what was wrong: an empty aggregate list, the grid, the config.
-  static Result<std::unique_ptr<AggregateEngine>> Create(std::vector<Aggregate> aggregates,
-                                                         const TimeGrid& grid,
-                                                         const AggregateConfig& config,
-                                                         int64_t max_intervals = kDefaultMaxIntervals);
+  static Result<std::unique_ptr<AggregateEngine>> Create(
+      std::vector<Aggregate> aggregates, const TimeGrid& grid, const AggregateConfig& config,
+      int64_t max_intervals = kDefaultMaxIntervals);
   ~AggregateEngine();
 
   // As IntervalWalker (interval_walker.h): the bound before (optional, first), the

@@ -4,10 +4,10 @@
 
 #include "history/aggregates.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <map>
+
+#include <gtest/gtest.h>
 
 #include "sluice/v1/records.pb.h"
 
@@ -36,8 +36,8 @@ struct Results {
 };
 
 Results Compute(const TimeGrid& grid, const AggregateConfig& config,
-            const std::optional<RawSample>& before, const std::vector<RawSample>& samples,
-            const std::optional<RawSample>& after) {
+                const std::optional<RawSample>& before, const std::vector<RawSample>& samples,
+                const std::optional<RawSample>& after) {
   std::vector<Aggregate> all(AllAggregates().begin(), AllAggregates().end());
   auto engine = AggregateEngine::Create(all, grid, config);
   EXPECT_TRUE(engine.ok()) << engine.status().ToString();
@@ -101,7 +101,7 @@ TEST(AggregatesTest, NamesParseBack) {
 // Good analog data, sloped, two intervals of 10 s; a sample on the boundary.
 TEST(AggregatesTest, SlopedGoodData) {
   const Results run = Compute({S(0), S(20), 10'000'000}, {}, std::nullopt,
-                          {At(0, 10), At(5, 20), At(10, 30), At(15, 10)}, At(20, 50));
+                              {At(0, 10), At(5, 20), At(10, 30), At(15, 10)}, At(20, 50));
   ASSERT_EQ(run.spans.size(), 2u);
   EXPECT_FALSE(run.spans[0].partial);
   EXPECT_FALSE(run.spans[1].partial);
@@ -155,7 +155,7 @@ TEST(AggregatesTest, SteppedHoldsValues) {
   AggregateConfig stepped;
   stepped.stepped = true;
   const Results run = Compute({S(0), S(20), 10'000'000}, stepped, std::nullopt,
-                          {At(0, 10), At(5, 20), At(10, 30), At(15, 10)}, At(20, 50));
+                              {At(0, 10), At(5, 20), At(10, 30), At(15, 10)}, At(20, 50));
   ExpectValue(run(Aggregate::kTotal, 0), 10 * 5 + 20 * 5, Severity::kGood);
   ExpectValue(run(Aggregate::kTimeAverage, 0), 15, Severity::kGood);
   ExpectValue(run(Aggregate::kTotal, 1), 30 * 5 + 10 * 5, Severity::kGood);
@@ -226,7 +226,8 @@ TEST(AggregatesTest, BadAndUncertainTreatedAsBad) {
   ExpectValue(bad(Aggregate::kAverage, 0), 15, Severity::kBad);
   AggregateConfig lenient;
   lenient.percent_data_good = 50;
-  const Results good = Compute({S(0), S(40), 40'000'000}, lenient, std::nullopt, kMixed, At(40, 20));
+  const Results good =
+      Compute({S(0), S(40), 40'000'000}, lenient, std::nullopt, kMixed, At(40, 20));
   ExpectValue(good(Aggregate::kTimeAverage, 0), 15, Severity::kGood);
   ExpectValue(good(Aggregate::kAverage, 0), 15, Severity::kGood);
 }
@@ -251,8 +252,8 @@ TEST(AggregatesTest, UncertainUsedWhenNotTreatedAsBad) {
 
 // No bound before, a gap with no data, an interval with no samples, no bound after.
 TEST(AggregatesTest, GapsAndAnIntervalWithoutSamples) {
-  const Results run = Compute({S(0), S(30), 10'000'000}, {}, std::nullopt, {At(12, 5), At(18, 7)},
-                          std::nullopt);
+  const Results run =
+      Compute({S(0), S(30), 10'000'000}, {}, std::nullopt, {At(12, 5), At(18, 7)}, std::nullopt);
   // [0,10): no data at all.
   ExpectAbsent(run(Aggregate::kInterpolative, 0), Severity::kBad);
   ExpectAbsent(run(Aggregate::kTimeAverage, 0), Severity::kBad);
@@ -282,8 +283,8 @@ TEST(AggregatesTest, GapsAndAnIntervalWithoutSamples) {
 
 // 25 s in steps of 10: the last interval [20,25) is partial, and its own length counts.
 TEST(AggregatesTest, PartialLastInterval) {
-  const Results run = Compute({S(0), S(25), 10'000'000}, {}, std::nullopt, {At(0, 0), At(22, 10)},
-                          At(30, 20));
+  const Results run =
+      Compute({S(0), S(25), 10'000'000}, {}, std::nullopt, {At(0, 0), At(22, 10)}, At(30, 20));
   ASSERT_EQ(run.spans.size(), 3u);
   EXPECT_FALSE(run.spans[1].partial);
   EXPECT_TRUE(run.spans[2].partial);
@@ -304,9 +305,9 @@ TEST(AggregatesTest, PartialLastInterval) {
 TEST(AggregatesTest, StatesAndTransitions) {
   AggregateConfig stepped;
   stepped.stepped = true;
-  const Results run = Compute({S(0), S(20), 10'000'000}, stepped, At(-5, 1),
-                          {At(3, 0), At(8, 0), At(12, 1), At(15, 0, kBad), At(17, 1)},
-                          std::nullopt);
+  const Results run =
+      Compute({S(0), S(20), 10'000'000}, stepped, At(-5, 1),
+              {At(3, 0), At(8, 0), At(12, 1), At(15, 0, kBad), At(17, 1)}, std::nullopt);
   // [0,10): 1 over [0,3), 0 over [3,10); 1 (bound) -> 0 is one transition, 0 -> 0 none.
   ExpectValue(run(Aggregate::kDurationInStateNonZero, 0), 3'000, Severity::kGood);
   ExpectValue(run(Aggregate::kDurationInStateZero, 0), 7'000, Severity::kGood);
@@ -321,7 +322,7 @@ TEST(AggregatesTest, StatesAndTransitions) {
 
 TEST(AggregatesTest, ActualTimeIsTheFirstOccurrence) {
   const Results run = Compute({S(0), S(10), 10'000'000}, {}, std::nullopt,
-                          {At(1, 5), At(2, 3), At(4, 3), At(6, 9), At(7, 9)}, std::nullopt);
+                              {At(1, 5), At(2, 3), At(4, 3), At(6, 9), At(7, 9)}, std::nullopt);
   ExpectValue(run(Aggregate::kMinimumActualTime, 0), 3, Severity::kGood);
   EXPECT_EQ(run(Aggregate::kMinimumActualTime, 0).ts_us, S(2));
   ExpectValue(run(Aggregate::kMaximumActualTime, 0), 9, Severity::kGood);
@@ -333,10 +334,10 @@ TEST(AggregatesTest, ActualTimeIsTheFirstOccurrence) {
 // sample at or after its end arrives, and its statistics match a two-pass computation.
 TEST(AggregatesTest, StreamsIntervalsAsTheyClose) {
   const TimeGrid grid{S(0), S(600), 1'000'000};
-  auto engine = AggregateEngine::Create(
-      {Aggregate::kCount, Aggregate::kAverage, Aggregate::kVarianceSample, Aggregate::kDurationGood,
-       Aggregate::kDurationBad},
-      grid, {});
+  auto engine =
+      AggregateEngine::Create({Aggregate::kCount, Aggregate::kAverage, Aggregate::kVarianceSample,
+                               Aggregate::kDurationGood, Aggregate::kDurationBad},
+                              grid, {});
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   auto value_at = [](int i) { return std::sin(i * 0.37) * 100 + i % 7; };
   int64_t closed = 0;

@@ -11,11 +11,12 @@ namespace sluice::history {
 
 Status ValidateGrid(const TimeGrid& grid, int64_t max_intervals) {
   if (grid.end_us <= grid.start_us) {
-    return Status::InvalidArgument(fmt::format(
-        "time range: end {} us is not after start {} us", grid.end_us, grid.start_us));
+    return Status::InvalidArgument(
+        fmt::format("time range: end {} us is not after start {} us", grid.end_us, grid.start_us));
   }
   if (grid.step_us <= 0) {
-    return Status::InvalidArgument(fmt::format("time range: step {} us is not positive", grid.step_us));
+    return Status::InvalidArgument(
+        fmt::format("time range: step {} us is not positive", grid.step_us));
   }
   // Computed without overflow: (end - start) may be near INT64_MAX.
   const uint64_t span = static_cast<uint64_t>(grid.end_us) - static_cast<uint64_t>(grid.start_us);
@@ -44,20 +45,21 @@ IntervalSpan IntervalWalker::SpanAt(int64_t index) const {
   span.index = index;
   span.start_us = grid_.start_us + index * grid_.step_us;
   // step <= end - start never overflows here: start + step > end only for the last one.
-  span.end_us = grid_.end_us - span.start_us > grid_.step_us ? span.start_us + grid_.step_us
-                                                             : grid_.end_us;
+  span.end_us =
+      grid_.end_us - span.start_us > grid_.step_us ? span.start_us + grid_.step_us : grid_.end_us;
   span.partial = span.end_us - span.start_us < grid_.step_us;
   return span;
 }
 
 Status IntervalWalker::SetBoundBefore(const RawSample& sample) {
   if (added_ || finished_ || last_) {
-    return Status::FailedPrecondition("history: the bound before the range is set once, before any sample");
+    return Status::FailedPrecondition(
+        "history: the bound before the range is set once, before any sample");
   }
   if (sample.ts_us >= grid_.start_us) {
-    return Status::InvalidArgument(fmt::format(
-        "history: bound before the range at {} us is not before the start {} us", sample.ts_us,
-        grid_.start_us));
+    return Status::InvalidArgument(
+        fmt::format("history: bound before the range at {} us is not before the start {} us",
+                    sample.ts_us, grid_.start_us));
   }
   if (!std::isfinite(sample.value)) {
     return Status::InvalidArgument(fmt::format(
@@ -70,18 +72,18 @@ Status IntervalWalker::SetBoundBefore(const RawSample& sample) {
 Status IntervalWalker::Add(const RawSample& sample) {
   if (finished_) return Status::FailedPrecondition("history: sample added after Finish");
   if (sample.ts_us < grid_.start_us || sample.ts_us >= grid_.end_us) {
-    return Status::InvalidArgument(fmt::format(
-        "history: sample at {} us is outside the range [{}, {}) us", sample.ts_us, grid_.start_us,
-        grid_.end_us));
+    return Status::InvalidArgument(
+        fmt::format("history: sample at {} us is outside the range [{}, {}) us", sample.ts_us,
+                    grid_.start_us, grid_.end_us));
   }
   if (last_ && sample.ts_us <= last_->ts_us) {
-    return Status::InvalidArgument(fmt::format(
-        "history: sample at {} us does not come after the previous one at {} us", sample.ts_us,
-        last_->ts_us));
+    return Status::InvalidArgument(
+        fmt::format("history: sample at {} us does not come after the previous one at {} us",
+                    sample.ts_us, last_->ts_us));
   }
   if (!std::isfinite(sample.value)) {
-    return Status::InvalidArgument(fmt::format(
-        "history: sample at {} us has a value that is not finite", sample.ts_us));
+    return Status::InvalidArgument(
+        fmt::format("history: sample at {} us has a value that is not finite", sample.ts_us));
   }
   AdvanceTo(sample.ts_us, &sample);
   sink_->OnRaw(span_, sample);
@@ -100,9 +102,9 @@ Status IntervalWalker::Finish(const std::optional<RawSample>& bound_after) {
           bound_after->ts_us, grid_.end_us));
     }
     if (!std::isfinite(bound_after->value)) {
-      return Status::InvalidArgument(fmt::format(
-          "history: bound after the range at {} us has a value that is not finite",
-          bound_after->ts_us));
+      return Status::InvalidArgument(
+          fmt::format("history: bound after the range at {} us has a value that is not finite",
+                      bound_after->ts_us));
     }
   }
   finished_ = true;

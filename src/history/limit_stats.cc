@@ -22,8 +22,8 @@ Status ValidateLimitConfig(const LimitConfig& config) {
     return Status::InvalidArgument("limits: the low limit is not a finite number");
   }
   if (config.high && config.low && *config.low > *config.high) {
-    return Status::InvalidArgument(
-        fmt::format("limits: the low limit {} is above the high limit {}", *config.low, *config.high));
+    return Status::InvalidArgument(fmt::format(
+        "limits: the low limit {} is above the high limit {}", *config.low, *config.high));
   }
   return Status::OK();
 }
@@ -63,8 +63,9 @@ class LimitStatsEngine::Accumulator final : public IntervalSink {
     }
     current_.span = span;
     if (current_.usable_us > 0) {
-      current_.pass_rate = 1.0 - static_cast<double>(current_.above.total_us + current_.below.total_us) /
-                                     static_cast<double>(current_.usable_us);
+      current_.pass_rate =
+          1.0 - static_cast<double>(current_.above.total_us + current_.below.total_us) /
+                    static_cast<double>(current_.usable_us);
     }
     closed_.push_back(std::exchange(current_, LimitIntervalResult{}));
   }
@@ -145,6 +146,8 @@ Status LimitStatsEngine::Finish(const std::optional<RawSample>& bound_after) {
   return walker_->Finish(bound_after);
 }
 
-std::vector<LimitIntervalResult> LimitStatsEngine::TakeClosed() { return accumulator_->TakeClosed(); }
+std::vector<LimitIntervalResult> LimitStatsEngine::TakeClosed() {
+  return accumulator_->TakeClosed();
+}
 
 }  // namespace sluice::history

@@ -4,9 +4,9 @@
 
 #include "history/limit_stats.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+
+#include <gtest/gtest.h>
 
 #include "sluice/v1/records.pb.h"
 
@@ -58,10 +58,10 @@ void ExpectStats(const ExcursionStats& got, int64_t count, double total_s, doubl
 // below over [18,22), above again over [25,30) (held to the end: no bound after).
 TEST(LimitStatsTest, ExcursionsCrossingBoundariesAreSplitAndCountedWhereTheyStart) {
   LimitConfig config{10.0, 0.0};
-  const auto results = Compute(config, {S(0), S(30), 10 * kSecond}, std::nullopt,
-                               {At(0, 5), At(4, 12), At(13, 11), At(16, 5), At(18, -1),
-                                At(19, -2), At(22, 5), At(25, 15)},
-                               std::nullopt);
+  const auto results = Compute(
+      config, {S(0), S(30), 10 * kSecond}, std::nullopt,
+      {At(0, 5), At(4, 12), At(13, 11), At(16, 5), At(18, -1), At(19, -2), At(22, 5), At(25, 15)},
+      std::nullopt);
   ASSERT_EQ(results.size(), 3u);
   // [0,10): above from 4: 6 s. Pass rate 1 - 6/10.
   ExpectStats(results[0].above, 1, 6, 6, 4);
@@ -93,9 +93,9 @@ TEST(LimitStatsTest, ExcursionsCrossingBoundariesAreSplitAndCountedWhereTheyStar
 // does the same unless uncertain data is usable.
 TEST(LimitStatsTest, BadDataBreaksExcursionsAndLeavesTheDenominator) {
   LimitConfig config{10.0, std::nullopt};
-  const auto bad = Compute(config, {S(0), S(10), 10 * kSecond}, std::nullopt,
-                           {At(0, 20), At(3, 20, v1::QUALITY_INVALID), At(5, 20), At(8, 5)},
-                           At(10, 5));
+  const auto bad =
+      Compute(config, {S(0), S(10), 10 * kSecond}, std::nullopt,
+              {At(0, 20), At(3, 20, v1::QUALITY_INVALID), At(5, 20), At(8, 5)}, At(10, 5));
   // Above [0,3) and [5,8): two of 3 s (the first stays longest); usable 8 s.
   ExpectStats(bad[0].above, 2, 6, 3, 0);
   EXPECT_EQ(bad[0].usable_us, 8 * kSecond);
@@ -103,10 +103,12 @@ TEST(LimitStatsTest, BadDataBreaksExcursionsAndLeavesTheDenominator) {
 
   const std::vector<RawSample> uncertain = {At(0, 20), At(3, 20, v1::QUALITY_QUESTIONABLE),
                                             At(5, 20), At(8, 5)};
-  const auto as_bad = Compute(config, {S(0), S(10), 10 * kSecond}, std::nullopt, uncertain, At(10, 5));
+  const auto as_bad =
+      Compute(config, {S(0), S(10), 10 * kSecond}, std::nullopt, uncertain, At(10, 5));
   ExpectStats(as_bad[0].above, 2, 6, 3, 0);
   config.treat_uncertain_as_bad = false;
-  const auto as_good = Compute(config, {S(0), S(10), 10 * kSecond}, std::nullopt, uncertain, At(10, 5));
+  const auto as_good =
+      Compute(config, {S(0), S(10), 10 * kSecond}, std::nullopt, uncertain, At(10, 5));
   // One unbroken excursion [0,8) over 10 usable seconds.
   ExpectStats(as_good[0].above, 1, 8, 8, 0);
   EXPECT_DOUBLE_EQ(*as_good[0].pass_rate, 1 - 8.0 / 10);

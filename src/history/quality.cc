@@ -14,9 +14,12 @@ Severity ClassifyQuality(uint32_t quality_bits) {
 
 std::string_view SeverityName(Severity severity) {
   switch (severity) {
-    case Severity::kGood: return "Good";
-    case Severity::kUncertain: return "Uncertain";
-    case Severity::kBad: return "Bad";
+    case Severity::kGood:
+      return "Good";
+    case Severity::kUncertain:
+      return "Uncertain";
+    case Severity::kBad:
+      return "Bad";
   }
   return "Bad";
 }
