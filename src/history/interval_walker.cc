@@ -9,6 +9,21 @@
 
 namespace sluice::history {
 
+namespace {
+
+// Unsigned: end - start may not fit an int64 (a range from before 1970 to far ahead).
+uint64_t Distance(int64_t from, int64_t to) {
+  return static_cast<uint64_t>(to) - static_cast<uint64_t>(from);
+}
+
+uint64_t CountIntervals(const TimeGrid& grid) {
+  const uint64_t span = Distance(grid.start_us, grid.end_us);
+  const uint64_t step = static_cast<uint64_t>(grid.step_us);
+  return span / step + (span % step != 0 ? 1 : 0);
+}
+
+}  // namespace
+
 Status ValidateGrid(const TimeGrid& grid, int64_t max_intervals) {
   if (grid.end_us <= grid.start_us) {
     return Status::InvalidArgument(
@@ -18,22 +33,16 @@ Status ValidateGrid(const TimeGrid& grid, int64_t max_intervals) {
     return Status::InvalidArgument(
         fmt::format("time range: step {} us is not positive", grid.step_us));
   }
-  // Computed without overflow: (end - start) may be near INT64_MAX.
-  const uint64_t span = static_cast<uint64_t>(grid.end_us) - static_cast<uint64_t>(grid.start_us);
-  const uint64_t count = span / static_cast<uint64_t>(grid.step_us) +
-                         (span % static_cast<uint64_t>(grid.step_us) != 0 ? 1 : 0);
-  if (count > static_cast<uint64_t>(max_intervals)) {
+  const uint64_t count = CountIntervals(grid);
+  if (max_intervals < 0 || count > static_cast<uint64_t>(max_intervals)) {
     return Status::InvalidArgument(fmt::format(
-        "time range: {} us in steps of {} us gives {} intervals, more than the limit of {}", span,
-        grid.step_us, count, max_intervals));
+        "time range: {} us in steps of {} us gives {} intervals, more than the limit of {}",
+        Distance(grid.start_us, grid.end_us), grid.step_us, count, max_intervals));
   }
   return Status::OK();
 }
 
-int64_t IntervalCount(const TimeGrid& grid) {
-  const int64_t span = grid.end_us - grid.start_us;
-  return span / grid.step_us + (span % grid.step_us != 0 ? 1 : 0);
-}
+int64_t IntervalCount(const TimeGrid& grid) { return static_cast<int64_t>(CountIntervals(grid)); }
 
 IntervalWalker::IntervalWalker(const TimeGrid& grid, IntervalSink* sink)
     : grid_(grid), sink_(sink), count_(IntervalCount(grid)), now_(grid.start_us) {
@@ -43,11 +52,13 @@ IntervalWalker::IntervalWalker(const TimeGrid& grid, IntervalSink* sink)
 IntervalSpan IntervalWalker::SpanAt(int64_t index) const {
   IntervalSpan span;
   span.index = index;
-  span.start_us = grid_.start_us + index * grid_.step_us;
-  // step <= end - start never overflows here: start + step > end only for the last one.
-  span.end_us =
-      grid_.end_us - span.start_us > grid_.step_us ? span.start_us + grid_.step_us : grid_.end_us;
-  span.partial = span.end_us - span.start_us < grid_.step_us;
+  // In unsigned arithmetic: index * step stays below end - start, which may not fit an
+  // int64, while the sum lands inside [start, end).
+  const uint64_t offset = static_cast<uint64_t>(index) * static_cast<uint64_t>(grid_.step_us);
+  span.start_us = static_cast<int64_t>(static_cast<uint64_t>(grid_.start_us) + offset);
+  const bool last = Distance(span.start_us, grid_.end_us) <= static_cast<uint64_t>(grid_.step_us);
+  span.end_us = last ? grid_.end_us : span.start_us + grid_.step_us;
+  span.partial = Distance(span.start_us, span.end_us) < static_cast<uint64_t>(grid_.step_us);
   return span;
 }
 
