@@ -412,6 +412,10 @@ Status AggregateEngine::SetBoundBefore(const RawSample& sample) {
 
 Status AggregateEngine::Add(const RawSample& sample) { return walker_->Add(sample); }
 
+Status AggregateEngine::AddBatch(std::span<const RawSample> samples) {
+  return walker_->AddBatch(samples);
+}
+
 Status AggregateEngine::Finish(const std::optional<RawSample>& bound_after) {
   return walker_->Finish(bound_after);
 }

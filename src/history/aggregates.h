@@ -151,6 +151,7 @@ class AggregateEngine {
   // samples in time order within the range, then Finish with the bound after.
   Status SetBoundBefore(const RawSample& sample);
   Status Add(const RawSample& sample);
+  Status AddBatch(std::span<const RawSample> samples);
   Status Finish(const std::optional<RawSample>& bound_after);
 
   // The intervals closed since the last call, oldest first. Drain after each Add (or

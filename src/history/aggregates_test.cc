@@ -453,6 +453,38 @@ TEST(AggregatesTest, Part13Historian1RawAggregates) {
   ExpectValue(run(Aggregate::kPercentGood, 6), 100, Severity::kGood);
 }
 
+// Feeding a page of rows at once gives the same results as one by one; a refused row is
+// named by its index in the page, and the rows before it are fed.
+TEST(AggregatesTest, BatchesMatchOneByOne) {
+  const TimeGrid grid{S(0), S(40), 10'000'000};
+  const std::vector<Aggregate> wanted = {Aggregate::kTimeAverage, Aggregate::kCount,
+                                         Aggregate::kWorstQuality};
+  auto one = AggregateEngine::Create(wanted, grid, {});
+  auto batched = AggregateEngine::Create(wanted, grid, {});
+  ASSERT_TRUE(one.ok() && batched.ok());
+  for (const RawSample& sample : kMixed) ASSERT_TRUE((*one)->Add(sample).ok());
+  ASSERT_TRUE((*batched)->AddBatch(kMixed).ok());
+  ASSERT_TRUE((*one)->Finish(At(40, 20)).ok());
+  ASSERT_TRUE((*batched)->Finish(At(40, 20)).ok());
+  const auto a = (*one)->TakeClosed();
+  const auto b = (*batched)->TakeClosed();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (size_t k = 0; k < wanted.size(); ++k) {
+      EXPECT_EQ(a[i].values[k].value, b[i].values[k].value);
+      EXPECT_EQ(a[i].values[k].status, b[i].values[k].status);
+    }
+  }
+
+  auto refused = AggregateEngine::Create({Aggregate::kCount}, grid, {});
+  ASSERT_TRUE(refused.ok());
+  const std::vector<RawSample> page = {At(1, 1), At(2, 2), At(2, 3), At(4, 4)};
+  const Status status = (*refused)->AddBatch(page);
+  EXPECT_NE(status.message().find("batch sample 2 of 4"), std::string::npos) << status.ToString();
+  ASSERT_TRUE((*refused)->Finish(std::nullopt).ok());
+  EXPECT_EQ(*(*refused)->TakeClosed().at(0).values[0].value, 2);  // the two before it
+}
+
 TEST(AggregatesTest, BadInputIsRefusedNamingIt) {
   const TimeGrid grid{S(0), S(10), 1'000'000};
   auto message = [](const Status& status) { return status.message(); };

@@ -103,6 +103,17 @@ Status IntervalWalker::Add(const RawSample& sample) {
   return Status::OK();
 }
 
+Status IntervalWalker::AddBatch(std::span<const RawSample> samples) {
+  for (size_t i = 0; i < samples.size(); ++i) {
+    Status status = Add(samples[i]);
+    if (!status.ok()) {
+      return Status(status.code(),
+                    fmt::format("batch sample {} of {}: {}", i, samples.size(), status.message()));
+    }
+  }
+  return Status::OK();
+}
+
 Status IntervalWalker::Finish(const std::optional<RawSample>& bound_after) {
   if (finished_) return Status::FailedPrecondition("history: Finish called twice");
   if (bound_after) {

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "common/status.h"
 
@@ -76,6 +77,9 @@ class IntervalWalker {
   // The next raw sample: ts strictly after the previous one, within [start, end), value
   // finite. The error names the sample and what was wrong; nothing is fed then.
   Status Add(const RawSample& sample);
+  // The samples of a batch (a page of rows) in order. On an error the samples before the
+  // refused one are fed, the rest not; the error names the refused sample's index.
+  Status AddBatch(std::span<const RawSample> samples);
   // No more samples: closes the remaining intervals. `bound_after`: the first raw sample
   // at or after the range's end, when known. Only once.
   Status Finish(const std::optional<RawSample>& bound_after);

@@ -142,6 +142,10 @@ Status LimitStatsEngine::SetBoundBefore(const RawSample& sample) {
 
 Status LimitStatsEngine::Add(const RawSample& sample) { return walker_->Add(sample); }
 
+Status LimitStatsEngine::AddBatch(std::span<const RawSample> samples) {
+  return walker_->AddBatch(samples);
+}
+
 Status LimitStatsEngine::Finish(const std::optional<RawSample>& bound_after) {
   return walker_->Finish(bound_after);
 }

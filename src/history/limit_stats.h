@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "common/status.h"
@@ -69,6 +70,7 @@ class LimitStatsEngine {
   // As IntervalWalker (interval_walker.h).
   Status SetBoundBefore(const RawSample& sample);
   Status Add(const RawSample& sample);
+  Status AddBatch(std::span<const RawSample> samples);
   Status Finish(const std::optional<RawSample>& bound_after);
   // The intervals closed since the last call, oldest first.
   std::vector<LimitIntervalResult> TakeClosed();
