@@ -48,8 +48,9 @@
 //  Minimum, Maximum   of the usable raw samples; *ActualTime: stamped with the first
 //                     sample that has it. Count based.
 //  Range              Maximum - Minimum. Count based.
-//  Count              number of usable raw samples; 0 (not absent) when there are none,
-//                     with the time based status. Count based otherwise.
+//  Count              number of usable raw samples, 0 (not absent) when there are none.
+//                     Count based; an interval without any raw sample takes the time
+//                     based status instead (a held value may cover it: 0 samples, Good).
 //  Start, End         the first / last raw sample of the interval, any quality; status is
 //                     that sample's severity. None: absent, Bad.
 //  Delta              last usable raw sample - first usable one (0 for a single one).
