@@ -10,6 +10,7 @@
 #include "service/download_service.h"
 #include "service/ingest_service.h"
 #include "service/model_service.h"
+#include "service/history_service.h"
 #include "service/sampling_service.h"
 #include "service/sql_service.h"
 
@@ -222,6 +223,7 @@ void Node::AddServices() {
   server_.AddService(std::make_unique<service::ModelService>(context_, sync));
   server_.AddService(std::make_unique<service::DownloadService>(context_, sync));
   server_.AddService(std::make_unique<service::SamplingService>(context_, sync, sampling_->parts()));
+  server_.AddService(std::make_unique<service::HistoryService>(context_, sync, sampling_->parts().catalog));
 }
 
 void Node::ReportRemovedTargets() {
