@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -247,6 +249,27 @@ class PendingSamplesTest : public ::testing::Test {
     return rows.ok() && !rows->empty() ? std::stoull((*rows)[0][0]) : 0;
   }
 
+  // The target's rows of `interval`, point -> ts -> sample (pending false).
+  std::map<int64_t, std::map<int64_t, v1::HistorySample>> StoredRows(v1::SampleInterval interval) {
+    std::map<int64_t, std::map<int64_t, v1::HistorySample>> out;
+    auto rows = ::sluice::testing::QueryRows(
+        Db(),
+        fmt::format("SELECT point_id, ts, value, quality, manual FROM {} ORDER BY point_id, ts",
+                    interval == v1::SAMPLE_INTERVAL_1S ? "sample_1s" : "sample_5s"),
+        {.read_only = true, .busy_timeout_ms = 30'000, .null_text = "NULL"});
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    if (!rows.ok()) return out;
+    for (const auto& r : *rows) {
+      v1::HistorySample s;
+      s.set_ts_us(std::stoll(r[1]));
+      if (r[2] != "NULL") s.set_value(std::stod(r[2]));
+      s.set_quality(static_cast<uint32_t>(std::stoul(r[3])));
+      s.set_manual(r[4] != "0");
+      out[std::stoll(r[0])][s.ts_us()] = s;
+    }
+    return out;
+  }
+
   Result<history::PendingSamples> Collect(v1::SampleInterval interval, const std::vector<int64_t>& points,
                                           int64_t start, int64_t end, size_t max_samples = 1'000'000) {
     return CollectPendingSamples(ctx_, kTarget, interval, points, start, end, max_samples);
@@ -281,6 +304,31 @@ TEST_F(PendingSamplesTest, ReturnsExactlyTheUnappliedRowsOfTheQuery) {
   const std::vector<int64_t> points = {2, 3, 5, 8};
   const int64_t start = kT0 + 5 * kSecond;
   const int64_t end = kT0 + 20 * kSecond;
+  {
+    // The workload covers every rule: bounds on both sides, manual corrections, NULLs, and
+    // a time journaled more than once (within one record, too).
+    auto want = Expected(pending_, v1::SAMPLE_INTERVAL_1S, points, start, end);
+    size_t before = 0, after = 0, manual = 0, nulls = 0;
+    for (const auto& [p, list] : want) {
+      before += list.front().ts_us() < start;
+      after += list.back().ts_us() >= end;
+      for (const auto& s : list) {
+        manual += s.manual();
+        nulls += !s.has_value();
+      }
+    }
+    std::map<std::tuple<int64_t, int64_t>, std::set<uint64_t>> versions;  // (point, ts) -> versions
+    size_t repeated_in_one_record = 0;
+    for (const auto& r : pending_) {
+      if (r.interval != v1::SAMPLE_INTERVAL_1S) continue;
+      repeated_in_one_record += !versions[{r.point_id, r.ts_us}].insert(r.version).second;
+    }
+    EXPECT_GT(before, 0u);
+    EXPECT_GT(after, 0u);
+    EXPECT_GT(manual, 0u);
+    EXPECT_GT(nulls, 0u);
+    EXPECT_GT(repeated_in_one_record, 0u);
+  }
   for (v1::SampleInterval interval : {v1::SAMPLE_INTERVAL_1S, v1::SAMPLE_INTERVAL_5S}) {
     auto want = Expected(pending_, interval, points, start, end);
     ASSERT_FALSE(want.empty()) << "the workload gives every query something";
@@ -311,6 +359,53 @@ TEST_F(PendingSamplesTest, ReturnsExactlyTheUnappliedRowsOfTheQuery) {
   auto all = Collect(v1::SAMPLE_INTERVAL_1S, points, kT0, kT0 + 25 * kSecond);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(Show(*all), Show(Expected(pending_, v1::SAMPLE_INTERVAL_1S, points, kT0, kT0 + 25 * kSecond)));
+}
+
+// The target itself is the judge of "the row it will keep": the stored rows merged with
+// the pending ones by the rule of history/pending.h are what the target holds once it has
+// applied the rest of the journal.
+TEST_F(PendingSamplesTest, StoredMergedWithPendingIsWhatTheTargetHoldsOnceCaughtUp) {
+  ASSERT_NO_FATAL_FAILURE(ApplySomeThenHoldTarget());
+  const std::vector<int64_t> points = {1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<v1::SampleInterval> intervals = {v1::SAMPLE_INTERVAL_1S, v1::SAMPLE_INTERVAL_5S};
+  std::map<v1::SampleInterval, std::vector<std::string>> want;
+  for (v1::SampleInterval interval : intervals) {
+    SCOPED_TRACE(v1::SampleInterval_Name(interval));
+    std::map<int64_t, std::map<int64_t, v1::HistorySample>> merged = StoredRows(interval);
+    // The whole range of the workload: every pending row is inside it.
+    auto pending = Collect(interval, points, kT0, kT0 + 25 * kSecond);
+    ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+    size_t replaced = 0, kept_manual = 0;
+    for (const auto& [point_id, list] : *pending) {
+      for (v1::HistorySample s : list) {
+        auto& slot = merged[point_id];
+        auto it = slot.find(s.ts_us());
+        if (it != slot.end() && it->second.manual() && !s.manual()) {
+          ++kept_manual;
+          continue;
+        }
+        replaced += it != slot.end();
+        s.set_pending(false);
+        slot[s.ts_us()] = s;
+      }
+    }
+    EXPECT_GT(replaced, 0u) << "pending rows replace stored ones";
+    if (interval == v1::SAMPLE_INTERVAL_1S) {
+      EXPECT_GT(kept_manual, 0u) << "a stored manual row stays";
+    }
+    for (const auto& [point_id, slot] : merged) {
+      for (const auto& [ts, s] : slot) want[interval].push_back(Show(point_id, s));
+    }
+  }
+  ASSERT_TRUE(replicator_->StartTarget(kTarget).ok());
+  ASSERT_TRUE(replicator_->WaitCaughtUp(std::chrono::seconds(120)));
+  for (v1::SampleInterval interval : intervals) {
+    std::vector<std::string> held;
+    for (const auto& [point_id, slot] : StoredRows(interval)) {
+      for (const auto& [ts, s] : slot) held.push_back(Show(point_id, s));
+    }
+    EXPECT_EQ(held, want[interval]) << v1::SampleInterval_Name(interval);
+  }
 }
 
 TEST_F(PendingSamplesTest, TheTargetsWatermarkRowDecidesNotTheJournalCursor) {
