@@ -1,7 +1,6 @@
 #include "cli/history_view.h"
 
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <vector>
 
@@ -109,9 +108,9 @@ std::string QualityText(uint32_t quality) {
 std::string ValueText(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  return ec == std::errc() ? std::string(buf, end) : fmt::format("{}", value);
+  // fmt's shortest round trip, in fixed notation up to 1e16 (std::to_chars would print
+  // 100000 as "1e+05").
+  return fmt::format("{}", value);
 }
 
 std::string_view AggregateTypeName(v1::AggregateType type) {
@@ -285,7 +284,9 @@ std::string RenderAggregates(const v1::ReadAggregatesResponse& response, const P
 
 std::string RenderLimits(const v1::ReadLimitStatsResponse& response, const PointNames& names,
                          OutputFormat format) {
-  auto ms = [](int64_t us) { return ValueText(static_cast<double>(us) / 1000.0); };
+  auto ms = [](int64_t us) {
+    return us % 1000 == 0 ? std::to_string(us / 1000) : fmt::format("{:.3f}", static_cast<double>(us) / 1000.0);
+  };
   if (format == OutputFormat::kJson) {
     json out = json::array();
     for (const auto& series : response.series()) {

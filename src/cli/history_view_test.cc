@@ -43,6 +43,7 @@ TEST(HistoryViewTest, ValueTextReadsBackExactly) {
   }
   EXPECT_EQ(ValueText(0.1), "0.1");
   EXPECT_EQ(ValueText(std::nan("")), "nan");
+  EXPECT_EQ(ValueText(100000), "100000");
 }
 
 TEST(HistoryViewTest, RawCsvHasOneLinePerSampleWithBoundsMarked) {
