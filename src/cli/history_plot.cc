@@ -164,6 +164,8 @@ Status WritePlotPng(const PlotRequest& request, const std::string& path) {
     cairo_move_to(cr, l.left, l.Y(*limit));
     cairo_line_to(cr, l.right, l.Y(*limit));
     cairo_stroke(cr);
+    Text(cr, l.left + 6, l.Y(*limit) - 4,
+         fmt::format("{} {:.6g}", colour.r > colour.b ? "high" : "low", *limit), 0.0);
   }
   cairo_set_dash(cr, nullptr, 0, 0);
   cairo_set_line_width(cr, 1.5);
