@@ -27,6 +27,7 @@ class ReadPool {
     Lease(Lease&&) = default;
     ~Lease();
     store::Backend* operator->() { return backend_.get(); }
+    store::Backend& operator*() { return *backend_; }
     // The connection failed: do not reuse it.
     void Discard() { broken_ = true; }
 
