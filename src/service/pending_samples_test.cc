@@ -614,5 +614,37 @@ TEST_F(PendingSamplesTest, AWatermarkTheJournalCannotServeIsAnError) {
       << got.status().ToString();
 }
 
+TEST_F(PendingSamplesTest, AWatermarkBelowWhatRetentionKeptIsAnError) {
+  ASSERT_TRUE(replicator_->StopTarget(kTarget).ok());
+  // Enough records for several segments, then the oldest deleted under the target (as
+  // retention does to a detached cursor).
+  journal::Journal* samples = journals_->stream("samples");
+  while (samples->Segments().size() < 3) {
+    v1::Record r;
+    r.set_version(++version_);
+    auto* b = r.mutable_samples();
+    b->set_interval(v1::SAMPLE_INTERVAL_1S);
+    for (int i = 0; i < 4000; ++i) {
+      b->add_point_id(1 + i % 8);
+      b->add_ts_us(kT0 + (i / 8) % 25 * kSecond);
+      b->add_value(i);
+      b->add_quality(0);
+    }
+    ASSERT_TRUE(samples->AppendDurable(record::kRecordV1, record::EncodeRecord(r)).ok());
+  }
+  const Lsn cut = samples->Segments().front().last_lsn;
+  auto freed = samples->DeleteSegmentsUpTo(cut);
+  ASSERT_TRUE(freed.ok()) << freed.status().ToString();
+  ASSERT_GT(*freed, 0u);
+  ASSERT_EQ(samples->first_lsn(), cut + 1);
+  auto got = Collect(v1::SAMPLE_INTERVAL_1S, {1}, kT0, kT0 + 25 * kSecond);
+  ASSERT_EQ(got.status().code(), Code::kFailedPrecondition) << got.status().ToString();
+  EXPECT_NE(got.status().message().find(fmt::format("stream 'samples' up to LSN 0, but the journal keeps records "
+                                                    "from LSN {} only",
+                                                    cut + 1)),
+            std::string::npos)
+      << got.status().ToString();
+}
+
 }  // namespace
 }  // namespace sluice::service
