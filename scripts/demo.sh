@@ -239,6 +239,12 @@ print("RESULT: MISMATCH between targets or with what was sent")
 sys.exit(1)
 PY
 
+step "a history question: one sampled point's last minutes, per minute (sluice query agg)"
+# The History service answers from the active target: OPC UA Part 13 aggregates per
+# interval, and --plot draws the curve (docs/history.md).
+"$sluice" query agg $((1000000 + 1)) --from now-5min --step 1min \
+  --aggregates Average,Minimum,Maximum,Count --plot "$demo/trend.png" || result=1
+
 step "stopping sluiced (SIGTERM: a clean shutdown)"
 kill -TERM "$pid"; wait "$pid"; pid=
 echo "sluiced stopped cleanly"
