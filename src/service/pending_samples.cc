@@ -54,39 +54,69 @@ Result<AppliedPositions> ReadAppliedPositions(store::Backend& target, const std:
   return positions;
 }
 
-Result<history::PendingSamples> CollectPendingSamples(const ServiceContext& ctx,
-                                                      const std::string& active_target,
-                                                      v1::SampleInterval interval,
-                                                      std::span<const int64_t> point_ids,
-                                                      int64_t start_us, int64_t end_us,
-                                                      size_t max_samples) {
+namespace {
+
+PendingQuery MakeQuery(const std::string& target, v1::SampleInterval interval, std::span<const int64_t> point_ids,
+                       int64_t start_us, int64_t end_us, size_t max_samples) {
   PendingQuery query;
   query.interval = interval;
   query.point_ids = point_ids;
   query.start_us = start_us;
   query.end_us = end_us;
   query.max_samples = max_samples;
-  query.target = active_target;
+  query.target = target;
+  return query;
+}
+
+Status CheckContext(const ServiceContext& ctx) {
+  if (ctx.journals == nullptr || ctx.config == nullptr) {
+    return Status::FailedPrecondition("pending samples: this node has no journals or configuration");
+  }
+  return Status::OK();
+}
+
+Result<history::PendingSamples> Collect(const ServiceContext& ctx, store::Backend& target,
+                                        const PendingQuery& query) {
+  auto applied = ReadAppliedPositions(target, ctx.config->node.id, journal::EpochToHex(ctx.journals->epoch()));
+  if (!applied.ok()) return applied.status().Annotate("pending samples");
+  return ScanPendingSamples(*ctx.journals, *applied, query);
+}
+
+}  // namespace
+
+Result<history::PendingSamples> CollectPendingSamples(const ServiceContext& ctx,
+                                                      const std::string& active_target,
+                                                      v1::SampleInterval interval,
+                                                      std::span<const int64_t> point_ids,
+                                                      int64_t start_us, int64_t end_us,
+                                                      size_t max_samples) {
+  const PendingQuery query = MakeQuery(active_target, interval, point_ids, start_us, end_us, max_samples);
   // Bad input is refused before the target is asked anything.
   SLUICE_RETURN_IF_ERROR(ValidatePendingQuery(query));
-  if (ctx.reads == nullptr || ctx.journals == nullptr || ctx.config == nullptr) {
+  SLUICE_RETURN_IF_ERROR(CheckContext(ctx));
+  if (ctx.reads == nullptr) {
     return Status::FailedPrecondition("pending samples: this node has no read connections to its targets");
   }
   if (ctx.config->FindTarget(active_target) == nullptr) {
     return Status::NotFound(fmt::format("pending samples: no target '{}' in the configuration", active_target));
   }
-  AppliedPositions applied;
-  {
-    SLUICE_ASSIGN_OR_RETURN(ReadPool::Lease lease, ctx.reads->Acquire(active_target));
-    auto read = ReadAppliedPositions(*lease.operator->(), ctx.config->node.id,
-                                     journal::EpochToHex(ctx.journals->epoch()));
-    if (!read.ok()) {
-      if (read.status().retryable()) lease.Discard();
-      return read.status().Annotate("pending samples");
-    }
-    applied = std::move(read).value();
-  }
-  return ScanPendingSamples(*ctx.journals, applied, query);
+  SLUICE_ASSIGN_OR_RETURN(ReadPool::Lease lease, ctx.reads->Acquire(active_target));
+  auto pending = Collect(ctx, *lease.operator->(), query);
+  // A broken connection is not given back to the pool.
+  if (!pending.ok() && pending.status().retryable()) lease.Discard();
+  return pending;
+}
+
+Result<history::PendingSamples> CollectPendingSamples(const ServiceContext& ctx,
+                                                      store::Backend& active_target,
+                                                      v1::SampleInterval interval,
+                                                      std::span<const int64_t> point_ids,
+                                                      int64_t start_us, int64_t end_us,
+                                                      size_t max_samples) {
+  const PendingQuery query = MakeQuery(active_target.name(), interval, point_ids, start_us, end_us, max_samples);
+  SLUICE_RETURN_IF_ERROR(ValidatePendingQuery(query));
+  SLUICE_RETURN_IF_ERROR(CheckContext(ctx));
+  return Collect(ctx, active_target, query);
 }
 
 }  // namespace sluice::service

@@ -357,6 +357,13 @@ TEST_F(PendingSamplesTest, ReturnsExactlyTheUnappliedRowsOfTheQuery) {
       }
     }
   }
+  // The same over a connection the caller holds already.
+  auto lease = reads_->Acquire(kTarget);
+  ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+  auto over_lease = CollectPendingSamples(ctx_, *lease->operator->(), v1::SAMPLE_INTERVAL_1S, points, start, end,
+                                          1'000'000);
+  ASSERT_TRUE(over_lease.ok()) << over_lease.status().ToString();
+  EXPECT_EQ(Show(*over_lease), Show(*got));
   // The whole range of the workload: no bounds, every pending row of those points.
   auto all = Collect(v1::SAMPLE_INTERVAL_1S, points, kT0, kT0 + 25 * kSecond);
   ASSERT_TRUE(all.ok());
