@@ -44,20 +44,14 @@ Result<AppliedPositions> ReadAppliedPositions(store::Backend& target, const std:
 // interval, more than `max_samples`, a target whose positions the journal cannot serve),
 // kNotFound for an unknown target, kFailedPrecondition without a read pool, the target's
 // error when its watermarks cannot be read.
-Result<history::PendingSamples> CollectPendingSamples(const ServiceContext& ctx,
-                                                      const std::string& active_target,
-                                                      v1::SampleInterval interval,
-                                                      std::span<const int64_t> point_ids,
-                                                      int64_t start_us, int64_t end_us,
-                                                      size_t max_samples);
+Result<history::PendingSamples> CollectPendingSamples(
+    const ServiceContext& ctx, const std::string& active_target, v1::SampleInterval interval,
+    std::span<const int64_t> point_ids, int64_t start_us, int64_t end_us, size_t max_samples);
 
 // The same over a connection the caller holds on the active target already (the lease
 // its read of the stored rows uses): its watermark rows are read on `active_target`.
-Result<history::PendingSamples> CollectPendingSamples(const ServiceContext& ctx,
-                                                      store::Backend& active_target,
-                                                      v1::SampleInterval interval,
-                                                      std::span<const int64_t> point_ids,
-                                                      int64_t start_us, int64_t end_us,
-                                                      size_t max_samples);
+Result<history::PendingSamples> CollectPendingSamples(
+    const ServiceContext& ctx, store::Backend& active_target, v1::SampleInterval interval,
+    std::span<const int64_t> point_ids, int64_t start_us, int64_t end_us, size_t max_samples);
 
 }  // namespace sluice::service

@@ -5,21 +5,22 @@
 // target's watermark: the asked points and interval, [start, end) with one bound on each
 // side, the row the target would keep per timestamp, nothing the target holds already.
 
+#include "service/pending_samples.h"
+
 #include <cmath>
 #include <limits>
 #include <random>
 #include <set>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "record/record_codec.h"
 #include "history/query.h"
+#include "record/record_codec.h"
 #include "replicate/replicator.h"
-#include "service/pending_samples.h"
 #include "service/read_pool.h"
 #include "store/backend.h"
 #include "support/sqlite_rows.h"
@@ -56,7 +57,8 @@ struct JournaledRow {
 // A sample as text, for comparisons that print well.
 std::string Show(int64_t point_id, const v1::HistorySample& s) {
   return fmt::format("point {} ts {} value {} quality {} manual {} pending {}", point_id, s.ts_us(),
-                     s.has_value() ? fmt::format("{}", s.value()) : "NULL", s.quality(), s.manual(), s.pending());
+                     s.has_value() ? fmt::format("{}", s.value()) : "NULL", s.quality(), s.manual(),
+                     s.pending());
 }
 std::vector<std::string> Show(const history::PendingSamples& samples) {
   std::vector<std::string> out;
@@ -77,7 +79,8 @@ history::PendingSamples Expected(const std::vector<JournaledRow>& rows, v1::Samp
       if (r.point_id != p || r.interval != interval) continue;
       const JournaledRow*& w = winner[r.ts_us];
       // Greater (manual, version) wins; among equals the first appended stays.
-      if (w == nullptr || r.manual > w->manual || (r.manual == w->manual && r.version > w->version)) w = &r;
+      if (w == nullptr || r.manual > w->manual || (r.manual == w->manual && r.version > w->version))
+        w = &r;
     }
     std::vector<v1::HistorySample> list;
     auto add = [&](const JournaledRow& r) {
@@ -191,7 +194,8 @@ class PendingSamplesTest : public ::testing::Test {
         for (int k = 0; k < n; ++k) {
           b->add_point_id(point(rng_));
           b->add_ts_us(kT0 + second(rng_) * kSecond);
-          b->add_value(pick(rng_) < 5 ? std::numeric_limits<double>::quiet_NaN() : std::round(value(rng_)));
+          b->add_value(pick(rng_) < 5 ? std::numeric_limits<double>::quiet_NaN()
+                                      : std::round(value(rng_)));
           b->add_quality(static_cast<uint32_t>(pick(rng_) % 3));
         }
       } else if (kind < 90) {
@@ -217,13 +221,13 @@ class PendingSamplesTest : public ::testing::Test {
       if (r.has_samples()) {
         const auto& b = r.samples();
         for (int k = 0; k < b.point_id_size(); ++k) {
-          rows->push_back({stream, lsn, b.interval(), b.point_id(k), b.ts_us(k), b.value(k), b.quality(k), false,
-                           version, ++order_});
+          rows->push_back({stream, lsn, b.interval(), b.point_id(k), b.ts_us(k), b.value(k),
+                           b.quality(k), false, version, ++order_});
         }
       } else if (r.has_correction()) {
         const auto& c = r.correction();
-        rows->push_back({stream, lsn, c.interval(), c.point_id(), c.ts_us(), c.value(), c.quality(), c.manual(),
-                         version, ++order_});
+        rows->push_back({stream, lsn, c.interval(), c.point_id(), c.ts_us(), c.value(), c.quality(),
+                         c.manual(), version, ++order_});
       }
     }
   }
@@ -233,7 +237,8 @@ class PendingSamplesTest : public ::testing::Test {
   void ApplySomeThenHoldTarget() {
     std::vector<JournaledRow> applied;
     AppendWorkload(150, &applied);
-    ASSERT_TRUE(replicator_->WaitCaughtUp(std::chrono::seconds(120))) << "the target did not catch up";
+    ASSERT_TRUE(replicator_->WaitCaughtUp(std::chrono::seconds(120)))
+        << "the target did not catch up";
     ASSERT_TRUE(replicator_->StopTarget(kTarget).ok());
     for (const auto& s : kStreams) {
       ASSERT_EQ(Watermark(s), journals_->stream(s)->durable_lsn()) << s;
@@ -271,8 +276,9 @@ class PendingSamplesTest : public ::testing::Test {
     return out;
   }
 
-  Result<history::PendingSamples> Collect(v1::SampleInterval interval, const std::vector<int64_t>& points,
-                                          int64_t start, int64_t end, size_t max_samples = 1'000'000) {
+  Result<history::PendingSamples> Collect(v1::SampleInterval interval,
+                                          const std::vector<int64_t>& points, int64_t start,
+                                          int64_t end, size_t max_samples = 1'000'000) {
     return CollectPendingSamples(ctx_, kTarget, interval, points, start, end, max_samples);
   }
 
@@ -360,14 +366,15 @@ TEST_F(PendingSamplesTest, ReturnsExactlyTheUnappliedRowsOfTheQuery) {
   // The same over a connection the caller holds already.
   auto lease = reads_->Acquire(kTarget);
   ASSERT_TRUE(lease.ok()) << lease.status().ToString();
-  auto over_lease = CollectPendingSamples(ctx_, *lease->operator->(), v1::SAMPLE_INTERVAL_1S, points, start, end,
-                                          1'000'000);
+  auto over_lease = CollectPendingSamples(ctx_, *lease->operator->(), v1::SAMPLE_INTERVAL_1S,
+                                          points, start, end, 1'000'000);
   ASSERT_TRUE(over_lease.ok()) << over_lease.status().ToString();
   EXPECT_EQ(Show(*over_lease), Show(*got));
   // The whole range of the workload: no bounds, every pending row of those points.
   auto all = Collect(v1::SAMPLE_INTERVAL_1S, points, kT0, kT0 + 25 * kSecond);
   ASSERT_TRUE(all.ok());
-  EXPECT_EQ(Show(*all), Show(Expected(pending_, v1::SAMPLE_INTERVAL_1S, points, kT0, kT0 + 25 * kSecond)));
+  EXPECT_EQ(Show(*all),
+            Show(Expected(pending_, v1::SAMPLE_INTERVAL_1S, points, kT0, kT0 + 25 * kSecond)));
 }
 
 // The target itself is the judge of "the row it will keep": the stored rows merged with
@@ -376,7 +383,8 @@ TEST_F(PendingSamplesTest, ReturnsExactlyTheUnappliedRowsOfTheQuery) {
 TEST_F(PendingSamplesTest, StoredMergedWithPendingIsWhatTheTargetHoldsOnceCaughtUp) {
   ASSERT_NO_FATAL_FAILURE(ApplySomeThenHoldTarget());
   const std::vector<int64_t> points = {1, 2, 3, 4, 5, 6, 7, 8};
-  const std::vector<v1::SampleInterval> intervals = {v1::SAMPLE_INTERVAL_1S, v1::SAMPLE_INTERVAL_5S};
+  const std::vector<v1::SampleInterval> intervals = {v1::SAMPLE_INTERVAL_1S,
+                                                     v1::SAMPLE_INTERVAL_5S};
   std::map<v1::SampleInterval, std::vector<std::string>> want;
   for (v1::SampleInterval interval : intervals) {
     SCOPED_TRACE(v1::SampleInterval_Name(interval));
@@ -423,8 +431,9 @@ TEST_F(PendingSamplesTest, StoredMergedWithPendingIsWhatTheTargetHoldsOnceCaught
 class PendingReadRawTest : public PendingSamplesTest {
  protected:
   // Every page of ReadRaw on the target, as text; pending rows counted in *pending_rows.
-  std::vector<std::string> ReadRawAll(const std::vector<int64_t>& points, int64_t start, int64_t end,
-                                      const history::PendingSamples* pending, size_t* pending_rows) {
+  std::vector<std::string> ReadRawAll(const std::vector<int64_t>& points, int64_t start,
+                                      int64_t end, const history::PendingSamples* pending,
+                                      size_t* pending_rows) {
     v1::ReadRawRequest request;
     for (int64_t p : points) request.mutable_range()->add_point_ids(p);
     request.mutable_range()->set_interval(v1::SAMPLE_INTERVAL_1S);
@@ -444,7 +453,8 @@ class PendingReadRawTest : public PendingSamplesTest {
     };
     for (int page = 0; page < 10'000; ++page) {
       v1::ReadRawResponse response;
-      Status st = history::ReadRaw(*lease->operator->(), request, pending, history::QueryLimits{}, &response);
+      Status st = history::ReadRaw(*lease->operator->(), request, pending, history::QueryLimits{},
+                                   &response);
       EXPECT_TRUE(st.ok()) << st.ToString();
       if (!st.ok()) return out;
       for (const auto& point : response.points()) {
@@ -529,7 +539,8 @@ TEST_F(PendingSamplesTest, TheTargetsWatermarkRowDecidesNotTheJournalCursor) {
   while ((*reader)->next_lsn() <= moved_to) {
     ASSERT_TRUE((*reader)->Read(moved_to - (*reader)->next_lsn() + 1, 64 << 20, &batch).ok());
     ASSERT_FALSE(batch.empty());
-    for (const auto& rv : batch.records()) records.push_back(*record::DecodeRecord(rv.lsn, rv.type, rv.payload));
+    for (const auto& rv : batch.records())
+      records.push_back(*record::DecodeRecord(rv.lsn, rv.type, rv.payload));
   }
   std::vector<store::ApplyItem> items;
   for (size_t i = 0; i < records.size(); ++i) items.push_back({*from + 1 + i, &records[i]});
@@ -578,7 +589,9 @@ TEST_F(PendingSamplesTest, MoreThanTheLimitIsRefusedNamingTheCountAndTheLimit) {
   auto over = Collect(v1::SAMPLE_INTERVAL_1S, points, start, end, distinct - 1);
   ASSERT_EQ(over.status().code(), Code::kResourceExhausted) << over.status().ToString();
   const std::string& msg = over.status().message();
-  EXPECT_NE(msg.find(fmt::format("{} journaled rows of sample_1s", matching_rows)), std::string::npos) << msg;
+  EXPECT_NE(msg.find(fmt::format("{} journaled rows of sample_1s", matching_rows)),
+            std::string::npos)
+      << msg;
   EXPECT_NE(msg.find(fmt::format("limit of {} samples", distinct - 1)), std::string::npos) << msg;
   EXPECT_NE(msg.find("target 'a'"), std::string::npos) << msg;
 }
@@ -587,13 +600,15 @@ TEST_F(PendingSamplesTest, BadRequestsAreRefusedNamingWhatIsWrong) {
   ASSERT_NO_FATAL_FAILURE(ApplySomeThenHoldTarget());
   auto empty = Collect(v1::SAMPLE_INTERVAL_1S, {1}, kT0 + 5 * kSecond, kT0 + 5 * kSecond);
   ASSERT_EQ(empty.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(empty.status().message().find(fmt::format("[{0}, {0})", kT0 + 5 * kSecond)), std::string::npos)
+  EXPECT_NE(empty.status().message().find(fmt::format("[{0}, {0})", kT0 + 5 * kSecond)),
+            std::string::npos)
       << empty.status().ToString();
   auto no_table = Collect(v1::SAMPLE_INTERVAL_UNSPECIFIED, {1}, kT0, kT0 + kSecond);
   ASSERT_EQ(no_table.status().code(), Code::kInvalidArgument) << no_table.status().ToString();
-  EXPECT_NE(no_table.status().message().find("interval"), std::string::npos) << no_table.status().ToString();
-  auto unknown = CollectPendingSamples(ctx_, "nope", v1::SAMPLE_INTERVAL_1S, std::vector<int64_t>{1}, kT0,
-                                       kT0 + kSecond, 10);
+  EXPECT_NE(no_table.status().message().find("interval"), std::string::npos)
+      << no_table.status().ToString();
+  auto unknown = CollectPendingSamples(ctx_, "nope", v1::SAMPLE_INTERVAL_1S,
+                                       std::vector<int64_t>{1}, kT0, kT0 + kSecond, 10);
   ASSERT_EQ(unknown.status().code(), Code::kNotFound) << unknown.status().ToString();
   EXPECT_NE(unknown.status().message().find("'nope'"), std::string::npos);
   // No point asked: nothing, not an error.
@@ -616,7 +631,8 @@ TEST_F(PendingSamplesTest, AWatermarkTheJournalCannotServeIsAnError) {
   q.target = kTarget;
   auto got = ScanPendingSamples(*journals_, above, q);
   ASSERT_EQ(got.status().code(), Code::kFailedPrecondition) << got.status().ToString();
-  EXPECT_NE(got.status().message().find(fmt::format("LSN {}, above the journal's head {}", head + 5, head)),
+  EXPECT_NE(got.status().message().find(
+                fmt::format("LSN {}, above the journal's head {}", head + 5, head)),
             std::string::npos)
       << got.status().ToString();
 }
@@ -646,9 +662,10 @@ TEST_F(PendingSamplesTest, AWatermarkBelowWhatRetentionKeptIsAnError) {
   ASSERT_EQ(samples->first_lsn(), cut + 1);
   auto got = Collect(v1::SAMPLE_INTERVAL_1S, {1}, kT0, kT0 + 25 * kSecond);
   ASSERT_EQ(got.status().code(), Code::kFailedPrecondition) << got.status().ToString();
-  EXPECT_NE(got.status().message().find(fmt::format("stream 'samples' up to LSN 0, but the journal keeps records "
-                                                    "from LSN {} only",
-                                                    cut + 1)),
+  EXPECT_NE(got.status().message().find(
+                fmt::format("stream 'samples' up to LSN 0, but the journal keeps records "
+                            "from LSN {} only",
+                            cut + 1)),
             std::string::npos)
       << got.status().ToString();
 }

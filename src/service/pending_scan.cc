@@ -94,11 +94,12 @@ class Collector {
     auto [it, inserted] = side->try_emplace(point_id, row);
     if (inserted) return;
     Candidate& held = it->second;
-    if (nearer(row.ts_us, held.ts_us) || (row.ts_us == held.ts_us && Replaces(row, held))) held = row;
+    if (nearer(row.ts_us, held.ts_us) || (row.ts_us == held.ts_us && Replaces(row, held)))
+      held = row;
   }
 
   const PendingQuery& query_;
-  std::vector<int64_t> points_;  // sorted
+  std::vector<int64_t> points_;                                // sorted
   std::map<std::pair<int64_t, int64_t>, Candidate> in_range_;  // (point, ts), in output order
   std::unordered_map<int64_t, Candidate> before_;
   std::unordered_map<int64_t, Candidate> after_;
@@ -118,12 +119,14 @@ void Collect(const journal::RecordView& view, v1::SampleInterval interval, Colle
     const int n = b.point_id_size();
     if (b.ts_us_size() != n || b.value_size() != n || b.quality_size() != n) return;
     for (int i = 0; i < n; ++i) {
-      collector->Add(b.point_id(i), Candidate{b.ts_us(i), b.value(i), b.quality(i), false, record->version()});
+      collector->Add(b.point_id(i),
+                     Candidate{b.ts_us(i), b.value(i), b.quality(i), false, record->version()});
     }
   } else if (record->has_correction()) {
     const v1::SampleCorrection& c = record->correction();
     if (c.interval() != interval) return;
-    collector->Add(c.point_id(), Candidate{c.ts_us(), c.value(), c.quality(), c.manual(), record->version()});
+    collector->Add(c.point_id(),
+                   Candidate{c.ts_us(), c.value(), c.quality(), c.manual(), record->version()});
   }
 }
 
@@ -136,28 +139,30 @@ Status ScanStream(const journal::Journal& journal, journal::Lsn applied, const P
   const journal::Lsn head = journal.durable_lsn();
   if (applied > head) {
     return Status::FailedPrecondition(fmt::format(
-        "pending samples: target '{}' has applied stream '{}' up to LSN {}, above the journal's head {}: "
+        "pending samples: target '{}' has applied stream '{}' up to LSN {}, above the journal's "
+        "head {}: "
         "the journal was recreated, so what the target lacks cannot be known (it needs a resync)",
         query.target, journal.stream(), applied, head));
   }
   if (applied == head) return Status::OK();
   if (applied + 1 < journal.first_lsn()) {
     return Status::FailedPrecondition(fmt::format(
-        "pending samples: target '{}' has applied stream '{}' up to LSN {}, but the journal keeps records "
+        "pending samples: target '{}' has applied stream '{}' up to LSN {}, but the journal keeps "
+        "records "
         "from LSN {} only: retention deleted records the target never applied (it needs a resync)",
         query.target, journal.stream(), applied, journal.first_lsn()));
   }
   auto reader = journal::Reader::Open(&journal, applied + 1);
   if (!reader.ok()) {
     return reader.status().Annotate(fmt::format("pending samples: reading stream '{}' from LSN {}",
-                                                 journal.stream(), applied + 1));
+                                                journal.stream(), applied + 1));
   }
   journal::ReadBatch batch;
   while ((*reader)->next_lsn() <= head) {
     Status s = (*reader)->Read(kReadRecords, kReadBytes, &batch);
     if (!s.ok()) {
-      return s.Annotate(fmt::format("pending samples: reading stream '{}' at LSN {}", journal.stream(),
-                                    (*reader)->next_lsn()));
+      return s.Annotate(fmt::format("pending samples: reading stream '{}' at LSN {}",
+                                    journal.stream(), (*reader)->next_lsn()));
     }
     if (batch.empty()) break;
     for (const journal::RecordView& view : batch.records()) {
@@ -171,10 +176,12 @@ Status ScanStream(const journal::Journal& journal, journal::Lsn applied, const P
 }  // namespace
 
 Status ValidatePendingQuery(const PendingQuery& query) {
-  SLUICE_RETURN_IF_ERROR(store::schema::SampleTable(query.interval).status().Annotate("pending samples"));
+  SLUICE_RETURN_IF_ERROR(
+      store::schema::SampleTable(query.interval).status().Annotate("pending samples"));
   if (query.end_us <= query.start_us) {
-    return Status::InvalidArgument(fmt::format(
-        "pending samples: the range [{}, {}) is empty: end must be after start", query.start_us, query.end_us));
+    return Status::InvalidArgument(
+        fmt::format("pending samples: the range [{}, {}) is empty: end must be after start",
+                    query.start_us, query.end_us));
   }
   return Status::OK();
 }
@@ -192,12 +199,14 @@ Result<history::PendingSamples> ScanPendingSamples(const journal::JournalSet& jo
     SLUICE_RETURN_IF_ERROR(ScanStream(*j, it == applied.end() ? 0 : it->second, query, &collector));
   }
   if (collector.overflowed()) {
-    return Status::ResourceExhausted(fmt::format(
-        "pending samples: {} journaled rows of {} for {} point(s) in [{}, {}) are not applied on target "
-        "'{}' yet, more than the limit of {} samples: narrow the range or the points, or read without "
-        "pending data",
-        collector.matching_rows(), table, query.point_ids.size(), query.start_us, query.end_us, query.target,
-        query.max_samples));
+    return Status::ResourceExhausted(
+        fmt::format("pending samples: {} journaled rows of {} for {} point(s) in [{}, {}) are not "
+                    "applied on target "
+                    "'{}' yet, more than the limit of {} samples: narrow the range or the points, "
+                    "or read without "
+                    "pending data",
+                    collector.matching_rows(), table, query.point_ids.size(), query.start_us,
+                    query.end_us, query.target, query.max_samples));
   }
   return collector.Finish();
 }
