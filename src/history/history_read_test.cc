@@ -179,7 +179,9 @@ RawSample Raw(const TestRow& row) {
 template <typename Engine>
 void FeedDirectly(Engine& engine, const Series& series, int64_t start, int64_t end) {
   auto first = series.lower_bound(start);
-  if (first != series.begin()) ASSERT_TRUE(engine.SetBoundBefore(Raw(std::prev(first)->second)).ok());
+  if (first != series.begin()) {
+    ASSERT_TRUE(engine.SetBoundBefore(Raw(std::prev(first)->second)).ok());
+  }
   auto last = series.lower_bound(end);
   for (auto it = first; it != last; ++it) ASSERT_TRUE(engine.Add(Raw(it->second)).ok());
   std::optional<RawSample> after;
@@ -286,7 +288,7 @@ class HistoryReadTest : public ::testing::Test {
     *request.mutable_range() = Range();
     request.set_step_us(step_us);
     for (Aggregate a : aggregates) {
-      request.add_aggregates(static_cast<int>(
+      request.mutable_aggregates()->Add(static_cast<int>(
           std::find(AllAggregates().begin(), AllAggregates().end(), a) - AllAggregates().begin() + 1));
     }
     return request;
@@ -470,8 +472,8 @@ TEST_F(HistoryReadTest, InterpolatedIsTheInterpolativeAggregateSlopedOrStepped) 
   request.mutable_range()->clear_point_ids();
   request.mutable_range()->add_point_ids(kAnalog);
   request.set_step_us(kMinute);
-  const std::vector<PointInfo> stepped = {PointInfo{kAnalog, true}};
-  const std::vector<PointInfo> sloped = {PointInfo{kAnalog, false}};
+  const std::vector<PointInfo> stepped = {PointInfo{kAnalog, true, {}, {}}};
+  const std::vector<PointInfo> sloped = {PointInfo{kAnalog, false, {}, {}}};
   v1::ReadAggregatesResponse by_kind, overridden;
   ASSERT_TRUE(ReadInterpolated(*sqlite_, request, stepped, nullptr, QueryLimits{}, &by_kind).ok());
   request.mutable_settings()->set_stepped(false);

@@ -129,7 +129,7 @@ TEST_F(QueryValidateTest, AggregateRefusals) {
   unspecified.add_aggregates(v1::AGGREGATE_UNSPECIFIED);
   ExpectRefused(unspecified, "aggregates[1]: AGGREGATE_UNSPECIFIED is not a known aggregate");
   v1::ReadAggregatesRequest unknown = Aggregates(Range({1}));
-  unknown.add_aggregates(99);
+  unknown.mutable_aggregates()->Add(99);
   ExpectRefused(unknown, "aggregates[1]: 99 is not a known aggregate");
   v1::ReadAggregatesRequest twice = Aggregates(Range({1}));
   twice.add_aggregates(v1::AGGREGATE_AVERAGE);
@@ -141,7 +141,7 @@ TEST_F(QueryValidateTest, AggregateRefusals) {
 
 TEST_F(QueryValidateTest, PointDescriptionsMustMatchTheRange) {
   v1::ReadAggregatesRequest request = Aggregates(Range({1, 2}));
-  std::vector<PointInfo> swapped = {PointInfo{2}, PointInfo{1}};
+  std::vector<PointInfo> swapped = {PointInfo{2, false, {}, {}}, PointInfo{1, false, {}, {}}};
   v1::ReadAggregatesResponse response;
   Status st = ReadAggregates(backend_, request, swapped, nullptr, limits_, &response);
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
