@@ -440,9 +440,10 @@ TEST_F(HistoryReadTest, PushDownGivesTheStreamingResults) {
             Status st = ReadAggregates(counting, request, Infos(), nullptr, limits, &got);
             ASSERT_TRUE(st.ok()) << backend->dialect() << ": " << st.ToString();
             EXPECT_SAME(got, expected) << backend->dialect() << " push_down " << push_down;
-            // Pushed down, a point costs at most one row per interval and a bound.
+            // Pushed down (PostgreSQL only), a point costs at most one row per interval and
+            // a bound.
             const size_t intervals = static_cast<size_t>((kEnd - kStart + step - 1) / step);
-            if (push_down) {
+            if (push_down && backend == postgres_) {
               EXPECT_LE(counting.rows, kPoints.size() * (intervals + 2)) << backend->dialect();
             } else {
               EXPECT_GE(counting.rows, Rows().at(kAnalog).size() / 2) << backend->dialect();
@@ -653,6 +654,9 @@ TEST_F(HistoryReadTest, ADayOfSecondsStreamsInBatches) {
     Status st = backend->ApplyBatch(key, std::span(&item, 1), {}, 1);
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
+  // Statistics, as autovacuum gathers them on a live server: without them the planner
+  // takes the day for a few rows and sorts it on disk to group it.
+  ASSERT_TRUE(server_->Exec("ANALYZE sample_1s", "history").ok());
   v1::ReadAggregatesRequest request;
   request.mutable_range()->add_point_ids(kDayPoint);
   request.mutable_range()->set_interval(v1::SAMPLE_INTERVAL_1S);
@@ -688,7 +692,8 @@ TEST_F(HistoryReadTest, ADayOfSecondsStreamsInBatches) {
       std::sort(ms.begin(), ms.end());
       std::printf("day of 1 s rows, 15-minute %s, %s: p50 %.2f ms\n",
                   aggregates.size() == 4 ? "Average/Minimum/Maximum/Count (streams)"
-                                         : "Minimum/Maximum/Count (pushed down)",
+                  : backend == postgres_ ? "Minimum/Maximum/Count (pushed down)"
+                                         : "Minimum/Maximum/Count (streams)",
                   std::string(backend->dialect()).c_str(), ms[ms.size() / 2]);
     }
   }

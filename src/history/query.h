@@ -51,6 +51,7 @@ struct QueryLimits {
   int64_t max_intervals = 1000000;     // (end - start) / step, rounded up
   size_t batch_rows = 10000;           // rows per batch from the target (memory bound)
   bool push_down = true;               // let the database compute what it can exactly
+  int64_t max_push_down_intervals = 100000;  // more: stream (push-down probes each interval)
 };
 
 // Raw rows of range.point_ids, point after point (in their order), each point's rows in
@@ -72,9 +73,9 @@ Status ReadInterpolated(store::Backend& backend, const v1::ReadInterpolatedReque
                         const QueryLimits& limits, v1::ReadAggregatesResponse* response);
 
 // The requested aggregates over [start + k*step, start + (k+1)*step): series point after
-// point, aggregate after aggregate (request order). Count based aggregates are computed
-// by the database when nothing pending is merged and limits.push_down is set; the
-// results are the same either way (docs/history.md).
+// point, aggregate after aggregate (request order). Minimum, Maximum, Range and Count
+// alone are computed by PostgreSQL when nothing pending is merged and limits.push_down
+// is set (pushdown.h); the results are the same either way (docs/history.md).
 Status ReadAggregates(store::Backend& backend, const v1::ReadAggregatesRequest& request,
                       std::span<const PointInfo> points, const PendingSamples* pending,
                       const QueryLimits& limits, v1::ReadAggregatesResponse* response);

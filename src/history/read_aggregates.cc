@@ -38,7 +38,8 @@ Status ReadSeries(store::Backend& backend, const v1::HistoryRange& request_range
       s->set_aggregate(ToProtoAggregate(aggregate));
       series.push_back(s);
     }
-    if (limits.push_down && point.pending == nullptr && CanPushDown(aggregates, grid)) {
+    if (limits.push_down && point.pending == nullptr &&
+        CanPushDown(backend.dialect(), aggregates, grid, limits.max_push_down_intervals)) {
       SLUICE_RETURN_IF_ERROR(
           PushDownAggregates(backend, point, grid, aggregates, configs[p], series));
       continue;
