@@ -6,16 +6,16 @@
 // the engines give when the test feeds them the rows directly; the SQL push-down gives
 // what streaming gives; pending samples are merged.
 
-#include <google/protobuf/util/message_differencer.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <random>
+
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
 
 #include "common/log.h"
 #include "history/aggregates.h"
@@ -38,10 +38,10 @@ constexpr int64_t kBase = 1'709'251'200'000'000;
 // The range: an hour and 17 s, so that 7-minute steps leave a partial last interval.
 constexpr int64_t kStart = kBase;
 constexpr int64_t kEnd = kBase + 60 * kMinute + 17 * kSecond;
-constexpr int64_t kAnalog = 1;   // irregular rows, every quality, NULLs, a gap
-constexpr int64_t kStatus = 2;   // 0/1 states, stepped
-constexpr int64_t kSparse = 3;   // one row before the range, one after: intervals without rows
-constexpr int64_t kEmpty = 4;    // no row at all
+constexpr int64_t kAnalog = 1;  // irregular rows, every quality, NULLs, a gap
+constexpr int64_t kStatus = 2;  // 0/1 states, stepped
+constexpr int64_t kSparse = 3;  // one row before the range, one after: intervals without rows
+constexpr int64_t kEmpty = 4;   // no row at all
 const std::vector<int64_t> kPoints = {kAnalog, kStatus, kSparse, kEmpty};
 
 struct TestRow {
@@ -63,11 +63,16 @@ std::map<int64_t, Series> MakeRows() {
     if (t >= kStart + 20 * kMinute && t < kStart + 31 * kMinute) continue;  // no rows: a gap
     TestRow row{t, value(rng), 0};
     const int p = percent(rng);
-    if (p < 10) row.quality = v1::QUALITY_QUESTIONABLE;
-    else if (p < 15) row.quality = v1::QUALITY_INVALID;
-    else if (p < 20) row.quality = v1::QUALITY_SUBSTITUTED;
-    else if (p < 24) row.quality = v1::QUALITY_OLD_DATA;
-    else if (p < 29) row.value.reset();  // NULL
+    if (p < 10)
+      row.quality = v1::QUALITY_QUESTIONABLE;
+    else if (p < 15)
+      row.quality = v1::QUALITY_INVALID;
+    else if (p < 20)
+      row.quality = v1::QUALITY_SUBSTITUTED;
+    else if (p < 24)
+      row.quality = v1::QUALITY_OLD_DATA;
+    else if (p < 29)
+      row.value.reset();  // NULL
     rows[kAnalog][t] = row;
   }
   // An infinite value is stored as it is and counts as Bad.
@@ -149,13 +154,13 @@ class CountingBackend final : public store::Backend {
   Status Query(const v1::SqlStatement& statement, size_t batch_rows, size_t max_rows,
                const store::RowSink& sink) override {
     ++queries;
-    return inner_->Query(statement, batch_rows, max_rows,
-                         [&](const std::vector<std::string>& columns,
-                             std::vector<std::vector<v1::SqlValue>>& rows) {
-                           this->rows += rows.size();
-                           largest_batch = std::max(largest_batch, rows.size());
-                           return sink(columns, rows);
-                         });
+    return inner_->Query(
+        statement, batch_rows, max_rows,
+        [&](const std::vector<std::string>& columns, std::vector<std::vector<v1::SqlValue>>& rows) {
+          this->rows += rows.size();
+          largest_batch = std::max(largest_batch, rows.size());
+          return sink(columns, rows);
+        });
   }
   size_t queries = 0;
   size_t rows = 0;
@@ -261,9 +266,12 @@ class HistoryReadTest : public ::testing::Test {
     for (const PointInfo& info : Infos()) {
       AggregateConfig config;
       config.stepped = settings.has_stepped() ? settings.stepped() : info.stepped;
-      if (settings.has_treat_uncertain_as_bad()) config.treat_uncertain_as_bad = settings.treat_uncertain_as_bad();
-      if (settings.has_percent_data_good()) config.percent_data_good = static_cast<int>(settings.percent_data_good());
-      if (settings.has_percent_data_bad()) config.percent_data_bad = static_cast<int>(settings.percent_data_bad());
+      if (settings.has_treat_uncertain_as_bad())
+        config.treat_uncertain_as_bad = settings.treat_uncertain_as_bad();
+      if (settings.has_percent_data_good())
+        config.percent_data_good = static_cast<int>(settings.percent_data_good());
+      if (settings.has_percent_data_bad())
+        config.percent_data_bad = static_cast<int>(settings.percent_data_bad());
       auto engine = AggregateEngine::Create(aggregates, TimeGrid{kStart, kEnd, step_us}, config);
       EXPECT_TRUE(engine.ok());
       FeedDirectly(**engine, rows.at(info.point_id), kStart, kEnd);
@@ -292,8 +300,9 @@ class HistoryReadTest : public ::testing::Test {
     *request.mutable_range() = Range();
     request.set_step_us(step_us);
     for (Aggregate a : aggregates) {
-      request.mutable_aggregates()->Add(static_cast<int>(
-          std::find(AllAggregates().begin(), AllAggregates().end(), a) - AllAggregates().begin() + 1));
+      request.mutable_aggregates()->Add(
+          static_cast<int>(std::find(AllAggregates().begin(), AllAggregates().end(), a) -
+                           AllAggregates().begin() + 1));
     }
     return request;
   }
@@ -392,7 +401,8 @@ TEST_F(HistoryReadTest, RawPagesAreTheRowsInOrderAndIdenticalOnBothTargets) {
                      bounds);
       if (max_values == 1) {
         size_t rows = 0;
-        for (int64_t p : kPoints) rows += std::distance(Rows().at(p).lower_bound(kStart), Rows().at(p).lower_bound(kEnd));
+        for (int64_t p : kPoints)
+          rows += std::distance(Rows().at(p).lower_bound(kStart), Rows().at(p).lower_bound(kEnd));
         EXPECT_GE(on_sqlite.size(), rows) << "one row a page";
       }
     }
@@ -430,7 +440,8 @@ TEST_F(HistoryReadTest, PushDownGivesTheStreamingResults) {
                                  settings.ShortDebugString()));
         v1::ReadAggregatesRequest request = AggregatesRequest(aggregates, step);
         *request.mutable_settings() = settings;
-        const v1::ReadAggregatesResponse expected = ExpectedAggregates(Rows(), aggregates, settings, step);
+        const v1::ReadAggregatesResponse expected =
+            ExpectedAggregates(Rows(), aggregates, settings, step);
         for (store::Backend* backend : {sqlite_, postgres_}) {
           for (bool push_down : {true, false}) {
             QueryLimits limits;
@@ -462,7 +473,8 @@ TEST_F(HistoryReadTest, InterpolatedIsTheInterpolativeAggregateSlopedOrStepped) 
     *request.mutable_range() = Range();
     request.set_step_us(kMinute);
     *request.mutable_settings() = settings;
-    const auto expected = ExpectedAggregates(Rows(), {Aggregate::kInterpolative}, settings, kMinute);
+    const auto expected =
+        ExpectedAggregates(Rows(), {Aggregate::kInterpolative}, settings, kMinute);
     for (store::Backend* backend : {sqlite_, postgres_}) {
       v1::ReadAggregatesResponse got;
       Status st = ReadInterpolated(*backend, request, Infos(), nullptr, QueryLimits{}, &got);
@@ -482,10 +494,12 @@ TEST_F(HistoryReadTest, InterpolatedIsTheInterpolativeAggregateSlopedOrStepped) 
   v1::ReadAggregatesResponse by_kind, overridden;
   ASSERT_TRUE(ReadInterpolated(*sqlite_, request, stepped, nullptr, QueryLimits{}, &by_kind).ok());
   request.mutable_settings()->set_stepped(false);
-  ASSERT_TRUE(ReadInterpolated(*sqlite_, request, stepped, nullptr, QueryLimits{}, &overridden).ok());
+  ASSERT_TRUE(
+      ReadInterpolated(*sqlite_, request, stepped, nullptr, QueryLimits{}, &overridden).ok());
   v1::ReadAggregatesResponse sloped_by_kind;
   request.clear_settings();
-  ASSERT_TRUE(ReadInterpolated(*sqlite_, request, sloped, nullptr, QueryLimits{}, &sloped_by_kind).ok());
+  ASSERT_TRUE(
+      ReadInterpolated(*sqlite_, request, sloped, nullptr, QueryLimits{}, &sloped_by_kind).ok());
   EXPECT_SAME(overridden, sloped_by_kind);
   EXPECT_NE(Diff(by_kind, sloped_by_kind), "");
 }
@@ -499,7 +513,8 @@ v1::ReadLimitStatsResponse ExpectedLimits(const std::map<int64_t, Series>& rows,
     LimitConfig config;
     config.high = high || low ? high : info.high;
     config.low = high || low ? low : info.low;
-    auto engine = LimitStatsEngine::Create(config, TimeGrid{kStart, kEnd, step}, kDefaultMaxIntervals);
+    auto engine =
+        LimitStatsEngine::Create(config, TimeGrid{kStart, kEnd, step}, kDefaultMaxIntervals);
     EXPECT_TRUE(engine.ok()) << engine.status().ToString();
     FeedDirectly(**engine, rows.at(info.point_id), kStart, kEnd);
     v1::LimitSeries* series = expected.add_series();
@@ -511,8 +526,8 @@ v1::ReadLimitStatsResponse ExpectedLimits(const std::map<int64_t, Series>& rows,
       out->set_start_us(r.span.start_us);
       out->set_end_us(r.span.end_us);
       out->set_partial(r.span.partial);
-      for (auto [stats, proto] : {std::pair{&r.above, out->mutable_above()},
-                                  std::pair{&r.below, out->mutable_below()}}) {
+      for (auto [stats, proto] :
+           {std::pair{&r.above, out->mutable_above()}, std::pair{&r.below, out->mutable_below()}}) {
         proto->set_count(stats->count);
         proto->set_total_us(stats->total_us);
         proto->set_longest_us(stats->longest_us);
@@ -531,7 +546,8 @@ TEST_F(HistoryReadTest, LimitStatsAreTheEnginesOnBothTargets) {
   };
   for (const Case& c : {Case{}, Case{105.0, 95.0}, Case{{}, 80.0}}) {
     for (int64_t step : {7 * kMinute, 90 * kSecond}) {
-      SCOPED_TRACE(fmt::format("high {} low {} step {}", c.high.value_or(-1), c.low.value_or(-1), step));
+      SCOPED_TRACE(
+          fmt::format("high {} low {} step {}", c.high.value_or(-1), c.low.value_or(-1), step));
       v1::ReadLimitStatsRequest request;
       *request.mutable_range() = Range();
       request.set_step_us(step);
@@ -681,7 +697,9 @@ TEST_F(HistoryReadTest, ADayOfSecondsStreamsInBatches) {
         v1::ReadAggregatesResponse got;
         const auto t0 = std::chrono::steady_clock::now();
         Status st = ReadAggregates(counting, request, info, nullptr, limits, &got);
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count());
         ASSERT_TRUE(st.ok()) << st.ToString();
         EXPECT_LE(counting.largest_batch, limits.batch_rows);
         ASSERT_EQ(got.series_size(), static_cast<int>(aggregates.size()));
@@ -699,7 +717,8 @@ TEST_F(HistoryReadTest, ADayOfSecondsStreamsInBatches) {
   }
   // The pushed-down figures are the streaming ones.
   request.clear_aggregates();
-  for (auto a : {v1::AGGREGATE_MINIMUM, v1::AGGREGATE_MAXIMUM, v1::AGGREGATE_COUNT}) request.add_aggregates(a);
+  for (auto a : {v1::AGGREGATE_MINIMUM, v1::AGGREGATE_MAXIMUM, v1::AGGREGATE_COUNT})
+    request.add_aggregates(a);
   limits.push_down = false;
   v1::ReadAggregatesResponse streamed, pushed;
   ASSERT_TRUE(ReadAggregates(*postgres_, request, info, nullptr, limits, &streamed).ok());

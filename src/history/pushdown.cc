@@ -59,10 +59,14 @@ Result<int64_t> IntAt(const std::vector<v1::SqlValue>& row, size_t i) {
 }
 Result<std::optional<double>> NumberAt(const std::vector<v1::SqlValue>& row, size_t i) {
   switch (row[i].kind_case()) {
-    case v1::SqlValue::kDoubleValue: return std::optional<double>(row[i].double_value());
-    case v1::SqlValue::kIntValue: return std::optional<double>(static_cast<double>(row[i].int_value()));
-    case v1::SqlValue::kNullValue: return std::optional<double>();
-    default: return Status::Internal(fmt::format("push-down row: column {} is not a number", i));
+    case v1::SqlValue::kDoubleValue:
+      return std::optional<double>(row[i].double_value());
+    case v1::SqlValue::kIntValue:
+      return std::optional<double>(static_cast<double>(row[i].int_value()));
+    case v1::SqlValue::kNullValue:
+      return std::optional<double>();
+    default:
+      return Status::Internal(fmt::format("push-down row: column {} is not a number", i));
   }
 }
 
@@ -75,14 +79,15 @@ struct Bucket {
   int64_t n = 0;  // rows
   int64_t good = 0;
   int64_t uncertain = 0;
-  std::optional<double> lo, hi;  // over the usable rows
+  std::optional<double> lo, hi;    // over the usable rows
   Severity last = Severity::kBad;  // the last row's
 };
 
 // The engine's count based status.
 Severity CountStatus(const Bucket& b, const AggregateConfig& config) {
   if (b.n == 0) return Severity::kBad;
-  const int64_t bad = (b.n - b.good - b.uncertain) + (config.treat_uncertain_as_bad ? b.uncertain : 0);
+  const int64_t bad =
+      (b.n - b.good - b.uncertain) + (config.treat_uncertain_as_bad ? b.uncertain : 0);
   if (ShareAtLeast(bad, b.n, config.percent_data_bad)) return Severity::kBad;
   if (ShareAtLeast(b.good, b.n, config.percent_data_good)) return Severity::kGood;
   return Severity::kUncertain;
@@ -141,7 +146,8 @@ Status PushDownAggregates(store::Backend& backend, const PointRows& point, const
       [&](const std::vector<std::string>&, std::vector<std::vector<v1::SqlValue>>& rows) -> Status {
         for (const auto& row : rows) {
           if (row.size() != 7) {
-            return Status::Internal(fmt::format("push-down row: {} columns, expected 7", row.size()));
+            return Status::Internal(
+                fmt::format("push-down row: {} columns, expected 7", row.size()));
           }
           SLUICE_ASSIGN_OR_RETURN(int64_t k, IntAt(row, 0));
           if (k < 0 || k >= count || (!buckets.empty() && k <= buckets.back().first)) {
@@ -155,20 +161,22 @@ Status PushDownAggregates(store::Backend& backend, const PointRows& point, const
           SLUICE_ASSIGN_OR_RETURN(b.hi, NumberAt(row, 5));
           SLUICE_ASSIGN_OR_RETURN(int64_t last, IntAt(row, 6));
           if (last < 0 || last > 2) {
-            return Status::Internal(fmt::format("push-down row: severity {} of interval {}", last, k));
+            return Status::Internal(
+                fmt::format("push-down row: severity {} of interval {}", last, k));
           }
           b.last = static_cast<Severity>(last);
           buckets.emplace_back(k, b);
         }
         return Status::OK();
       });
-  if (!st.ok()) return st.Annotate(fmt::format("aggregates of {} point {}", point.table, point.point_id));
+  if (!st.ok())
+    return st.Annotate(fmt::format("aggregates of {} point {}", point.table, point.point_id));
 
   // The governing row of an interval without rows: the last row of the interval before
   // with rows, else the bound before, read only when an empty first interval needs it.
   std::optional<Severity> governing;
-  const bool counts = std::find(aggregates.begin(), aggregates.end(), Aggregate::kCount) !=
-                      aggregates.end();
+  const bool counts =
+      std::find(aggregates.begin(), aggregates.end(), Aggregate::kCount) != aggregates.end();
   if (counts && (buckets.empty() || buckets.front().first != 0)) {
     SLUICE_ASSIGN_OR_RETURN(Bounds bounds, ReadBounds(backend, point, grid.start_us, grid.end_us));
     if (bounds.before) governing = ClassifyQuality(ToRawSample(*bounds.before).quality);
@@ -176,7 +184,8 @@ Status PushDownAggregates(store::Backend& backend, const PointRows& point, const
   size_t at = 0;
   const Bucket empty;
   for (int64_t k = 0; k < count; ++k) {
-    const Bucket* bucket = at < buckets.size() && buckets[at].first == k ? &buckets[at++].second : nullptr;
+    const Bucket* bucket =
+        at < buckets.size() && buckets[at].first == k ? &buckets[at++].second : nullptr;
     const int64_t start = grid.start_us + k * grid.step_us;
     const int64_t end = grid.end_us - start > grid.step_us ? start + grid.step_us : grid.end_us;
     const bool partial = end - start < grid.step_us;
