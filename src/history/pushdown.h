@@ -4,7 +4,7 @@
 // database aggregates each interval [start + k*step, start + (k+1)*step) and returns
 // per interval the number of rows of each severity (quality.h, a row without a finite
 // value being Bad as for the engines), the minimum and maximum usable value, and the
-// quality of its last row (which governs the following intervals when they have no row:
+// severity of its last row (which governs the following intervals when they have no row:
 // Count's time based status there). The results are those of AggregateEngine on the same
 // rows, bit for bit: counts are exact and a minimum or maximum is one of the values.
 //
