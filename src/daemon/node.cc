@@ -198,6 +198,7 @@ void Node::OpenServiceContext() {
 void Node::OpenSyncWrites() {
   sync_writer_ = std::make_unique<sync::SyncWriter>(journals_.get(), admitter_.get());
   read_pool_ = std::make_unique<service::ReadPool>(&config_);
+  context_.reads = read_pool_.get();
   replicator_->SetOutcomeSink("model", [w = sync_writer_.get()](const replicate::IntentDecision& d) {
     return w->Decided(d);
   });

@@ -17,6 +17,8 @@
 
 namespace sluice::service {
 
+class ReadPool;
+
 struct ServiceContext {
   const config::Config* config = nullptr;
   journal::JournalSet* journals = nullptr;
@@ -26,6 +28,9 @@ struct ServiceContext {
   cluster::TargetStateStore* target_states = nullptr;
   const Authenticator* auth = nullptr;
   cluster::Controller* cluster = nullptr;  // the service state and the active target
+  // Read connections on the targets (History's pending data reads the active target's
+  // watermark rows through it).
+  ReadPool* reads = nullptr;
   // Every call enters it first (see Admit() below); refused once the node shuts down.
   CallGate* gate = nullptr;
   // Fills Admin.Status's sampling part (null: sampling is not enabled).
