@@ -4,11 +4,14 @@
 // raw rows paged in order with their bounds, interpolated values (sloped for analog,
 // stepped for status points), aggregates (Average, Minimum, Maximum, Count, TimeAverage,
 // DurationInStateZero, NumberOfTransitions) and limit statistics with the point's own
-// limits; and the refusals (unknown point, empty range, zero step).
+// limits; the refusals (unknown point, empty range, zero step); and include_pending: a
+// sample acknowledged but not yet applied on the active target is read at once, marked
+// pending.
 
 #include <cmath>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -306,6 +309,80 @@ TEST_F(HistoryDaemonTest, BadRequestsAreRefusedClearly) {
   s = history_->ReadAggregates(daemon_->Context("").get(), req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("intervals"), std::string::npos) << s.error_message();
+}
+
+// Every applier sleeps 10 s after each commit (fail point): a record committed while the
+// active target's applier sleeps is acknowledged (durable in the journal) but not in the
+// target. With include_pending a read sees it at once, marked pending; without, it does
+// not; once the target catches up both reads agree and nothing is pending.
+TEST(HistoryPendingTest, AcknowledgedSamplesAreReadBeforeTheTargetHasThem) {
+  TempDir dir;
+  Daemon daemon(dir, DaemonConfig::NoAuth());
+  ASSERT_NO_FATAL_FAILURE(daemon.Start({{"SLUICE_FAILPOINTS", "applier.after_commit=sleep(10000)"}}));
+  auto sampling = v1::Sampling::NewStub(daemon.channel());
+  auto history = v1::History::NewStub(daemon.channel());
+  v1::PutPointsRequest put;
+  put.add_points()->set_id(5);
+  put.mutable_points(0)->set_name("P5");
+  v1::ExecuteResponse put_resp;
+  grpc::Status s = sampling->PutPoints(daemon.Context("").get(), put, &put_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(put_resp.outcome(), v1::OUTCOME_APPLIED) << put_resp.DebugString();
+
+  const int64_t t0 = (NowMicros() / (3600 * kSecond) - 2) * 3600 * kSecond;
+  auto commit = [&](int first, int count) {
+    v1::CommitRequest req;
+    req.set_stream("samples");
+    v1::SampleBatch* b = req.add_records()->mutable_samples();
+    b->set_interval(v1::SAMPLE_INTERVAL_1S);
+    for (int i = first; i < first + count; ++i) {
+      b->add_point_id(5);
+      b->add_ts_us(t0 + i * kSecond);
+      b->add_value(i * 0.5);
+      b->add_quality(0);
+    }
+    v1::CommitResponse resp;
+    grpc::Status st = daemon.Commit(req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  };
+  auto read = [&](bool pending) {
+    v1::ReadRawRequest req;
+    req.mutable_range()->add_point_ids(5);
+    req.mutable_range()->set_interval(v1::SAMPLE_INTERVAL_1S);
+    req.mutable_range()->set_start_us(t0);
+    req.mutable_range()->set_end_us(t0 + 3600 * kSecond);
+    req.mutable_range()->set_include_pending(pending);
+    v1::ReadRawResponse resp;
+    grpc::Status st = history->ReadRaw(daemon.Context("").get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    std::vector<v1::HistorySample> out;
+    for (const auto& p : resp.points()) out.insert(out.end(), p.samples().begin(), p.samples().end());
+    return out;
+  };
+
+  ASSERT_NO_FATAL_FAILURE(commit(0, 100));
+  // The first record reaches the active target; its applier then sleeps for 10 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (read(false).size() < 100u) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the first record never reached the target";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NO_FATAL_FAILURE(commit(100, 50));
+  const auto with = read(true);
+  const auto without = read(false);
+  ASSERT_EQ(with.size(), 150u);
+  for (int i = 0; i < 150; ++i) {
+    EXPECT_EQ(with[i].ts_us(), t0 + i * kSecond) << i;
+    EXPECT_EQ(with[i].value(), i * 0.5) << i;
+    EXPECT_EQ(with[i].pending(), i >= 100) << i;
+  }
+  EXPECT_EQ(without.size(), 100u) << "the second record was applied within the applier's 10 s sleep";
+
+  daemon.WaitCaughtUp(std::chrono::seconds(300));
+  const auto caught_up = read(true);
+  ASSERT_EQ(caught_up.size(), 150u);
+  for (const auto& x : caught_up) EXPECT_FALSE(x.pending()) << x.ts_us();
+  EXPECT_EQ(read(false).size(), 150u);
 }
 
 }  // namespace

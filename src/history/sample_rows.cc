@@ -98,6 +98,12 @@ std::span<const v1::HistorySample> PendingWithin(const std::vector<v1::HistorySa
   return {first, last};
 }
 
+// Whether pending sample `p` replaces the stored row of the same time in the target: the
+// target keeps a manual correction over a plain sample (pending.h).
+static bool PendingWins(const v1::HistorySample& p, const SampleRow& stored) {
+  return p.manual() || !stored.manual;
+}
+
 Result<Bounds> ReadBounds(store::Backend& backend, const PointRows& point, int64_t start_us,
                           int64_t end_us) {
   v1::SqlStatement statement;
@@ -130,7 +136,8 @@ Result<Bounds> ReadBounds(store::Backend& backend, const PointRows& point, int64
                          [](const v1::HistorySample& s, int64_t t) { return s.ts_us() < t; });
     if (first_at_start != p.begin()) {
       const v1::HistorySample& before = *std::prev(first_at_start);
-      if (!bounds.before || before.ts_us() >= bounds.before->ts_us) {
+      if (!bounds.before || before.ts_us() > bounds.before->ts_us ||
+          (before.ts_us() == bounds.before->ts_us && PendingWins(before, *bounds.before))) {
         bounds.before = FromHistorySample(before);
       }
     }
@@ -138,7 +145,8 @@ Result<Bounds> ReadBounds(store::Backend& backend, const PointRows& point, int64
         std::lower_bound(first_at_start, p.end(), end_us,
                          [](const v1::HistorySample& s, int64_t t) { return s.ts_us() < t; });
     if (first_at_end != p.end()) {
-      if (!bounds.after || first_at_end->ts_us() <= bounds.after->ts_us) {
+      if (!bounds.after || first_at_end->ts_us() < bounds.after->ts_us ||
+          (first_at_end->ts_us() == bounds.after->ts_us && PendingWins(*first_at_end, *bounds.after))) {
         bounds.after = FromHistorySample(*first_at_end);
       }
     }
@@ -171,10 +179,14 @@ Status StreamRows(store::Backend& backend, const PointRows& point, int64_t from_
           while (next_pending < pending.size() && pending[next_pending].ts_us() < stored.ts_us) {
             merged.push_back(FromHistorySample(pending[next_pending++]));
           }
-          // A pending sample replaces the stored one of the same time.
+          // A pending sample replaces the stored one of the same time, as the target will
+          // (pending.h), except a plain sample over a manual correction.
           if (next_pending < pending.size() && pending[next_pending].ts_us() == stored.ts_us) {
-            merged.push_back(FromHistorySample(pending[next_pending++]));
-            continue;
+            const v1::HistorySample& p = pending[next_pending++];
+            if (PendingWins(p, stored)) {
+              merged.push_back(FromHistorySample(p));
+              continue;
+            }
           }
           merged.push_back(stored);
         }

@@ -5,11 +5,15 @@
 
 #include "history/query.h"
 #include "rpc/status_mapping.h"
+#include "service/pending_samples.h"
 
 namespace sluice::service {
 namespace {
 
 using config::TokenRole;
+
+// Pending samples one query may gather from the journal (each a few dozen bytes).
+constexpr size_t kMaxPendingSamples = 2'000'000;
 
 // What every read needs before it asks the library.
 struct ReadSetup {
@@ -55,7 +59,14 @@ Result<ReadSetup> Prepare(const ServiceContext& ctx, const SyncServices& sync,
   if (!lease.ok()) return lease.status().WithRetryable(true).Annotate(method);
   setup.lease.emplace(std::move(lease).value());
   if (range.include_pending()) {
-    return Status::FailedPrecondition(fmt::format("{}: include_pending is not served yet", method));
+    // Before the stored rows are read (pending_samples.h): a record applied in between
+    // is then in both, and the pending copy wins.
+    auto pending = CollectPendingSamples(
+        ctx, **setup.lease, range.interval(),
+        std::span<const int64_t>(range.point_ids().data(), static_cast<size_t>(range.point_ids_size())),
+        range.start_us(), range.end_us(), kMaxPendingSamples);
+    if (!pending.ok()) return pending.status().Annotate(method);
+    setup.pending = std::move(pending).value();
   }
   return setup;
 }

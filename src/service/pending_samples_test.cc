@@ -471,7 +471,7 @@ class PendingReadRawTest : public PendingSamplesTest {
 };
 
 TEST_F(PendingReadRawTest, ReadRawWithPendingWhileHeldIsReadRawOnceCaughtUp) {
-  // Manual corrections aside: see DISABLED_AStoredManualRowOutlivesAPendingPlainSample.
+  // Manual corrections aside: see AStoredManualRowOutlivesAPendingPlainSample.
   manual_corrections_ = false;
   ASSERT_NO_FATAL_FAILURE(ApplySomeThenHoldTarget());
   const std::vector<int64_t> points = {7, 1, 4, 2};
@@ -494,9 +494,8 @@ TEST_F(PendingReadRawTest, ReadRawWithPendingWhileHeldIsReadRawOnceCaughtUp) {
 }
 
 // The target keeps a stored manual correction against a later plain sample
-// (history/pending.h); the merge of history/sample_rows.cc replaces any stored row of the
-// same time, so this fails until that merge keeps the manual row too.
-TEST_F(PendingReadRawTest, DISABLED_AStoredManualRowOutlivesAPendingPlainSample) {
+// (history/pending.h); the merge of history/sample_rows.cc keeps it too.
+TEST_F(PendingReadRawTest, AStoredManualRowOutlivesAPendingPlainSample) {
   ASSERT_NO_FATAL_FAILURE(ApplySomeThenHoldTarget());
   const std::vector<int64_t> points = {1, 2, 3, 4, 5, 6, 7, 8};
   const int64_t start = kT0;
