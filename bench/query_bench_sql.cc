@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <string_view>
 #include <unordered_map>
 
 namespace sluice::bench {
@@ -27,6 +28,15 @@ std::optional<double> OptionalDoubleAt(const PGresult* res, int row, int col) {
   if (PQgetisnull(res, row, col)) return std::nullopt;
   return DoubleAt(res, row, col);
 }
+
+// A Good row (history/quality.h: no quality bit, or QUALITY_SUBSTITUTED alone) with a
+// finite value: the library counts a row without one as Bad (history/query.h). NaN sorts
+// above Infinity in PostgreSQL, so the two comparisons leave out NULL, both infinities and
+// NaN.
+constexpr std::string_view kGood =
+    "quality IN (0, 4) AND value > '-Infinity'::float8 AND value < 'Infinity'::float8";
+constexpr std::string_view kGoodRow =
+    "r.quality IN (0, 4) AND r.value > '-Infinity'::float8 AND r.value < 'Infinity'::float8";
 
 // '{1,2,3}': the points as an array literal (integers only, so nothing to quote).
 std::string IdArray(std::span<const int64_t> ids) {
@@ -99,17 +109,16 @@ Result<std::vector<RawDigest>> BaselineSql::Raw(std::span<const int64_t> point_i
 
 Result<std::vector<AggRow>> BaselineSql::Aggregates(std::span<const int64_t> point_ids,
                                                     const history::TimeGrid& grid) {
-  // Good: no quality bit, or QUALITY_SUBSTITUTED alone (history/quality.h); with
-  // TreatUncertainAsBad only Good samples are usable.
+  // With TreatUncertainAsBad only Good samples are usable.
   const std::string sql = fmt::format(
       "SELECT point_id, (ts - {1}) / {3} AS k, count(*),"
-      " count(*) FILTER (WHERE quality IN (0, 4)),"
-      " avg(value) FILTER (WHERE quality IN (0, 4)),"
-      " min(value) FILTER (WHERE quality IN (0, 4)),"
-      " max(value) FILTER (WHERE quality IN (0, 4))"
+      " count(*) FILTER (WHERE {4}),"
+      " avg(value) FILTER (WHERE {4}),"
+      " min(value) FILTER (WHERE {4}),"
+      " max(value) FILTER (WHERE {4})"
       " FROM sample_1s WHERE point_id = ANY({0}) AND ts >= {1} AND ts < {2}"
       " GROUP BY 1, 2 ORDER BY 1, 2",
-      IdArray(point_ids), grid.start_us, grid.end_us, grid.step_us);
+      IdArray(point_ids), grid.start_us, grid.end_us, grid.step_us, kGood);
   SLUICE_ASSIGN_OR_RETURN(PGresult * res, Exec(sql, "aggregates", PGRES_TUPLES_OK));
   const int n = PQntuples(res);
   std::vector<AggRow> out;
@@ -136,7 +145,7 @@ Result<std::vector<AggRow>> BaselineSql::Aggregates(std::span<const int64_t> poi
 
 Result<std::vector<LimitRow>> BaselineSql::Limits(std::span<const int64_t> point_ids,
                                                   const history::TimeGrid& grid) {
-  // side: 0 unusable (not Good, or NULL), 1 above, 2 below, 3 within. A run is a stretch
+  // side: 0 unusable (not Good, or no finite value), 1 above, 2 below, 3 within. A run is a stretch
   // of rows of one side; an excursion is a run of side 1 or 2, starting at its first row
   // (run_start, the running max of the rows where the side changed). A row holds until
   // the next one (stepped, limit_stats.h), the last until the range's end; the bound
@@ -152,7 +161,7 @@ Result<std::vector<LimitRow>> BaselineSql::Limits(std::span<const int64_t> point
       "    WHERE point_id = p.id AND ts < {1} ORDER BY ts DESC LIMIT 1) b),"
       " held AS ("
       "  SELECT r.point_id, r.ts, coalesce(lead(r.ts) OVER w, {2}) AS until,"
-      "   CASE WHEN r.quality NOT IN (0, 4) OR r.value IS NULL THEN 0"
+      "   CASE WHEN NOT coalesce({4}, false) THEN 0"
       "        WHEN r.value > pt.upper_limit THEN 1"
       "        WHEN r.value < pt.lower_limit THEN 2 ELSE 3 END AS side"
       "  FROM raw r JOIN point pt USING (point_id)"
@@ -186,7 +195,7 @@ Result<std::vector<LimitRow>> BaselineSql::Limits(std::span<const int64_t> point
       " LEFT JOIN sides a ON a.point_id = i.point_id AND a.k = i.k AND a.side = 1"
       " LEFT JOIN sides b ON b.point_id = i.point_id AND b.k = i.k AND b.side = 2"
       " ORDER BY 1, 2",
-      IdArray(point_ids), grid.start_us, grid.end_us, grid.step_us);
+      IdArray(point_ids), grid.start_us, grid.end_us, grid.step_us, kGoodRow);
   SLUICE_ASSIGN_OR_RETURN(PGresult * res, Exec(sql, "limit statistics", PGRES_TUPLES_OK));
   const int n = PQntuples(res);
   std::vector<LimitRow> out;
