@@ -22,13 +22,15 @@ Status FeedPoint(store::Backend& backend, const PointRows& point, const TimeGrid
     return st.Annotate(fmt::format("{} point {}", point.table, point.point_id));
   };
   SLUICE_ASSIGN_OR_RETURN(Bounds bounds, ReadBounds(backend, point, grid.start_us, grid.end_us));
-  if (bounds.before) SLUICE_RETURN_IF_ERROR(where(engine.SetBoundBefore(ToRawSample(*bounds.before))));
+  if (bounds.before)
+    SLUICE_RETURN_IF_ERROR(where(engine.SetBoundBefore(ToRawSample(*bounds.before))));
   std::vector<RawSample> raw;
   raw.reserve(batch_rows);
   SLUICE_RETURN_IF_ERROR(StreamRows(backend, point, grid.start_us, grid.end_us, 0, batch_rows,
                                     [&](std::span<const SampleRow> rows) -> Status {
                                       raw.clear();
-                                      for (const SampleRow& row : rows) raw.push_back(ToRawSample(row));
+                                      for (const SampleRow& row : rows)
+                                        raw.push_back(ToRawSample(row));
                                       SLUICE_RETURN_IF_ERROR(where(engine.AddBatch(raw)));
                                       drain();
                                       return Status::OK();

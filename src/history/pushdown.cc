@@ -3,6 +3,7 @@
 #include "history/pushdown.h"
 
 #include <algorithm>
+#include <climits>
 
 #include <fmt/format.h>
 
@@ -19,23 +20,30 @@ constexpr std::string_view kSeverity =
     "WHEN quality = 0 OR quality = 4 THEN 0 ELSE 1 END";
 constexpr std::string_view kPostgresFinite =
     "value <> 'Infinity'::float8 AND value <> '-Infinity'::float8 AND value <> 'NaN'::float8";
-constexpr std::string_view kSqliteFinite = "value > -9e999 AND value < 9e999";
 
 // One statement: per interval with rows, the counts by severity, the usable extremes and
-// the interval's last row, joined by its key (an index probe per interval).
-std::string PushDownSql(std::string_view table, std::string_view finite) {
+// the severity of its last row, as max((ts - start) * 4 + severity) % 4 (ts is unique
+// per point, so the largest of these belongs to the last row; CanPushDown keeps
+// (end - start) * 4 within int64). No join, no second read.
+//
+// The intervals are walked by generate_series and each is aggregated by its own index
+// range scan (LATERAL): grouping by (ts - start) / step instead makes PostgreSQL sort or
+// hash the whole range, as it cannot know that the buckets follow the index's order
+// (measured: the sort costs more than streaming every row to the client).
+std::string PushDownSql(std::string_view table) {
   const std::string severity =
-      fmt::format(fmt::runtime(kSeverity), fmt::arg("finite", finite));
+      fmt::format(fmt::runtime(kSeverity), fmt::arg("finite", kPostgresFinite));
   return fmt::format(
-      "SELECT g.bucket, g.n, g.n_good, g.n_uncertain, g.lo, g.hi, s.value, s.quality "
-      "FROM (SELECT bucket, count(*) AS n, "
-      "sum(CASE WHEN sev = 0 THEN 1 ELSE 0 END) AS n_good, "
+      "SELECT k, a.n, a.n_good, a.n_uncertain, a.lo, a.hi, a.last_sev "
+      "FROM generate_series(0::bigint, $6::bigint) AS k CROSS JOIN LATERAL ("
+      "SELECT count(*) AS n, sum(CASE WHEN sev = 0 THEN 1 ELSE 0 END) AS n_good, "
       "sum(CASE WHEN sev = 1 THEN 1 ELSE 0 END) AS n_uncertain, "
       "min(CASE WHEN sev <= $5 THEN value END) AS lo, "
-      "max(CASE WHEN sev <= $5 THEN value END) AS hi, max(ts) AS last_ts "
-      "FROM (SELECT (ts - $2) / $4 AS bucket, ts, value, {1} AS sev FROM {0} "
-      "WHERE point_id = $1 AND ts >= $2 AND ts < $3) AS r GROUP BY bucket) AS g "
-      "JOIN {0} AS s ON s.point_id = $1 AND s.ts = g.last_ts ORDER BY g.bucket",
+      "max(CASE WHEN sev <= $5 THEN value END) AS hi, "
+      "max(offset_us * 4 + sev) % 4 AS last_sev "
+      "FROM (SELECT ts - $2 AS offset_us, value, {1} AS sev FROM {0} "
+      "WHERE point_id = $1 AND ts >= $2 + k * $4 AND ts < LEAST($2 + (k + 1) * $4, $3)) AS r"
+      ") AS a WHERE a.n > 0 ORDER BY k",
       table, severity);
 }
 
@@ -51,10 +59,14 @@ Result<int64_t> IntAt(const std::vector<v1::SqlValue>& row, size_t i) {
 }
 Result<std::optional<double>> NumberAt(const std::vector<v1::SqlValue>& row, size_t i) {
   switch (row[i].kind_case()) {
-    case v1::SqlValue::kDoubleValue: return std::optional<double>(row[i].double_value());
-    case v1::SqlValue::kIntValue: return std::optional<double>(static_cast<double>(row[i].int_value()));
-    case v1::SqlValue::kNullValue: return std::optional<double>();
-    default: return Status::Internal(fmt::format("push-down row: column {} is not a number", i));
+    case v1::SqlValue::kDoubleValue:
+      return std::optional<double>(row[i].double_value());
+    case v1::SqlValue::kIntValue:
+      return std::optional<double>(static_cast<double>(row[i].int_value()));
+    case v1::SqlValue::kNullValue:
+      return std::optional<double>();
+    default:
+      return Status::Internal(fmt::format("push-down row: column {} is not a number", i));
   }
 }
 
@@ -67,14 +79,15 @@ struct Bucket {
   int64_t n = 0;  // rows
   int64_t good = 0;
   int64_t uncertain = 0;
-  std::optional<double> lo, hi;  // over the usable rows
+  std::optional<double> lo, hi;    // over the usable rows
   Severity last = Severity::kBad;  // the last row's
 };
 
 // The engine's count based status.
 Severity CountStatus(const Bucket& b, const AggregateConfig& config) {
   if (b.n == 0) return Severity::kBad;
-  const int64_t bad = (b.n - b.good - b.uncertain) + (config.treat_uncertain_as_bad ? b.uncertain : 0);
+  const int64_t bad =
+      (b.n - b.good - b.uncertain) + (config.treat_uncertain_as_bad ? b.uncertain : 0);
   if (ShareAtLeast(bad, b.n, config.percent_data_bad)) return Severity::kBad;
   if (ShareAtLeast(b.good, b.n, config.percent_data_good)) return Severity::kGood;
   return Severity::kUncertain;
@@ -100,9 +113,16 @@ bool PushedDown(Aggregate aggregate) {
 
 }  // namespace
 
-bool CanPushDown(std::span<const Aggregate> aggregates, const TimeGrid& grid) {
+bool CanPushDown(std::string_view dialect, std::span<const Aggregate> aggregates,
+                 const TimeGrid& grid, int64_t max_intervals) {
+  if (dialect != "postgres") return false;
+  if (IntervalCount(grid) > max_intervals) return false;
+  // (ts - start) * 4 + severity must not overflow on the database.
   int64_t distance = 0;
   if (__builtin_sub_overflow(grid.end_us, grid.start_us, &distance)) return false;
+  if (distance > INT64_MAX / 4 - 4) return false;
+  // start + (k + 1) * step for the last interval.
+  if (grid.step_us > INT64_MAX - grid.end_us) return false;
   return !aggregates.empty() && std::all_of(aggregates.begin(), aggregates.end(), PushedDown);
 }
 
@@ -110,15 +130,14 @@ Status PushDownAggregates(store::Backend& backend, const PointRows& point, const
                           std::span<const Aggregate> aggregates, const AggregateConfig& config,
                           std::span<v1::AggregateSeries* const> series) {
   v1::SqlStatement statement;
-  (*statement.mutable_dialect_text())["postgres"] = PushDownSql(point.table, kPostgresFinite);
-  (*statement.mutable_dialect_text())["sqlite"] = PushDownSql(point.table, kSqliteFinite);
+  statement.set_text(PushDownSql(point.table));
   *statement.add_params() = Int(point.point_id);
   *statement.add_params() = Int(grid.start_us);
   *statement.add_params() = Int(grid.end_us);
   *statement.add_params() = Int(grid.step_us);
   *statement.add_params() = Int(config.treat_uncertain_as_bad ? 0 : 1);  // worst usable severity
-
   const int64_t count = IntervalCount(grid);
+  *statement.add_params() = Int(count - 1);
   // The intervals with rows, collected first (one per interval at most, as the response
   // holds anyway): the bound before may have to be read, and not inside this read.
   std::vector<std::pair<int64_t, Bucket>> buckets;
@@ -126,8 +145,9 @@ Status PushDownAggregates(store::Backend& backend, const PointRows& point, const
       statement, 1000, 0,
       [&](const std::vector<std::string>&, std::vector<std::vector<v1::SqlValue>>& rows) -> Status {
         for (const auto& row : rows) {
-          if (row.size() != 8) {
-            return Status::Internal(fmt::format("push-down row: {} columns, expected 8", row.size()));
+          if (row.size() != 7) {
+            return Status::Internal(
+                fmt::format("push-down row: {} columns, expected 7", row.size()));
           }
           SLUICE_ASSIGN_OR_RETURN(int64_t k, IntAt(row, 0));
           if (k < 0 || k >= count || (!buckets.empty() && k <= buckets.back().first)) {
@@ -139,22 +159,24 @@ Status PushDownAggregates(store::Backend& backend, const PointRows& point, const
           SLUICE_ASSIGN_OR_RETURN(b.uncertain, IntAt(row, 3));
           SLUICE_ASSIGN_OR_RETURN(b.lo, NumberAt(row, 4));
           SLUICE_ASSIGN_OR_RETURN(b.hi, NumberAt(row, 5));
-          SampleRow last;
-          SLUICE_ASSIGN_OR_RETURN(last.value, NumberAt(row, 6));
-          SLUICE_ASSIGN_OR_RETURN(int64_t quality, IntAt(row, 7));
-          last.quality = static_cast<uint32_t>(quality);
-          b.last = ClassifyQuality(ToRawSample(last).quality);
+          SLUICE_ASSIGN_OR_RETURN(int64_t last, IntAt(row, 6));
+          if (last < 0 || last > 2) {
+            return Status::Internal(
+                fmt::format("push-down row: severity {} of interval {}", last, k));
+          }
+          b.last = static_cast<Severity>(last);
           buckets.emplace_back(k, b);
         }
         return Status::OK();
       });
-  if (!st.ok()) return st.Annotate(fmt::format("aggregates of {} point {}", point.table, point.point_id));
+  if (!st.ok())
+    return st.Annotate(fmt::format("aggregates of {} point {}", point.table, point.point_id));
 
   // The governing row of an interval without rows: the last row of the interval before
   // with rows, else the bound before, read only when an empty first interval needs it.
   std::optional<Severity> governing;
-  const bool counts = std::find(aggregates.begin(), aggregates.end(), Aggregate::kCount) !=
-                      aggregates.end();
+  const bool counts =
+      std::find(aggregates.begin(), aggregates.end(), Aggregate::kCount) != aggregates.end();
   if (counts && (buckets.empty() || buckets.front().first != 0)) {
     SLUICE_ASSIGN_OR_RETURN(Bounds bounds, ReadBounds(backend, point, grid.start_us, grid.end_us));
     if (bounds.before) governing = ClassifyQuality(ToRawSample(*bounds.before).quality);
@@ -162,7 +184,8 @@ Status PushDownAggregates(store::Backend& backend, const PointRows& point, const
   size_t at = 0;
   const Bucket empty;
   for (int64_t k = 0; k < count; ++k) {
-    const Bucket* bucket = at < buckets.size() && buckets[at].first == k ? &buckets[at++].second : nullptr;
+    const Bucket* bucket =
+        at < buckets.size() && buckets[at].first == k ? &buckets[at++].second : nullptr;
     const int64_t start = grid.start_us + k * grid.step_us;
     const int64_t end = grid.end_us - start > grid.step_us ? start + grid.step_us : grid.end_us;
     const bool partial = end - start < grid.step_us;

@@ -1,10 +1,10 @@
 #pragma once
 // SQL push-down of the count based aggregates that need no order among an interval's
-// rows (issue #12, item 8): Minimum, Maximum, Range and Count. The database groups the
-// rows of the range by interval with integer arithmetic, (ts - start) / step, and returns
+// rows (issue #12, item 8): Minimum, Maximum, Range and Count, on PostgreSQL. The
+// database aggregates each interval [start + k*step, start + (k+1)*step) and returns
 // per interval the number of rows of each severity (quality.h, a row without a finite
 // value being Bad as for the engines), the minimum and maximum usable value, and the
-// quality of its last row (which governs the following intervals when they have no row:
+// severity of its last row (which governs the following intervals when they have no row:
 // Count's time based status there). The results are those of AggregateEngine on the same
 // rows, bit for bit: counts are exact and a minimum or maximum is one of the values.
 //
@@ -23,9 +23,12 @@
 
 namespace sluice::history {
 
-// True when every aggregate of the list can be pushed down and the grid's arithmetic fits
-// in int64 on the database (end - start does not overflow).
-bool CanPushDown(std::span<const Aggregate> aggregates, const TimeGrid& grid);
+// True when the target is PostgreSQL, every aggregate of the list can be pushed down, the
+// grid has at most `max_intervals` intervals (one index probe each) and its arithmetic fits
+// in int64 on the database. SQLite streams: there grouping the range costs more than
+// stepping through its rows in the same process (measured, docs/history.md).
+bool CanPushDown(std::string_view dialect, std::span<const Aggregate> aggregates,
+                 const TimeGrid& grid, int64_t max_intervals);
 
 // The point's series, one per aggregate in `aggregates`' order, appended to `series`
 // (whose point_id and aggregate are set by the caller).

@@ -39,18 +39,19 @@ namespace sluice::history {
 // A point as the catalog describes it; the service resolves range.point_ids into these.
 struct PointInfo {
   int64_t point_id = 0;
-  bool stepped = false;         // status points; analog and counter points slope
-  std::optional<double> high;   // the catalog's hi
-  std::optional<double> low;    // the catalog's lo
+  bool stepped = false;        // status points; analog and counter points slope
+  std::optional<double> high;  // the catalog's hi
+  std::optional<double> low;   // the catalog's lo
 };
 
 struct QueryLimits {
-  uint32_t default_page = 10000;       // ReadRaw's page when max_values is 0
-  uint32_t max_page = 100000;          // ReadRaw's largest max_values
-  size_t max_points = 1000;            // range.point_ids
-  int64_t max_intervals = 1000000;     // (end - start) / step, rounded up
-  size_t batch_rows = 10000;           // rows per batch from the target (memory bound)
-  bool push_down = true;               // let the database compute what it can exactly
+  uint32_t default_page = 10000;             // ReadRaw's page when max_values is 0
+  uint32_t max_page = 100000;                // ReadRaw's largest max_values
+  size_t max_points = 1000;                  // range.point_ids
+  int64_t max_intervals = 1000000;           // (end - start) / step, rounded up
+  size_t batch_rows = 10000;                 // rows per batch from the target (memory bound)
+  bool push_down = true;                     // let the database compute what it can exactly
+  int64_t max_push_down_intervals = 100000;  // more: stream (push-down probes each interval)
 };
 
 // Raw rows of range.point_ids, point after point (in their order), each point's rows in
@@ -72,9 +73,9 @@ Status ReadInterpolated(store::Backend& backend, const v1::ReadInterpolatedReque
                         const QueryLimits& limits, v1::ReadAggregatesResponse* response);
 
 // The requested aggregates over [start + k*step, start + (k+1)*step): series point after
-// point, aggregate after aggregate (request order). Count based aggregates are computed
-// by the database when nothing pending is merged and limits.push_down is set; the
-// results are the same either way (docs/history.md).
+// point, aggregate after aggregate (request order). Minimum, Maximum, Range and Count
+// alone are computed by PostgreSQL when nothing pending is merged and limits.push_down
+// is set (pushdown.h); the results are the same either way (docs/history.md).
 Status ReadAggregates(store::Backend& backend, const v1::ReadAggregatesRequest& request,
                       std::span<const PointInfo> points, const PendingSamples* pending,
                       const QueryLimits& limits, v1::ReadAggregatesResponse* response);

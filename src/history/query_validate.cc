@@ -23,21 +23,19 @@ Result<CheckedRange> CheckRange(const v1::HistoryRange& range, const QueryLimits
   std::unordered_set<int64_t> seen;
   for (int i = 0; i < range.point_ids_size(); ++i) {
     if (!seen.insert(range.point_ids(i)).second) {
-      return Status::InvalidArgument(fmt::format(
-          "range.point_ids[{}]: point {} is named twice", i, range.point_ids(i)));
+      return Status::InvalidArgument(
+          fmt::format("range.point_ids[{}]: point {} is named twice", i, range.point_ids(i)));
     }
     out.point_ids.push_back(range.point_ids(i));
   }
   auto table = store::schema::SampleTable(range.interval());
   if (!table.ok()) {
-    return Status::InvalidArgument(
-        fmt::format("range.interval: {}", table.status().message()));
+    return Status::InvalidArgument(fmt::format("range.interval: {}", table.status().message()));
   }
   out.table = std::string(*table);
   if (range.end_us() <= range.start_us()) {
-    return Status::InvalidArgument(
-        fmt::format("range.end_us {} is not after range.start_us {}", range.end_us(),
-                    range.start_us()));
+    return Status::InvalidArgument(fmt::format("range.end_us {} is not after range.start_us {}",
+                                               range.end_us(), range.start_us()));
   }
   out.start_us = range.start_us();
   out.end_us = range.end_us();
@@ -51,7 +49,8 @@ Result<TimeGrid> CheckStep(const CheckedRange& range, int64_t step_us, const Que
   }
   TimeGrid grid{range.start_us, range.end_us, step_us};
   Status st = ValidateGrid(grid, limits.max_intervals);
-  if (!st.ok()) return Status::InvalidArgument(fmt::format("step_us {}: {}", step_us, st.message()));
+  if (!st.ok())
+    return Status::InvalidArgument(fmt::format("step_us {}: {}", step_us, st.message()));
   return grid;
 }
 
@@ -66,6 +65,23 @@ Status CheckPoints(const CheckedRange& range, std::span<const PointInfo> points)
       return Status::InvalidArgument(
           fmt::format("point description {} is of point {}, range.point_ids[{}] is {}", i,
                       points[i].point_id, i, range.point_ids[i]));
+    }
+  }
+  return Status::OK();
+}
+
+Status CheckPending(const PendingSamples* pending, const CheckedRange& range) {
+  if (pending == nullptr || !range.include_pending) return Status::OK();
+  for (int64_t point_id : range.point_ids) {
+    auto it = pending->find(point_id);
+    if (it == pending->end()) continue;
+    const std::vector<v1::HistorySample>& samples = it->second;
+    for (size_t i = 1; i < samples.size(); ++i) {
+      if (samples[i].ts_us() <= samples[i - 1].ts_us()) {
+        return Status::InvalidArgument(
+            fmt::format("pending samples of point {}: [{}] at ts {} does not follow [{}] at ts {}",
+                        point_id, i, samples[i].ts_us(), i - 1, samples[i - 1].ts_us()));
+      }
     }
   }
   return Status::OK();
@@ -97,8 +113,9 @@ Result<std::vector<Aggregate>> CheckAggregates(std::span<const int> aggregates) 
     const Aggregate aggregate = all[static_cast<size_t>(type - 1)];
     for (size_t j = 0; j < out.size(); ++j) {
       if (out[j] == aggregate) {
-        return Status::InvalidArgument(fmt::format("aggregates[{}]: {} is named twice (also aggregates[{}])",
-                                                   i, v1::AggregateType_Name(type), j));
+        return Status::InvalidArgument(
+            fmt::format("aggregates[{}]: {} is named twice (also aggregates[{}])", i,
+                        v1::AggregateType_Name(type), j));
       }
     }
     out.push_back(aggregate);
@@ -141,9 +158,12 @@ v1::AggregateType ToProtoAggregate(Aggregate aggregate) {
 
 v1::ValueStatus ToProtoStatus(Severity severity) {
   switch (severity) {
-    case Severity::kGood: return v1::VALUE_STATUS_GOOD;
-    case Severity::kUncertain: return v1::VALUE_STATUS_UNCERTAIN;
-    case Severity::kBad: return v1::VALUE_STATUS_BAD;
+    case Severity::kGood:
+      return v1::VALUE_STATUS_GOOD;
+    case Severity::kUncertain:
+      return v1::VALUE_STATUS_UNCERTAIN;
+    case Severity::kBad:
+      return v1::VALUE_STATUS_BAD;
   }
   return v1::VALUE_STATUS_BAD;
 }

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "history/aggregates.h"
 #include "history/interval_walker.h"
+#include "history/pending.h"
 #include "history/query.h"
 #include "sluice/v1/service.pb.h"
 
@@ -34,6 +35,9 @@ Result<CheckedRange> CheckRange(const v1::HistoryRange& range, const QueryLimits
 Result<TimeGrid> CheckStep(const CheckedRange& range, int64_t step_us, const QueryLimits& limits);
 // `points` matches range.point_ids one to one, in order.
 Status CheckPoints(const CheckedRange& range, std::span<const PointInfo> points);
+// The pending samples of the range's points, when it includes them: each point's in
+// strictly increasing time (pending.h), else a refusal naming the point and the index.
+Status CheckPending(const PendingSamples* pending, const CheckedRange& range);
 // ReadRaw's page size: 0 -> default_page; more than max_page is refused.
 Result<uint32_t> CheckPageSize(uint32_t max_values, const QueryLimits& limits);
 // Known aggregates, at least one, none twice.

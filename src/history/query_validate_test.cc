@@ -2,15 +2,17 @@
 // nothing from the target; the continuation token refuses what is not one of ours; the
 // proto's aggregate numbers map to the engine's aggregates by name.
 
-#include <gtest/gtest.h>
+#include "history/query_validate.h"
 
 #include <cctype>
 #include <climits>
 #include <string>
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
 #include "history/continuation.h"
 #include "history/query.h"
-#include "history/query_validate.h"
 
 namespace sluice::history {
 namespace {
@@ -28,7 +30,8 @@ class UntouchedBackend final : public store::Backend {
                     std::span<const store::ErrorEntry>, store::Lsn) override {
     return Touched();
   }
-  Result<store::RetryResult> ApplyRetry(const store::WatermarkKey&, const store::ApplyItem&) override {
+  Result<store::RetryResult> ApplyRetry(const store::WatermarkKey&,
+                                        const store::ApplyItem&) override {
     return Touched();
   }
   Result<store::StatementResult> ApplyIntent(const store::WatermarkKey&, const store::ApplyItem&,
@@ -72,7 +75,8 @@ class QueryValidateTest : public ::testing::Test {
   // it with `expected` in the message, without touching the target.
   void ExpectRefused(const v1::ReadAggregatesRequest& request, const std::string& expected) {
     v1::ReadAggregatesResponse response;
-    Status st = ReadAggregates(backend_, request, Infos(request.range()), nullptr, limits_, &response);
+    Status st =
+        ReadAggregates(backend_, request, Infos(request.range()), nullptr, limits_, &response);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << st.ToString();
     EXPECT_NE(st.message().find(expected), std::string::npos) << st.ToString();
     EXPECT_EQ(backend_.calls, 0);
@@ -94,9 +98,9 @@ TEST_F(QueryValidateTest, RangeRefusalsNameFieldAndValue) {
   ExpectRefused(Aggregates(Range({4, 5, 4})), "range.point_ids[2]: point 4 is named twice");
   std::vector<int64_t> many;
   for (size_t i = 0; i <= limits_.max_points; ++i) many.push_back(static_cast<int64_t>(i + 1));
-  ExpectRefused(Aggregates(Range(many)),
-                "range.point_ids has " + std::to_string(many.size()) + " points, more than the limit of " +
-                    std::to_string(limits_.max_points));
+  ExpectRefused(Aggregates(Range(many)), "range.point_ids has " + std::to_string(many.size()) +
+                                             " points, more than the limit of " +
+                                             std::to_string(limits_.max_points));
   v1::HistoryRange no_interval = Range({1});
   no_interval.set_interval(v1::SAMPLE_INTERVAL_UNSPECIFIED);
   ExpectRefused(Aggregates(no_interval), "range.interval:");
@@ -129,7 +133,7 @@ TEST_F(QueryValidateTest, AggregateRefusals) {
   unspecified.add_aggregates(v1::AGGREGATE_UNSPECIFIED);
   ExpectRefused(unspecified, "aggregates[1]: AGGREGATE_UNSPECIFIED is not a known aggregate");
   v1::ReadAggregatesRequest unknown = Aggregates(Range({1}));
-  unknown.add_aggregates(99);
+  unknown.mutable_aggregates()->Add(99);
   ExpectRefused(unknown, "aggregates[1]: 99 is not a known aggregate");
   v1::ReadAggregatesRequest twice = Aggregates(Range({1}));
   twice.add_aggregates(v1::AGGREGATE_AVERAGE);
@@ -141,7 +145,7 @@ TEST_F(QueryValidateTest, AggregateRefusals) {
 
 TEST_F(QueryValidateTest, PointDescriptionsMustMatchTheRange) {
   v1::ReadAggregatesRequest request = Aggregates(Range({1, 2}));
-  std::vector<PointInfo> swapped = {PointInfo{2}, PointInfo{1}};
+  std::vector<PointInfo> swapped = {PointInfo{2, false, {}, {}}, PointInfo{1, false, {}, {}}};
   v1::ReadAggregatesResponse response;
   Status st = ReadAggregates(backend_, request, swapped, nullptr, limits_, &response);
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
@@ -207,12 +211,42 @@ TEST_F(QueryValidateTest, LimitRefusalsNameThePoint) {
   EXPECT_EQ(backend_.calls, 0);
 }
 
+TEST_F(QueryValidateTest, PendingSamplesOutOfOrderAndForgedTokensAreRefused) {
+  v1::ReadRawRequest request;
+  *request.mutable_range() = Range({1, 2});
+  request.mutable_range()->set_include_pending(true);
+  PendingSamples pending;
+  for (int64_t ts : {kStart + 5, kStart + 9, kStart + 9}) {
+    v1::HistorySample& s = pending[2].emplace_back();
+    s.set_ts_us(ts);
+    s.set_pending(true);
+  }
+  v1::ReadRawResponse response;
+  Status st = ReadRaw(backend_, request, &pending, limits_, &response);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find(fmt::format("pending samples of point 2: [2] at ts {} does not "
+                                          "follow [1] at ts {}",
+                                          kStart + 9, kStart + 9)),
+            std::string::npos)
+      << st.ToString();
+  // Without include_pending they are not looked at.
+  request.mutable_range()->set_include_pending(false);
+  request.set_continuation(
+      EncodeContinuation(RawPosition{0, true, kStart + kHour}, RawRequestHash(request)));
+  st = ReadRaw(backend_, request, &pending, limits_, &response);
+  EXPECT_NE(st.message().find(
+                fmt::format("continuation: last ts {} is outside the range", kStart + kHour)),
+            std::string::npos)
+      << st.ToString();
+  EXPECT_EQ(backend_.calls, 0);
+}
+
 TEST(ContinuationTest, RoundTripsItsPosition) {
   v1::ReadRawRequest request;
   *request.mutable_range() = Range({1, 2, 3});
   const uint64_t hash = RawRequestHash(request);
-  for (const RawPosition& p : {RawPosition{0, false, 0}, RawPosition{2, true, -17},
-                               RawPosition{1, true, INT64_MAX - 1}}) {
+  for (const RawPosition& p :
+       {RawPosition{0, false, 0}, RawPosition{2, true, -17}, RawPosition{1, true, INT64_MAX - 1}}) {
     auto decoded = DecodeContinuation(EncodeContinuation(p, hash), hash, 3);
     ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
     EXPECT_EQ(decoded->point_index, p.point_index);

@@ -21,6 +21,7 @@ Status ReadSeries(store::Backend& backend, const v1::HistoryRange& request_range
   SLUICE_ASSIGN_OR_RETURN(TimeGrid grid, CheckStep(range, step_us, limits));
   SLUICE_ASSIGN_OR_RETURN(std::vector<Aggregate> aggregates, CheckAggregates(requested));
   SLUICE_RETURN_IF_ERROR(CheckPoints(range, points));
+  SLUICE_RETURN_IF_ERROR(CheckPending(pending, range));
   std::vector<AggregateConfig> configs;
   for (const PointInfo& point : points) {
     SLUICE_ASSIGN_OR_RETURN(AggregateConfig config, ToAggregateConfig(settings, point.stepped));
@@ -38,7 +39,8 @@ Status ReadSeries(store::Backend& backend, const v1::HistoryRange& request_range
       s->set_aggregate(ToProtoAggregate(aggregate));
       series.push_back(s);
     }
-    if (limits.push_down && point.pending == nullptr && CanPushDown(aggregates, grid)) {
+    if (limits.push_down && point.pending == nullptr &&
+        CanPushDown(backend.dialect(), aggregates, grid, limits.max_push_down_intervals)) {
       SLUICE_RETURN_IF_ERROR(
           PushDownAggregates(backend, point, grid, aggregates, configs[p], series));
       continue;
@@ -69,8 +71,8 @@ Status ReadInterpolated(store::Backend& backend, const v1::ReadInterpolatedReque
                         std::span<const PointInfo> points, const PendingSamples* pending,
                         const QueryLimits& limits, v1::ReadAggregatesResponse* response) {
   const int interpolative[] = {v1::AGGREGATE_INTERPOLATIVE};
-  return ReadSeries(backend, request.range(), request.step_us(), interpolative,
-                    request.settings(), points, pending, limits, response);
+  return ReadSeries(backend, request.range(), request.step_us(), interpolative, request.settings(),
+                    points, pending, limits, response);
 }
 
 Status ReadAggregates(store::Backend& backend, const v1::ReadAggregatesRequest& request,

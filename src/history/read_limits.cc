@@ -26,6 +26,7 @@ Status ReadLimitStats(store::Backend& backend, const v1::ReadLimitStatsRequest& 
   SLUICE_ASSIGN_OR_RETURN(CheckedRange range, CheckRange(request.range(), limits));
   SLUICE_ASSIGN_OR_RETURN(TimeGrid grid, CheckStep(range, request.step_us(), limits));
   SLUICE_RETURN_IF_ERROR(CheckPoints(range, points));
+  SLUICE_RETURN_IF_ERROR(CheckPending(pending, range));
   // The request's limits, when it gives any, stand for every point; else each point's own.
   const bool from_request = request.has_high() || request.has_low();
   std::vector<LimitConfig> configs;
@@ -43,9 +44,9 @@ Status ReadLimitStats(store::Backend& backend, const v1::ReadLimitStatsRequest& 
     }
     Status st = ValidateLimitConfig(config);
     if (!st.ok()) {
-      return Status::InvalidArgument(fmt::format(
-          "point {} (range.point_ids[{}]): limits {}: {}", points[p].point_id, p,
-          from_request ? "of the request" : "of the point table", st.message()));
+      return Status::InvalidArgument(
+          fmt::format("point {} (range.point_ids[{}]): limits {}: {}", points[p].point_id, p,
+                      from_request ? "of the request" : "of the point table", st.message()));
     }
     configs.push_back(config);
   }

@@ -22,7 +22,15 @@ Status ReadRaw(store::Backend& backend, const v1::ReadRawRequest& request,
   if (!request.continuation().empty()) {
     SLUICE_ASSIGN_OR_RETURN(
         position, DecodeContinuation(request.continuation(), hash, range.point_ids.size()));
+    // The hash is no secret: a forged token must still not make us read outside the range.
+    if (position.has_last &&
+        (position.last_ts_us < range.start_us || position.last_ts_us >= range.end_us)) {
+      return Status::InvalidArgument(
+          fmt::format("continuation: last ts {} is outside the range [{}, {})", position.last_ts_us,
+                      range.start_us, range.end_us));
+    }
   }
+  SLUICE_RETURN_IF_ERROR(CheckPending(pending, range));
 
   size_t remaining = page;
   for (size_t i = position.point_index; i < range.point_ids.size(); ++i) {
@@ -57,8 +65,8 @@ Status ReadRaw(store::Backend& backend, const v1::ReadRawRequest& request,
       if (!more && bounds.after) *out->mutable_bound_after() = ToHistorySample(*bounds.after);
     }
     if (more) {
-      response->set_continuation(EncodeContinuation(
-          RawPosition{static_cast<uint32_t>(i), true, rows.back().ts_us}, hash));
+      response->set_continuation(
+          EncodeContinuation(RawPosition{static_cast<uint32_t>(i), true, rows.back().ts_us}, hash));
       return Status::OK();
     }
     remaining -= rows.size();

@@ -30,9 +30,14 @@ Result<SampleRow> RowOf(const std::vector<v1::SqlValue>& row) {
   SampleRow out;
   SLUICE_ASSIGN_OR_RETURN(out.ts_us, IntOf(row[0], "ts"));
   switch (row[1].kind_case()) {
-    case v1::SqlValue::kDoubleValue: out.value = row[1].double_value(); break;
-    case v1::SqlValue::kIntValue: out.value = static_cast<double>(row[1].int_value()); break;
-    case v1::SqlValue::kNullValue: break;
+    case v1::SqlValue::kDoubleValue:
+      out.value = row[1].double_value();
+      break;
+    case v1::SqlValue::kIntValue:
+      out.value = static_cast<double>(row[1].int_value());
+      break;
+    case v1::SqlValue::kNullValue:
+      break;
     default:
       return Status::Internal(fmt::format("sample row at ts {}: value is not a number", out.ts_us));
   }
@@ -78,7 +83,7 @@ RawSample ToRawSample(const SampleRow& row) {
 }
 
 const std::vector<v1::HistorySample>* PendingOf(const PendingSamples* pending, bool include,
-                                               int64_t point_id) {
+                                                int64_t point_id) {
   if (!include || pending == nullptr) return nullptr;
   auto it = pending->find(point_id);
   return it == pending->end() || it->second.empty() ? nullptr : &it->second;
@@ -98,12 +103,12 @@ Result<Bounds> ReadBounds(store::Backend& backend, const PointRows& point, int64
   v1::SqlStatement statement;
   // Each bound is an index probe on (point_id, ts); the subqueries keep ORDER BY/LIMIT
   // legal inside UNION ALL on both dialects.
-  statement.set_text(fmt::format(
-      "SELECT {0} FROM (SELECT {0} FROM {1} WHERE point_id = $1 AND ts < $2 "
-      "ORDER BY ts DESC LIMIT 1) AS b "
-      "UNION ALL SELECT {0} FROM (SELECT {0} FROM {1} WHERE point_id = $1 AND ts >= $3 "
-      "ORDER BY ts LIMIT 1) AS a",
-      kColumns, point.table));
+  statement.set_text(
+      fmt::format("SELECT {0} FROM (SELECT {0} FROM {1} WHERE point_id = $1 AND ts < $2 "
+                  "ORDER BY ts DESC LIMIT 1) AS b "
+                  "UNION ALL SELECT {0} FROM (SELECT {0} FROM {1} WHERE point_id = $1 AND ts >= $3 "
+                  "ORDER BY ts LIMIT 1) AS a",
+                  kColumns, point.table));
   *statement.add_params() = Int(point.point_id);
   *statement.add_params() = Int(start_us);
   *statement.add_params() = Int(end_us);
@@ -120,18 +125,18 @@ Result<Bounds> ReadBounds(store::Backend& backend, const PointRows& point, int64
   if (!st.ok()) return st.Annotate(fmt::format("bounds of {}", PointContext(point)));
   if (point.pending != nullptr && !point.pending->empty()) {
     const auto& p = *point.pending;
-    auto first_at_start = std::lower_bound(
-        p.begin(), p.end(), start_us,
-        [](const v1::HistorySample& s, int64_t t) { return s.ts_us() < t; });
+    auto first_at_start =
+        std::lower_bound(p.begin(), p.end(), start_us,
+                         [](const v1::HistorySample& s, int64_t t) { return s.ts_us() < t; });
     if (first_at_start != p.begin()) {
       const v1::HistorySample& before = *std::prev(first_at_start);
       if (!bounds.before || before.ts_us() >= bounds.before->ts_us) {
         bounds.before = FromHistorySample(before);
       }
     }
-    auto first_at_end = std::lower_bound(
-        first_at_start, p.end(), end_us,
-        [](const v1::HistorySample& s, int64_t t) { return s.ts_us() < t; });
+    auto first_at_end =
+        std::lower_bound(first_at_start, p.end(), end_us,
+                         [](const v1::HistorySample& s, int64_t t) { return s.ts_us() < t; });
     if (first_at_end != p.end()) {
       if (!bounds.after || first_at_end->ts_us() <= bounds.after->ts_us) {
         bounds.after = FromHistorySample(*first_at_end);
@@ -141,13 +146,12 @@ Result<Bounds> ReadBounds(store::Backend& backend, const PointRows& point, int64
   return bounds;
 }
 
-Status StreamRows(store::Backend& backend, const PointRows& point, int64_t from_us,
-                  int64_t end_us, size_t stored_limit, size_t batch_rows,
-                  const RowBatchSink& sink) {
+Status StreamRows(store::Backend& backend, const PointRows& point, int64_t from_us, int64_t end_us,
+                  size_t stored_limit, size_t batch_rows, const RowBatchSink& sink) {
   v1::SqlStatement statement;
-  std::string text = fmt::format(
-      "SELECT {} FROM {} WHERE point_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts", kColumns,
-      point.table);
+  std::string text =
+      fmt::format("SELECT {} FROM {} WHERE point_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts",
+                  kColumns, point.table);
   if (stored_limit > 0) text += fmt::format(" LIMIT {}", stored_limit);
   statement.set_text(std::move(text));
   *statement.add_params() = Int(point.point_id);

@@ -57,13 +57,12 @@ Result<Bounds> ReadBounds(store::Backend& backend, const PointRows& point, int64
 // row's ts are complete (pending samples after it are handed over too, at the end: a
 // caller that limits takes only the first stored_limit rows).
 using RowBatchSink = std::function<Status(std::span<const SampleRow> rows)>;
-Status StreamRows(store::Backend& backend, const PointRows& point, int64_t from_us,
-                  int64_t end_us, size_t stored_limit, size_t batch_rows,
-                  const RowBatchSink& sink);
+Status StreamRows(store::Backend& backend, const PointRows& point, int64_t from_us, int64_t end_us,
+                  size_t stored_limit, size_t batch_rows, const RowBatchSink& sink);
 
 // The point's pending samples when the range includes them, else null.
 const std::vector<v1::HistorySample>* PendingOf(const PendingSamples* pending, bool include,
-                                               int64_t point_id);
+                                                int64_t point_id);
 
 // The pending samples with from_us <= ts < end_us ([first, last) of `pending`).
 std::span<const v1::HistorySample> PendingWithin(const std::vector<v1::HistorySample>* pending,
