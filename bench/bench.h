@@ -37,4 +37,9 @@ void RegisterIntentRecoveryBench(CLI::App& app, Context* context);
 // by updater threads: cycle duration p50/p99, missed cycles, CPU share.
 void RegisterSamplerBench(CLI::App& app, Context* context);
 
+// `sluice-bench query`: history queries (raw, 15 min aggregates, limit statistics; one point
+// and 100) through the history library on PostgreSQL, against hand-written SQL on the
+// same server; peak memory over one and seven days (issue #12).
+void RegisterQueryBench(CLI::App& app, Context* context);
+
 }  // namespace sluice::bench

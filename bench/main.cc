@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   sluice::bench::RegisterFailoverBench(app, &context);
   sluice::bench::RegisterIntentRecoveryBench(app, &context);
   sluice::bench::RegisterSamplerBench(app, &context);
+  sluice::bench::RegisterQueryBench(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
