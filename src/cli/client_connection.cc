@@ -39,6 +39,7 @@ std::unique_ptr<Connection> Connection::Open(const ServiceOptions& options,
   c->sql_ = v1::Sql::NewStub(c->channel_);
   c->download_ = v1::Download::NewStub(c->channel_);
   c->sampling_ = v1::Sampling::NewStub(c->channel_);
+  c->history_ = v1::History::NewStub(c->channel_);
   return c;
 }
 

@@ -38,6 +38,7 @@ class Connection {
   v1::Sql::Stub& sql() { return *sql_; }
   v1::Download::Stub& download() { return *download_; }
   v1::Sampling::Stub& sampling() { return *sampling_; }
+  v1::History::Stub& history() { return *history_; }
   const std::string& address() const { return options_.address; }
 
   // Prints "sluice COMMAND: <what> failed: CODE: message" (naming the address when it
@@ -56,6 +57,7 @@ class Connection {
   std::unique_ptr<v1::Sql::Stub> sql_;
   std::unique_ptr<v1::Download::Stub> download_;
   std::unique_ptr<v1::Sampling::Stub> sampling_;
+  std::unique_ptr<v1::History::Stub> history_;
 };
 
 }  // namespace sluice::cli

@@ -49,5 +49,7 @@ void RegisterSamplingCommands(CLI::App& app, Context* context);
 void RegisterTriggerCommands(CLI::App& app, Context* context);
 // Registers `sluice recall ...` (recall windows of the Sampling service).
 void RegisterRecallCommands(CLI::App& app, Context* context);
+// Registers `sluice modify` (History.ModifySamples, modify_commands.cc).
+void RegisterModifyCommands(CLI::App& app, Context* context);
 
 }  // namespace sluice::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   RegisterSamplingCommands(app, &context);
   RegisterTriggerCommands(app, &context);
   RegisterRecallCommands(app, &context);
+  RegisterModifyCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
