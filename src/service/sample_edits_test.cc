@@ -130,10 +130,10 @@ TEST(SampleEditsTest, StoredRowsAreTakenOrRefusedByRow) {
                                                  {Int(3), Int(kTs), Int(7), Int(0)}};
   ASSERT_TRUE(AddStoredRows(rows, &stored).ok());
   ASSERT_EQ(stored.size(), 3u);
-  EXPECT_EQ(stored[{1, kTs}].value, 2.5);
-  EXPECT_EQ(stored[{1, kTs}].quality, 16u);
-  EXPECT_TRUE(std::isnan(stored[{2, kTs}].value));
-  EXPECT_EQ(stored[{3, kTs}].value, 7.0);
+  EXPECT_EQ(stored[SampleKey(1, kTs)].value, 2.5);
+  EXPECT_EQ(stored[SampleKey(1, kTs)].quality, 16u);
+  EXPECT_TRUE(std::isnan(stored[SampleKey(2, kTs)].value));
+  EXPECT_EQ(stored[SampleKey(3, kTs)].value, 7.0);
   rows = {{Int(1), Int(kTs), Real(1)}, {Int(1), Real(1), Real(1), Int(0)}};
   Status s = AddStoredRows(rows, &stored);
   EXPECT_EQ(s.code(), Code::kInternal);
