@@ -145,7 +145,10 @@ Result<v1::SyncIntent> BuildSampleModify(const v1::ModifySamplesRequest& request
     c->set_point_id(e.point_id());
     c->set_ts_us(e.ts_us());
     c->set_value(e.has_value() ? e.value() : found->second.value);
-    const uint32_t quality = e.has_quality() ? e.quality() : found->second.quality;
+    // An inserted sample without a quality given is good (then marked substituted).
+    const uint32_t kept = found != stored.end() ? found->second.quality
+                                                : static_cast<uint32_t>(v1::QUALITY_GOOD);
+    const uint32_t quality = e.has_quality() ? e.quality() : kept;
     c->set_quality(quality | v1::QUALITY_SUBSTITUTED);
     c->set_manual(true);
     c->set_who(who);

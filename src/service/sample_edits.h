@@ -58,7 +58,8 @@ Status AddStoredRows(const std::vector<std::vector<v1::SqlValue>>& rows, StoredS
 // The KIND_SAMPLE_MODIFY intent for `request` (checked by CheckSampleEdits), corrected
 // by `who`: per edit, the value given or kept, the quality given or kept plus
 // QUALITY_SUBSTITUTED, manual, who and why, the stored value and quality as old_*
-// (absent for an inserted sample) and correct_recall. kNotFound naming the missing
+// (absent for an inserted sample) and correct_recall. An inserted sample without a
+// quality given is QUALITY_GOOD | QUALITY_SUBSTITUTED. kNotFound naming the missing
 // samples (up to kMissingSamplesShown, then "and N more") unless insert_missing; an
 // inserted sample without a value given is refused (kInvalidArgument) as it has none
 // to keep.

@@ -208,6 +208,8 @@ TEST(SampleEditsTest, MissingSamplesAreNamedOrInserted) {
     EXPECT_FALSE(inserted->corrections(i).has_old_value()) << i;
     EXPECT_FALSE(inserted->corrections(i).has_old_quality()) << i;
     EXPECT_EQ(inserted->corrections(i).value(), r.edits(i).value()) << i;
+    // No quality given and none stored: good, marked substituted.
+    EXPECT_EQ(inserted->corrections(i).quality(), static_cast<uint32_t>(v1::QUALITY_SUBSTITUTED)) << i;
   }
   // Nothing to keep for a sample that does not exist: its value must be given.
   r.mutable_edits(3)->clear_value();
