@@ -126,8 +126,9 @@ void RegisterModifyCommands(CLI::App& app, Context* context) {
       "Corrects history samples by hand (History.ModifySamples): value and/or quality, marked "
       "substituted, logged in sample_edit_log with the old value, who and why");
   modify->add_option("POINT", args->points, "Point ids, comma-separated")->delimiter(',');
-  modify->add_option("--interval", args->interval,
-                     "The sample table: 1s 5s 1min 5min 10min 15min 30min 1h 8h 1d")
+  modify
+      ->add_option("--interval", args->interval,
+                   "The sample table: 1s 5s 1min 5min 10min 15min 30min 1h 8h 1d")
       ->required();
   modify->add_option("--at", args->at,
                      "The samples' time: ISO 8601 (\"2026-12-06T12:00:00Z\") or µs since 1970");

@@ -13,7 +13,8 @@ namespace {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -25,7 +26,8 @@ bool ParseNumber(std::string_view s, T* out) {
 
 }  // namespace
 
-Result<std::vector<v1::SampleEdit>> ParseSampleEditCsv(std::istream& in, const std::string& source) {
+Result<std::vector<v1::SampleEdit>> ParseSampleEditCsv(std::istream& in,
+                                                       const std::string& source) {
   static constexpr const char* kColumns[] = {"point_id", "ts", "value", "quality"};
   std::vector<v1::SampleEdit> edits;
   std::string line;

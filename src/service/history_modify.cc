@@ -36,11 +36,11 @@ Result<StoredSamples> ReadStored(const ServiceContext& ctx, const SyncServices& 
   const std::string_view table = store::schema::SampleTableName(request.interval());
   StoredSamples stored;
   for (const v1::SqlStatement& read : StoredSampleReads(request, table)) {
-    Status s = (*lease)->Query(read, kReadBatchRows, 0,
-                               [&](const std::vector<std::string>&,
-                                   std::vector<std::vector<v1::SqlValue>>& rows) {
-                                 return AddStoredRows(rows, &stored);
-                               });
+    Status s = (*lease)->Query(
+        read, kReadBatchRows, 0,
+        [&](const std::vector<std::string>&, std::vector<std::vector<v1::SqlValue>>& rows) {
+          return AddStoredRows(rows, &stored);
+        });
     if (!s.ok()) {
       if (s.retryable()) lease->Discard();
       return s.Annotate(
@@ -78,11 +78,11 @@ grpc::Status HistoryService::ModifySamples(grpc::ServerContext* context,
   // record (the version and times the admitter adds are a few bytes more).
   const size_t bytes = intent->ByteSizeLong() + 64;
   if (bytes > ctx_.config->journal.max_record_size) {
-    return Refuse(Status::InvalidArgument(fmt::format(
-        "{} edits with a reason of {} bytes make a record of {} bytes, above "
-        "journal.max_record_size = {}; send fewer edits per request",
-        request->edits_size(), request->why().size(), bytes,
-        ctx_.config->journal.max_record_size)));
+    return Refuse(Status::InvalidArgument(
+        fmt::format("{} edits with a reason of {} bytes make a record of {} bytes, above "
+                    "journal.max_record_size = {}; send fewer edits per request",
+                    request->edits_size(), request->why().size(), bytes,
+                    ctx_.config->journal.max_record_size)));
   }
   return SyncWriteIntent(ctx_, sync_, *intent, 0, response);
 }

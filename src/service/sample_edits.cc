@@ -18,10 +18,14 @@ std::string EditName(int index, const v1::SampleEdit& e) {
 
 Result<double> NumberOf(const v1::SqlValue& v) {
   switch (v.kind_case()) {
-    case v1::SqlValue::kNullValue: return std::numeric_limits<double>::quiet_NaN();
-    case v1::SqlValue::kDoubleValue: return v.double_value();
-    case v1::SqlValue::kIntValue: return static_cast<double>(v.int_value());
-    default: return Status::Internal("not a number");
+    case v1::SqlValue::kNullValue:
+      return std::numeric_limits<double>::quiet_NaN();
+    case v1::SqlValue::kDoubleValue:
+      return v.double_value();
+    case v1::SqlValue::kIntValue:
+      return static_cast<double>(v.int_value());
+    default:
+      return Status::Internal("not a number");
   }
 }
 
@@ -36,9 +40,9 @@ Status CheckSampleEdits(const v1::ModifySamplesRequest& request, const SampleEdi
   }
   if (request.edits_size() == 0) return Status::InvalidArgument("no edit given");
   if (request.edits_size() > kMaxSampleEdits) {
-    return Status::InvalidArgument(fmt::format(
-        "{} edits in one request, above the limit of {}; send them in several requests",
-        request.edits_size(), kMaxSampleEdits));
+    return Status::InvalidArgument(
+        fmt::format("{} edits in one request, above the limit of {}; send them in several requests",
+                    request.edits_size(), kMaxSampleEdits));
   }
   if (request.why().empty()) {
     return Status::InvalidArgument("why is empty; a manual correction needs its reason");
@@ -73,9 +77,9 @@ Status CheckSampleEdits(const v1::ModifySamplesRequest& request, const SampleEdi
     }
     auto [it, inserted] = seen.try_emplace(SampleKey{e.point_id(), e.ts_us()}, i);
     if (!inserted) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: the same sample as edits[{}]; edit a sample once per request", EditName(i, e),
-          it->second));
+      return Status::InvalidArgument(
+          fmt::format("{}: the same sample as edits[{}]; edit a sample once per request",
+                      EditName(i, e), it->second));
     }
   }
   return Status::OK();
@@ -108,10 +112,10 @@ Status AddStoredRows(const std::vector<std::vector<v1::SqlValue>>& rows, StoredS
     if (row.size() != 4 || row[0].kind_case() != v1::SqlValue::kIntValue ||
         row[1].kind_case() != v1::SqlValue::kIntValue || !value.ok() ||
         row[3].kind_case() != v1::SqlValue::kIntValue) {
-      return Status::Internal(fmt::format(
-          "reading the stored samples: row {} is not (point_id, ts, value, quality) as "
-          "integers and a number: {} columns",
-          r, row.size()));
+      return Status::Internal(
+          fmt::format("reading the stored samples: row {} is not (point_id, ts, value, quality) as "
+                      "integers and a number: {} columns",
+                      r, row.size()));
     }
     (*stored)[SampleKey{row[0].int_value(), row[1].int_value()}] =
         StoredSample{*value, static_cast<uint32_t>(row[3].int_value())};
@@ -146,8 +150,8 @@ Result<v1::SyncIntent> BuildSampleModify(const v1::ModifySamplesRequest& request
     c->set_ts_us(e.ts_us());
     c->set_value(e.has_value() ? e.value() : found->second.value);
     // An inserted sample without a quality given is good (then marked substituted).
-    const uint32_t kept = found != stored.end() ? found->second.quality
-                                                : static_cast<uint32_t>(v1::QUALITY_GOOD);
+    const uint32_t kept =
+        found != stored.end() ? found->second.quality : static_cast<uint32_t>(v1::QUALITY_GOOD);
     const uint32_t quality = e.has_quality() ? e.quality() : kept;
     c->set_quality(quality | v1::QUALITY_SUBSTITUTED);
     c->set_manual(true);
@@ -164,11 +168,11 @@ Result<v1::SyncIntent> BuildSampleModify(const v1::ModifySamplesRequest& request
     if (missing_count > missing.size()) {
       names += fmt::format(" and {} more", missing_count - missing.size());
     }
-    return Status::NotFound(fmt::format(
-        "{} of the {} edited samples do not exist in {}: {}; nothing was changed (set "
-        "insert_missing to insert them)",
-        missing_count, request.edits_size(),
-        store::schema::SampleTableName(request.interval()), names));
+    return Status::NotFound(
+        fmt::format("{} of the {} edited samples do not exist in {}: {}; nothing was changed (set "
+                    "insert_missing to insert them)",
+                    missing_count, request.edits_size(),
+                    store::schema::SampleTableName(request.interval()), names));
   }
   return intent;
 }
