@@ -205,6 +205,11 @@ class Client {
   virtual Result<v1::ListRecallsResponse> ListRecalls() = 0;
   virtual Result<v1::TriggerRecallResponse> TriggerRecall(
       const v1::TriggerRecallRequest& request) = 0;
+  // History.ModifySamples: the manual correction of history samples, a synchronous write
+  // answered and never resent as Execute's (request ids as Execute). A refused request
+  // journaled nothing: kInvalidArgument naming the edit and what is wrong, kNotFound
+  // naming the samples that do not exist (unless request.insert_missing).
+  virtual Result<v1::ExecuteResponse> ModifySamples(const v1::ModifySamplesRequest& request) = 0;
 
   // Makes every Watch and Download in progress return kAborted. Thread safe.
   virtual void CancelCalls() = 0;

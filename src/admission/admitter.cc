@@ -68,6 +68,8 @@ Status Admitter::Validate(const v1::Record& r) const {
     case v1::Record::kSql:
       return CheckSqlRecord(r.sql(), options_.target_dialects);
     case v1::Record::kIntent:
+      // A sample modification has no statement (record::Validate made sure of it).
+      if (r.intent().kind() == v1::SyncIntent::KIND_SAMPLE_MODIFY) return Status::OK();
       return CheckSqlRecord(r.intent().statement(), options_.target_dialects);
     default:
       return Status::OK();

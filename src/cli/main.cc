@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   RegisterTriggerCommands(app, &context);
   RegisterRecallCommands(app, &context);
   RegisterQueryCommands(app, &context);
+  RegisterModifyCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

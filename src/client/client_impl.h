@@ -5,6 +5,7 @@
 //   client_resubmit.cc  the background thread that delivers the spool
 //   client_calls.cc     Execute, GetOutcome, Update, Watch, Download
 //   client_triggers.cc  trigger types and triggers (Sampling service)
+//   client_history_calls.cc  History.ModifySamples
 //
 // Sequence numbers. Per stream the client keeps the next sequence, once known: from the
 // service's Hello (its last sequence + 1), or from the spool's last pending entry after a
@@ -65,6 +66,7 @@ class ClientImpl final : public Client {
   Result<v1::ExecuteResponse> DeleteRecalls(const v1::DeleteRecallsRequest& request) override;
   Result<v1::ListRecallsResponse> ListRecalls() override;
   Result<v1::TriggerRecallResponse> TriggerRecall(const v1::TriggerRecallRequest& request) override;
+  Result<v1::ExecuteResponse> ModifySamples(const v1::ModifySamplesRequest& request) override;
   Status Watch(uint64_t from_lsn,
                const std::function<bool(const v1::ModelChange&)>& on_change) override;
   Status Download(const v1::ReadTableRequest& request,

@@ -56,6 +56,7 @@ Result<std::unique_ptr<Connections>> Connections::Create(const ClientOptions& op
     e->sql = v1::Sql::NewStub(e->channel);
     e->model = v1::Model::NewStub(e->channel);
     e->sampling = v1::Sampling::NewStub(e->channel);
+    e->history = v1::History::NewStub(e->channel);
     e->download = v1::Download::NewStub(e->channel);
     c->endpoints_.push_back(std::move(e));
   }

@@ -30,6 +30,7 @@ struct Endpoint {
   std::unique_ptr<v1::Model::Stub> model;
   std::unique_ptr<v1::Download::Stub> download;
   std::unique_ptr<v1::Sampling::Stub> sampling;
+  std::unique_ptr<v1::History::Stub> history;
 };
 
 // How an attempt on one address ended, for the caller's decision to try the next.

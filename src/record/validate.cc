@@ -120,6 +120,60 @@ Status ValidateTriggers(const v1::TriggerBatch& triggers, const Limits& limits, 
   return Status::OK();
 }
 
+Status ValidateCorrection(const v1::SampleCorrection& c, std::string_view what, size_t row,
+                          const Limits& limits, int64_t now_us) {
+  if (c.interval() == v1::SAMPLE_INTERVAL_UNSPECIFIED || !v1::SampleInterval_IsValid(c.interval())) {
+    return Status::InvalidArgument(fmt::format("{} {} has no valid interval ({})", what, row,
+                                               static_cast<int>(c.interval())));
+  }
+  SLUICE_RETURN_IF_ERROR(CheckTimestamp(c.ts_us(), "ts_us", row, limits, now_us));
+  if (c.has_old_value() != c.has_old_quality()) {
+    // Both come from the one row the service read, or neither (an inserted sample).
+    return Status::InvalidArgument(fmt::format(
+        "{} {} (point {}, ts {}) has {} but not {}; give both (the sample it replaced) or "
+        "neither (a sample it inserted)",
+        what, row, c.point_id(), c.ts_us(), c.has_old_value() ? "old_value" : "old_quality",
+        c.has_old_value() ? "old_quality" : "old_value"));
+  }
+  SLUICE_RETURN_IF_ERROR(
+      CheckString(fmt::format("{} {} field 'who'", what, row), c.who().size(), limits));
+  return CheckString(fmt::format("{} {} field 'why'", what, row), c.why().size(), limits);
+}
+
+// A synchronous write: KIND_SQL and KIND_MODEL carry a statement (checked by admission's
+// SQL check) and no corrections; KIND_SAMPLE_MODIFY carries corrections, which its target
+// applies itself, and no statement at all.
+Status ValidateIntent(const v1::SyncIntent& intent, const Limits& limits, int64_t now_us) {
+  if (intent.kind() != v1::SyncIntent::KIND_SAMPLE_MODIFY) {
+    if (intent.corrections_size() != 0) {
+      return Status::InvalidArgument(fmt::format(
+          "intent of kind {} carries {} sample corrections; only KIND_SAMPLE_MODIFY may",
+          v1::SyncIntent::Kind_Name(intent.kind()), intent.corrections_size()));
+    }
+    return CheckParams(intent.statement(), limits);
+  }
+  const v1::SqlStatement& st = intent.statement();
+  if (!st.text().empty() || !st.dialect_text().empty() || st.params_size() != 0) {
+    return Status::InvalidArgument(
+        "intent of kind KIND_SAMPLE_MODIFY carries an SQL statement; its corrections are "
+        "applied by the target itself and the statement must be empty");
+  }
+  const size_t n = static_cast<size_t>(intent.corrections_size());
+  if (n == 0) {
+    return Status::InvalidArgument("intent of kind KIND_SAMPLE_MODIFY carries no correction");
+  }
+  if (n > limits.max_rows_per_record) {
+    return Status::InvalidArgument(
+        fmt::format("intent of kind KIND_SAMPLE_MODIFY carries {} corrections, above the limit of {}",
+                    n, limits.max_rows_per_record));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    SLUICE_RETURN_IF_ERROR(ValidateCorrection(intent.corrections(static_cast<int>(i)),
+                                              "correction", i, limits, now_us));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status Validate(const v1::Record& r, const Limits& limits, int64_t now_us) {
@@ -133,9 +187,12 @@ Status Validate(const v1::Record& r, const Limits& limits, int64_t now_us) {
     case v1::Record::kIntent:
       // A synchronous write's parameters, as an asynchronous one's; its statement is
       // checked by admission's SQL check.
-      return CheckParams(r.intent().statement(), limits);
+      return ValidateIntent(r.intent(), limits, now_us);
     case v1::Record::kCorrection:
       SLUICE_RETURN_IF_ERROR(CheckTimestamp(r.correction().ts_us(), "ts_us", 0, limits, now_us));
+      if (r.correction().has_old_value() != r.correction().has_old_quality()) {
+        return ValidateCorrection(r.correction(), "correction", 0, limits, now_us);
+      }
       SLUICE_RETURN_IF_ERROR(CheckString("correction field 'who'", r.correction().who().size(), limits));
       return CheckString("correction field 'why'", r.correction().why().size(), limits);
     case v1::Record::kTriggers:

@@ -5,6 +5,10 @@
 // burst table). One message per limit, naming the field, the row and the configuration
 // key where there is one.
 //
+// Intents: a KIND_SAMPLE_MODIFY intent carries corrections (each with a valid interval,
+// an admitted timestamp, old value and old quality both or neither) and no statement;
+// other kinds carry no correction.
+//
 // Not checked here: the SQL of sql and intent records (admission/sql_check.h, which
 // needs the targets' dialects) and what the RPC lets a client send (service/).
 

@@ -106,5 +106,50 @@ TEST(RecordValidateTest, TriggerValuesBeyondTheBurstColumnsAreRefused) {
   ExpectRefused(r, {"trigger sample 0", "51 float values", "50 float columns"});
 }
 
+// A sample modification intent: corrections and no statement; other kinds the reverse.
+TEST(RecordValidateTest, SampleModifyIntentCarriesCorrectionsAndNoStatement) {
+  v1::Record r;
+  auto* intent = r.mutable_intent();
+  intent->set_kind(v1::SyncIntent::KIND_SAMPLE_MODIFY);
+  ExpectRefused(r, {"KIND_SAMPLE_MODIFY", "no correction"});
+  for (int i = 0; i < 3; ++i) {
+    auto* c = intent->add_corrections();
+    c->set_interval(v1::SAMPLE_INTERVAL_1MIN);
+    c->set_point_id(i + 1);
+    c->set_ts_us(kNow);
+    c->set_who("op");
+    c->set_why("fix");
+  }
+  intent->mutable_corrections(1)->set_old_value(2.0);
+  intent->mutable_corrections(1)->set_old_quality(0);
+  EXPECT_TRUE(Validate(r, Small(), kNow).ok()) << Validate(r, Small(), kNow).ToString();
+
+  v1::Record too_many = r;
+  too_many.mutable_intent()->add_corrections()->CopyFrom(intent->corrections(0));
+  ExpectRefused(too_many, {"4 corrections", "limit of 3"});
+  v1::Record with_sql = r;
+  with_sql.mutable_intent()->mutable_statement()->set_text("DELETE FROM point");
+  ExpectRefused(with_sql, {"KIND_SAMPLE_MODIFY", "statement must be empty"});
+  v1::Record no_interval = r;
+  no_interval.mutable_intent()->mutable_corrections(2)->clear_interval();
+  ExpectRefused(no_interval, {"correction 2", "no valid interval"});
+  v1::Record early = r;
+  early.mutable_intent()->mutable_corrections(1)->set_ts_us(5);
+  ExpectRefused(early, {"ts_us of row 1", "outside the admitted window"});
+  v1::Record long_why = r;
+  long_why.mutable_intent()->mutable_corrections(0)->set_why("nine byte");
+  ExpectRefused(long_why, {"correction 0 field 'why'", "max_string_length = 8"});
+  v1::Record half_old = r;
+  half_old.mutable_intent()->mutable_corrections(2)->set_old_value(1.0);
+  ExpectRefused(half_old, {"correction 2", "old_value but not old_quality"});
+
+  v1::Record sql_intent;
+  sql_intent.mutable_intent()->set_kind(v1::SyncIntent::KIND_SQL);
+  sql_intent.mutable_intent()->mutable_statement()->set_text("DELETE FROM point");
+  EXPECT_TRUE(Validate(sql_intent, Small(), kNow).ok());
+  *sql_intent.mutable_intent()->add_corrections() = intent->corrections(0);
+  ExpectRefused(sql_intent, {"KIND_SQL", "1 sample corrections", "only KIND_SAMPLE_MODIFY"});
+}
+
 }  // namespace
 }  // namespace sluice::record

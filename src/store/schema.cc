@@ -249,6 +249,14 @@ std::vector<std::string> SamplingCatalog(const Types& t) {
   };
 }
 
+// Step 4: what a manual correction replaced (History.ModifySamples reads it when it admits
+// the edit and journals it, so every target logs the same); NULL for a sample the edit
+// inserted, for a correction record written without it, and for a NaN value.
+std::vector<std::string> EditLogOldValue(const Types& t) {
+  return {fmt::format("ALTER TABLE sample_edit_log ADD COLUMN old_value {}", t.real),
+          fmt::format("ALTER TABLE sample_edit_log ADD COLUMN old_quality {}", t.integer)};
+}
+
 }  // namespace
 
 std::string_view BootstrapStatement() {
@@ -264,6 +272,7 @@ std::span<const MigrationStep> SqliteSchemaSteps() {
       {1, "initial schema", InitialSchema(kSqliteTypes)},
       {2, "sluice_error resolution", ErrorResolution(kSqliteTypes)},
       {3, "sampling catalog", SamplingCatalog(kSqliteTypes)},
+      {4, "sample_edit_log old value", EditLogOldValue(kSqliteTypes)},
   };
   return steps;
 }
@@ -274,6 +283,7 @@ std::span<const MigrationStep> PostgresSchemaSteps() {
       {1, "initial schema", InitialSchema(kPostgresTypes)},
       {2, "sluice_error resolution", ErrorResolution(kPostgresTypes)},
       {3, "sampling catalog", SamplingCatalog(kPostgresTypes)},
+      {4, "sample_edit_log old value", EditLogOldValue(kPostgresTypes)},
   };
   return steps;
 }

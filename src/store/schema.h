@@ -34,9 +34,12 @@
 //   event_log(id (target-local), ver, seq (index in its record), ts, point_id, kind,
 //         severity, source, text)
 //   sample_edit_log(id (target-local), ver, sample_table, point_id, ts, value, quality,
-//         manual, who, why, edited_at) -- what a correction set. The value it replaced is
-//         not kept: it depends on the order a target applied its streams in, and every
-//         target must hold the same rows.
+//         manual, who, why, edited_at; step 4: old_value, old_quality) -- what a
+//         correction set, and what it replaced as History.ModifySamples read it on the
+//         active target when it admitted the edit (carried in the journaled correction, so
+//         every target logs the same; a target never logs what it held itself, which
+//         depends on the order it applied its streams in). old_* are NULL for an inserted
+//         sample and for correction records that do not carry them.
 //   sluice_watermark(node, epoch, stream, lsn, updated_at; PK(node, epoch, stream))
 //   sluice_error(node, epoch, stream, lsn, target, record_kind, message, payload,
 //         failed_at, attempts, resolution, resolved_at; PK(node, epoch, stream, lsn)) --

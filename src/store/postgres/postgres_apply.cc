@@ -121,6 +121,10 @@ void AddNull(Params& p, Oid type) {
   p.formats.push_back(0);
 }
 
+bool IsSampleModify(const v1::Record& record) {
+  return record.has_intent() && record.intent().kind() == v1::SyncIntent::KIND_SAMPLE_MODIFY;
+}
+
 const std::string& BurstUpsertSql() {
   static const std::string sql = [] {
     const int n = schema::kBurstColumns;
@@ -178,9 +182,14 @@ Status PostgresBackend::ApplyItems(std::span<const ApplyItem> items) {
       }
       case v1::Record::kSql:
       case v1::Record::kIntent: {
+        if (IsSampleModify(*record)) {
+          SLUICE_RETURN_IF_ERROR(ApplySampleModify(items[i], nullptr));
+          break;
+        }
         size_t j = i + 1;
         while (j < items.size() && items[j].record != nullptr &&
-               (items[j].record->has_sql() || items[j].record->has_intent())) {
+               (items[j].record->has_sql() || items[j].record->has_intent()) &&
+               !IsSampleModify(*items[j].record)) {
           ++j;
         }
         SLUICE_RETURN_IF_ERROR(ApplySqlRun(items.subspan(i, j - i)));
@@ -282,8 +291,26 @@ Status PostgresBackend::ApplySampleRun(std::span<const ApplyItem> run, const std
 }
 
 Status PostgresBackend::ApplyCorrection(const ApplyItem& item) {
-  const v1::SampleCorrection& c = item.record->correction();
-  const std::string context = fmt::format("lsn {} (correction)", item.lsn);
+  return ApplyOneCorrection(item.record->correction(),
+                            static_cast<int64_t>(item.record->version()),
+                            item.record->admitted_at_us(),
+                            fmt::format("lsn {} (correction)", item.lsn));
+}
+
+Status PostgresBackend::ApplySampleModify(const ApplyItem& item, StatementResult* result) {
+  const v1::SyncIntent& intent = item.record->intent();
+  const auto version = static_cast<int64_t>(item.record->version());
+  for (int i = 0; i < intent.corrections_size(); ++i) {
+    SLUICE_RETURN_IF_ERROR(ApplyOneCorrection(
+        intent.corrections(i), version, item.record->admitted_at_us(),
+        fmt::format("lsn {} (sample modify intent), correction {}", item.lsn, i)));
+  }
+  if (result != nullptr) result->rows_affected = intent.corrections_size();
+  return Status::OK();
+}
+
+Status PostgresBackend::ApplyOneCorrection(const v1::SampleCorrection& c, int64_t version,
+                                           int64_t edited_at_us, const std::string& context) {
   const std::string_view table_view = schema::SampleTableName(c.interval());
   if (table_view.empty()) {
     return BadRecord(
@@ -291,26 +318,43 @@ Status PostgresBackend::ApplyCorrection(const ApplyItem& item) {
         fmt::format("no sample table for interval {}", static_cast<int>(c.interval())));
   }
   const std::string table(table_view);
+  // One statement: the upsert, the recall rows (only with correct_recall: $13) and the
+  // edit log row.
   const std::string sql = fmt::format(
       "WITH up AS (INSERT INTO \"{0}\" AS t (point_id, ts, value, quality, ver, manual) "
       "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (point_id, ts) DO UPDATE SET "
       "value = EXCLUDED.value, quality = EXCLUDED.quality, ver = EXCLUDED.ver, "
-      "manual = EXCLUDED.manual WHERE (EXCLUDED.manual, EXCLUDED.ver) > (t.manual, t.ver)) "
+      "manual = EXCLUDED.manual WHERE (EXCLUDED.manual, EXCLUDED.ver) > (t.manual, t.ver)), "
+      "rc AS (UPDATE recall_sample SET value = $3, quality = $4 "
+      "WHERE $13 AND point_id = $1 AND ts = $2) "
       "INSERT INTO sample_edit_log (ver, sample_table, point_id, ts, value, quality, manual, "
-      "who, why, edited_at) VALUES ($5, $7, $1, $2, $3, $4, $6, $8, $9, $10)",
+      "who, why, edited_at, old_value, old_quality) "
+      "VALUES ($5, $7, $1, $2, $3, $4, $6, $8, $9, $10, $11, $12)",
       table);
   Params p;
-  std::array<std::array<char, 8>, 6> scratch;
+  std::array<std::array<char, 8>, 8> scratch;
   AddInt(p, scratch[0], c.point_id());
   AddInt(p, scratch[1], c.ts_us());
   AddDouble(p, scratch[2], c.value());
   AddInt(p, scratch[3], c.quality());
-  AddInt(p, scratch[4], static_cast<int64_t>(item.record->version()));
+  AddInt(p, scratch[4], version);
   AddBool(p, c.manual());
   AddText(p, table);
   AddText(p, c.who());
   AddText(p, c.why());
-  AddInt(p, scratch[5], item.record->admitted_at_us());
+  AddInt(p, scratch[5], edited_at_us);
+  // NULL old value (an inserted sample, an older record; NaN too, as AddDouble does).
+  if (c.has_old_value()) {
+    AddDouble(p, scratch[6], c.old_value());
+  } else {
+    AddNull(p, kFloat8Oid);
+  }
+  if (c.has_old_quality()) {
+    AddInt(p, scratch[7], c.old_quality());
+  } else {
+    AddNull(p, kInt8Oid);
+  }
+  AddBool(p, c.correct_recall());
   return conn_->ExecParams(sql, p, context).status();
 }
 

@@ -38,6 +38,12 @@ bool IsRaceOnCreate(std::string_view sqlstate) {
 std::string_view SampleTableOf(const v1::Record& record) {
   if (record.has_samples()) return schema::SampleTableName(record.samples().interval());
   if (record.has_correction()) return schema::SampleTableName(record.correction().interval());
+  // A sample modification's corrections are all of one interval (History.ModifySamples
+  // takes one); a correction of another interval whose partition is missing makes the
+  // intent fail and be retried with its partition created (ApplyBatch) or be rejected.
+  if (record.has_intent() && record.intent().corrections_size() > 0) {
+    return schema::SampleTableName(record.intent().corrections(0).interval());
+  }
   return {};
 }
 
@@ -287,6 +293,8 @@ Status PostgresBackend::EnsurePartitionsFor(std::span<const ApplyItem> items) {
     };
     if (item.record->has_correction()) {
       look(item.record->correction().ts_us());
+    } else if (item.record->has_intent()) {
+      for (const v1::SampleCorrection& c : item.record->intent().corrections()) look(c.ts_us());
     } else {
       for (int64_t ts : item.record->samples().ts_us()) look(ts);
     }

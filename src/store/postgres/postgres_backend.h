@@ -23,6 +23,10 @@
 //   triggers    one upsert per trigger sample into burst_sample (all 150 value columns
 //               written, absent ones NULL; replaced only by a newer ver); more than 50
 //               values of a kind is a permanent error.
+//   intent of KIND_SAMPLE_MODIFY: each correction as a correction record (with its
+//               old value and quality in sample_edit_log, and with correct_recall an
+//               UPDATE of recall_sample's rows of the point and time); rows_affected = the
+//               number of corrections. Its partitions are made first, as for samples.
 //   sql, intent one prepared statement each (cached per session), sent in pipeline mode
 //               for runs of consecutive statements. Text: dialect_text["postgres"], else
 //               text. Parameters: null -> NULL of unspecified type; int64 -> bigint;
@@ -183,6 +187,12 @@ class PostgresBackend final : public Backend {
   Status ApplyItems(std::span<const ApplyItem> items);
   Status ApplySampleRun(std::span<const ApplyItem> run, const std::string& table);
   Status ApplyCorrection(const ApplyItem& item);
+  // One correction (a correction record's or one of a sample modification intent's): the
+  // sample row upsert, its sample_edit_log row and, with correct_recall, its recall rows.
+  Status ApplyOneCorrection(const v1::SampleCorrection& c, int64_t version, int64_t edited_at_us,
+                            const std::string& context);
+  // A KIND_SAMPLE_MODIFY intent: every correction; `result`, when given, counts them.
+  Status ApplySampleModify(const ApplyItem& item, StatementResult* result);
   Status ApplyEvents(const ApplyItem& item);
   Status ApplyRecall(const ApplyItem& item);
   Status ApplyTriggers(const ApplyItem& item);

@@ -40,6 +40,10 @@ Result<StatementResult> PostgresBackend::ApplyIntent(const WatermarkKey& key,
         fmt::format("target '{}': intent lsn {} is out of range", options_.name, item.lsn));
   }
   Status st = TrimStatementCache();
+  // A sample modification may insert samples: their partitions first, as for samples.
+  if (st.ok() && item.record->intent().kind() == v1::SyncIntent::KIND_SAMPLE_MODIFY) {
+    st = EnsurePartitionsFor(std::span<const ApplyItem>(&item, 1));
+  }
   if (!st.ok()) return Check(st);
   StatementResult result;
   st = ApplyIntentOnce(key, item, max_rows, &result);
@@ -73,8 +77,12 @@ Status PostgresBackend::ApplyIntentOnce(const WatermarkKey& key, const ApplyItem
     result->already_applied = true;
     return conn_->Exec("ROLLBACK", "ending an intent already applied").status();
   }
-  // The statement goes the way of SQL records: same refusals, parameters and cache.
-  SLUICE_RETURN_IF_ERROR(ApplySqlRun(std::span<const ApplyItem>(&item, 1), result, max_rows));
+  if (item.record->intent().kind() == v1::SyncIntent::KIND_SAMPLE_MODIFY) {
+    SLUICE_RETURN_IF_ERROR(ApplySampleModify(item, result));
+  } else {
+    // The statement goes the way of SQL records: same refusals, parameters and cache.
+    SLUICE_RETURN_IF_ERROR(ApplySqlRun(std::span<const ApplyItem>(&item, 1), result, max_rows));
+  }
 
   const std::string wm = std::to_string(item.lsn);
   const std::string now = std::to_string(

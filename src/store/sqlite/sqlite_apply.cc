@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <optional>
 
 #include <fmt/format.h>
@@ -170,7 +171,7 @@ Status SqliteBackend::ApplyItemLocked(const ApplyItem& item) {
     case v1::Record::kSql:
       return ApplySqlLocked(record.sql(), "sql", item.lsn);
     case v1::Record::kIntent:
-      return ApplySqlLocked(record.intent().statement(), "intent", item.lsn);
+      return ApplyIntentLocked(record, item.lsn, nullptr, 0);
     case v1::Record::kOutcome:
     case v1::Record::kSwitchMarker:
     case v1::Record::BODY_NOT_SET:
@@ -228,18 +229,22 @@ Status SqliteBackend::ApplySamplesLocked(const v1::SampleBatch& batch, int64_t v
 }
 
 Status SqliteBackend::ApplyCorrectionLocked(const v1::Record& record, Lsn lsn) {
+  return ApplyOneCorrectionLocked(record.correction(), static_cast<int64_t>(record.version()),
+                                  record.admitted_at_us(), RecordContext("correction", lsn));
+}
+
+Status SqliteBackend::ApplyOneCorrectionLocked(const v1::SampleCorrection& c, int64_t version,
+                                               int64_t edited_at_us, const std::string& context) {
   Writer& w = *writer_;
-  const v1::SampleCorrection& c = record.correction();
   const int interval = c.interval();
   std::string_view table = schema::SampleTableName(interval);
   if (table.empty()) {
-    return Status::InvalidArgument(fmt::format("{}: no sample table for interval {}",
-                                               RecordContext("correction", lsn), interval));
+    return Status::InvalidArgument(
+        fmt::format("{}: no sample table for interval {}", context, interval));
   }
-  const auto version = static_cast<int64_t>(record.version());
   {
     auto stmt = w.Cached(Sql().correction_upsert[interval]);
-    if (!stmt.ok()) return TargetLevel(stmt.status().Annotate(RecordContext("correction", lsn)));
+    if (!stmt.ok()) return TargetLevel(stmt.status().Annotate(context));
     StatementUse use{*stmt, false};
     sqlite3_bind_int64(*stmt, 1, c.point_id());
     sqlite3_bind_int64(*stmt, 2, c.ts_us());
@@ -249,13 +254,26 @@ Status SqliteBackend::ApplyCorrectionLocked(const v1::Record& record, Lsn lsn) {
     sqlite3_bind_int(*stmt, 6, c.manual() ? 1 : 0);
     int rc = sqlite3_step(*stmt);
     if (rc != SQLITE_DONE) {
-      return w.LastError(rc, fmt::format("{} ({}: point_id {}, ts {})",
-                                         RecordContext("correction", lsn), table, c.point_id(),
-                                         c.ts_us()));
+      return w.LastError(rc, fmt::format("{} ({}: point_id {}, ts {})", context, table,
+                                         c.point_id(), c.ts_us()));
+    }
+  }
+  if (c.correct_recall()) {
+    auto stmt = w.Cached(Sql().recall_correct);
+    if (!stmt.ok()) return TargetLevel(stmt.status().Annotate(context));
+    StatementUse use{*stmt, false};
+    sqlite3_bind_int64(*stmt, 1, c.point_id());
+    sqlite3_bind_int64(*stmt, 2, c.ts_us());
+    sqlite3_bind_double(*stmt, 3, c.value());
+    sqlite3_bind_int64(*stmt, 4, c.quality());
+    int rc = sqlite3_step(*stmt);
+    if (rc != SQLITE_DONE) {
+      return w.LastError(rc, fmt::format("{} (recall_sample: point_id {}, ts {})", context,
+                                         c.point_id(), c.ts_us()));
     }
   }
   auto stmt = w.Cached(Sql().edit_log_insert);
-  if (!stmt.ok()) return TargetLevel(stmt.status().Annotate(RecordContext("correction", lsn)));
+  if (!stmt.ok()) return TargetLevel(stmt.status().Annotate(context));
   StatementUse use{*stmt, false};
   sqlite3_bind_int64(*stmt, 1, version);
   sqlite3_bind_text(*stmt, 2, table.data(), static_cast<int>(table.size()), SQLITE_STATIC);
@@ -266,12 +284,38 @@ Status SqliteBackend::ApplyCorrectionLocked(const v1::Record& record, Lsn lsn) {
   sqlite3_bind_int(*stmt, 7, c.manual() ? 1 : 0);
   int rc = BindText(*stmt, 8, c.who());
   if (rc == SQLITE_OK) rc = BindText(*stmt, 9, c.why());
-  sqlite3_bind_int64(*stmt, 10, record.admitted_at_us());
+  sqlite3_bind_int64(*stmt, 10, edited_at_us);
+  // Unbound parameters are NULL: no old value (an inserted sample, an older record).
+  if (c.has_old_value() && !std::isnan(c.old_value())) {
+    sqlite3_bind_double(*stmt, 11, c.old_value());
+  }
+  if (c.has_old_quality()) sqlite3_bind_int64(*stmt, 12, c.old_quality());
   if (rc == SQLITE_OK) rc = sqlite3_step(*stmt);
   if (rc != SQLITE_DONE && rc != SQLITE_OK) {
-    return w.LastError(rc, RecordContext("correction", lsn) + " (sample_edit_log)");
+    return w.LastError(rc, context + " (sample_edit_log)");
   }
   return Status::OK();
+}
+
+Status SqliteBackend::ApplySampleModifyLocked(const v1::Record& record, Lsn lsn,
+                                              StatementResult* result) {
+  const v1::SyncIntent& intent = record.intent();
+  const auto version = static_cast<int64_t>(record.version());
+  for (int i = 0; i < intent.corrections_size(); ++i) {
+    SLUICE_RETURN_IF_ERROR(ApplyOneCorrectionLocked(
+        intent.corrections(i), version, record.admitted_at_us(),
+        fmt::format("{}, correction {}", RecordContext("sample modify intent", lsn), i)));
+  }
+  if (result != nullptr) result->rows_affected = intent.corrections_size();
+  return Status::OK();
+}
+
+Status SqliteBackend::ApplyIntentLocked(const v1::Record& record, Lsn lsn,
+                                        StatementResult* result, size_t max_rows) {
+  if (record.intent().kind() == v1::SyncIntent::KIND_SAMPLE_MODIFY) {
+    return ApplySampleModifyLocked(record, lsn, result);
+  }
+  return ApplySqlLocked(record.intent().statement(), "intent", lsn, result, max_rows);
 }
 
 Status SqliteBackend::ApplyEventsLocked(const v1::EventBatch& batch, int64_t version, Lsn lsn) {

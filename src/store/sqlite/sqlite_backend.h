@@ -18,6 +18,11 @@
 //   triggers    -> burst_sample (at most schema::kBurstColumns values of each type;
 //                  more is a permanent kOutOfRange), upsert keeping the higher version
 //   recall      -> recall_sample, upsert keeping the higher version
+//   intent of KIND_SAMPLE_MODIFY -> each of its corrections as a correction record
+//                  (version and edited_at the intent record's), sample_edit_log with
+//                  the old value and quality it carries, and with correct_recall
+//                  recall_sample's rows of the point and time set to the new value and
+//                  quality; rows_affected = the number of corrections
 //   sql, intent -> the statement: dialect_text["sqlite"], else text. Parameters are
 //                  positional, written $1, $2, ... (or ?1, ?NNN, ?); the record must
 //                  bind exactly the parameters the statement uses. One statement per
@@ -132,6 +137,15 @@ class SqliteBackend final : public Backend {
   Status ApplyItemLocked(const ApplyItem& item);
   Status ApplySamplesLocked(const v1::SampleBatch& batch, int64_t version, Lsn lsn);
   Status ApplyCorrectionLocked(const v1::Record& record, Lsn lsn);
+  // One correction (a correction record's, or one of a sample modification intent's):
+  // the sample row, its sample_edit_log row and, with correct_recall, its recall rows.
+  Status ApplyOneCorrectionLocked(const v1::SampleCorrection& c, int64_t version,
+                                  int64_t edited_at_us, const std::string& context);
+  // A KIND_SAMPLE_MODIFY intent: every correction; `result`, when given, counts them.
+  Status ApplySampleModifyLocked(const v1::Record& record, Lsn lsn, StatementResult* result);
+  // An intent record of any kind (its statement, or its corrections).
+  Status ApplyIntentLocked(const v1::Record& record, Lsn lsn, StatementResult* result,
+                           size_t max_rows);
   Status ApplyEventsLocked(const v1::EventBatch& batch, int64_t version, Lsn lsn);
   Status ApplyTriggersLocked(const v1::TriggerBatch& batch, int64_t version, Lsn lsn);
   Status ApplyRecallLocked(const v1::RecallBatch& batch, int64_t version, Lsn lsn);

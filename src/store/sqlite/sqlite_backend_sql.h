@@ -35,7 +35,11 @@ struct Statements {
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
   std::string edit_log_insert =
       "INSERT INTO sample_edit_log (ver, sample_table, point_id, ts, value, quality, manual, "
-      "who, why, edited_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+      "who, why, edited_at, old_value, old_quality) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+  // A correction with correct_recall: the recall rows of its point and time.
+  std::string recall_correct =
+      "UPDATE recall_sample SET value = ?3, quality = ?4 WHERE point_id = ?1 AND ts = ?2";
   std::string error_upsert =
       "INSERT INTO sluice_error (node, epoch, stream, lsn, target, record_kind, message, "
       "payload, failed_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1) "

@@ -41,8 +41,7 @@ Result<StatementResult> SqliteBackend::ApplyIntent(const WatermarkKey& key,
     return replay;
   }
   StatementResult result;
-  Status s = ApplySqlLocked(item.record->intent().statement(), "intent", item.lsn, &result,
-                            max_rows);
+  Status s = ApplyIntentLocked(*item.record, item.lsn, &result, max_rows);
   if (s.ok()) s = TargetLevel(WriteWatermarkLocked(key, item.lsn));
   if (s.ok()) s = TargetLevel(w.Commit(Where()));
   if (!s.ok()) {
