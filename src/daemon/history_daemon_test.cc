@@ -282,6 +282,44 @@ TEST_F(HistoryDaemonTest, LimitStatisticsUseThePointsLimits) {
   }
 }
 
+// A manual correction (History.ModifySamples) is what the next read shows: the new value,
+// marked manual and substituted, and the aggregates computed over it.
+TEST_F(HistoryDaemonTest, ACorrectionIsVisibleToTheNextQuery) {
+  v1::ModifySamplesRequest req;
+  req.set_interval(v1::SAMPLE_INTERVAL_1S);
+  req.set_why("meter replaced");
+  v1::SampleEdit* edit = req.add_edits();
+  edit->set_point_id(3);
+  edit->set_ts_us(t0_ + 10 * kSecond);
+  edit->set_value(5000);
+  v1::ExecuteResponse resp;
+  grpc::Status s = history_->ModifySamples(daemon_->Context("").get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.outcome(), v1::OUTCOME_APPLIED) << resp.DebugString();
+
+  v1::ReadRawRequest raw;
+  *raw.mutable_range() = Range({3}, 9, 12);
+  v1::ReadRawResponse rows;
+  ASSERT_TRUE(history_->ReadRaw(daemon_->Context("").get(), raw, &rows).ok());
+  ASSERT_EQ(rows.points_size(), 1);
+  ASSERT_EQ(rows.points(0).samples_size(), 3);
+  const auto& corrected = rows.points(0).samples(1);
+  EXPECT_EQ(corrected.ts_us(), t0_ + 10 * kSecond);
+  EXPECT_EQ(corrected.value(), 5000);
+  EXPECT_TRUE(corrected.manual());
+  EXPECT_EQ(corrected.quality(), static_cast<uint32_t>(v1::QUALITY_SUBSTITUTED));
+  EXPECT_EQ(rows.points(0).samples(0).value(), 9);
+  EXPECT_FALSE(rows.points(0).samples(0).manual());
+
+  // Substituted alone is Good: the corrected value counts in the first interval.
+  auto agg = Aggregates(3, {v1::AGGREGATE_MAXIMUM, v1::AGGREGATE_AVERAGE});
+  ASSERT_EQ(agg.series_size(), 2);
+  EXPECT_EQ(agg.series(0).values(0).value(), 5000);
+  EXPECT_EQ(agg.series(0).values(0).status(), v1::VALUE_STATUS_GOOD);
+  EXPECT_DOUBLE_EQ(agg.series(1).values(0).value(), (449.5 * kQuarter - 10 + 5000) / kQuarter);
+  EXPECT_EQ(agg.series(0).values(1).value(), 2 * kQuarter - 1);
+}
+
 TEST_F(HistoryDaemonTest, BadRequestsAreRefusedClearly) {
   v1::ReadAggregatesRequest req;
   *req.mutable_range() = Range({3, 99}, 0, kSeconds);
