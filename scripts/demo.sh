@@ -239,10 +239,10 @@ print("RESULT: MISMATCH between targets or with what was sent")
 sys.exit(1)
 PY
 
-step "a history question: one sampled point's last minutes, per minute (sluice query agg)"
+step "a history question: one sampled point's last two minutes, per 20 s (sluice query agg)"
 # The History service answers from the active target: OPC UA Part 13 aggregates per
 # interval, and --plot draws the curve (docs/history.md).
-"$sluice" query agg $((1000000 + 1)) --from now-5min --step 1min \
+"$sluice" query agg $((1000000 + 1)) --from now-2min --step 20s \
   --aggregates Average,Minimum,Maximum,Count --plot "$demo/trend.png" || result=1
 
 step "stopping sluiced (SIGTERM: a clean shutdown)"
