@@ -23,7 +23,7 @@ v1::ModifySamplesRequest Request(int edits) {
   for (int i = 0; i < edits; ++i) {
     auto* e = r.add_edits();
     e->set_point_id(1 + i % 3);
-    e->set_ts_us(kTs + i * 60'000'000);
+    e->set_ts_us(kTs + int64_t{i} * 60'000'000);
     e->set_value(10.0 + i);
   }
   return r;
