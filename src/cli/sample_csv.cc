@@ -18,8 +18,7 @@ std::string_view Trim(std::string_view s) {
 
 template <typename T>
 bool ParseNumber(std::string_view s, T* out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
+  return ParseCsvNumber(s, out);
 }
 
 bool AllDigits(std::string_view s) {
@@ -64,29 +63,34 @@ Result<int64_t> ParseSampleTime(std::string_view text) {
   return *ts;
 }
 
-Result<std::vector<v1::Record>> ParseSampleCsv(std::istream& in, const std::string& source,
-                                               v1::SampleInterval interval,
-                                               size_t rows_per_record) {
+Status SampleCsvLine::Bad(size_t column, std::string_view what) const {
   static constexpr const char* kColumns[] = {"point_id", "ts", "value", "quality"};
-  std::vector<v1::Record> records;
-  v1::SampleBatch* batch = nullptr;
-  std::string line;
-  size_t line_no = 0;
+  return Status::InvalidArgument(fmt::format("{} line {}, column {} ({}): {}", *source, line_no,
+                                             column + 1, column < 4 ? kColumns[column] : "?",
+                                             what));
+}
+
+Status ReadSampleCsvLines(std::istream& in, const std::string& source,
+                          const std::function<Status(const SampleCsvLine&)>& row) {
+  SampleCsvLine line;
+  line.source = &source;
+  std::string text;
   bool first = true;
-  while (std::getline(in, line)) {
-    ++line_no;
-    std::string_view l = Trim(line);
+  while (std::getline(in, text)) {
+    ++line.line_no;
+    std::string_view l = Trim(text);
     if (l.empty() || l.front() == '#') continue;
-    std::vector<std::string_view> f;
+    line.fields.clear();
     size_t start = 0;
     while (true) {
       size_t comma = l.find(',', start);
-      f.push_back(Trim(l.substr(start, comma == std::string_view::npos ? l.npos : comma - start)));
+      line.fields.push_back(
+          Trim(l.substr(start, comma == std::string_view::npos ? l.npos : comma - start)));
       if (comma == std::string_view::npos) break;
       start = comma + 1;
     }
-    int64_t point_id = 0;
-    if (first && !ParseNumber(f[0], &point_id)) {
+    const std::vector<std::string_view>& f = line.fields;
+    if (first && !ParseNumber(f[0], &line.point_id)) {
       first = false;
       continue;  // header
     }
@@ -94,32 +98,43 @@ Result<std::vector<v1::Record>> ParseSampleCsv(std::istream& in, const std::stri
     if (f.size() < 3 || f.size() > 4) {
       return Status::InvalidArgument(
           fmt::format("{} line {}: {} columns, expected point_id,ts,value[,quality]", source,
-                      line_no, f.size()));
+                      line.line_no, f.size()));
     }
-    auto bad = [&](size_t column, std::string_view what) {
-      return Status::InvalidArgument(fmt::format("{} line {}, column {} ({}): {}", source, line_no,
-                                                 column + 1, kColumns[column], what));
-    };
-    if (!ParseNumber(f[0], &point_id)) {
-      return bad(0, fmt::format("'{}' is not an integer", f[0]));
+    if (!ParseNumber(f[0], &line.point_id)) {
+      return line.Bad(0, fmt::format("'{}' is not an integer", f[0]));
     }
     auto ts = ParseSampleTime(f[1]);
-    if (!ts.ok()) return bad(1, ts.status().message());
+    if (!ts.ok()) return line.Bad(1, ts.status().message());
+    line.ts_us = *ts;
+    SLUICE_RETURN_IF_ERROR(row(line));
+  }
+  return Status::OK();
+}
+
+Result<std::vector<v1::Record>> ParseSampleCsv(std::istream& in, const std::string& source,
+                                               v1::SampleInterval interval,
+                                               size_t rows_per_record) {
+  std::vector<v1::Record> records;
+  v1::SampleBatch* batch = nullptr;
+  Status s = ReadSampleCsvLines(in, source, [&](const SampleCsvLine& line) {
+    const auto& f = line.fields;
     double value = 0;
-    if (!ParseNumber(f[2], &value)) return bad(2, fmt::format("'{}' is not a number", f[2]));
+    if (!ParseNumber(f[2], &value)) return line.Bad(2, fmt::format("'{}' is not a number", f[2]));
     uint32_t quality = 0;
     if (f.size() == 4 && !f[3].empty() && !ParseNumber(f[3], &quality)) {
-      return bad(3, fmt::format("'{}' is not an unsigned integer", f[3]));
+      return line.Bad(3, fmt::format("'{}' is not an unsigned integer", f[3]));
     }
     if (batch == nullptr || static_cast<size_t>(batch->point_id_size()) >= rows_per_record) {
       batch = records.emplace_back().mutable_samples();
       batch->set_interval(interval);
     }
-    batch->add_point_id(point_id);
-    batch->add_ts_us(*ts);
+    batch->add_point_id(line.point_id);
+    batch->add_ts_us(line.ts_us);
     batch->add_value(value);
     batch->add_quality(quality);
-  }
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
   return records;
 }
 
