@@ -213,6 +213,27 @@ TEST_F(HttpDaemonTest, MetricsParseStrictlyAndMatchAdminStatusAfterCountedWrites
       ++calls;
     }
   }
+  // And requests on one Ingest.CommitStream: each is an observation of its own.
+  const int stream_requests = 4;
+  {
+    auto ctx = d->Context(kIngestToken);
+    auto stream = d->ingest_stub().CommitStream(ctx.get());
+    for (int i = 0; i < stream_requests; ++i) {
+      v1::CommitRequest req;
+      req.set_stream("events");
+      *req.add_records() = EventRecord(1, ts + 1000 + i);
+      ASSERT_TRUE(stream->Write(req));
+    }
+    stream->WritesDone();
+    v1::CommitResponse resp;
+    int answers = 0;
+    while (stream->Read(&resp)) ++answers;
+    grpc::Status s = stream->Finish();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(answers, stream_requests);
+  }
+  std::map<std::string, int> records = {{"samples", commits.at("samples") * records_per_commit},
+                                        {"events", commits.at("events") * records_per_commit + stream_requests}};
   d->WaitCaughtUp();
   d->Heads();
 
@@ -233,8 +254,8 @@ TEST_F(HttpDaemonTest, MetricsParseStrictlyAndMatchAdminStatusAfterCountedWrites
     const LabelSet l = {{"stream", s.name()}};
     EXPECT_EQ(m.Value("sluice_records_admitted_total", l), double(s.head_lsn())) << s.name();
     EXPECT_EQ(m.Value("sluice_stream_journal_bytes", l), double(s.bytes())) << s.name();
-    auto it = commits.find(s.name());
-    const double written = it == commits.end() ? 0 : it->second * records_per_commit;
+    auto it = records.find(s.name());
+    const double written = it == records.end() ? 0 : it->second;
     EXPECT_EQ(*m.Value("sluice_records_admitted_total", l) - m0.Value("sluice_records_admitted_total", l).value_or(-1),
               written)
         << s.name();
@@ -267,6 +288,10 @@ TEST_F(HttpDaemonTest, MetricsParseStrictlyAndMatchAdminStatusAfterCountedWrites
   const double before_calls = m0.Value("sluice_grpc_request_duration_seconds_count", commit).value_or(0);
   EXPECT_EQ(*m.Value("sluice_grpc_request_duration_seconds_count", commit) - before_calls, calls);
   EXPECT_GT(*m.Value("sluice_grpc_request_duration_seconds_sum", commit), 0.0);
+  const LabelSet stream_method = {{"method", "Ingest.CommitStream"}};
+  EXPECT_EQ(m.Value("sluice_grpc_request_duration_seconds_count", stream_method).value_or(0) -
+                m0.Value("sluice_grpc_request_duration_seconds_count", stream_method).value_or(0),
+            stream_requests);
   EXPECT_GE(m.Value("sluice_grpc_request_duration_seconds_count", {{"method", "Admin.Status"}}).value_or(0), 1.0);
 
   // A real parser, when the machine has one.
