@@ -21,8 +21,8 @@ std::vector<double> LatencyHistogram::DefaultBounds() {
 void LatencyHistogram::Record(std::chrono::nanoseconds duration) {
   const int64_t ns = std::max<int64_t>(0, duration.count());
   // The first bound >= ns: Prometheus buckets are "less than or equal".
-  const size_t i = static_cast<size_t>(
-      std::lower_bound(bounds_ns_.begin(), bounds_ns_.end(), ns) - bounds_ns_.begin());
+  const size_t i = static_cast<size_t>(std::lower_bound(bounds_ns_.begin(), bounds_ns_.end(), ns) -
+                                       bounds_ns_.begin());
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(static_cast<uint64_t>(ns), std::memory_order_relaxed);
 }

@@ -27,7 +27,7 @@ class LatencyHistogram {
   void Record(std::chrono::nanoseconds duration);
 
   struct Snapshot {
-    std::vector<double> bounds;       // upper bounds in seconds, without +Inf
+    std::vector<double> bounds;        // upper bounds in seconds, without +Inf
     std::vector<uint64_t> cumulative;  // observations <= bounds[i]; one more entry: +Inf
     uint64_t count = 0;                // == cumulative.back()
     double sum_seconds = 0;

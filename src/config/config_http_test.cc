@@ -14,8 +14,8 @@
 namespace sluice::config {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::ErrorOf;
+using ::testing::HasSubstr;
 using testing::kMinimal;
 using testing::Parse;
 using testing::WithMinimal;
@@ -75,9 +75,9 @@ TEST(ConfigHttpTest, ErrorsNameFileLineAndKey) {
             fmt::format("sluiced.toml:{}:10: [http]: 'listen': address \"127.0.0.1:0\": port must "
                         "be between 1 and 65535",
                         table + 1));
-  EXPECT_THAT(ErrorOf(WithMinimal("[http]\nenabled = \"yes\"\n")),
-              HasSubstr(fmt::format("sluiced.toml:{}:11: [http]: 'enabled' must be a boolean",
-                                    table + 1)));
+  EXPECT_THAT(
+      ErrorOf(WithMinimal("[http]\nenabled = \"yes\"\n")),
+      HasSubstr(fmt::format("sluiced.toml:{}:11: [http]: 'enabled' must be a boolean", table + 1)));
   EXPECT_EQ(ErrorOf(WithMinimal("[http]\nlistn = \"127.0.0.1:9100\"\n")),
             fmt::format("sluiced.toml:{}:1: [http]: unknown key 'listn' (did you mean 'listen'?)",
                         table + 1));
@@ -91,11 +91,12 @@ TEST(ConfigHttpTest, ErrorsNameFileLineAndKey) {
 TEST(ConfigHttpTest, APortOfTheGrpcServerIsRefusedNamingBoth) {
   // [node] listen is 127.0.0.1:7400 by default.
   const int table = MinimalLines() + 1;
-  EXPECT_EQ(ErrorOf(WithMinimal("[http]\nlisten = \"127.0.0.1:7400\"\n")),
-            fmt::format("sluiced.toml:{}:10: [http]: 'listen' \"127.0.0.1:7400\" takes the port of "
-                        "the gRPC address \"127.0.0.1:7400\" of [node] listen (the default): give the "
-                        "HTTP endpoint a port of its own",
-                        table + 1));
+  EXPECT_EQ(
+      ErrorOf(WithMinimal("[http]\nlisten = \"127.0.0.1:7400\"\n")),
+      fmt::format("sluiced.toml:{}:10: [http]: 'listen' \"127.0.0.1:7400\" takes the port of "
+                  "the gRPC address \"127.0.0.1:7400\" of [node] listen (the default): give the "
+                  "HTTP endpoint a port of its own",
+                  table + 1));
   // A wildcard takes the port on every interface, so loopback collides with it.
   const std::string text = R"([node]
 id = "n1"

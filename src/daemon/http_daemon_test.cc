@@ -5,6 +5,7 @@
 // the address, config errors are named, and SIGTERM is not held up by an idle client.
 
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,7 +18,6 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include "http/prometheus_text_test_util.h"
 #include "support/daemon.h"
@@ -52,7 +52,9 @@ Reply Get(int port, const std::string& path, const std::string& token = "") {
   return r;
 }
 
-std::string HttpSection(int port) { return fmt::format("[http]\nlisten = \"127.0.0.1:{}\"\n", port); }
+std::string HttpSection(int port) {
+  return fmt::format("[http]\nlisten = \"127.0.0.1:{}\"\n", port);
+}
 
 std::string ParseErrors(const ParsedMetrics& p) {
   std::string out;
@@ -114,7 +116,8 @@ class HttpDaemonTest : public ::testing::Test {
 TEST_F(HttpDaemonTest, HealthzIsOkWhileActiveAnd503WhenIsolated) {
   std::unique_ptr<Daemon> d;
   ASSERT_NO_FATAL_FAILURE(d = StartDaemon(dir_, port_));
-  ASSERT_TRUE(WaitFor([&] { return Get(port_, "/healthz").status == 200; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(
+      WaitFor([&] { return Get(port_, "/healthz").status == 200; }, std::chrono::seconds(60)));
   EXPECT_EQ(Get(port_, "/healthz").body, "ok\n");
 
   // Both primaries taken out: no primary can serve (the replica is never active).
@@ -151,7 +154,8 @@ TEST_F(HttpDaemonTest, HealthzIsOkWhileActiveAnd503WhenIsolated) {
   v1::SetTargetEnabledResponse resp;
   auto ctx = d->Context(kAdminToken);
   ASSERT_TRUE(d->admin_stub().SetTargetEnabled(ctx.get(), req, &resp).ok());
-  EXPECT_TRUE(WaitFor([&] { return Get(port_, "/healthz").status == 200; }, std::chrono::seconds(60)));
+  EXPECT_TRUE(
+      WaitFor([&] { return Get(port_, "/healthz").status == 200; }, std::chrono::seconds(60)));
   EXPECT_EQ(d->Stop(), 0);
 }
 
@@ -232,8 +236,9 @@ TEST_F(HttpDaemonTest, MetricsParseStrictlyAndMatchAdminStatusAfterCountedWrites
     ASSERT_TRUE(s.ok()) << s.error_message();
     ASSERT_EQ(answers, stream_requests);
   }
-  std::map<std::string, int> records = {{"samples", commits.at("samples") * records_per_commit},
-                                        {"events", commits.at("events") * records_per_commit + stream_requests}};
+  std::map<std::string, int> records = {
+      {"samples", commits.at("samples") * records_per_commit},
+      {"events", commits.at("events") * records_per_commit + stream_requests}};
   d->WaitCaughtUp();
   d->Heads();
 
@@ -256,7 +261,8 @@ TEST_F(HttpDaemonTest, MetricsParseStrictlyAndMatchAdminStatusAfterCountedWrites
     EXPECT_EQ(m.Value("sluice_stream_journal_bytes", l), double(s.bytes())) << s.name();
     auto it = records.find(s.name());
     const double written = it == records.end() ? 0 : it->second;
-    EXPECT_EQ(*m.Value("sluice_records_admitted_total", l) - m0.Value("sluice_records_admitted_total", l).value_or(-1),
+    EXPECT_EQ(*m.Value("sluice_records_admitted_total", l) -
+                  m0.Value("sluice_records_admitted_total", l).value_or(-1),
               written)
         << s.name();
   }
@@ -285,24 +291,29 @@ TEST_F(HttpDaemonTest, MetricsParseStrictlyAndMatchAdminStatusAfterCountedWrites
 
   // Every Ingest.Commit of the test is one observation of its histogram.
   const LabelSet commit = {{"method", "Ingest.Commit"}};
-  const double before_calls = m0.Value("sluice_grpc_request_duration_seconds_count", commit).value_or(0);
+  const double before_calls =
+      m0.Value("sluice_grpc_request_duration_seconds_count", commit).value_or(0);
   EXPECT_EQ(*m.Value("sluice_grpc_request_duration_seconds_count", commit) - before_calls, calls);
   EXPECT_GT(*m.Value("sluice_grpc_request_duration_seconds_sum", commit), 0.0);
   const LabelSet stream_method = {{"method", "Ingest.CommitStream"}};
   EXPECT_EQ(m.Value("sluice_grpc_request_duration_seconds_count", stream_method).value_or(0) -
                 m0.Value("sluice_grpc_request_duration_seconds_count", stream_method).value_or(0),
             stream_requests);
-  EXPECT_GE(m.Value("sluice_grpc_request_duration_seconds_count", {{"method", "Admin.Status"}}).value_or(0), 1.0);
+  EXPECT_GE(m.Value("sluice_grpc_request_duration_seconds_count", {{"method", "Admin.Status"}})
+                .value_or(0),
+            1.0);
 
   // A real parser, when the machine has one.
   const std::string promtool = FindOnPath("promtool");
   if (promtool.empty()) {
-    std::printf("promtool is not installed (Debian package prometheus): the strict parser of the "
-                "test is the only check of the page\n");
+    std::printf(
+        "promtool is not installed (Debian package prometheus): the strict parser of the "
+        "test is the only check of the page\n");
   } else {
     WriteFile(dir_.Sub("metrics.txt"), page);
-    RunResult r = RunCommand({"/bin/sh", "-c", promtool + " check metrics < " + dir_.Sub("metrics.txt")},
-                             dir_.Sub("promtool.log"));
+    RunResult r =
+        RunCommand({"/bin/sh", "-c", promtool + " check metrics < " + dir_.Sub("metrics.txt")},
+                   dir_.Sub("promtool.log"));
     EXPECT_EQ(r.exit_code, 0) << r.output;
   }
   EXPECT_EQ(d->Stop(), 0);
@@ -316,13 +327,15 @@ TEST_F(HttpDaemonTest, TokensAreTheApisAndHealthzNeedsNone) {
     Reply none = Get(port_, path);
     EXPECT_EQ(none.status, 401);
     EXPECT_EQ(none.www_authenticate, "Bearer");
-    EXPECT_EQ(none.body,
-              fmt::format("GET {}: no 'Authorization: Bearer <token>' header; this service requires "
-                          "a token with role 'read'\n",
-                          path));
+    EXPECT_EQ(
+        none.body,
+        fmt::format("GET {}: no 'Authorization: Bearer <token>' header; this service requires "
+                    "a token with role 'read'\n",
+                    path));
     Reply wrong = Get(port_, path, "not-a-token-of-this-service");
     EXPECT_EQ(wrong.status, 401);
-    EXPECT_EQ(wrong.body, fmt::format("GET {}: the bearer token is not one this service knows\n", path));
+    EXPECT_EQ(wrong.body,
+              fmt::format("GET {}: the bearer token is not one this service knows\n", path));
     Reply ingest = Get(port_, path, kIngestToken);  // a known token without the read role
     EXPECT_EQ(ingest.status, 403);
     EXPECT_NE(ingest.body.find("lacks role 'read'"), std::string::npos) << ingest.body;
@@ -379,12 +392,13 @@ TEST_F(HttpDaemonTest, ConfigErrorsNameFileLineAndKey) {
   RunResult r = RunCommand({SLUICED_PATH, "--config", d.config_path()}, dir_.Sub("bad.log"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   const std::string file = std::filesystem::path(d.config_path()).filename().string();
-  EXPECT_NE(r.output.find(fmt::format("{}:{}:10: [http]: 'listen': address \"127.0.0.1\" needs a port",
-                                      file, listen_line)),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find(fmt::format("{}:{}:10: [http]: 'listen': address \"127.0.0.1\" needs a port",
+                                file, listen_line)),
+      std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find(fmt::format("{}:{}:1: [http]: unknown key 'listn' (did you mean 'listen'?)",
-                                      file, typo_line)),
+  EXPECT_NE(r.output.find(fmt::format(
+                "{}:{}:1: [http]: unknown key 'listn' (did you mean 'listen'?)", file, typo_line)),
             std::string::npos)
       << r.output;
 }

@@ -22,7 +22,8 @@ AuthAnswer CheckBearer(const service::Authenticator& auth,
   std::string reason(caller.status().message());
   // The authenticator speaks of gRPC metadata; here it is a header.
   if (auto at = reason.find("'authorization' metadata"); at != std::string::npos) {
-    reason.replace(at, std::string_view("'authorization' metadata").size(), "'Authorization' header");
+    reason.replace(at, std::string_view("'authorization' metadata").size(),
+                   "'Authorization' header");
   }
   return {caller.status().code() == Code::kPermissionDenied ? 403 : 401, reason};
 }

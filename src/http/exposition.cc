@@ -12,9 +12,12 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 std::string_view TypeName(MetricsWriter::Type type) {
   switch (type) {
-    case MetricsWriter::Type::kCounter: return "counter";
-    case MetricsWriter::Type::kGauge: return "gauge";
-    case MetricsWriter::Type::kHistogram: return "histogram";
+    case MetricsWriter::Type::kCounter:
+      return "counter";
+    case MetricsWriter::Type::kGauge:
+      return "gauge";
+    case MetricsWriter::Type::kHistogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -89,7 +92,8 @@ void MetricsWriter::Family(std::string_view name, Type type, std::string_view he
   }
   family_ = std::string(name);
   type_ = type;
-  text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, EscapeHelp(help), name, TypeName(type));
+  text_ +=
+      fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, EscapeHelp(help), name, TypeName(type));
 }
 
 bool MetricsWriter::CheckSample(const Labels& labels, Type expected) {

@@ -20,7 +20,8 @@
 
 namespace sluice::http {
 
-inline constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kExpositionContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 class MetricsWriter {
  public:

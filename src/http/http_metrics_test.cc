@@ -98,16 +98,21 @@ TEST(MetricsWriterTest, HistogramsAreCumulativeAndEndInInf) {
 TEST(PrometheusParserTest, CatchesBrokenPages) {
   auto errors_of = [](const std::string& page) { return Errors(ParsePrometheusText(page)); };
   EXPECT_THAT(errors_of("x 1\n"), HasSubstr("before its family's HELP and TYPE"));
-  EXPECT_THAT(errors_of("# HELP x h\n# TYPE x counter\nx 1\n"), HasSubstr("does not end in _total"));
-  EXPECT_THAT(errors_of("# HELP x h\n# TYPE x gauge\nx{a=\"\\t\"} 1\n"), HasSubstr("invalid escape"));
+  EXPECT_THAT(errors_of("# HELP x h\n# TYPE x counter\nx 1\n"),
+              HasSubstr("does not end in _total"));
+  EXPECT_THAT(errors_of("# HELP x h\n# TYPE x gauge\nx{a=\"\\t\"} 1\n"),
+              HasSubstr("invalid escape"));
   EXPECT_THAT(errors_of("# HELP x h\n# TYPE x gauge\nx one\n"), HasSubstr("invalid value"));
-  EXPECT_THAT(errors_of("# HELP x h\n# TYPE x gauge\nx 1\n# HELP y h\n# TYPE y gauge\ny 1\nx{a=\"b\"} 2\n"),
-              HasSubstr("not contiguous"));
-  EXPECT_THAT(errors_of("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\n"
-                        "h_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n"),
-              HasSubstr("not cumulative"));
-  EXPECT_THAT(errors_of("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_sum 1\nh_count 2\n"),
-              HasSubstr("do not end in le=\"+Inf\""));
+  EXPECT_THAT(
+      errors_of("# HELP x h\n# TYPE x gauge\nx 1\n# HELP y h\n# TYPE y gauge\ny 1\nx{a=\"b\"} 2\n"),
+      HasSubstr("not contiguous"));
+  EXPECT_THAT(
+      errors_of("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\n"
+                "h_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n"),
+      HasSubstr("not cumulative"));
+  EXPECT_THAT(
+      errors_of("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_sum 1\nh_count 2\n"),
+      HasSubstr("do not end in le=\"+Inf\""));
   EXPECT_THAT(errors_of("# HELP x h\n# TYPE x gauge\nx 1"), HasSubstr("does not end in a newline"));
 }
 
@@ -172,7 +177,8 @@ TEST(StatusMetricsTest, EveryNumberIsTheStatusAnswers) {
   }
   EXPECT_EQ(p.Value("sluice_node_state_since_seconds"), st.state_since_us() / 1e6);
   for (const auto& s : st.streams()) {
-    EXPECT_EQ(p.Value("sluice_records_admitted_total", {{"stream", s.name()}}), double(s.head_lsn()));
+    EXPECT_EQ(p.Value("sluice_records_admitted_total", {{"stream", s.name()}}),
+              double(s.head_lsn()));
     EXPECT_EQ(p.Value("sluice_stream_journal_bytes", {{"stream", s.name()}}), double(s.bytes()));
   }
   for (const auto& a : st.appliers()) {
@@ -192,8 +198,10 @@ TEST(StatusMetricsTest, EveryNumberIsTheStatusAnswers) {
                 t.health() == h ? 1.0 : 0.0);
     }
     EXPECT_EQ(p.Value("sluice_target_enabled", {{"target", t.name()}}), t.enabled() ? 1.0 : 0.0);
-    EXPECT_EQ(p.Value("sluice_target_eligible", {{"target", t.name()}}), t.ineligible().empty() ? 1.0 : 0.0);
-    EXPECT_EQ(p.Value("sluice_target_apply_records_per_second", {{"target", t.name()}}), t.apply_per_s());
+    EXPECT_EQ(p.Value("sluice_target_eligible", {{"target", t.name()}}),
+              t.ineligible().empty() ? 1.0 : 0.0);
+    EXPECT_EQ(p.Value("sluice_target_apply_records_per_second", {{"target", t.name()}}),
+              t.apply_per_s());
   }
   EXPECT_EQ(p.Value("sluice_journal_bytes"), double(st.journal_bytes()));
   EXPECT_EQ(p.Value("sluice_journal_budget_bytes"), double(st.journal_budget_bytes()));
@@ -217,8 +225,10 @@ TEST(CallMetricsTest, OneHistogramPerMethod) {
   ASSERT_TRUE(w.error().empty()) << w.error();
   auto p = ParsePrometheusText(w.text());
   ASSERT_TRUE(p.errors.empty()) << Errors(p) << w.text();
-  EXPECT_EQ(p.Value("sluice_grpc_request_duration_seconds_count", {{"method", "Ingest.Commit"}}), 3.0);
-  EXPECT_EQ(p.Value("sluice_grpc_request_duration_seconds_count", {{"method", "Admin.Status"}}), 1.0);
+  EXPECT_EQ(p.Value("sluice_grpc_request_duration_seconds_count", {{"method", "Ingest.Commit"}}),
+            3.0);
+  EXPECT_EQ(p.Value("sluice_grpc_request_duration_seconds_count", {{"method", "Admin.Status"}}),
+            1.0);
 }
 
 TEST(HealthTest, OkOnlyWhileActive) {

@@ -1,5 +1,6 @@
 #include "http/http_server.h"
 
+#include <httplib.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -10,7 +11,6 @@
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
-#include <httplib.h>
 
 #include "common/log.h"
 #include "http/bearer_auth.h"
@@ -68,8 +68,9 @@ struct HttpServer::Impl {
     o.add_whitespace = true;
     auto s = google::protobuf::util::MessageToJsonString(options.status(), &json, o);
     if (!s.ok()) {
-      SetText(res, 500, fmt::format("/api/status: the status could not be printed as JSON: {}\n",
-                                    s.ToString()));
+      SetText(
+          res, 500,
+          fmt::format("/api/status: the status could not be printed as JSON: {}\n", s.ToString()));
       return;
     }
     res.set_header("Cache-Control", "no-store");
@@ -91,15 +92,18 @@ struct HttpServer::Impl {
   }
 
   void Routes() {
-    server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) { Healthz(res); });
-    server.Get("/api/status",
-               [this](const httplib::Request& req, httplib::Response& res) { ApiStatus(req, res); });
+    server.Get("/healthz",
+               [this](const httplib::Request&, httplib::Response& res) { Healthz(res); });
+    server.Get("/api/status", [this](const httplib::Request& req, httplib::Response& res) {
+      ApiStatus(req, res);
+    });
     server.Get("/metrics",
                [this](const httplib::Request& req, httplib::Response& res) { Metrics(req, res); });
     server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (res.status == 404) {
-        SetText(res, 404, fmt::format("no endpoint {} {} (endpoints: GET {})\n", req.method,
-                                      req.path, kEndpoints));
+        SetText(res, 404,
+                fmt::format("no endpoint {} {} (endpoints: GET {})\n", req.method, req.path,
+                            kEndpoints));
       }
     });
   }
@@ -114,12 +118,14 @@ HttpServer::~HttpServer() { Stop(); }
 Status HttpServer::Start() {
   Impl& m = *impl_;
   const std::string address = m.options.listen.ToString();
-  const std::string where =
-      m.options.config_line > 0 ? fmt::format(" ([http] listen, line {})", m.options.config_line)
+  const std::string where = m.options.config_line > 0
+                                ? fmt::format(" ([http] listen, line {})", m.options.config_line)
                                 : std::string(" ([http] listen)");
   m.Routes();
   const int threads = m.options.threads;
-  m.server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  m.server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   m.server.set_keep_alive_timeout(kKeepAliveSeconds);
   m.server.set_read_timeout(kReadWriteTimeoutSeconds, 0);
   m.server.set_write_timeout(kReadWriteTimeoutSeconds, 0);
@@ -133,11 +139,12 @@ Status HttpServer::Start() {
   errno = 0;
   if (!m.server.bind_to_port(m.options.listen.host, m.options.listen.port)) {
     const int err = errno;
-    return Status::Unavailable(fmt::format("HTTP endpoint{}: cannot listen on {}: {}", where, address,
-                                           err != 0 ? std::strerror(err) : "bind failed"));
+    return Status::Unavailable(fmt::format("HTTP endpoint{}: cannot listen on {}: {}", where,
+                                           address, err != 0 ? std::strerror(err) : "bind failed"));
   }
   m.thread = std::thread([&m] {
-    if (!m.server.listen_after_bind()) SLUICE_LOG_ERROR("HTTP endpoint: the server stopped with an error");
+    if (!m.server.listen_after_bind())
+      SLUICE_LOG_ERROR("HTTP endpoint: the server stopped with an error");
     m.listen_returned = true;
   });
   m.started = true;

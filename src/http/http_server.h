@@ -29,9 +29,9 @@ namespace sluice::http {
 
 struct HttpServerOptions {
   config::ListenAddress listen;
-  int config_line = 0;  // of [http], for the bind error (0: not known)
-  const service::Authenticator* auth = nullptr;          // must outlive the server
-  std::function<v1::StatusResponse()> status;            // Admin.Status's answer
+  int config_line = 0;                           // of [http], for the bind error (0: not known)
+  const service::Authenticator* auth = nullptr;  // must outlive the server
+  std::function<v1::StatusResponse()> status;    // Admin.Status's answer
   std::function<cluster::ClusterState()> cluster_state;  // for /healthz
   std::vector<MetricsSource*> metrics;                   // not owned; must outlive the server
   int threads = 4;

@@ -106,7 +106,8 @@ inline ParsedMetrics ParsePrometheusText(std::string_view text) {
       if (name.size() > sv.size() && name.ends_with(sv)) {
         std::string base = name.substr(0, name.size() - sv.size());
         auto it = out.families.find(base);
-        if (it != out.families.end() && (it->second.type == "histogram" || it->second.type == "summary")) {
+        if (it != out.families.end() &&
+            (it->second.type == "histogram" || it->second.type == "summary")) {
           *suffix = std::string(sv);
           return base;
         }
@@ -144,7 +145,8 @@ inline ParsedMetrics ParsePrometheusText(std::string_view text) {
       }
       const std::string kind = m[1].str(), name = m[2].str(), rest = m[3].str();
       if (!detail::IsMetricName(name)) fail(line_no, "invalid metric name '" + name + "'");
-      if (out.samples.end() != std::find_if(out.samples.begin(), out.samples.end(), [&](const auto& s) {
+      if (out.samples.end() !=
+          std::find_if(out.samples.begin(), out.samples.end(), [&](const auto& s) {
             std::string suffix;
             return family_of(s.first.first, &suffix) == name;
           })) {
@@ -163,9 +165,11 @@ inline ParsedMetrics ParsePrometheusText(std::string_view text) {
         out.families[name].help = rest;
       } else {
         if (!typed.insert(name).second) fail(line_no, "second TYPE for " + name);
-        static const std::set<std::string> kTypes = {"counter", "gauge", "histogram", "summary", "untyped"};
+        static const std::set<std::string> kTypes = {"counter", "gauge", "histogram", "summary",
+                                                     "untyped"};
         if (!kTypes.count(rest)) fail(line_no, "invalid TYPE '" + rest + "' for " + name);
-        if (rest == "counter" && !name.ends_with("_total")) fail(line_no, "counter " + name + " does not end in _total");
+        if (rest == "counter" && !name.ends_with("_total"))
+          fail(line_no, "counter " + name + " does not end in _total");
         out.families[name].type = rest;
       }
       continue;
@@ -210,10 +214,14 @@ inline ParsedMetrics ParsePrometheusText(std::string_view text) {
           if (c == '\\') {
             if (i >= line.size()) break;
             char e = line[i++];
-            if (e == '\\') value += '\\';
-            else if (e == '"') value += '"';
-            else if (e == 'n') value += '\n';
-            else fail(line_no, std::string("invalid escape \\") + e + " in label '" + lname + "'");
+            if (e == '\\')
+              value += '\\';
+            else if (e == '"')
+              value += '"';
+            else if (e == 'n')
+              value += '\n';
+            else
+              fail(line_no, std::string("invalid escape \\") + e + " in label '" + lname + "'");
             continue;
           }
           value += c;
@@ -223,8 +231,10 @@ inline ParsedMetrics ParsePrometheusText(std::string_view text) {
           break;
         }
         if (!labels.emplace(lname, value).second) fail(line_no, "label '" + lname + "' twice");
-        if (i < line.size() && line[i] == ',') ++i;
-        else if (i < line.size() && line[i] == '}') continue;
+        if (i < line.size() && line[i] == ',')
+          ++i;
+        else if (i < line.size() && line[i] == '}')
+          continue;
         else {
           fail(line_no, "expected ',' or '}' after label '" + lname + "'");
           break;
@@ -241,7 +251,8 @@ inline ParsedMetrics ParsePrometheusText(std::string_view text) {
       value_text = rest.substr(0, sp);
       timestamp = rest.substr(sp + 1);
       static const std::regex ts(R"(-?\d+)");
-      if (!std::regex_match(timestamp.begin(), timestamp.end(), ts)) fail(line_no, "invalid timestamp");
+      if (!std::regex_match(timestamp.begin(), timestamp.end(), ts))
+        fail(line_no, "invalid timestamp");
     }
     std::optional<double> value = detail::ParseGoFloat(value_text);
     if (!value) {
@@ -275,7 +286,8 @@ inline ParsedMetrics ParsePrometheusText(std::string_view text) {
             std::string text_le = le->second;
             base.erase(le);
             auto& h = histograms[{family, base}];
-            if (h.sum || h.count) fail(line_no, "bucket of " + family + " after its _sum or _count");
+            if (h.sum || h.count)
+              fail(line_no, "bucket of " + family + " after its _sum or _count");
             if (bound) {
               if (!h.buckets.empty() && !(*bound > h.buckets.back().first)) {
                 fail(line_no, "le of " + family + " not ascending");

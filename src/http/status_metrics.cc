@@ -34,11 +34,13 @@ void WriteNode(const v1::StatusResponse& st, MetricsWriter& out) {
 }
 
 void WriteStreams(const v1::StatusResponse& st, MetricsWriter& out) {
-  out.Family("sluice_records_admitted_total", Type::kCounter,
-             "Records journaled on the stream (its durable head LSN): producers' records and the "
-             "service's own (switch markers, synchronous-write intents and outcomes, state events).");
+  out.Family(
+      "sluice_records_admitted_total", Type::kCounter,
+      "Records journaled on the stream (its durable head LSN): producers' records and the "
+      "service's own (switch markers, synchronous-write intents and outcomes, state events).");
   for (const auto& s : st.streams()) out.Sample({{"stream", s.name()}}, s.head_lsn());
-  out.Family("sluice_stream_journal_bytes", Type::kGauge, "Bytes of the stream's journal segments on disk.");
+  out.Family("sluice_stream_journal_bytes", Type::kGauge,
+             "Bytes of the stream's journal segments on disk.");
   for (const auto& s : st.streams()) out.Sample({{"stream", s.name()}}, s.bytes());
 }
 
@@ -51,18 +53,21 @@ void WriteAppliers(const v1::StatusResponse& st, const OpenErrorCounts& open_err
              "Records of the stream the target has applied or passed (its watermark LSN); "
              "sluice_records_admitted_total minus this is the lag.");
   for (const auto& a : st.appliers()) out.Sample(labels(a), a.applied_lsn());
-  out.Family("sluice_lag_records", Type::kGauge, "Records journaled that the target has not applied yet.");
+  out.Family("sluice_lag_records", Type::kGauge,
+             "Records journaled that the target has not applied yet.");
   for (const auto& a : st.appliers()) out.Sample(labels(a), a.lag_records());
   out.Family("sluice_lag_bytes", Type::kGauge, "Journal bytes the target has not applied yet.");
   for (const auto& a : st.appliers()) out.Sample(labels(a), a.lag_bytes());
   out.Family("sluice_oldest_unapplied_age_seconds", Type::kGauge,
              "Age of the oldest record the target has not applied (0 when caught up).");
   for (const auto& a : st.appliers()) out.Sample(labels(a), Seconds(a.oldest_unapplied_age_us()));
-  out.Family("sluice_records_rejected_total", Type::kCounter,
-             "Records the target rejected for good since sluiced started (each goes to its error log).");
+  out.Family(
+      "sluice_records_rejected_total", Type::kCounter,
+      "Records the target rejected for good since sluiced started (each goes to its error log).");
   for (const auto& a : st.appliers()) out.Sample(labels(a), a.rejected());
-  out.Family("sluice_open_errors", Type::kGauge,
-             "Entries of the target's error log neither retried nor discarded yet (sluice errors list).");
+  out.Family(
+      "sluice_open_errors", Type::kGauge,
+      "Entries of the target's error log neither retried nor discarded yet (sluice errors list).");
   for (const auto& a : st.appliers()) {
     auto it = open_errors.find({a.target(), a.stream()});
     out.Sample(labels(a), it == open_errors.end() ? uint64_t{0} : it->second);
@@ -78,11 +83,13 @@ void WriteTargets(const v1::StatusResponse& st, MetricsWriter& out) {
                  One(t.health() == h || (h == "unknown" && t.health().empty())));
     }
   }
-  out.Family("sluice_target_enabled", Type::kGauge,
-             "1 when the target is enabled, 0 when an operator took it out (sluice target disable).");
+  out.Family(
+      "sluice_target_enabled", Type::kGauge,
+      "1 when the target is enabled, 0 when an operator took it out (sluice target disable).");
   for (const auto& t : st.targets()) out.Sample({{"target", t.name()}}, One(t.enabled()));
-  out.Family("sluice_target_eligible", Type::kGauge,
-             "Primaries: 1 when the target could be active, 0 when it cannot (sluice status says why).");
+  out.Family(
+      "sluice_target_eligible", Type::kGauge,
+      "Primaries: 1 when the target could be active, 0 when it cannot (sluice status says why).");
   for (const auto& t : st.targets()) {
     if (t.role() == "primary") out.Sample({{"target", t.name()}}, One(t.ineligible().empty()));
   }
@@ -100,9 +107,10 @@ void WriteJournal(const v1::StatusResponse& st, MetricsWriter& out) {
   out.Family("sluice_journal_free_bytes", Type::kGauge,
              "Free bytes of the file system that holds the journal, as last measured.");
   out.Sample({}, st.free_bytes());
-  out.Family("sluice_cursor_held_bytes", Type::kGauge,
-             "Bytes of closed journal segments retention keeps for the cursor (a target's, or "
-             "the service's own '#...'), with configured=\"false\" for a target no longer in the config.");
+  out.Family(
+      "sluice_cursor_held_bytes", Type::kGauge,
+      "Bytes of closed journal segments retention keeps for the cursor (a target's, or "
+      "the service's own '#...'), with configured=\"false\" for a target no longer in the config.");
   for (const auto& c : st.cursors()) {
     out.Sample({{"stream", c.stream()},
                 {"cursor", c.name()},
