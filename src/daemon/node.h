@@ -125,7 +125,7 @@ class Node {
   std::unique_ptr<cluster::Controller> controller_;
   std::unique_ptr<NodeSampling> sampling_;
   service::ServiceContext context_;
-  service::CallLatency call_latency_;  // before server_: the services record into it
+  service::CallLatency call_latency_;       // before server_: the services record into it
   service::AdminService* admin_ = nullptr;  // owned by server_
   service::Server server_;
   service::CallGate gate_;
