@@ -170,6 +170,18 @@ struct SamplingConfig {
   int line = 0;                       // of [sampling] (0: not in the file)
 };
 
+// [http]: the HTTP endpoint of the daemon (/metrics, /api/status, /healthz; docs/http.md).
+// Off unless the file has an [http] table: a node opens no port it was not asked to, and
+// two nodes on one host cannot collide on a default. With the table it is on, on loopback
+// at kDefaultHttpPort unless `listen` says otherwise, so enabling it never exposes it to the
+// network by accident.
+inline constexpr uint16_t kDefaultHttpPort = 7480;
+struct HttpConfig {
+  bool enabled = false;
+  ListenAddress listen = {"127.0.0.1", kDefaultHttpPort};
+  int line = 0;  // of [http] (0: not in the file)
+};
+
 struct ClientDedupConfig {
   Duration idle_forget = std::chrono::hours(24 * 30);
 };
@@ -186,6 +198,7 @@ struct Config {
   HealthConfig health;
   ClientDedupConfig client_dedup;
   SamplingConfig sampling;
+  HttpConfig http;
   // Valid but risky settings, each "file:line:col: message", for the daemon to log at
   // startup (authentication off, clear text on a network, readable token files, ...).
   std::vector<std::string> warnings;

@@ -18,6 +18,7 @@ void Parser::CrossCheck() {
   CheckTargets();
   CheckAuth();
   CheckSampling();
+  CheckHttp();
 }
 
 void Parser::CheckSampling() {

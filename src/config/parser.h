@@ -5,6 +5,8 @@
 //   parse_sections.cc  [node] [journal] [[stream]] [limits] [tls] [health] [client_dedup]
 //   parse_targets.cc   [[target]]
 //   parse_auth.cc      [auth] and [[auth.token]]
+//   parse_sampling.cc  [sampling]
+//   parse_http.cc      [http], and its checks against [node] and [auth]
 //   cross_check.cc     the checks between sections
 // Internal to sluice_config.
 
@@ -45,6 +47,7 @@ inline const std::vector<std::string_view> kHealthKeys = {
 inline const std::vector<std::string_view> kClientDedupKeys = {"idle_forget"};
 inline const std::vector<std::string_view> kSamplingKeys = {
     "enabled", "utc_offset", "day_start", "old_after_intervals", "late_tolerance_ms", "max_points", "stream"};
+inline const std::vector<std::string_view> kHttpKeys = {"enabled", "listen"};
 
 // What names of nodes, streams, targets and tokens may hold (IsValidName).
 inline constexpr std::string_view kNameRules = "use 1 to 64 characters of A-Z a-z 0-9 _ . -";
@@ -90,6 +93,10 @@ class Parser {
   // parse_sampling.cc
   void ReadSampling(const toml::table& root);
 
+  // parse_http.cc
+  void ReadHttp(const toml::table& root);
+  void CheckHttp();
+
   // parse_targets.cc
   void ReadTargets(const toml::table& root);
   // The keys whose meaning depends on the role: priority, connection, transport and
@@ -128,6 +135,8 @@ class Parser {
   std::vector<TargetSource> target_src_;
   std::optional<toml::source_region> sampling_stream_at_;
   std::optional<toml::source_region> sampling_at_;
+  std::optional<toml::source_region> http_at_;
+  std::optional<toml::source_region> http_listen_at_;
 };
 
 }  // namespace sluice::config::internal

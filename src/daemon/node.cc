@@ -190,6 +190,7 @@ void Node::OpenServiceContext() {
   context_.target_states = target_states_.get();
   context_.auth = auth_.get();
   context_.gate = &gate_;
+  context_.latency = &call_latency_;
 }
 
 // Synchronous writes: the deciding applier (the active target's, on the model stream)
@@ -219,7 +220,9 @@ void Node::AddServices() {
   sync.writer = sync_writer_.get();
   sync.reads = read_pool_.get();
   server_.AddService(std::make_unique<service::IngestService>(context_));
-  server_.AddService(std::make_unique<service::AdminService>(context_));
+  auto admin = std::make_unique<service::AdminService>(context_);
+  admin_ = admin.get();  // /api/status and /metrics answer what Admin.Status does
+  server_.AddService(std::move(admin));
   server_.AddService(std::make_unique<service::SqlService>(context_, sync));
   server_.AddService(std::make_unique<service::ModelService>(context_, sync));
   server_.AddService(std::make_unique<service::DownloadService>(context_, sync));
@@ -265,6 +268,7 @@ Status Node::Start() {
   so.max_message_bytes = config_.limits.max_message_size;
   so.tls = config_.tls;
   so.max_threads = options_.max_server_threads;
+  SLUICE_RETURN_IF_ERROR(StartHttp());
   // The first snapshot right away: it moves the de-duplication cursor off LSN 0 and
   // shortens the next rebuild.
   SLUICE_RETURN_IF_ERROR(dedup_->Save());
@@ -339,6 +343,9 @@ Status Node::Shutdown() {
     SLUICE_LOG_ERROR("shutdown: {}: {}", what, s.ToString());
     if (first.ok()) first = s.Annotate(what);
   };
+  // 0. The HTTP endpoint goes first: /healthz stops answering, so a load balancer takes
+  //    the node out at once, and no scrape reads parts that are being stopped.
+  StopHttp();
   // 1. No switch from here on: the state machine stops before what it journals into.
   if (controller_) controller_->Stop();
   // 2. No new calls; calls in progress get a moment to finish (their records are
@@ -409,10 +416,11 @@ std::string Node::Summary() const {
       listen += fmt::format(" (port {})", ports()[i]);
   }
   return fmt::format(
-      "node '{}', data dir {}, epoch {}; streams: {}; targets: {}; listening on {}{}{}",
+      "node '{}', data dir {}, epoch {}; streams: {}; targets: {}; listening on {}{}{}; HTTP {}",
       cfg.node.id, cfg.node.data_dir, journals_ ? journal::EpochToHex(journals_->epoch()) : "?",
       streams, targets, listen, cfg.tls.enabled() ? " (TLS)" : "",
-      cfg.auth.required ? "" : " (authentication not required)");
+      cfg.auth.required ? "" : " (authentication not required)",
+      cfg.http.enabled ? "on " + cfg.http.listen.ToString() : std::string("off"));
 }
 
 }  // namespace sluice::daemon

@@ -12,6 +12,8 @@
 //   NodeSampling the point table, the sampling catalog (DATA_DIR/state/sampling.json,
 //                following the model journal) and the sampler
 //   Server       gRPC: Ingest, Admin, Sql, Model, Download, Sampling
+//   HttpServer   [http]: /healthz, /api/status, /metrics (docs/http.md); every gRPC call
+//                is timed into CallLatency for /metrics
 //
 // Lifecycle: Open() (nothing serves yet) → Start() → Shutdown(). Shutdown stops
 // accepting calls, lets calls in progress finish (or cancels them at the grace deadline),
@@ -33,11 +35,15 @@
 #include "cluster/health_monitor.h"
 #include "config/config.h"
 #include "daemon/node_sampling.h"
+#include "http/http_server.h"
+#include "http/metrics_source.h"
+#include "http/status_metrics.h"
 #include "journal/journal_set.h"
 #include "replicate/replicator.h"
 #include "service/admin_service.h"
 #include "service/auth.h"
 #include "service/call_gate.h"
+#include "service/call_latency.h"
 #include "admission/dedup_table.h"
 #include "service/read_pool.h"
 #include "service/server.h"
@@ -73,6 +79,10 @@ class Node {
   // One paragraph for the startup log: node, data dir, streams, targets, addresses.
   std::string Summary() const;
 
+  // One more source of /metrics (the alarm engine's counts, ...), after the node's own.
+  // REQUIRES: before Start().
+  void AddMetricsSource(std::unique_ptr<http::MetricsSource> source);
+
  private:
   Node(config::Config config, NodeOptions options)
       : config_(std::move(config)), options_(options) {}
@@ -91,6 +101,11 @@ class Node {
   // The health monitor and the controller (DATA_DIR/state/cluster.json).
   Status OpenCluster(const std::string& state_dir);
   void AddServices();
+  // node_http.cc: the HTTP endpoint when [http] enables it (bound first in Start(), so a
+  // taken port fails the start before anything runs), and its metrics sources.
+  Status StartHttp();
+  void StopHttp();
+  http::OpenErrorCounts OpenErrors() const;
   void MaintenanceLoop();
   // Logs the journal cursors of targets that are no longer configured.
   void ReportRemovedTargets();
@@ -110,8 +125,12 @@ class Node {
   std::unique_ptr<cluster::Controller> controller_;
   std::unique_ptr<NodeSampling> sampling_;
   service::ServiceContext context_;
+  service::CallLatency call_latency_;       // before server_: the services record into it
+  service::AdminService* admin_ = nullptr;  // owned by server_
   service::Server server_;
   service::CallGate gate_;
+  std::vector<std::unique_ptr<http::MetricsSource>> metrics_sources_;
+  std::unique_ptr<http::HttpServer> http_;
 
   bool started_ = false;
   bool shut_down_ = false;

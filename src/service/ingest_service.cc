@@ -91,11 +91,13 @@ grpc::Status IngestService::CommitStream(
     // it is, from its arrival until its answer is written.
     auto caller = AdmitCall(ctx_, *context, TokenRole::kIngest, "Ingest.CommitStream");
     if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
+    caller->timer.Cancel();  // the opening is no request; each request is timed below
   }
 
   struct Item {
     Result<JournaledCommit> journaled;
     CallGate::Pass pass;
+    CallLatency::Timer timer;  // from the request's arrival until its answer is written
   };
   std::mutex mu;
   std::condition_variable cv;
@@ -137,7 +139,8 @@ grpc::Status IngestService::CommitStream(
     Item item{Status::Unavailable(
                   "Ingest.CommitStream: sluiced is shutting down; the requests answered so far "
                   "are acknowledged, resubmit the rest on another address or once it is back"),
-              ctx_.gate->Enter()};
+              ctx_.gate->Enter(), StartCallTimer(ctx_, "Ingest.CommitStream")};
+    if (!item.pass) item.timer.Cancel();
     if (item.pass) item.journaled = JournalCommit(ctx_, request);
     bool failed = !item.journaled.ok();
     std::unique_lock lk(mu);

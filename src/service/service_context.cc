@@ -13,7 +13,12 @@ Result<Admission> AdmitCall(const ServiceContext& context, const grpc::ServerCon
         "{}: sluiced is shutting down; retry on another address or once it is back", method));
   }
   SLUICE_ASSIGN_OR_RETURN(a.caller, context.auth->Check(call, role, method));
+  a.timer = StartCallTimer(context, method);
   return a;
+}
+
+CallLatency::Timer StartCallTimer(const ServiceContext& context, std::string_view method) {
+  return context.latency == nullptr ? CallLatency::Timer() : context.latency->Start(method);
 }
 
 }  // namespace sluice::service

@@ -11,6 +11,7 @@
 #include "replicate/replicator.h"
 #include "service/auth.h"
 #include "service/call_gate.h"
+#include "service/call_latency.h"
 #include "admission/dedup_table.h"
 #include "cluster/target_state.h"
 #include "sluice/v1/service.pb.h"
@@ -33,17 +34,22 @@ struct ServiceContext {
   ReadPool* reads = nullptr;
   // Every call enters it first (see Admit() below); refused once the node shuts down.
   CallGate* gate = nullptr;
+  // Every admitted call is timed into it, per method (null: not timed).
+  CallLatency* latency = nullptr;
   // Fills Admin.Status's sampling part (null: sampling is not enabled).
   std::function<void(v1::SamplingStatus*)> sampling_status;
 };
 
 // The start of every method: the call gate (kUnavailable while shutting down), then
-// authentication for `role`. `method` names the call in messages ("Admin.Status"). The
-// pass is held until the call returns.
+// authentication for `role`. `method` names the call in messages ("Admin.Status") and in
+// the latency histograms. The pass is held, and the call timed, until the call returns.
 struct Admission {
   CallGate::Pass pass;
   Caller caller;
+  CallLatency::Timer timer;
 };
+// A timer of `method` in the context's latency histograms (empty when there are none).
+CallLatency::Timer StartCallTimer(const ServiceContext& context, std::string_view method);
 Result<Admission> AdmitCall(const ServiceContext& context, const grpc::ServerContext& call,
                             config::TokenRole role, std::string_view method);
 

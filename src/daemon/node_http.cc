@@ -1,0 +1,57 @@
+// The node's HTTP endpoint ([http], docs/http.md): what it serves is the node's own state,
+// read through the same parts Admin.Status reads.
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "daemon/node.h"
+#include "http/call_metrics.h"
+
+namespace sluice::daemon {
+
+void Node::AddMetricsSource(std::unique_ptr<http::MetricsSource> source) {
+  metrics_sources_.push_back(std::move(source));
+}
+
+http::OpenErrorCounts Node::OpenErrors() const {
+  http::OpenErrorCounts counts;
+  for (const auto& t : config_.targets) {
+    replicate::ErrorLog* log = replicator_->error_log(t.name);
+    if (log == nullptr) continue;
+    auto open = log->List(replicate::ErrorFilter{});  // open entries only
+    if (!open.ok()) {
+      // Shown as 0 rather than failing the whole page; the log says why.
+      SLUICE_LOG_WARN("/metrics: reading the error log of target '{}': {}", t.name,
+                      open.status().ToString());
+      continue;
+    }
+    for (const auto& e : *open) ++counts[{t.name, e.stream}];
+  }
+  return counts;
+}
+
+Status Node::StartHttp() {
+  if (!config_.http.enabled) return Status::OK();
+  // The node's own sources first, then those added by AddMetricsSource.
+  std::vector<std::unique_ptr<http::MetricsSource>> own;
+  own.push_back(std::make_unique<http::StatusMetrics>([this] { return admin_->BuildStatus(); },
+                                                      [this] { return OpenErrors(); }));
+  own.push_back(std::make_unique<http::CallMetrics>(&call_latency_));
+  for (auto& s : metrics_sources_) own.push_back(std::move(s));
+  metrics_sources_ = std::move(own);
+
+  http::HttpServerOptions o;
+  o.listen = config_.http.listen;
+  o.config_line = config_.http.line;
+  o.auth = auth_.get();
+  o.status = [this] { return admin_->BuildStatus(); };
+  o.cluster_state = [this] { return controller_->state(); };
+  for (auto& s : metrics_sources_) o.metrics.push_back(s.get());
+  http_ = std::make_unique<http::HttpServer>(std::move(o));
+  return http_->Start();
+}
+
+void Node::StopHttp() {
+  if (http_) http_->Stop();
+}
+
+}  // namespace sluice::daemon
