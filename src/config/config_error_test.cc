@@ -143,7 +143,7 @@ TEST(ConfigErrorTest, UnknownTablesAndTopLevelKeys) {
             "sluiced.toml:14:1: unknown table [[targets]] (did you mean [[target]]?)");
   EXPECT_EQ(ErrorOf(WithMinimal("[metrics]\nport = 1\n")),
             "sluiced.toml:14:1: unknown table [metrics] (valid tables: [node], [journal], "
-            "[[stream]], [[target]], [limits], [auth], [tls], [health], [client_dedup], [sampling])");
+            "[[stream]], [[target]], [limits], [auth], [tls], [health], [client_dedup], [sampling], [alarms])");
   EXPECT_EQ(ErrorOf("budget = \"1GiB\"\n" + std::string(kMinimal)),
             "sluiced.toml:1:1: unknown key 'budget' at the top level (it belongs in "
             "[journal])");

@@ -33,6 +33,7 @@ const Section kSections[] = {
     {"health", false, &kHealthKeys},
     {"client_dedup", false, &kClientDedupKeys},
     {"sampling", false, &kSamplingKeys},
+    {"alarms", false, &kAlarmsKeys},
 };
 
 std::string SectionSpelling(const Section& s) {
@@ -66,6 +67,7 @@ Result<Config> Parser::Parse(std::string_view text) {
   ReadHealth(root);
   ReadClientDedup(root);
   ReadSampling(root);
+  ReadAlarms(root);
   // Cross-checks only make sense on sections that are individually valid; otherwise
   // they would mostly repeat the errors above in other words.
   if (!diag_.has_errors()) CrossCheck();
