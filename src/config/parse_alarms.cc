@@ -3,6 +3,7 @@
 // threshold on the wrong side of the raise threshold would make the alarm flap), and every
 // error names the file, the line and the key. Internal to sluice_config.
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 

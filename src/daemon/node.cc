@@ -50,6 +50,7 @@ Status Node::OpenParts() {
   SLUICE_RETURN_IF_ERROR(OpenSampling(state_dir));
   SLUICE_RETURN_IF_ERROR(OpenCluster(state_dir));
   context_.cluster = controller_.get();
+  OpenAlarms();
   AddServices();
   return Status::OK();
 }
@@ -213,13 +214,24 @@ Status Node::OpenSampling(const std::string& state_dir) {
   return Status::OK();
 }
 
+// Alarms go to the events stream, like the state changes, so every target's event_log
+// has them.
+void Node::OpenAlarms() {
+  const std::string events =
+      config_.FindStream("events") != nullptr ? "events" : config_.StreamsByPriority().front()->name;
+  alarms_ = std::make_unique<NodeAlarms>(config_, admitter_.get(), replicator_.get(), events);
+  context_.alarms = alarms_->engine();
+}
+
 // The gRPC services of this node (not serving until Start()).
 void Node::AddServices() {
   service::SyncServices sync;
   sync.writer = sync_writer_.get();
   sync.reads = read_pool_.get();
   server_.AddService(std::make_unique<service::IngestService>(context_));
-  server_.AddService(std::make_unique<service::AdminService>(context_));
+  auto admin = std::make_unique<service::AdminService>(context_);
+  admin_ = admin.get();
+  server_.AddService(std::move(admin));
   server_.AddService(std::make_unique<service::SqlService>(context_, sync));
   server_.AddService(std::make_unique<service::ModelService>(context_, sync));
   server_.AddService(std::make_unique<service::DownloadService>(context_, sync));
@@ -276,6 +288,7 @@ Status Node::Start() {
   dedup_->StartBackground(options_.dedup_snapshot_interval);
   SLUICE_RETURN_IF_ERROR(sampling_->Start());
   maint_thread_ = std::thread([this] { MaintenanceLoop(); });
+  alarms_->Start([admin = admin_] { return admin->BuildStatus(); });
   return Status::OK();
 }
 
@@ -339,6 +352,9 @@ Status Node::Shutdown() {
     SLUICE_LOG_ERROR("shutdown: {}: {}", what, s.ToString());
     if (first.ok()) first = s.Annotate(what);
   };
+  // 0. The alarm checks stop, and with them every Admin.WatchAlarms, which would
+  //    otherwise hold the drain below for its whole grace.
+  if (alarms_) alarms_->Stop();
   // 1. No switch from here on: the state machine stops before what it journals into.
   if (controller_) controller_->Stop();
   // 2. No new calls; calls in progress get a moment to finish (their records are
