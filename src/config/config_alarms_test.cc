@@ -80,9 +80,9 @@ TEST(ConfigAlarmsTest, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms]\nintervall = \"1s\"\n")),
             "sluiced.toml:15:1: [alarms]: unknown key 'intervall' (did you mean 'interval'?)");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_fre]\n")),
-            "sluiced.toml:14:1: [alarms]: unknown key 'disk_fre' (did you mean 'disk_free'?)");
+            "sluiced.toml:14:9: [alarms]: unknown key 'disk_fre' (did you mean 'disk_free'?)");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_free]\nseverity = \"fatal\"\n")),
-            "sluiced.toml:15:12: [alarms.disk_free]: 'severity' must be one of \"info\", \"warning\", "
+            "sluiced.toml:15:12: [alarms.disk_free]: 'severity' must be one of \"info\", \"warning\" or "
             "\"critical\", not \"fatal\"");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_free]\nraise_below = \"20%\"\nclear_above = \"10%\"\n")),
             "sluiced.toml:16:15: [alarms.disk_free]: 'clear_above' (10%) must be at or above 'raise_below' "
@@ -105,7 +105,7 @@ TEST(ConfigAlarmsTest, ErrorsNameFileLineAndKey) {
             "sluiced.toml:16:15: [alarms.target_lag_age]: 'clear_below' (1min) must be at or below "
             "'raise_above' (10s), or the alarm would flap");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.target_state]\nraise_above = 1\n")),
-            "sluiced.toml:15:1: [alarms.target_state]: unknown key 'raise_above' (valid keys: 'enabled', "
+            "sluiced.toml:15:1: [alarms.target_state]: unknown key 'raise_above' (valid keys: 'enabled' or "
             "'severity')");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms]\ndisk_free = 3\n")),
             "sluiced.toml:15:13: [alarms]: 'disk_free' must be a table [alarms.disk_free], not an integer");

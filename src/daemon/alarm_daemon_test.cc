@@ -59,6 +59,9 @@ reserved = "16KiB"
 )";
 }
 
+// Limits that fit a small max_record_size.
+std::string SmallLimits() { return "[limits]\nmax_lob_size = \"16KiB\"\nmax_string_length = 1024\n\n"; }
+
 class AlarmDaemonTest : public ::testing::Test {
  protected:
   v1::ListAlarmsResponse List() {
@@ -99,11 +102,13 @@ class AlarmDaemonTest : public ::testing::Test {
   // targets caught up.
   void ExpectEventLogRows(const std::string& check, const std::string& subject) {
     daemon_->WaitCaughtUp();
+    std::string quoted_subject;  // a SQL literal: ' doubled
+    for (char c : subject) quoted_subject += c == '\'' ? std::string("''") : std::string(1, c);
     for (const auto& t : kTargets) {
       for (const char* what : {"raised", "cleared"}) {
         EXPECT_GE(CountRows(daemon_->db(t), "event_log",
                             fmt::format("kind = 'sluice.alarm' AND text LIKE 'alarm {}: {} on {}%'", what, check,
-                                        subject)),
+                                        quoted_subject)),
                   1)
             << "target " << t << ": no '" << what << "' row of " << check << " on " << subject;
       }
@@ -147,7 +152,7 @@ TEST_F(AlarmDaemonTest, DiskFreeRaisedOnAFullFilesystemAndClearedWhenTheFileGoes
   if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs on the data directory: " << tmpfs.error();
   DaemonConfig config;
   config.journal = "segment_size = \"256KiB\"\nmax_record_size = \"64KiB\"\nfree_space_floor = 0";
-  config.extra = SmallStreams() + AlarmsToml("[alarms.disk_free]\nraise_below = \"40%\"\nclear_above = \"50%\"\n");
+  config.extra = SmallStreams() + SmallLimits() + AlarmsToml("[alarms.disk_free]\nraise_below = \"40%\"\nclear_above = \"50%\"\n");
   daemon_ = std::make_unique<Daemon>(dir_, config);
   ASSERT_NO_FATAL_FAILURE(daemon_->Start());
   ASSERT_TRUE(WaitFor([&] { return List().last_check_us() > 0; }, kDeadline));
@@ -175,7 +180,9 @@ TEST_F(AlarmDaemonTest, DiskFreeRaisedOnAFullFilesystemAndClearedWhenTheFileGoes
   v1::ListAlarmsResponse r = List();
   EXPECT_EQ(r.critical(), 1u);  // disk_free is critical by default
   for (const auto& a : r.active()) {
-    if (a.check() == "disk_free") EXPECT_LT(a.value(), 0.40);
+    if (a.check() == "disk_free") {
+      EXPECT_LT(a.value(), 0.40);
+    }
   }
   EXPECT_EQ(Sluice({"alarms"}).exit_code, 2);
 
@@ -193,7 +200,7 @@ TEST_F(AlarmDaemonTest, DiskFreeRaisedOnAFullFilesystemAndClearedWhenTheFileGoes
 TEST_F(AlarmDaemonTest, JournalBudgetRaisedWhileTargetsAreOutAndClearedWhenTheyCatchUp) {
   DaemonConfig config;
   config.journal = "segment_size = \"64KiB\"\nmax_record_size = \"32KiB\"\nbudget = \"2MiB\"";
-  config.extra = SmallStreams() + AlarmsToml("[alarms.journal_budget]\nraise_above = \"50%\"\nclear_below = \"30%\"\n");
+  config.extra = SmallStreams() + SmallLimits() + AlarmsToml("[alarms.journal_budget]\nraise_above = \"50%\"\nclear_below = \"30%\"\n");
   daemon_ = std::make_unique<Daemon>(dir_, config);
   ASSERT_NO_FATAL_FAILURE(daemon_->Start());
   for (const auto& t : kTargets) ASSERT_NO_FATAL_FAILURE(SetEnabled(t, false));
@@ -219,8 +226,8 @@ TEST_F(AlarmDaemonTest, TimeToLossNotRaisedWhenIdleRaisedUnderSteadyLoadClearedW
   DaemonConfig config;
   // 64 MiB of budget: at the load below the journal is full in minutes, under the
   // threshold of an hour; idle, never.
-  config.journal = "segment_size = \"1MiB\"\nbudget = \"64MiB\"";
-  config.extra = SmallStreams() + AlarmsToml(
+  config.journal = "segment_size = \"1MiB\"\nmax_record_size = \"512KiB\"\nbudget = \"64MiB\"";
+  config.extra = SmallStreams() + SmallLimits() + AlarmsToml(
       "[alarms.time_to_loss]\nraise_below = \"1h\"\nclear_above = \"2h\"\nwindow = \"2s\"\n");
   daemon_ = std::make_unique<Daemon>(dir_, config);
   ASSERT_NO_FATAL_FAILURE(daemon_->Start());
@@ -270,7 +277,9 @@ TEST_F(AlarmDaemonTest, LagRaisedForADisabledTargetWithWritesPendingAndClearedAf
   ASSERT_TRUE(WaitAlarm("target_lag_age", "target 'dr'", true));
   v1::ListAlarmsResponse r = List();
   for (const auto& a : r.active()) {
-    if (a.check() == "target_lag_records") EXPECT_GT(a.value(), 20);
+    if (a.check() == "target_lag_records") {
+      EXPECT_GT(a.value(), 20);
+    }
   }
   ASSERT_NO_FATAL_FAILURE(SetEnabled("dr", true));
   ASSERT_TRUE(WaitAlarm("target_lag_records", "target 'dr'", false));
