@@ -184,10 +184,32 @@ TEST_F(AlarmDaemonTest, DiskFreeRaisedOnAFullFilesystemAndClearedWhenTheFileGoes
       EXPECT_LT(a.value(), 0.40);
     }
   }
-  EXPECT_EQ(Sluice({"alarms"}).exit_code, 2);
+  {
+    RunResult table = Sluice({"alarms"});
+    EXPECT_EQ(table.exit_code, 2) << table.output;  // a critical alarm is active
+    for (const char* part : {"SEVERITY", "critical", "disk_free", "journal", "1 active: 1 critical"}) {
+      EXPECT_NE(table.output.find(part), std::string::npos) << "'" << part << "' not in:\n" << table.output;
+    }
+  }
+  // --watch: the current set first (the JSON snapshot names the alarm), then it ends after
+  // the one clear below, with the exit code of what is active then (nothing).
+  ChildProcess watcher;
+  ASSERT_TRUE(watcher
+                  .Start({SLUICE_CLI_PATH, "alarms", "--watch", "--json", "--events", "1"}, dir_.Sub("watch.out"),
+                         {{"SLUICE_ADDRESS", daemon_->address()}, {"SLUICE_TOKEN", kAdminToken}})
+                  .ok());
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(dir_.Sub("watch.out")).find("disk_free") != std::string::npos; },
+                      kDeadline));
 
   std::filesystem::remove(filler);
   ASSERT_TRUE(WaitAlarm("disk_free", "journal", false));
+  EXPECT_EQ(watcher.Wait(kDeadline), 0);
+  const std::string watched = ReadFile(dir_.Sub("watch.out"));
+  const size_t snapshot = watched.find("\"snapshot\":true");
+  const size_t cleared = watched.find("\"raised\":false");
+  EXPECT_NE(snapshot, std::string::npos) << watched;
+  EXPECT_NE(cleared, std::string::npos) << watched;
+  EXPECT_LT(snapshot, cleared) << watched;
   EXPECT_EQ(Sluice({"alarms"}).exit_code, 0);
   ExpectEventLogRows("disk_free", "journal");
   // The log names check, subject, value and threshold.
