@@ -8,7 +8,8 @@ namespace sluice::alarm {
 
 bool NextActive(const CheckSpec& spec, bool active, double value) {
   if (std::isnan(value)) return active;  // nothing measured: nothing changes
-  if (spec.direction == Direction::kAbove) return active ? !(value < spec.clear) : value > spec.raise;
+  if (spec.direction == Direction::kAbove)
+    return active ? !(value < spec.clear) : value > spec.raise;
   return active ? !(value > spec.clear) : value < spec.raise;
 }
 
@@ -38,10 +39,11 @@ std::string FormatValue(double value, Unit unit) {
 }
 
 std::string Describe(const AlarmEvent& e) {
-  return fmt::format("alarm {}: {} on {}: value {}{} ({} {}) [{}]", e.raised ? "raised" : "cleared", e.check,
-                     e.subject, FormatValue(e.value, e.unit), e.detail.empty() ? "" : " (" + e.detail + ")",
-                     e.raised ? "raise threshold" : "clear threshold", FormatValue(e.threshold, e.unit),
-                     config::AlarmSeverityName(e.severity));
+  return fmt::format("alarm {}: {} on {}: value {}{} ({} {}) [{}]", e.raised ? "raised" : "cleared",
+                     e.check, e.subject, FormatValue(e.value, e.unit),
+                     e.detail.empty() ? "" : " (" + e.detail + ")",
+                     e.raised ? "raise threshold" : "clear threshold",
+                     FormatValue(e.threshold, e.unit), config::AlarmSeverityName(e.severity));
 }
 
 }  // namespace sluice::alarm

@@ -30,7 +30,8 @@ std::vector<AlarmEvent> AlarmEngine::Evaluate(const std::vector<Observation>& ob
   std::lock_guard lk(mu_);
   last_pass_us_ = now;
   for (const Observation& o : observations) {
-    auto spec = std::find_if(specs_.begin(), specs_.end(), [&](const CheckSpec& s) { return s.name == o.check; });
+    auto spec = std::find_if(specs_.begin(), specs_.end(),
+                             [&](const CheckSpec& s) { return s.name == o.check; });
     if (spec == specs_.end()) continue;
     const auto key = std::make_pair(o.check, o.subject);
     auto it = active_.find(key);
@@ -54,7 +55,8 @@ std::vector<AlarmEvent> AlarmEngine::Evaluate(const std::vector<Observation>& ob
     e.at_us = now;
     e.seq = ++seq_;
     if (now_active) {
-      active_[key] = ActiveAlarm{o.check, o.subject, spec->severity, o.value, spec->raise, spec->unit, o.detail, now};
+      active_[key] = ActiveAlarm{o.check,     o.subject,  spec->severity, o.value,
+                                 spec->raise, spec->unit, o.detail,       now};
     } else {
       active_.erase(it);
     }
@@ -79,7 +81,8 @@ void AlarmEngine::Start(std::chrono::microseconds interval, MeasureFn measure, E
   });
 }
 
-void AlarmEngine::Loop(std::chrono::microseconds interval, const MeasureFn& measure, const EventSink& sink) {
+void AlarmEngine::Loop(std::chrono::microseconds interval, const MeasureFn& measure,
+                       const EventSink& sink) {
   std::unique_lock lk(mu_);
   while (!stopped_) {
     lk.unlock();
@@ -143,9 +146,11 @@ AlarmEngine::Watch::~Watch() {
   std::erase(engine_->watches_, this);
 }
 
-AlarmEngine::Watch::Result AlarmEngine::Watch::Next(std::chrono::milliseconds timeout, AlarmEvent* event) {
+AlarmEngine::Watch::Result AlarmEngine::Watch::Next(std::chrono::milliseconds timeout,
+                                                    AlarmEvent* event) {
   std::unique_lock lk(engine_->mu_);
-  engine_->cv_.wait_for(lk, timeout, [&] { return !queue_.empty() || overflow_ || engine_->stopped_; });
+  engine_->cv_.wait_for(lk, timeout,
+                        [&] { return !queue_.empty() || overflow_ || engine_->stopped_; });
   if (!queue_.empty()) {
     *event = std::move(queue_.front());
     queue_.pop_front();

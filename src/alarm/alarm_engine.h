@@ -33,11 +33,11 @@ namespace sluice::alarm {
 using SeverityCounts = std::array<uint64_t, 3>;
 
 struct AlarmSnapshot {
-  std::vector<ActiveAlarm> active;   // in order of (check, subject)
-  std::vector<AlarmEvent> history;   // oldest first, at most the history limit
-  SeverityCounts counts{};           // of `active`
-  uint64_t last_seq = 0;             // of the last event so far
-  int64_t last_pass_us = 0;          // when the checks last ran (0: not yet)
+  std::vector<ActiveAlarm> active;  // in order of (check, subject)
+  std::vector<AlarmEvent> history;  // oldest first, at most the history limit
+  SeverityCounts counts{};          // of `active`
+  uint64_t last_seq = 0;            // of the last event so far
+  int64_t last_pass_us = 0;         // when the checks last ran (0: not yet)
 };
 
 class AlarmEngine {

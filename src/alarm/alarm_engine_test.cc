@@ -2,8 +2,8 @@
 // history, counts and watches, and the checks' arithmetic (time to loss, shares).
 #include "alarm/alarm_engine.h"
 
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <thread>
 
@@ -71,7 +71,8 @@ TEST(AlarmEngineTest, RaisesAndClearsOncePerCrossingWithHistoryAndCounts) {
   size_t raises = 0, clears = 0;
   for (double v : lag) {
     ++now;
-    for (const auto& e : engine.Evaluate({{"lag", "target 'a'", v, ""}, {"unknown", "x", 1e9, ""}})) {
+    for (const auto& e :
+         engine.Evaluate({{"lag", "target 'a'", v, ""}, {"unknown", "x", 1e9, ""}})) {
       (e.raised ? raises : clears)++;
       EXPECT_EQ(e.check, "lag");
       EXPECT_EQ(e.at_us, now);
@@ -87,7 +88,8 @@ TEST(AlarmEngineTest, RaisesAndClearsOncePerCrossingWithHistoryAndCounts) {
   EXPECT_EQ(s.counts[static_cast<size_t>(Severity::kCritical)], 0u);
   EXPECT_EQ(s.history.size(), 3u);  // bounded
   EXPECT_EQ(s.last_seq, raises + clears);
-  for (size_t i = 1; i < s.history.size(); ++i) EXPECT_EQ(s.history[i].seq, s.history[i - 1].seq + 1);
+  for (size_t i = 1; i < s.history.size(); ++i)
+    EXPECT_EQ(s.history[i].seq, s.history[i - 1].seq + 1);
 
   engine.Evaluate({{"free", "journal", 0.05, ""}});
   EXPECT_EQ(engine.Counts()[static_cast<size_t>(Severity::kCritical)], 1u);
@@ -118,15 +120,16 @@ TEST(AlarmEngineTest, ThreadRunsPassesAndHandsEventsToTheSink) {
   std::mutex mu;
   std::vector<AlarmEvent> sunk;
   std::atomic<int> passes{0};
-  engine.Start(std::chrono::milliseconds(1),
-               [&](int64_t) {
-                 int n = ++passes;
-                 return std::vector<Observation>{{"lag", "a", n < 3 ? 1.0 : 0.0, ""}};
-               },
-               [&](const AlarmEvent& e) {
-                 std::lock_guard lk(mu);
-                 sunk.push_back(e);
-               });
+  engine.Start(
+      std::chrono::milliseconds(1),
+      [&](int64_t) {
+        int n = ++passes;
+        return std::vector<Observation>{{"lag", "a", n < 3 ? 1.0 : 0.0, ""}};
+      },
+      [&](const AlarmEvent& e) {
+        std::lock_guard lk(mu);
+        sunk.push_back(e);
+      });
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {
     {
@@ -167,7 +170,8 @@ TEST(CheckSetTest, TimeToLossIsRoomOverGrowthAndAbsentWhenIdle) {
   in.disk_total_bytes = 100'000'000;
   in.free_space_floor_bytes = 1'000'000;
   in.journal_budget_bytes = 2'000'000;
-  auto find = [](const std::vector<Observation>& obs, const std::string& check) -> const Observation* {
+  auto find = [](const std::vector<Observation>& obs,
+                 const std::string& check) -> const Observation* {
     for (const auto& o : obs) {
       if (o.check == check) return &o;
     }
@@ -194,7 +198,8 @@ TEST(CheckSetTest, TimeToLossIsRoomOverGrowthAndAbsentWhenIdle) {
   ASSERT_NE(ttl, nullptr);
   EXPECT_TRUE(std::isinf(ttl->value));
   auto specs = SpecsFromConfig(c);
-  auto spec = std::find_if(specs.begin(), specs.end(), [](const CheckSpec& s) { return s.name == kTimeToLoss; });
+  auto spec = std::find_if(specs.begin(), specs.end(),
+                           [](const CheckSpec& s) { return s.name == kTimeToLoss; });
   ASSERT_NE(spec, specs.end());
   EXPECT_FALSE(NextActive(*spec, false, ttl->value));
   EXPECT_FALSE(NextActive(*spec, true, ttl->value));

@@ -19,7 +19,7 @@ namespace sluice::alarm {
 
 struct TargetInputs {
   std::string name;
-  uint64_t lag_records = 0;        // over every stream
+  uint64_t lag_records = 0;             // over every stream
   int64_t oldest_unapplied_age_us = 0;  // 0: nothing waits
   // Empty when the target is fine; else what is wrong ("down: ...", "diverged on stream
   // 'model'", "needs resync on stream 'samples': ...", "blocked on stream 'sql'").
@@ -32,7 +32,7 @@ struct AlarmInputs {
   std::optional<uint64_t> disk_free_bytes;
   std::optional<uint64_t> disk_total_bytes;
   uint64_t journal_bytes = 0;
-  uint64_t journal_budget_bytes = 0;  // 0: no budget
+  uint64_t journal_budget_bytes = 0;    // 0: no budget
   uint64_t free_space_floor_bytes = 0;  // the journal stops taking records there
   std::vector<TargetInputs> targets;
 };

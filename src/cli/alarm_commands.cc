@@ -96,7 +96,8 @@ int RunWatch(Connection& conn, const AlarmsArgs& args) {
     }
   }
   grpc::Status st = stream->Finish();
-  if (!st.ok() && !(args.events > 0 && seen >= args.events)) return Failed(conn, "Admin.WatchAlarms", st);
+  if (!st.ok() && !(args.events > 0 && seen >= args.events))
+    return Failed(conn, "Admin.WatchAlarms", st);
   google::protobuf::RepeatedPtrField<v1::Alarm> now;
   for (const auto& [key, a] : active) *now.Add() = a;
   return AlarmsExitCode(now);
@@ -118,9 +119,11 @@ void RegisterAlarmCommands(CLI::App& app, Context* context) {
       "The service's active alarms (severity, check, subject, value, threshold, since when) and "
       "the recent raises and clears; --watch: the current set, then every raise and clear as it "
       "happens (docs/alarms.md)");
-  cmd->add_flag("--watch", args->watch, "Follow the alarms: print every raise and clear until interrupted");
-  cmd->add_flag("--json", args->json,
-                "Print Admin.ListAlarms as JSON (with --watch: one Admin.WatchAlarms update per line)");
+  cmd->add_flag("--watch", args->watch,
+                "Follow the alarms: print every raise and clear until interrupted");
+  cmd->add_flag(
+      "--json", args->json,
+      "Print Admin.ListAlarms as JSON (with --watch: one Admin.WatchAlarms update per line)");
   cmd->add_option("--events", args->events, "With --watch: stop after N raises and clears")
       ->check(CLI::NonNegativeNumber);
   cmd->footer(

@@ -32,22 +32,25 @@ std::string RenderAlarms(const v1::ListAlarmsResponse& r, int64_t now_us, int re
       while (!line.empty() && line.back() == ' ') line.pop_back();
       out += line + "\n";
     }
-    out += fmt::format("{} active: {} critical, {} warning, {} info\n", r.active_size(), r.critical(), r.warning(),
-                       r.info());
+    out += fmt::format("{} active: {} critical, {} warning, {} info\n", r.active_size(),
+                       r.critical(), r.warning(), r.info());
   }
   if (recent > 0 && !r.history().empty()) {
     out += "recent raises and clears:\n";
     const int n = r.history_size();
-    for (int i = std::max(0, n - recent); i < n; ++i) out += "  " + RenderAlarmEvent(r.history(i), now_us);
+    for (int i = std::max(0, n - recent); i < n; ++i)
+      out += "  " + RenderAlarmEvent(r.history(i), now_us);
   }
   return out;
 }
 
 std::string RenderAlarmEvent(const v1::AlarmEvent& e, int64_t now_us) {
   const v1::Alarm& a = e.alarm();
-  return fmt::format("{}  {:<7}  {:<8}  {}  {}  {} ({} threshold {}){}\n", HumanTime(a.since_us(), now_us),
-                     e.raised() ? "raised" : "cleared", a.severity(), a.check(), a.subject(), a.value_text(),
-                     e.raised() ? "raise" : "clear", a.threshold_text(), a.detail().empty() ? "" : "  " + a.detail());
+  return fmt::format("{}  {:<7}  {:<8}  {}  {}  {} ({} threshold {}){}\n",
+                     HumanTime(a.since_us(), now_us), e.raised() ? "raised" : "cleared",
+                     a.severity(), a.check(), a.subject(), a.value_text(),
+                     e.raised() ? "raise" : "clear", a.threshold_text(),
+                     a.detail().empty() ? "" : "  " + a.detail());
 }
 
 }  // namespace sluice::cli

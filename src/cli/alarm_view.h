@@ -31,7 +31,8 @@ int AlarmsExitCode(const Alarms& active) {
 // The active alarms as a table (or "no active alarms"), then up to `recent` of the last
 // raises and clears.
 std::string RenderAlarms(const v1::ListAlarmsResponse& r, int64_t now_us, int recent = 10);
-// One line: "12:00:01.234 UTC  RAISED   critical  disk_free  journal  8.0% (raise threshold 10.0%)  detail"
+// One line: "12:00:01.234 UTC  RAISED   critical  disk_free  journal  8.0% (raise threshold 10.0%)
+// detail"
 std::string RenderAlarmEvent(const v1::AlarmEvent& e, int64_t now_us);
 
 }  // namespace sluice::cli

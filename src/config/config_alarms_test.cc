@@ -81,34 +81,45 @@ TEST(ConfigAlarmsTest, ErrorsNameFileLineAndKey) {
             "sluiced.toml:15:1: [alarms]: unknown key 'intervall' (did you mean 'interval'?)");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_fre]\n")),
             "sluiced.toml:14:9: [alarms]: unknown key 'disk_fre' (did you mean 'disk_free'?)");
-  EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_free]\nseverity = \"fatal\"\n")),
-            "sluiced.toml:15:12: [alarms.disk_free]: 'severity' must be one of \"info\", \"warning\" or "
-            "\"critical\", not \"fatal\"");
-  EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_free]\nraise_below = \"20%\"\nclear_above = \"10%\"\n")),
-            "sluiced.toml:16:15: [alarms.disk_free]: 'clear_above' (10%) must be at or above 'raise_below' "
-            "(20%), or the alarm would flap");
+  EXPECT_EQ(
+      ErrorOf(WithMinimal("[alarms.disk_free]\nseverity = \"fatal\"\n")),
+      "sluiced.toml:15:12: [alarms.disk_free]: 'severity' must be one of \"info\", \"warning\" or "
+      "\"critical\", not \"fatal\"");
+  EXPECT_EQ(
+      ErrorOf(WithMinimal("[alarms.disk_free]\nraise_below = \"20%\"\nclear_above = \"10%\"\n")),
+      "sluiced.toml:16:15: [alarms.disk_free]: 'clear_above' (10%) must be at or above "
+      "'raise_below' "
+      "(20%), or the alarm would flap");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_free]\nraise_below = \"20%\"\n")),
-            "sluiced.toml:15:15: [alarms.disk_free]: 'clear_above' (15%) must be at or above 'raise_below' "
+            "sluiced.toml:15:15: [alarms.disk_free]: 'clear_above' (15%) must be at or above "
+            "'raise_below' "
             "(20%), or the alarm would flap ('clear_above' is its default: set it too)");
-  EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_free]\nraise_below = \"1GiB\"\nclear_above = \"20%\"\n")),
-            "sluiced.toml:16:15: [alarms.disk_free]: 'raise_below' and 'clear_above' must both be "
-            "percentages or both sizes");
+  EXPECT_EQ(
+      ErrorOf(WithMinimal("[alarms.disk_free]\nraise_below = \"1GiB\"\nclear_above = \"20%\"\n")),
+      "sluiced.toml:16:15: [alarms.disk_free]: 'raise_below' and 'clear_above' must both be "
+      "percentages or both sizes");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_free]\nraise_below = \"1GiB\"\n")),
-            "sluiced.toml:15:15: [alarms.disk_free]: 'raise_below' is a size: give 'clear_above' as a size "
+            "sluiced.toml:15:15: [alarms.disk_free]: 'raise_below' is a size: give 'clear_above' "
+            "as a size "
             "too (its default is a percentage)");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.journal_budget]\nraise_above = \"1GiB\"\n")),
-            "sluiced.toml:15:15: [alarms.journal_budget]: 'raise_above' must be a percentage like \"80%\" "
+            "sluiced.toml:15:15: [alarms.journal_budget]: 'raise_above' must be a percentage like "
+            "\"80%\" "
             "(0% to 100%), not \"1GiB\"");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.target_lag_records]\nraise_above = \"many\"\n")),
-            "sluiced.toml:15:15: [alarms.target_lag_records]: 'raise_above' must be an integer, not a string");
-  EXPECT_EQ(ErrorOf(WithMinimal("[alarms.target_lag_age]\nraise_above = \"10s\"\nclear_below = \"1min\"\n")),
+            "sluiced.toml:15:15: [alarms.target_lag_records]: 'raise_above' must be an integer, "
+            "not a string");
+  EXPECT_EQ(ErrorOf(WithMinimal(
+                "[alarms.target_lag_age]\nraise_above = \"10s\"\nclear_below = \"1min\"\n")),
             "sluiced.toml:16:15: [alarms.target_lag_age]: 'clear_below' (1min) must be at or below "
             "'raise_above' (10s), or the alarm would flap");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.target_state]\nraise_above = 1\n")),
-            "sluiced.toml:15:1: [alarms.target_state]: unknown key 'raise_above' (valid keys: 'enabled' or "
+            "sluiced.toml:15:1: [alarms.target_state]: unknown key 'raise_above' (valid keys: "
+            "'enabled' or "
             "'severity')");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms]\ndisk_free = 3\n")),
-            "sluiced.toml:15:13: [alarms]: 'disk_free' must be a table [alarms.disk_free], not an integer");
+            "sluiced.toml:15:13: [alarms]: 'disk_free' must be a table [alarms.disk_free], not an "
+            "integer");
 }
 
 }  // namespace

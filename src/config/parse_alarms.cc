@@ -59,16 +59,21 @@ std::optional<std::pair<double, Unit>> Threshold(TableReader& r, std::string_vie
     case Unit::kShare:
     case Unit::kBytes: {
       const bool size_allowed = unit == Unit::kBytes;
-            auto s = r.String(key);
+      auto s = r.String(key);
       if (!s) return std::nullopt;
       if (auto share = ParsePercent(*s)) return std::pair{*share, Unit::kShare};
       if (!size_allowed) {
-        r.ErrorAtValue(key, fmt::format("'{}' must be a percentage like \"80%\" (0% to 100%), not \"{}\"", key, *s));
+        r.ErrorAtValue(
+            key, fmt::format("'{}' must be a percentage like \"80%\" (0% to 100%), not \"{}\"", key,
+                             *s));
         return std::nullopt;
       }
       auto bytes = ParseSize(*s);
       if (!bytes.ok()) {
-        r.ErrorAtValue(key, fmt::format("'{}' must be a percentage like \"10%\" or a size like \"2GiB\", not \"{}\"", key, *s));
+        r.ErrorAtValue(
+            key, fmt::format(
+                     "'{}' must be a percentage like \"10%\" or a size like \"2GiB\", not \"{}\"",
+                     key, *s));
         return std::nullopt;
       }
       return std::pair{static_cast<double>(*bytes), Unit::kBytes};
@@ -128,42 +133,56 @@ void Parser::ReadAlarms(const toml::table& root) {
       auto clear = Threshold(c, clear_key, asked);
       Unit u = unit;
       if (raise && clear && raise->second != clear->second) {
-        c.ErrorAtValue(clear_key, fmt::format("'{}' and '{}' must both be percentages or both sizes", raise_key,
-                                              clear_key));
+        c.ErrorAtValue(clear_key,
+                       fmt::format("'{}' and '{}' must both be percentages or both sizes",
+                                   raise_key, clear_key));
         return c;
       }
       if (raise || clear) u = (raise ? raise : clear)->second;
       if (u != unit && !(raise && clear)) {
         const std::string& given = raise ? raise_key : clear_key;
         const std::string& other = raise ? clear_key : raise_key;
-        c.ErrorAtValue(given, fmt::format("'{}' is a size: give '{}' as a size too (its default is a percentage)",
-                                          given, other));
+        c.ErrorAtValue(
+            given,
+            fmt::format("'{}' is a size: give '{}' as a size too (its default is a percentage)",
+                        given, other));
         return c;
       }
       if (raise) check->raise = raise->first;
       if (clear) check->clear = clear->first;
       if (share_or_bytes) a.disk_free_share = u == Unit::kShare;
       if ((raise || clear) && (below ? check->clear < check->raise : check->clear > check->raise)) {
-        c.ErrorAtValue(clear ? clear_key : raise_key,
-                       fmt::format("'{}' ({}) must be {} '{}' ({}), or the alarm would flap{}", clear_key,
-                                   Shown(check->clear, u), below ? "at or above" : "at or below", raise_key,
-                                   Shown(check->raise, u),
-                                   clear ? "" : fmt::format(" ('{}' is its default: set it too)", clear_key)));
+        c.ErrorAtValue(
+            clear ? clear_key : raise_key,
+            fmt::format("'{}' ({}) must be {} '{}' ({}), or the alarm would flap{}", clear_key,
+                        Shown(check->clear, u), below ? "at or above" : "at or below", raise_key,
+                        Shown(check->raise, u),
+                        clear ? "" : fmt::format(" ('{}' is its default: set it too)", clear_key)));
       }
     }
     return c;
   };
 
-  if (auto c = read_check("disk_free", kBelowKeys, &a.disk_free, true, Unit::kShare, true)) c->CheckUnknownKeys();
-  if (auto c = read_check("journal_budget", kAboveKeys, &a.journal_budget, false, Unit::kShare, false)) c->CheckUnknownKeys();
-  if (auto c = read_check("time_to_loss", kTimeToLossKeys, &a.time_to_loss, true, Unit::kSeconds, false)) {
+  if (auto c = read_check("disk_free", kBelowKeys, &a.disk_free, true, Unit::kShare, true))
+    c->CheckUnknownKeys();
+  if (auto c =
+          read_check("journal_budget", kAboveKeys, &a.journal_budget, false, Unit::kShare, false))
+    c->CheckUnknownKeys();
+  if (auto c = read_check("time_to_loss", kTimeToLossKeys, &a.time_to_loss, true, Unit::kSeconds,
+                          false)) {
     if (auto v = c->Dur("window")) a.time_to_loss_window = *v;
     c->CheckUnknownKeys();
   }
-  if (auto c = read_check("target_lag_records", kAboveKeys, &a.lag_records, false, Unit::kRecords, false)) c->CheckUnknownKeys();
-  if (auto c = read_check("target_lag_age", kAboveKeys, &a.lag_age, false, Unit::kSeconds, false)) c->CheckUnknownKeys();
-  if (auto c = read_check("target_state", kSeverityKeys, &a.target_state, false, Unit::kRecords, false)) c->CheckUnknownKeys();
-  if (auto c = read_check("error_log", kSeverityKeys, &a.error_log, false, Unit::kRecords, false)) c->CheckUnknownKeys();
+  if (auto c = read_check("target_lag_records", kAboveKeys, &a.lag_records, false, Unit::kRecords,
+                          false))
+    c->CheckUnknownKeys();
+  if (auto c = read_check("target_lag_age", kAboveKeys, &a.lag_age, false, Unit::kSeconds, false))
+    c->CheckUnknownKeys();
+  if (auto c =
+          read_check("target_state", kSeverityKeys, &a.target_state, false, Unit::kRecords, false))
+    c->CheckUnknownKeys();
+  if (auto c = read_check("error_log", kSeverityKeys, &a.error_log, false, Unit::kRecords, false))
+    c->CheckUnknownKeys();
   r.CheckUnknownKeys();
 }
 

@@ -60,7 +60,9 @@ reserved = "16KiB"
 }
 
 // Limits that fit a small max_record_size.
-std::string SmallLimits() { return "[limits]\nmax_lob_size = \"16KiB\"\nmax_string_length = 1024\n\n"; }
+std::string SmallLimits() {
+  return "[limits]\nmax_lob_size = \"16KiB\"\nmax_string_length = 1024\n\n";
+}
 
 class AlarmDaemonTest : public ::testing::Test {
  protected:
@@ -71,7 +73,8 @@ class AlarmDaemonTest : public ::testing::Test {
     EXPECT_TRUE(st.ok()) << st.error_message();
     return r;
   }
-  static bool IsActive(const v1::ListAlarmsResponse& r, const std::string& check, const std::string& subject) {
+  static bool IsActive(const v1::ListAlarmsResponse& r, const std::string& check,
+                       const std::string& subject) {
     for (const auto& a : r.active()) {
       if (a.check() == check && a.subject() == subject) return true;
     }
@@ -107,8 +110,8 @@ class AlarmDaemonTest : public ::testing::Test {
     for (const auto& t : kTargets) {
       for (const char* what : {"raised", "cleared"}) {
         EXPECT_GE(CountRows(daemon_->db(t), "event_log",
-                            fmt::format("kind = 'sluice.alarm' AND text LIKE 'alarm {}: {} on {}%'", what, check,
-                                        quoted_subject)),
+                            fmt::format("kind = 'sluice.alarm' AND text LIKE 'alarm {}: {} on {}%'",
+                                        what, check, quoted_subject)),
                   1)
             << "target " << t << ": no '" << what << "' row of " << check << " on " << subject;
       }
@@ -116,7 +119,8 @@ class AlarmDaemonTest : public ::testing::Test {
   }
   RunResult Sluice(std::vector<std::string> args) {
     args.insert(args.begin(), SLUICE_CLI_PATH);
-    return RunCommand(args, dir_.Sub("cli.out"), {{"SLUICE_ADDRESS", daemon_->address()}, {"SLUICE_TOKEN", kAdminToken}});
+    return RunCommand(args, dir_.Sub("cli.out"),
+                      {{"SLUICE_ADDRESS", daemon_->address()}, {"SLUICE_TOKEN", kAdminToken}});
   }
 
   TempDir dir_;
@@ -149,10 +153,12 @@ class TmpfsMount {
 
 TEST_F(AlarmDaemonTest, DiskFreeRaisedOnAFullFilesystemAndClearedWhenTheFileGoes) {
   TmpfsMount tmpfs(dir_.Sub("data"), "16m");
-  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs on the data directory: " << tmpfs.error();
+  if (!tmpfs.mounted())
+    GTEST_SKIP() << "cannot mount a tmpfs on the data directory: " << tmpfs.error();
   DaemonConfig config;
   config.journal = "segment_size = \"256KiB\"\nmax_record_size = \"64KiB\"\nfree_space_floor = 0";
-  config.extra = SmallStreams() + SmallLimits() + AlarmsToml("[alarms.disk_free]\nraise_below = \"40%\"\nclear_above = \"50%\"\n");
+  config.extra = SmallStreams() + SmallLimits() +
+                 AlarmsToml("[alarms.disk_free]\nraise_below = \"40%\"\nclear_above = \"50%\"\n");
   daemon_ = std::make_unique<Daemon>(dir_, config);
   ASSERT_NO_FATAL_FAILURE(daemon_->Start());
   ASSERT_TRUE(WaitFor([&] { return List().last_check_us() > 0; }, kDeadline));
@@ -187,19 +193,23 @@ TEST_F(AlarmDaemonTest, DiskFreeRaisedOnAFullFilesystemAndClearedWhenTheFileGoes
   {
     RunResult table = Sluice({"alarms"});
     EXPECT_EQ(table.exit_code, 2) << table.output;  // a critical alarm is active
-    for (const char* part : {"SEVERITY", "critical", "disk_free", "journal", "1 active: 1 critical"}) {
-      EXPECT_NE(table.output.find(part), std::string::npos) << "'" << part << "' not in:\n" << table.output;
+    for (const char* part :
+         {"SEVERITY", "critical", "disk_free", "journal", "1 active: 1 critical"}) {
+      EXPECT_NE(table.output.find(part), std::string::npos) << "'" << part << "' not in:\n"
+                                                            << table.output;
     }
   }
   // --watch: the current set first (the JSON snapshot names the alarm), then it ends after
   // the one clear below, with the exit code of what is active then (nothing).
   ChildProcess watcher;
   ASSERT_TRUE(watcher
-                  .Start({SLUICE_CLI_PATH, "alarms", "--watch", "--json", "--events", "1"}, dir_.Sub("watch.out"),
+                  .Start({SLUICE_CLI_PATH, "alarms", "--watch", "--json", "--events", "1"},
+                         dir_.Sub("watch.out"),
                          {{"SLUICE_ADDRESS", daemon_->address()}, {"SLUICE_TOKEN", kAdminToken}})
                   .ok());
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(dir_.Sub("watch.out")).find("disk_free") != std::string::npos; },
-                      kDeadline));
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_.Sub("watch.out")).find("disk_free") != std::string::npos; },
+      kDeadline));
 
   std::filesystem::remove(filler);
   ASSERT_TRUE(WaitAlarm("disk_free", "journal", false));
@@ -222,7 +232,9 @@ TEST_F(AlarmDaemonTest, DiskFreeRaisedOnAFullFilesystemAndClearedWhenTheFileGoes
 TEST_F(AlarmDaemonTest, JournalBudgetRaisedWhileTargetsAreOutAndClearedWhenTheyCatchUp) {
   DaemonConfig config;
   config.journal = "segment_size = \"64KiB\"\nmax_record_size = \"32KiB\"\nbudget = \"2MiB\"";
-  config.extra = SmallStreams() + SmallLimits() + AlarmsToml("[alarms.journal_budget]\nraise_above = \"50%\"\nclear_below = \"30%\"\n");
+  config.extra =
+      SmallStreams() + SmallLimits() +
+      AlarmsToml("[alarms.journal_budget]\nraise_above = \"50%\"\nclear_below = \"30%\"\n");
   daemon_ = std::make_unique<Daemon>(dir_, config);
   ASSERT_NO_FATAL_FAILURE(daemon_->Start());
   for (const auto& t : kTargets) ASSERT_NO_FATAL_FAILURE(SetEnabled(t, false));
@@ -249,8 +261,10 @@ TEST_F(AlarmDaemonTest, TimeToLossNotRaisedWhenIdleRaisedUnderSteadyLoadClearedW
   // 64 MiB of budget: at the load below the journal is full in minutes, under the
   // threshold of an hour; idle, never.
   config.journal = "segment_size = \"1MiB\"\nmax_record_size = \"512KiB\"\nbudget = \"64MiB\"";
-  config.extra = SmallStreams() + SmallLimits() + AlarmsToml(
-      "[alarms.time_to_loss]\nraise_below = \"1h\"\nclear_above = \"2h\"\nwindow = \"2s\"\n");
+  config.extra =
+      SmallStreams() + SmallLimits() +
+      AlarmsToml(
+          "[alarms.time_to_loss]\nraise_below = \"1h\"\nclear_above = \"2h\"\nwindow = \"2s\"\n");
   daemon_ = std::make_unique<Daemon>(dir_, config);
   ASSERT_NO_FATAL_FAILURE(daemon_->Start());
   for (const auto& t : kTargets) ASSERT_NO_FATAL_FAILURE(SetEnabled(t, false));
@@ -271,7 +285,8 @@ TEST_F(AlarmDaemonTest, TimeToLossNotRaisedWhenIdleRaisedUnderSteadyLoadClearedW
       *req.add_records() = SampleRecord(i * 1000, 1000, NowMicros());
       v1::CommitResponse resp;
       if (!daemon_->Commit(req, &resp).ok()) failures++;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pacing the load, not waiting on it
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(20));  // pacing the load, not waiting on it
     }
   });
   const bool raised = WaitAlarm("time_to_loss", "journal", true);
@@ -331,10 +346,12 @@ TEST_F(AlarmDaemonTest, ErrorLogRaisedByAPoisonRecordClearedByDiscardAndWatchSee
       updates.push_back(u);
     }
   });
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lk(mu);
-    return !updates.empty();
-  }, kDeadline));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lk(mu);
+        return !updates.empty();
+      },
+      kDeadline));
 
   // The same point twice: every target rejects the second insert (primary key).
   for (int i = 0; i < 2; ++i) {
@@ -363,12 +380,16 @@ TEST_F(AlarmDaemonTest, ErrorLogRaisedByAPoisonRecordClearedByDiscardAndWatchSee
     EXPECT_EQ(resp.done(), 1u);
   }
   for (const auto& t : kTargets) ASSERT_TRUE(WaitAlarm("error_log", "target '" + t + "'", false));
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lk(mu);
-    int clears = 0;
-    for (const auto& u : updates) clears += !u.snapshot() && !u.event().raised() && u.event().alarm().check() == "error_log";
-    return clears == static_cast<int>(kTargets.size());
-  }, kDeadline));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lk(mu);
+        int clears = 0;
+        for (const auto& u : updates)
+          clears +=
+              !u.snapshot() && !u.event().raised() && u.event().alarm().check() == "error_log";
+        return clears == static_cast<int>(kTargets.size());
+      },
+      kDeadline));
   watch_ctx->TryCancel();
   reader.join();
 
@@ -385,7 +406,9 @@ TEST_F(AlarmDaemonTest, ErrorLogRaisedByAPoisonRecordClearedByDiscardAndWatchSee
     const std::string subject = "target '" + t + "'";
     uint64_t raised = 0, cleared = 0;
     for (const auto& u : updates) {
-      if (u.snapshot() || u.event().alarm().check() != "error_log" || u.event().alarm().subject() != subject) continue;
+      if (u.snapshot() || u.event().alarm().check() != "error_log" ||
+          u.event().alarm().subject() != subject)
+        continue;
       (u.event().raised() ? raised : cleared) = u.event().seq();
     }
     EXPECT_GT(raised, 0u) << subject;

@@ -40,7 +40,9 @@ NodeAlarms::NodeAlarms(const config::Config& config, admission::Admitter* admitt
 void NodeAlarms::Start(StatusFn status) {
   engine_.Start(
       config_.alarms.interval,
-      [this, status = std::move(status)](int64_t now_us) { return checks_.Measure(now_us, Inputs(status())); },
+      [this, status = std::move(status)](int64_t now_us) {
+        return checks_.Measure(now_us, Inputs(status()));
+      },
       [this](const alarm::AlarmEvent& e) { Journal(e); });
 }
 
@@ -51,7 +53,8 @@ alarm::AlarmInputs NodeAlarms::Inputs(const v1::StatusResponse& status) const {
     in.disk_free_bytes = disk->free_bytes;
     in.disk_total_bytes = disk->total_bytes;
   } else {
-    SLUICE_LOG_WARN("alarms: the journal's free space is not known this time: {}", disk.status().ToString());
+    SLUICE_LOG_WARN("alarms: the journal's free space is not known this time: {}",
+                    disk.status().ToString());
   }
   in.journal_bytes = status.journal_bytes();
   in.journal_budget_bytes = status.journal_budget_bytes();
@@ -63,7 +66,8 @@ alarm::AlarmInputs NodeAlarms::Inputs(const v1::StatusResponse& status) const {
       if (open.ok()) {
         ti.open_errors = open->size();
       } else {
-        SLUICE_LOG_WARN("alarms: the error log of target '{}' cannot be read: {}", t.name(), open.status().ToString());
+        SLUICE_LOG_WARN("alarms: the error log of target '{}' cannot be read: {}", t.name(),
+                        open.status().ToString());
       }
     }
     in.targets.push_back(std::move(ti));
@@ -71,7 +75,8 @@ alarm::AlarmInputs NodeAlarms::Inputs(const v1::StatusResponse& status) const {
   return in;
 }
 
-alarm::TargetInputs NodeAlarms::TargetFromStatus(const v1::StatusResponse& status, const v1::TargetStatus& t) {
+alarm::TargetInputs NodeAlarms::TargetFromStatus(const v1::StatusResponse& status,
+                                                 const v1::TargetStatus& t) {
   alarm::TargetInputs ti;
   ti.name = t.name();
   std::string trouble;
@@ -87,7 +92,8 @@ alarm::TargetInputs NodeAlarms::TargetFromStatus(const v1::StatusResponse& statu
                       a.last_error().empty() ? "" : ": " + a.last_error()));
     }
     if (a.state() == "blocked") {
-      add(fmt::format("blocked on stream '{}'{}", a.stream(), a.last_error().empty() ? "" : ": " + a.last_error()));
+      add(fmt::format("blocked on stream '{}'{}", a.stream(),
+                      a.last_error().empty() ? "" : ": " + a.last_error()));
     }
   }
   ti.trouble = std::move(trouble);
@@ -106,8 +112,8 @@ void NodeAlarms::Journal(const alarm::AlarmEvent& e) {
   // (full, failed) is what the alarm may be about, so it is logged, not retried.
   auto lsn = admitter_->Admit(events_stream_, std::move(r), /*wait=*/false);
   if (!lsn.ok()) {
-    SLUICE_LOG_ERROR("alarms: journaling '{}' on stream '{}': {}", alarm::Describe(e), events_stream_,
-                     lsn.status().ToString());
+    SLUICE_LOG_ERROR("alarms: journaling '{}' on stream '{}': {}", alarm::Describe(e),
+                     events_stream_, lsn.status().ToString());
   }
 }
 

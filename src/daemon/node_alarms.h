@@ -26,8 +26,8 @@ class NodeAlarms {
  public:
   using StatusFn = std::function<v1::StatusResponse()>;
 
-  NodeAlarms(const config::Config& config, admission::Admitter* admitter, replicate::Replicator* replicator,
-             std::string events_stream);
+  NodeAlarms(const config::Config& config, admission::Admitter* admitter,
+             replicate::Replicator* replicator, std::string events_stream);
   ~NodeAlarms() { Stop(); }
 
   alarm::AlarmEngine* engine() { return &engine_; }
@@ -38,7 +38,8 @@ class NodeAlarms {
   alarm::AlarmInputs Inputs(const v1::StatusResponse& status) const;
   // One target's lag and trouble (down, diverged, detached, blocked) from a status; the
   // open errors are left unknown.
-  static alarm::TargetInputs TargetFromStatus(const v1::StatusResponse& status, const v1::TargetStatus& target);
+  static alarm::TargetInputs TargetFromStatus(const v1::StatusResponse& status,
+                                              const v1::TargetStatus& target);
 
  private:
   void Journal(const alarm::AlarmEvent& event);

@@ -8,8 +8,9 @@
 namespace sluice::daemon {
 namespace {
 
-v1::ApplierStatus* AddApplier(v1::StatusResponse* s, const std::string& target, const std::string& stream,
-                              const std::string& state, uint64_t lag, int64_t age_us) {
+v1::ApplierStatus* AddApplier(v1::StatusResponse* s, const std::string& target,
+                              const std::string& stream, const std::string& state, uint64_t lag,
+                              int64_t age_us) {
   auto* a = s->add_appliers();
   a->set_target(target);
   a->set_stream(stream);
@@ -46,9 +47,10 @@ TEST(NodeAlarmsTest, TroubleNamesEveryStateThatIsAnAlarm) {
   AddApplier(&s, "a", "sql", "blocked", 1, 0)->set_last_error("duplicate key");
   AddApplier(&s, "a", "events", "disabled", 0, 0);
   alarm::TargetInputs in = NodeAlarms::TargetFromStatus(s, *t);
-  EXPECT_EQ(in.trouble,
-            "down: connection refused; diverged on stream 'model'; detached on stream 'samples' (needs a "
-            "resync): retention passed it; blocked on stream 'sql': duplicate key");
+  EXPECT_EQ(
+      in.trouble,
+      "down: connection refused; diverged on stream 'model'; detached on stream 'samples' (needs a "
+      "resync): retention passed it; blocked on stream 'sql': duplicate key");
 
   // Recovered: up, running, not diverged: no trouble, so the alarm clears.
   v1::StatusResponse ok;

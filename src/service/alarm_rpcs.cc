@@ -26,11 +26,14 @@ void FillAlarm(const alarm::ActiveAlarm& a, v1::Alarm* out) {
 void FillEvent(const alarm::AlarmEvent& e, v1::AlarmEvent* out) {
   out->set_seq(e.seq);
   out->set_raised(e.raised);
-  FillAlarm(alarm::ActiveAlarm{e.check, e.subject, e.severity, e.value, e.threshold, e.unit, e.detail, e.at_us},
+  FillAlarm(alarm::ActiveAlarm{e.check, e.subject, e.severity, e.value, e.threshold, e.unit,
+                               e.detail, e.at_us},
             out->mutable_alarm());
 }
 
-SluiceStatus NoAlarms() { return SluiceStatus::FailedPrecondition("this node runs no alarm engine"); }
+SluiceStatus NoAlarms() {
+  return SluiceStatus::FailedPrecondition("this node runs no alarm engine");
+}
 
 }  // namespace
 
@@ -71,11 +74,12 @@ grpc::Status AdminService::WatchAlarms(grpc::ServerContext* context, const v1::W
       case alarm::AlarmEngine::Watch::Result::kTimeout:
         break;
       case alarm::AlarmEngine::Watch::Result::kClosed:
-        return rpc::ToGrpcStatus(SluiceStatus::Unavailable("sluiced is stopping: the alarm watch ends"));
+        return rpc::ToGrpcStatus(
+            SluiceStatus::Unavailable("sluiced is stopping: the alarm watch ends"));
       case alarm::AlarmEngine::Watch::Result::kOverflow:
-        return rpc::ToGrpcStatus(SluiceStatus::ResourceExhausted(fmt::format(
-            "the alarm watch fell more than {} events behind and ends; watch again",
-            alarm::AlarmEngine::kMaxWatchBacklog)));
+        return rpc::ToGrpcStatus(SluiceStatus::ResourceExhausted(
+            fmt::format("the alarm watch fell more than {} events behind and ends; watch again",
+                        alarm::AlarmEngine::kMaxWatchBacklog)));
     }
   }
   return grpc::Status::OK;
