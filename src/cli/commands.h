@@ -51,6 +51,8 @@ void RegisterTriggerCommands(CLI::App& app, Context* context);
 void RegisterRecallCommands(CLI::App& app, Context* context);
 // Registers `sluice query raw|interp|agg|limits` (the History service).
 void RegisterQueryCommands(CLI::App& app, Context* context);
+// Registers `sluice alarms` (Admin.ListAlarms, Admin.WatchAlarms; alarm_commands.cc).
+void RegisterAlarmCommands(CLI::App& app, Context* context);
 // Registers `sluice modify` (History.ModifySamples, modify_commands.cc).
 void RegisterModifyCommands(CLI::App& app, Context* context);
 

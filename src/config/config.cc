@@ -136,6 +136,17 @@ std::string_view TargetRoleName(TargetRole role) {
   }
   return "unknown";
 }
+std::string_view AlarmSeverityName(AlarmSeverity severity) {
+  switch (severity) {
+    case AlarmSeverity::kInfo:
+      return "info";
+    case AlarmSeverity::kWarning:
+      return "warning";
+    case AlarmSeverity::kCritical:
+      return "critical";
+  }
+  return "unknown";
+}
 std::string_view DialectName(Dialect dialect) {
   return dialect == Dialect::kSqlite ? "sqlite" : "postgres";
 }

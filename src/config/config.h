@@ -181,6 +181,42 @@ struct HttpConfig {
   ListenAddress listen = {"127.0.0.1", kDefaultHttpPort};
   int line = 0;  // of [http] (0: not in the file)
 };
+// [alarms]: the alarm engine's checks (docs/alarms.md). Each check compares one value
+// with a raise and a clear threshold (hysteresis): raised when the value crosses `raise`,
+// cleared only once it is back past `clear`.
+enum class AlarmSeverity { kInfo, kWarning, kCritical };
+struct AlarmCheckConfig {
+  bool enabled = true;
+  AlarmSeverity severity = AlarmSeverity::kWarning;
+  // In the check's unit: a share (0..1), bytes, records, microseconds or a count.
+  double raise = 0;
+  double clear = 0;
+  int line = 0;  // of the check's table (0: not in the file)
+};
+struct AlarmsConfig {
+  Duration interval = std::chrono::seconds(5);  // how often the checks run
+  uint64_t history = 200;                       // raises and clears kept for ListAlarms
+  // Journal disk free space below a share of the disk (disk_free_share true) or a number
+  // of bytes.
+  AlarmCheckConfig disk_free{true, AlarmSeverity::kCritical, 0.10, 0.15};
+  bool disk_free_share = true;
+  // Journal bytes as a share of journal.budget (no check when there is no budget).
+  AlarmCheckConfig journal_budget{true, AlarmSeverity::kWarning, 0.90, 0.80};
+  // Seconds until the journal fills (free space / net growth rate), measured over
+  // `time_to_loss_window`.
+  AlarmCheckConfig time_to_loss{true, AlarmSeverity::kCritical, 3600, 7200};
+  Duration time_to_loss_window = std::chrono::seconds(60);
+  // Per target: records journaled and not applied, summed over the streams.
+  AlarmCheckConfig lag_records{true, AlarmSeverity::kWarning, 1'000'000, 100'000};
+  // Per target: age in seconds of the oldest record not applied.
+  AlarmCheckConfig lag_age{true, AlarmSeverity::kWarning, 300, 60};
+  // Per target: down, diverged, detached (needs resync) or blocked.
+  AlarmCheckConfig target_state{true, AlarmSeverity::kCritical, 0.5, 0.5};
+  // Per target: open entries in its error log.
+  AlarmCheckConfig error_log{true, AlarmSeverity::kWarning, 0.5, 0.5};
+  int line = 0;  // of [alarms] (0: not in the file)
+};
+std::string_view AlarmSeverityName(AlarmSeverity severity);  // "info", "warning", "critical"
 
 struct ClientDedupConfig {
   Duration idle_forget = std::chrono::hours(24 * 30);
@@ -199,6 +235,7 @@ struct Config {
   ClientDedupConfig client_dedup;
   SamplingConfig sampling;
   HttpConfig http;
+  AlarmsConfig alarms;
   // Valid but risky settings, each "file:line:col: message", for the daemon to log at
   // startup (authentication off, clear text on a network, readable token files, ...).
   std::vector<std::string> warnings;

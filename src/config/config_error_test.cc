@@ -144,7 +144,7 @@ TEST(ConfigErrorTest, UnknownTablesAndTopLevelKeys) {
   EXPECT_EQ(ErrorOf(WithMinimal("[metrics]\nport = 1\n")),
             "sluiced.toml:14:1: unknown table [metrics] (valid tables: [node], [journal], "
             "[[stream]], [[target]], [limits], [auth], [tls], [health], [client_dedup], [sampling], "
-            "[http])");
+            "[http], [alarms])");
   EXPECT_EQ(ErrorOf("budget = \"1GiB\"\n" + std::string(kMinimal)),
             "sluiced.toml:1:1: unknown key 'budget' at the top level (it belongs in "
             "[journal])");

@@ -34,6 +34,7 @@ const Section kSections[] = {
     {"client_dedup", false, &kClientDedupKeys},
     {"sampling", false, &kSamplingKeys},
     {"http", false, &kHttpKeys},
+    {"alarms", false, &kAlarmsKeys},
 };
 
 std::string SectionSpelling(const Section& s) {
@@ -68,6 +69,7 @@ Result<Config> Parser::Parse(std::string_view text) {
   ReadClientDedup(root);
   ReadSampling(root);
   ReadHttp(root);
+  ReadAlarms(root);
   // Cross-checks only make sense on sections that are individually valid; otherwise
   // they would mostly repeat the errors above in other words.
   if (!diag_.has_errors()) CrossCheck();

@@ -49,6 +49,10 @@ inline const std::vector<std::string_view> kSamplingKeys = {
     "enabled", "utc_offset", "day_start", "old_after_intervals", "late_tolerance_ms", "max_points", "stream"};
 inline const std::vector<std::string_view> kHttpKeys = {"enabled", "listen"};
 
+inline const std::vector<std::string_view> kAlarmsKeys = {
+    "interval", "history", "disk_free", "journal_budget", "time_to_loss", "target_lag_records",
+    "target_lag_age", "target_state", "error_log"};
+
 // What names of nodes, streams, targets and tokens may hold (IsValidName).
 inline constexpr std::string_view kNameRules = "use 1 to 64 characters of A-Z a-z 0-9 _ . -";
 
@@ -96,6 +100,8 @@ class Parser {
   // parse_http.cc
   void ReadHttp(const toml::table& root);
   void CheckHttp();
+  // parse_alarms.cc
+  void ReadAlarms(const toml::table& root);
 
   // parse_targets.cc
   void ReadTargets(const toml::table& root);

@@ -285,6 +285,23 @@ TEST_F(HttpDaemonTest, MetricsParseStrictlyAndMatchAdminStatusAfterCountedWrites
   EXPECT_EQ(m.Value("sluice_journal_bytes"), double(st.journal_bytes()));
   EXPECT_EQ(m.Value("sluice_journal_budget_bytes"), double(st.journal_budget_bytes()));
   EXPECT_GT(*m.Value("sluice_journal_free_bytes"), 0.0);
+  // The alarm engine's active alarms by severity, as Admin.ListAlarms counts them (the
+  // same before and after the scrape, else the comparison would say nothing).
+  {
+    v1::ListAlarmsResponse before_alarms, after_alarms;
+    auto c1 = d->Context(kAdminToken);
+    ASSERT_TRUE(d->admin_stub().ListAlarms(c1.get(), v1::ListAlarmsRequest(), &before_alarms).ok());
+    const ParsedMetrics alarm_page = Scrape(port_);
+    auto c2 = d->Context(kAdminToken);
+    ASSERT_TRUE(d->admin_stub().ListAlarms(c2.get(), v1::ListAlarmsRequest(), &after_alarms).ok());
+    if (before_alarms.active_size() == after_alarms.active_size()) {
+      EXPECT_EQ(alarm_page.Value("sluice_alarms_active", {{"severity", "info"}}), double(after_alarms.info()));
+      EXPECT_EQ(alarm_page.Value("sluice_alarms_active", {{"severity", "warning"}}),
+                double(after_alarms.warning()));
+      EXPECT_EQ(alarm_page.Value("sluice_alarms_active", {{"severity", "critical"}}),
+                double(after_alarms.critical()));
+    }
+  }
   // Counters that move on their own lie between the answers before and after.
   EXPECT_GE(*m.Value("sluice_sampling_cycles_total"), double(st.sampling().cycles()));
   EXPECT_LE(*m.Value("sluice_sampling_cycles_total"), double(after.sampling().cycles()));

@@ -50,6 +50,7 @@ Status Node::OpenParts() {
   SLUICE_RETURN_IF_ERROR(OpenSampling(state_dir));
   SLUICE_RETURN_IF_ERROR(OpenCluster(state_dir));
   context_.cluster = controller_.get();
+  OpenAlarms();
   AddServices();
   return Status::OK();
 }
@@ -214,6 +215,15 @@ Status Node::OpenSampling(const std::string& state_dir) {
   return Status::OK();
 }
 
+// Alarms go to the events stream, like the state changes, so every target's event_log
+// has them.
+void Node::OpenAlarms() {
+  const std::string events =
+      config_.FindStream("events") != nullptr ? "events" : config_.StreamsByPriority().front()->name;
+  alarms_ = std::make_unique<NodeAlarms>(config_, admitter_.get(), replicator_.get(), events);
+  context_.alarms = alarms_->engine();
+}
+
 // The gRPC services of this node (not serving until Start()).
 void Node::AddServices() {
   service::SyncServices sync;
@@ -280,6 +290,7 @@ Status Node::Start() {
   dedup_->StartBackground(options_.dedup_snapshot_interval);
   SLUICE_RETURN_IF_ERROR(sampling_->Start());
   maint_thread_ = std::thread([this] { MaintenanceLoop(); });
+  alarms_->Start([admin = admin_] { return admin->BuildStatus(); });
   return Status::OK();
 }
 
@@ -346,6 +357,9 @@ Status Node::Shutdown() {
   // 0. The HTTP endpoint goes first: /healthz stops answering, so a load balancer takes
   //    the node out at once, and no scrape reads parts that are being stopped.
   StopHttp();
+  // 0b. The alarm checks stop, and with them every Admin.WatchAlarms, which would
+  //     otherwise hold the drain below for its whole grace.
+  if (alarms_) alarms_->Stop();
   // 1. No switch from here on: the state machine stops before what it journals into.
   if (controller_) controller_->Stop();
   // 2. No new calls; calls in progress get a moment to finish (their records are

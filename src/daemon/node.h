@@ -11,6 +11,8 @@
 //                (DATA_DIR/state/cluster.json)
 //   NodeSampling the point table, the sampling catalog (DATA_DIR/state/sampling.json,
 //                following the model journal) and the sampler
+//   NodeAlarms   the alarm engine of [alarms]: checks every interval, journals each raise
+//                and clear as an event (kind "sluice.alarm")
 //   Server       gRPC: Ingest, Admin, Sql, Model, Download, Sampling
 //   HttpServer   [http]: /healthz, /api/status, /metrics (docs/http.md); every gRPC call
 //                is timed into CallLatency for /metrics
@@ -34,6 +36,7 @@
 #include "cluster/controller.h"
 #include "cluster/health_monitor.h"
 #include "config/config.h"
+#include "daemon/node_alarms.h"
 #include "daemon/node_sampling.h"
 #include "http/http_server.h"
 #include "http/metrics_source.h"
@@ -73,6 +76,9 @@ class Node {
   // Clean shutdown (see above). Idempotent; returns the first error met.
   Status Shutdown();
 
+  // The alarm engine: active alarms and counts by severity (thread safe; e.g. /metrics).
+  alarm::AlarmEngine* alarms() { return alarms_ ? alarms_->engine() : nullptr; }
+
   // The ports bound, in listen order.
   const std::vector<int>& ports() const { return server_.ports(); }
   const config::Config& config() const { return config_; }
@@ -100,6 +106,8 @@ class Node {
   Status OpenSampling(const std::string& state_dir);
   // The health monitor and the controller (DATA_DIR/state/cluster.json).
   Status OpenCluster(const std::string& state_dir);
+  // The alarm engine (not running until Start()).
+  void OpenAlarms();
   void AddServices();
   // node_http.cc: the HTTP endpoint when [http] enables it (bound first in Start(), so a
   // taken port fails the start before anything runs), and its metrics sources.
@@ -124,6 +132,8 @@ class Node {
   std::unique_ptr<cluster::HealthMonitor> health_;
   std::unique_ptr<cluster::Controller> controller_;
   std::unique_ptr<NodeSampling> sampling_;
+  std::unique_ptr<NodeAlarms> alarms_;
+  service::AdminService* admin_ = nullptr;  // owned by server_; builds the status the alarms see
   service::ServiceContext context_;
   service::CallLatency call_latency_;       // before server_: the services record into it
   service::AdminService* admin_ = nullptr;  // owned by server_

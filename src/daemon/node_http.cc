@@ -2,11 +2,34 @@
 // read through the same parts Admin.Status reads.
 #include <fmt/format.h>
 
+#include "alarm/alarm_engine.h"
 #include "common/log.h"
 #include "daemon/node.h"
 #include "http/call_metrics.h"
 
 namespace sluice::daemon {
+namespace {
+
+// The alarm engine's active alarms by severity (docs/alarms.md), read at each scrape.
+class AlarmMetrics : public http::MetricsSource {
+ public:
+  explicit AlarmMetrics(const alarm::AlarmEngine* engine) : engine_(engine) {}
+  void Collect(http::MetricsWriter& out) override {
+    const alarm::SeverityCounts counts = engine_->Counts();
+    out.Family("sluice_alarms_active", http::MetricsWriter::Type::kGauge,
+               "Alarms raised and not cleared, by severity (sluice alarms lists them).");
+    for (auto severity : {config::AlarmSeverity::kInfo, config::AlarmSeverity::kWarning,
+                          config::AlarmSeverity::kCritical}) {
+      out.Sample({{"severity", std::string(config::AlarmSeverityName(severity))}},
+                 counts[static_cast<size_t>(severity)]);
+    }
+  }
+
+ private:
+  const alarm::AlarmEngine* engine_;  // owned by the node, outlives the HTTP server
+};
+
+}  // namespace
 
 void Node::AddMetricsSource(std::unique_ptr<http::MetricsSource> source) {
   metrics_sources_.push_back(std::move(source));
@@ -36,6 +59,7 @@ Status Node::StartHttp() {
   own.push_back(std::make_unique<http::StatusMetrics>([this] { return admin_->BuildStatus(); },
                                                       [this] { return OpenErrors(); }));
   own.push_back(std::make_unique<http::CallMetrics>(&call_latency_));
+  if (alarms() != nullptr) own.push_back(std::make_unique<AlarmMetrics>(alarms()));
   for (auto& s : metrics_sources_) own.push_back(std::move(s));
   metrics_sources_ = std::move(own);
 

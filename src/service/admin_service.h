@@ -10,6 +10,8 @@
 //                     DATA_DIR/state/targets.json, so a restart keeps it
 //   Switch            manual switchover to another primary
 //   ForgetTarget      drop the journal cursors of a target removed from the config
+//   ListAlarms        the active alarms and the recent raises and clears (alarm_rpcs.cc)
+//   WatchAlarms       the active alarms, then every raise and clear as it happens
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -41,6 +43,11 @@ class AdminService final : public v1::Admin::Service {
                       v1::SwitchResponse* response) override;
   grpc::Status ForgetTarget(grpc::ServerContext* context, const v1::ForgetTargetRequest* request,
                             v1::ForgetTargetResponse* response) override;
+
+  grpc::Status ListAlarms(grpc::ServerContext* context, const v1::ListAlarmsRequest* request,
+                          v1::ListAlarmsResponse* response) override;
+  grpc::Status WatchAlarms(grpc::ServerContext* context, const v1::WatchAlarmsRequest* request,
+                           grpc::ServerWriter<v1::AlarmUpdate>* writer) override;
 
   // The full status, without authentication (the daemon logs it, tests read it).
   v1::StatusResponse BuildStatus();

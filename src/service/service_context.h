@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "admission/admitter.h"
+#include "alarm/alarm_engine.h"
 #include "cluster/controller.h"
 #include "config/config.h"
 #include "journal/journal_set.h"
@@ -38,6 +39,8 @@ struct ServiceContext {
   CallLatency* latency = nullptr;
   // Fills Admin.Status's sampling part (null: sampling is not enabled).
   std::function<void(v1::SamplingStatus*)> sampling_status;
+  // The alarm engine (Admin.ListAlarms, Admin.WatchAlarms; null: no alarms).
+  alarm::AlarmEngine* alarms = nullptr;
 };
 
 // The start of every method: the call gate (kUnavailable while shutting down), then
