@@ -10,6 +10,7 @@
 //                     DATA_DIR/state/targets.json, so a restart keeps it
 //   Switch            manual switchover to another primary
 //   ForgetTarget      drop the journal cursors of a target removed from the config
+//   Verify            compare the targets' rows (admin_verify.cc, docs/verify.md)
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -41,6 +42,8 @@ class AdminService final : public v1::Admin::Service {
                       v1::SwitchResponse* response) override;
   grpc::Status ForgetTarget(grpc::ServerContext* context, const v1::ForgetTargetRequest* request,
                             v1::ForgetTargetResponse* response) override;
+  grpc::Status Verify(grpc::ServerContext* context, const v1::VerifyRequest* request,
+                      grpc::ServerWriter<v1::VerifyResponse>* writer) override;
 
   // The full status, without authentication (the daemon logs it, tests read it).
   v1::StatusResponse BuildStatus();
