@@ -53,5 +53,7 @@ void RegisterRecallCommands(CLI::App& app, Context* context);
 void RegisterQueryCommands(CLI::App& app, Context* context);
 // Registers `sluice modify` (History.ModifySamples, modify_commands.cc).
 void RegisterModifyCommands(CLI::App& app, Context* context);
+// Registers `sluice verify` (Admin.Verify, verify_commands.cc).
+void RegisterVerifyCommands(CLI::App& app, Context* context);
 
 }  // namespace sluice::cli

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   RegisterRecallCommands(app, &context);
   RegisterQueryCommands(app, &context);
   RegisterModifyCommands(app, &context);
+  RegisterVerifyCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
