@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -154,9 +156,11 @@ int RunVerifyCommand(Context* context, const VerifyArgs& args) {
   std::vector<v1::VerifyBucket> buckets;
   std::vector<v1::VerifyRow> rows;
   std::optional<v1::VerifySummary> summary;
+  // Progress on a terminal only: a log or a pipe gets the answer alone.
+  const bool progress = !args.json && isatty(STDERR_FILENO) == 1;
   v1::VerifyResponse r;
   while (reader->Read(&r)) {
-    if (r.has_progress() && !args.json) {
+    if (r.has_progress() && progress) {
       fmt::print(stderr, "\r[{}/{}] {} on {}\033[K", r.progress().done(), r.progress().total(),
                  r.progress().table(), r.progress().target());
     }
@@ -164,7 +168,7 @@ int RunVerifyCommand(Context* context, const VerifyArgs& args) {
     if (r.has_row()) rows.push_back(r.row());
     if (r.has_summary()) summary = r.summary();
   }
-  if (!args.json) fmt::print(stderr, "\r\033[K");
+  if (progress) fmt::print(stderr, "\r\033[K");
   grpc::Status status = reader->Finish();
   if (!status.ok()) {
     conn->Fail("verify", status);

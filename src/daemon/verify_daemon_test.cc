@@ -239,8 +239,10 @@ TEST_P(VerifyDaemonTest, EqualAfterALoadThenNamesChangedMissingAndExtraRows) {
   ExpectIn(others, {"all 2 targets equal", "3 table(s)"});
 }
 
-TEST_P(VerifyDaemonTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
-  if (postgres()) GTEST_SKIP() << "flags are checked the same whatever the targets";
+// Flags are checked the same whatever the targets: SQLite ones only.
+class VerifyFlagsTest : public VerifyDaemonTest {};
+
+TEST_P(VerifyFlagsTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   struct Case {
     std::vector<std::string> args;
@@ -260,12 +262,22 @@ TEST_P(VerifyDaemonTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
     EXPECT_EQ(r.exit_code, 2) << fmt::format("{}", fmt::join(c.args, " ")) << "\n" << r.output;
     ExpectIn(r, {c.named});
   }
+  // A disabled target is not compared: one target left is nothing to compare.
+  RunResult disable = RunCommand({SLUICE_CLI_PATH, "target", "disable", "b"}, dir_.Sub("cli.out"),
+                                 {{"SLUICE_ADDRESS", daemon_->address()}, {"SLUICE_TOKEN", kAdminToken}});
+  ASSERT_EQ(disable.exit_code, 0) << disable.output;
+  RunResult alone = Verify({});
+  EXPECT_EQ(alone.exit_code, 2) << alone.output;
+  ExpectIn(alone, {"1 enabled target to compare"});
+
   RunResult help = Verify({"--help"});
   EXPECT_EQ(help.exit_code, 0) << help.output;
   ExpectIn(help, {"--from", "--to", "--tables", "--rows", "--max-rows", "--json", "Exit codes: 0"});
 }
 
 INSTANTIATE_TEST_SUITE_P(SecondTarget, VerifyDaemonTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(SqliteTargets, VerifyFlagsTest, ::testing::Values("sqlite"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

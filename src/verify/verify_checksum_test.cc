@@ -297,7 +297,9 @@ TEST_F(VerifyChecksumTest, ComparedColumnsAreTheSchemas) {
     for (const ColumnSpec& c : t.columns) spec.insert(c.name);
     for (const std::string& c : t.ignored_columns) spec.insert(c);
     for (const std::string& k : t.key) EXPECT_TRUE(spec.contains(k)) << t.name << "." << k;
-    if (t.timed()) EXPECT_TRUE(spec.contains(t.time_column)) << t.name;
+    if (t.timed()) {
+      EXPECT_TRUE(spec.contains(t.time_column)) << t.name;
+    }
     auto rows = Server()->QueryRows(
         fmt::format("SELECT column_name FROM information_schema.columns WHERE table_name = '{}'", t.name),
         dbname_);
