@@ -3,10 +3,12 @@
 // parameter): equal after a known load (floats 0.1, -0.0, NaN, 1e300, a NULL limit,
 // long non-ASCII text) with the row counts the test computes; then rows changed,
 // deleted and inserted in b behind Sluice's back are named with their bucket, key and
-// kind; a range or a table list narrows the check; bad flags are refused naming them.
+// kind; a range or a table list narrows the check; bad flags are refused naming them;
+// a cancelled check stops.
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -51,7 +53,7 @@ class VerifyDaemonTest : public ::testing::TestWithParam<std::string> {
  protected:
   bool postgres() const { return GetParam() == "postgres"; }
 
-  void StartDaemon() {
+  void StartDaemon(const ChildEnv& env = {}) {
     DaemonConfig config;
     config.targets.push_back(PrimaryTarget("a", "sqlite", "targets/a.db", 100));
     if (postgres()) {
@@ -63,7 +65,7 @@ class VerifyDaemonTest : public ::testing::TestWithParam<std::string> {
       config.targets.push_back(PrimaryTarget("b", "sqlite", "targets/b.db", 90));
     }
     daemon_ = std::make_unique<Daemon>(dir_, config);
-    ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+    ASSERT_NO_FATAL_FAILURE(daemon_->Start(env));
     ASSERT_TRUE(WaitFor([&] {
       v1::StatusResponse s;
       return daemon_->Admin(&s).ok() && s.state() == "active" && s.active_target() == "a";
@@ -239,10 +241,10 @@ TEST_P(VerifyDaemonTest, EqualAfterALoadThenNamesChangedMissingAndExtraRows) {
   ExpectIn(others, {"all 2 targets equal", "3 table(s)"});
 }
 
-// Flags are checked the same whatever the targets: SQLite ones only.
-class VerifyFlagsTest : public VerifyDaemonTest {};
+// What does not depend on the targets' dialect (flags, cancellation): SQLite targets only.
+class VerifySqliteOnlyTest : public VerifyDaemonTest {};
 
-TEST_P(VerifyFlagsTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
+TEST_P(VerifySqliteOnlyTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   struct Case {
     std::vector<std::string> args;
@@ -275,9 +277,38 @@ TEST_P(VerifyFlagsTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
   ExpectIn(help, {"--from", "--to", "--tables", "--rows", "--max-rows", "--json", "Exit codes: 0"});
 }
 
+// Cancelling the call stops the check: the service holds it 2 s after each table (a fail
+// point), the caller cancels after the first table, and the service says it stopped long
+// before the 18 tables' 36 s; a check after it runs on fresh connections.
+TEST_P(VerifySqliteOnlyTest, ACancelledCheckStops) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({{"SLUICE_FAILPOINTS", "verify.after_table=sleep(2000)"}}));
+  const auto began = std::chrono::steady_clock::now();
+  {
+    std::unique_ptr<grpc::ClientContext> ctx = daemon_->Context(kAdminToken);
+    auto reader = daemon_->admin_stub().Verify(ctx.get(), v1::VerifyRequest());
+    v1::VerifyResponse r;
+    ASSERT_TRUE(reader->Read(&r)) << reader->Finish().error_message();
+    ASSERT_TRUE(r.has_progress());
+    EXPECT_EQ(r.progress().table(), "point");
+    ctx->TryCancel();
+    while (reader->Read(&r)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(daemon_->log()).find("verify cancelled by the caller") != std::string::npos; },
+                      std::chrono::seconds(30)))
+      << ReadFile(daemon_->log());
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(30));
+  EXPECT_EQ(ReadFile(daemon_->log()).find("verify done"), std::string::npos);
+
+  RunResult again = Verify({"--tables", "point"});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  ExpectIn(again, {"all 2 targets equal"});
+}
+
 INSTANTIATE_TEST_SUITE_P(SecondTarget, VerifyDaemonTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
-INSTANTIATE_TEST_SUITE_P(SqliteTargets, VerifyFlagsTest, ::testing::Values("sqlite"),
+INSTANTIATE_TEST_SUITE_P(SqliteTargets, VerifySqliteOnlyTest, ::testing::Values("sqlite"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

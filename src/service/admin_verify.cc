@@ -123,8 +123,16 @@ grpc::Status AdminService::Verify(grpc::ServerContext* context, const v1::Verify
     // An interrupted or failed connection is not given back to the pool.
     for (auto& lease : leases) lease.Discard();
   }
-  if (cancelled) return grpc::Status(grpc::StatusCode::CANCELLED, "verify: cancelled");
-  if (!summary.ok()) return rpc::ToGrpcStatus(summary.status());
+  if (cancelled) {
+    SLUICE_LOG_INFO("verify cancelled by the caller ({})", caller->caller.name);
+    return grpc::Status(grpc::StatusCode::CANCELLED, "verify: cancelled");
+  }
+  if (!summary.ok()) {
+    SLUICE_LOG_WARN("verify failed: {}", summary.status().ToString());
+    return rpc::ToGrpcStatus(summary.status());
+  }
+  SLUICE_LOG_INFO("verify done: {} of {} bucket(s) differ", summary->differing_buckets(),
+                  summary->buckets());
 
   if (request->tables().empty()) {
     for (const auto& s : verify::SkippedTables()) {

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "common/failpoint.h"
+
 namespace sluice::verify {
 namespace {
 
@@ -99,6 +101,8 @@ class Run {
         for (const auto& [start, f] : per_target[i]) t->set_rows(t->rows() + f.rows);
         t->set_buckets(static_cast<int64_t>(per_target[i].size()));
       }
+      // Tests hold the check here to cancel it in the middle.
+      SLUICE_FAILPOINT("verify.after_table");
       SLUICE_RETURN_IF_ERROR(CompareBuckets(*table, per_target, options_.range,
                                             options_.bucket_us, /*top=*/true));
     }
