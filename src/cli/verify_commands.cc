@@ -30,6 +30,7 @@ struct VerifyArgs {
   std::string from;
   std::string to;
   std::string tables;
+  std::string targets;
   std::string bucket;
   bool rows = false;
   int64_t max_rows = 100;
@@ -51,6 +52,20 @@ Result<int64_t> ParseVerifyTime(std::string_view text, int64_t now_us) {
     return now_us - std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
   }
   return ParseSampleTime(text);
+}
+
+// "a,b" -> {a, b}; "" -> {}; nullopt when a name is empty ("a,,b").
+std::optional<std::vector<std::string>> SplitNames(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (!list.empty() && start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    if (comma == start) return std::nullopt;
+    out.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 std::string Json(const google::protobuf::Message& m) {
@@ -137,15 +152,12 @@ int RunVerifyCommand(Context* context, const VerifyArgs& args) {
   }
   request.set_rows(args.rows);
   request.set_max_rows(static_cast<uint32_t>(args.max_rows));
-  size_t start = 0;
-  while (!args.tables.empty() && start <= args.tables.size()) {
-    size_t comma = args.tables.find(',', start);
-    if (comma == std::string::npos) comma = args.tables.size();
-    std::string name = args.tables.substr(start, comma - start);
-    if (name.empty()) return usage(fmt::format("--tables '{}': an empty table name", args.tables));
-    request.add_tables(name);
-    start = comma + 1;
-  }
+  auto names = SplitNames(args.tables);
+  if (!names) return usage(fmt::format("--tables '{}': an empty table name", args.tables));
+  for (auto& n : *names) request.add_tables(std::move(n));
+  names = SplitNames(args.targets);
+  if (!names) return usage(fmt::format("--targets '{}': an empty target name", args.targets));
+  for (auto& n : *names) request.add_targets(std::move(n));
 
   int open_code = 0;
   auto conn = Connection::Open(context->service, "verify", &open_code);
@@ -229,6 +241,7 @@ void RegisterVerifyCommands(CLI::App& app, Context* context) {
   cmd->add_option("--from", args->from, "first time compared (RFC 3339, microseconds, now, now-DURATION); default: no bound");
   cmd->add_option("--to", args->to, "end of the range, exclusive (same forms); default: no bound");
   cmd->add_option("--tables", args->tables, "compare only these tables, comma-separated (default: every Sluice-managed table that targets share)");
+  cmd->add_option("--targets", args->targets, "compare only these targets, comma-separated, disabled ones too (default: every enabled target)");
   cmd->add_option("--bucket", args->bucket, "width of the time buckets (default 1d)");
   cmd->add_flag("--rows", args->rows, "list the differing rows (missing, extra, changed; relative to the active target)");
   cmd->add_option("--max-rows", args->max_rows, "list at most this many rows (default 100, at most 100000)");

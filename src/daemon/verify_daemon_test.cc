@@ -226,6 +226,11 @@ TEST_P(VerifyDaemonTest, EqualAfterALoadThenNamesChangedMissingAndExtraRows) {
   EXPECT_NE(kinds["missing"].find(fmt::format("point_id=7 ts={}", missing_ts)), std::string::npos);
   EXPECT_NE(kinds["extra"].find(fmt::format("point_id=30 ts={}", extra_ts)), std::string::npos);
 
+  // Named in any order, the active target stays the reference.
+  doc = VerifyJson({"--rows", "--targets", "b,a"}, 1);
+  EXPECT_EQ(doc["summary"]["reference"], "a");
+  EXPECT_EQ(doc["rows"].size(), 3u);
+
   // --max-rows bounds the list and says so.
   doc = VerifyJson({"--rows", "--max-rows", "1"}, 1);
   EXPECT_EQ(doc["rows"].size(), 1u);
@@ -258,6 +263,7 @@ TEST_P(VerifySqliteOnlyTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
       {{"--tables", "sample_1s,nosuch"}, "unknown table 'nosuch'"},
       {{"--tables", "sluice_watermark"}, "table 'sluice_watermark' is not compared"},
       {{"--tables", "point,,event_log"}, "an empty table name"},
+      {{"--targets", "a,"}, "--targets 'a,': an empty target name"},
   };
   for (const Case& c : cases) {
     RunResult r = Verify(c.args);
@@ -271,6 +277,14 @@ TEST_P(VerifySqliteOnlyTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
   RunResult alone = Verify({});
   EXPECT_EQ(alone.exit_code, 2) << alone.output;
   ExpectIn(alone, {"1 enabled target to compare"});
+  // Named, a disabled target is compared (a target being rebuilt is checked before it is
+  // enabled again); an unknown one is refused naming it.
+  RunResult named = Verify({"--targets", "b,a"});
+  EXPECT_EQ(named.exit_code, 0) << named.output;
+  ExpectIn(named, {"all 2 targets equal"});
+  RunResult unknown = Verify({"--targets", "a,nosuch"});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  ExpectIn(unknown, {"no target 'nosuch' (targets: a, b)"});
 
   RunResult help = Verify({"--help"});
   EXPECT_EQ(help.exit_code, 0) << help.output;

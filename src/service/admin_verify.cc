@@ -5,11 +5,13 @@
 // check: between queries, and a query in progress is interrupted (PostgreSQL) and its
 // connection dropped rather than returned to the pool.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -73,28 +75,44 @@ grpc::Status AdminService::Verify(grpc::ServerContext* context, const v1::Verify
   auto options = verify::OptionsFromRequest(*request);
   if (!options.ok()) return rpc::ToGrpcStatus(options.status());
 
-  // The targets: every enabled one, the active target first (the reference).
+  // The targets: those named, or every enabled one; the active target first (the
+  // reference) when it is among them.
   const v1::StatusResponse status = BuildStatus();
   std::vector<std::string> names;
   std::vector<std::string> skipped;
   std::map<std::string, uint64_t> lag;
+  std::set<std::string> named(request->targets().begin(), request->targets().end());
+  for (const std::string& name : named) {
+    bool known = false;
+    for (const auto& t : status.targets()) known = known || t.name() == name;
+    if (!known) {
+      std::vector<std::string> all;
+      for (const auto& t : status.targets()) all.push_back(t.name());
+      return rpc::ToGrpcStatus(SluiceStatus::NotFound(fmt::format(
+          "verify: no target '{}' (targets: {})", name, fmt::join(all, ", "))));
+    }
+  }
   for (const auto& t : status.targets()) {
-    if (!t.enabled()) {
+    if (!named.empty() && !named.contains(t.name())) continue;
+    if (named.empty() && !t.enabled()) {
       skipped.push_back(fmt::format("target '{}': disabled", t.name()));
       continue;
     }
     lag[t.name()] = t.lag_records();
-    if (t.name() == status.active_target()) {
-      names.insert(names.begin(), t.name());
-    } else {
-      names.push_back(t.name());
-    }
+    names.push_back(t.name());
   }
   if (names.size() < 2) {
     return rpc::ToGrpcStatus(SluiceStatus::FailedPrecondition(fmt::format(
-        "verify: {} enabled target{} to compare; a check needs at least two", names.size(),
-        names.size() == 1 ? "" : "s")));
+        "verify: {} {}target{} to compare; a check needs at least two", names.size(),
+        named.empty() ? "enabled " : "", names.size() == 1 ? "" : "s")));
   }
+  // The reference goes first: the active target, else the first named, else the first.
+  const bool active_in = std::find(names.begin(), names.end(), status.active_target()) != names.end();
+  const std::string reference = active_in        ? status.active_target()
+                                : named.empty() ? names.front()
+                                                : request->targets(0);
+  auto first = std::find(names.begin(), names.end(), reference);
+  std::rotate(names.begin(), first, first + 1);
   std::vector<ReadPool::Lease> leases;
   std::vector<verify::VerifyTarget> targets;
   for (const std::string& name : names) {
