@@ -55,5 +55,7 @@ void RegisterQueryCommands(CLI::App& app, Context* context);
 void RegisterAlarmCommands(CLI::App& app, Context* context);
 // Registers `sluice modify` (History.ModifySamples, modify_commands.cc).
 void RegisterModifyCommands(CLI::App& app, Context* context);
+// Registers `sluice verify` (Admin.Verify, verify_commands.cc).
+void RegisterVerifyCommands(CLI::App& app, Context* context);
 
 }  // namespace sluice::cli

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   RegisterQueryCommands(app, &context);
   RegisterModifyCommands(app, &context);
   RegisterAlarmCommands(app, &context);
+  RegisterVerifyCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

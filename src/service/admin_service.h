@@ -12,6 +12,7 @@
 //   ForgetTarget      drop the journal cursors of a target removed from the config
 //   ListAlarms        the active alarms and the recent raises and clears (alarm_rpcs.cc)
 //   WatchAlarms       the active alarms, then every raise and clear as it happens
+//   Verify            compare the targets' rows (admin_verify.cc, docs/verify.md)
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -43,6 +44,8 @@ class AdminService final : public v1::Admin::Service {
                       v1::SwitchResponse* response) override;
   grpc::Status ForgetTarget(grpc::ServerContext* context, const v1::ForgetTargetRequest* request,
                             v1::ForgetTargetResponse* response) override;
+  grpc::Status Verify(grpc::ServerContext* context, const v1::VerifyRequest* request,
+                      grpc::ServerWriter<v1::VerifyResponse>* writer) override;
 
   grpc::Status ListAlarms(grpc::ServerContext* context, const v1::ListAlarmsRequest* request,
                           v1::ListAlarmsResponse* response) override;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "store/sqlite/sqlite_functions.h"
 #include "store/sqlite/sqlite_writer.h"
 
 namespace sluice::store::sqlite {
@@ -219,6 +220,7 @@ Result<std::unique_ptr<ReadConnection>> ReadConnection::Open(const std::string& 
       "PRAGMA busy_timeout = {}; PRAGMA trusted_schema = OFF; PRAGMA query_only = ON",
       busy_timeout_ms);
   SLUICE_RETURN_IF_ERROR(conn->Exec(pragmas.c_str(), context).WithRetryable(true));
+  SLUICE_RETURN_IF_ERROR(RegisterVerifyFunctions(db).Annotate(context));
   return conn;
 }
 
