@@ -8,7 +8,7 @@ packages=(
   libpq-dev libsqlite3-dev sqlite3
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev libcairo2-dev
+  libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev libcairo2-dev mold
   postgresql-15 postgresql-client-15
 )
 
