@@ -133,10 +133,10 @@ class Node {
   std::unique_ptr<cluster::Controller> controller_;
   std::unique_ptr<NodeSampling> sampling_;
   std::unique_ptr<NodeAlarms> alarms_;
-  service::AdminService* admin_ = nullptr;  // owned by server_; builds the status the alarms see
+  // Owned by server_; builds the status that the alarms, /api/status and /metrics see.
+  service::AdminService* admin_ = nullptr;
   service::ServiceContext context_;
   service::CallLatency call_latency_;       // before server_: the services record into it
-  service::AdminService* admin_ = nullptr;  // owned by server_
   service::Server server_;
   service::CallGate gate_;
   std::vector<std::unique_ptr<http::MetricsSource>> metrics_sources_;
