@@ -8,11 +8,15 @@
 # fmt and spdlog from sluice_use_pch below; -Winvalid-pch (an error under -Werror) makes a
 # header that GCC cannot use fail the build instead of silently costing the time again.
 #
-# -DSLUICE_PCH=OFF builds without: to check that every file includes what it uses (the
+# Without it (-DSLUICE_PCH=OFF): to check that every file includes what it uses (the
 # precompiled header would hide a missing #include), and for ccache users who build many
 # worktrees (a precompiled header differs per build directory, so ccache misses).
 
-option(SLUICE_PCH "Precompile the heavy third-party headers shared by every target" ON)
+# Off by default for now: with the precompiled header GCC 12 inlines differently and
+# raises its known false positive -Warray-bounds on `std::string + "..."` in test files
+# that build cleanly without it (verify_checksum_test.cc, trigger_cli_test.cc, and the
+# build stopped there); those must be rewritten before it can be the default.
+option(SLUICE_PCH "Precompile the heavy third-party headers shared by every target" OFF)
 
 if(SLUICE_PCH)
   foreach(kind lib test)
