@@ -3,13 +3,12 @@
 // record's commit time), that it drains once the target is back, and `--watch` as a script
 // sees it (one block per refresh, no terminal control codes).
 
-#include <gtest/gtest.h>
-#include <fmt/format.h>
-
 #include <chrono>
 #include <iterator>
 #include <regex>
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/status_view.h"
@@ -124,7 +123,8 @@ TEST_F(StatusCliTest, WhatWaitsForADisabledTargetIsCountedAndDrainsWhenItIsBack)
   EXPECT_EQ(U64(dr["lag_bytes"]), w.bytes) << dr.dump();
   EXPECT_GT(w.first_admitted_us, 0);
   // The service reads the same record's stamp: equal to the microsecond.
-  EXPECT_EQ(std::stoll(dr["oldest_unapplied_us"].get<std::string>()), w.first_admitted_us) << dr.dump();
+  EXPECT_EQ(std::stoll(dr["oldest_unapplied_us"].get<std::string>()), w.first_admitted_us)
+      << dr.dump();
   EXPECT_GE(std::stoll(dr["oldest_unapplied_age_us"].get<std::string>()), 0);
   // The stream's priority is in the answer, as configured for "samples" (the lowest).
   for (const auto& st : doc["streams"]) {

@@ -4,12 +4,11 @@
 
 #include "cli/status_watch.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "cli/status_view.h"
 
@@ -27,7 +26,8 @@ v1::StatusResponse Answer(uint64_t head, uint64_t b_applied, double b_rate, doub
   auto* st = s.add_streams();
   st->set_name("samples");
   st->set_head_lsn(head);
-  for (auto [name, applied] : {std::pair<std::string, uint64_t>{"pg-a", head}, {"pg-b", b_applied}}) {
+  for (auto [name, applied] :
+       {std::pair<std::string, uint64_t>{"pg-a", head}, {"pg-b", b_applied}}) {
     auto* t = s.add_targets();
     t->set_name(name);
     t->set_role("primary");
@@ -72,12 +72,14 @@ TEST(StatusWatchTest, BarIsTheShareOfTheBacklogAtTheStartAppliedSince) {
   const uint64_t applied1 = applied0 + 2'000;
   v1::StatusResponse second = Answer(14'000, applied1, 4000, 2.5);
   watch.Observe(second, kT0 + 2'000'000);
-  const double expected = static_cast<double>(applied1 - applied0) / static_cast<double>(head0 - applied0);
+  const double expected =
+      static_cast<double>(applied1 - applied0) / static_cast<double>(head0 - applied0);
   EXPECT_DOUBLE_EQ(watch.Fraction(second, "pg-b"), expected);
   std::string page = watch.Render(second, kT0 + 2'000'000);
   std::string line = LineOf(page, "pg-b");
   EXPECT_NE(line.find(ProgressBar(expected, 20)), std::string::npos) << page;
-  EXPECT_NE(line.find(fmt::format("{:.0f}%", std::floor(expected * 100))), std::string::npos) << page;
+  EXPECT_NE(line.find(fmt::format("{:.0f}%", std::floor(expected * 100))), std::string::npos)
+      << page;
   EXPECT_NE(line.find(CatchUpText(second.targets(1))), std::string::npos) << page;
   EXPECT_NE(page.find("catch-up since 12:00:01.234 UTC (2.0s):"), std::string::npos) << page;
 
