@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <iterator>
+#include <map>
 #include <regex>
 
 #include <fmt/format.h>
@@ -126,10 +127,10 @@ TEST_F(StatusCliTest, WhatWaitsForADisabledTargetIsCountedAndDrainsWhenItIsBack)
   EXPECT_EQ(std::stoll(dr["oldest_unapplied_us"].get<std::string>()), w.first_admitted_us)
       << dr.dump();
   EXPECT_GE(std::stoll(dr["oldest_unapplied_age_us"].get<std::string>()), 0);
-  // The stream's priority is in the answer, as configured for "samples" (the lowest).
-  for (const auto& st : doc["streams"]) {
-    EXPECT_TRUE(st.contains("priority")) << st.dump();
-  }
+  // Each stream's priority is in the answer: model changes go before samples.
+  std::map<std::string, int> priority;
+  for (const auto& st : doc["streams"]) priority[st["name"]] = st["priority"].get<int>();
+  EXPECT_GT(priority.at("model"), priority.at("samples")) << json.output;
 
   // The page shows the same, the time to the millisecond (the page's resolution).
   RunResult text = Sluice({"status"});
