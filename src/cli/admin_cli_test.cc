@@ -61,8 +61,8 @@ TEST_F(AdminCliTest, StatusShowsEveryStreamAndTarget) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   ExpectIn(r, {"node: test\n", "state: active(a) since ", " UTC (",
                "'a' has applied every ordered write up to the switch", "journal:", "TARGET",
-               "HEALTH", "APPLIED/S", "ETA", "a (active)", "primary", "replica", "  up  ",
-               "STREAM", "HEAD", "APPLIED", "LAG", "LAG BYTES", "OLDEST", "samples", "events",
+               "HEALTH", "RATE", "ETA", "a (active)", "primary", "replica", "  up  ",
+               "STREAM", "HEAD", "PRI", "LAG", "LAG BYTES", "OLDEST", "samples", "events",
                "model", "sql", "running"});
 
   RunResult j = Sluice({"status", "--json"});

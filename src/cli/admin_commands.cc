@@ -19,6 +19,7 @@
 #include "cli/client_connection.h"
 #include "cli/commands.h"
 #include "cli/status_view.h"
+#include "cli/status_watch.h"
 #include "config/values.h"
 
 namespace sluice::cli {
@@ -47,25 +48,48 @@ struct StatusArgs {
   int count = 0;
 };
 
+// A page drawn over the previous one on a terminal: cursor home, each line erased to its
+// end, and whatever the previous page had below erased; no flicker of a cleared screen.
+std::string RedrawnInPlace(const std::string& page, bool first) {
+  std::string out = first ? "\033[2J\033[H" : "\033[H";
+  for (char c : page) {
+    if (c == '\n') out += "\033[K";
+    out += c;
+  }
+  return out + "\033[J";
+}
+
 int RunStatus(const ServiceOptions& so, const StatusArgs& args) {
   int code = kExitOk;
   auto conn = Connection::Open(so, "status", &code);
   if (!conn) return code;
-  bool tty = isatty(STDOUT_FILENO) == 1;
+  // Redrawn in place only where someone looks at it; a file or a pipe gets one block per
+  // refresh, blank-line separated, that a script can split.
+  const bool redraw = args.watch_s > 0 && isatty(STDOUT_FILENO) == 1;
+  CatchUpWatch watch;
   for (int n = 1;; ++n) {
     v1::StatusResponse resp;
     auto ctx = conn->NewContext(std::chrono::seconds(30));
     grpc::Status st = conn->admin().Status(ctx.get(), v1::StatusRequest(), &resp);
     if (!st.ok()) return conn->Fail("Admin.Status", st);
-    if (args.watch_s > 0 && tty) fmt::print("\033[H\033[2J");
+    std::string page;
     if (args.json) {
-      fmt::print("{}\n", ToJson(resp));
+      page = ToJson(resp) + "\n";
     } else {
-      fmt::print("{}", RenderStatus(resp, NowMicros()));
+      const int64_t now = NowMicros();
+      page = RenderStatus(resp, now);
+      if (args.watch_s > 0) {
+        watch.Observe(resp, now);
+        page += "\n" + watch.Render(resp, now);
+      }
+    }
+    if (redraw) {
+      fmt::print("{}", RedrawnInPlace(page, n == 1));
+    } else {
+      fmt::print("{}{}", n > 1 && !args.json ? "\n" : "", page);
     }
     std::fflush(stdout);
     if (args.watch_s <= 0 || (args.count > 0 && n >= args.count)) break;
-    if (!tty && !args.json) fmt::print("\n");
     std::this_thread::sleep_for(
         std::chrono::milliseconds(static_cast<int64_t>(args.watch_s * 1000)));
   }
@@ -287,11 +311,19 @@ void RegisterAdminCommands(CLI::App& app, Context* context) {
   CLI::App* status = app.add_subcommand(
       "status",
       "Show the service state (active, switching, isolated: since when and why), journal "
-      "usage, targets (health, catch-up: lag, rate, ETA), and per stream x target: head LSN, "
-      "applied LSN, lag in records and bytes, age of the oldest unapplied record, state");
+      "usage, the streams (priority, head LSN), the targets (health, catch-up: lag, rate, "
+      "ETA), per target and stream what waits (records, bytes, the oldest waiting record's "
+      "commit time and age, rate, ETA), and every journal cursor that holds segments");
   status->add_flag("--json", status_args->json, "Print the full status as JSON");
-  status->add_option("--watch", status_args->watch_s, "Refresh every SECONDS until interrupted");
-  status->add_option("--count", status_args->count, "With --watch: stop after N refreshes");
+  status->add_option("--watch", status_args->watch_s,
+                     "Refresh every SECONDS (2 when none is given) until interrupted, with a "
+                     "progress bar of each target's catch-up; redrawn in place on a terminal")
+      ->expected(0, 1)
+      ->default_str("2")
+      ->check(CLI::PositiveNumber)
+      ->type_name("SECONDS");
+  status->add_option("--count", status_args->count, "With --watch: stop after N refreshes")
+      ->check(CLI::PositiveNumber);
   status->footer(kServiceExitCodes);
   status->callback(
       [context, status_args] { context->exit_code = RunStatus(context->service, *status_args); });

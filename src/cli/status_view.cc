@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -36,10 +37,30 @@ std::string SinceText(int64_t since_us, int64_t now_us) {
 
 std::string RateText(double per_s) { return fmt::format("{:.0f}/s", std::max(0.0, per_s)); }
 
-std::string EtaText(const v1::TargetStatus& t) {
-  if (t.lag_records() == 0) return "-";
-  if (t.eta_s() < 0) return "not shrinking";
-  return HumanAge(static_cast<int64_t>(t.eta_s() * 1e6));
+// A time of day in a table cell: HumanTime without its " UTC" (the header says it).
+std::string ClockText(int64_t us, int64_t now_us) {
+  std::string t = HumanTime(us, now_us);
+  if (t.ends_with(" UTC")) t.resize(t.size() - 4);
+  return t;
+}
+
+// Where to break `line` (at most `width` long before the break): just after the last "; "
+// or ": " that is at least a third of the way along, else at the last space; npos when
+// there is no space at all.
+size_t BreakAt(std::string_view line, size_t width) {
+  std::string_view head = line.substr(0, width + 1);
+  size_t clause = std::string_view::npos;
+  for (std::string_view sep : {"; ", ": "}) {
+    size_t at = head.rfind(sep);
+    if (at != std::string_view::npos && at + 1 >= width / 3 && at + 1 <= width &&
+        (clause == std::string_view::npos || at + 1 > clause)) {
+      clause = at + 1;
+    }
+  }
+  if (clause != std::string_view::npos) return clause;
+  size_t space = head.rfind(' ');
+  if (space == std::string_view::npos || space == 0) space = line.find(' ', width);
+  return space;
 }
 
 const v1::TargetStatus* FindTarget(const v1::StatusResponse& s, const std::string& name) {
@@ -55,6 +76,44 @@ std::string WithReason(std::string text, const std::string& reason) {
 }
 
 }  // namespace
+
+std::string WrapLines(const std::string& text, size_t width) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    bool newline = end != std::string::npos;
+    std::string_view line(text.data() + pos, (newline ? end : text.size()) - pos);
+    std::string_view indent;
+    while (line.size() > width) {
+      size_t at = BreakAt(line, width);
+      if (at == std::string_view::npos) break;
+      std::string_view first = line.substr(0, at);
+      while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
+      out += first;
+      out += '\n';
+      line.remove_prefix(at);
+      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      // Continued lines are indented; the width left shrinks by the indent.
+      if (indent.empty()) {
+        indent = "  ";
+        width -= std::min(width, indent.size());
+      }
+      out += indent;
+    }
+    out += line;
+    if (!indent.empty()) width += indent.size();
+    if (newline) out += '\n';
+    pos = newline ? end + 1 : text.size();
+  }
+  return out;
+}
+
+std::string EtaText(uint64_t lag_records, double eta_s) {
+  if (lag_records == 0) return "-";
+  if (eta_s < 0) return "not shrinking";
+  return HumanAge(static_cast<int64_t>(eta_s * 1e6));
+}
 
 std::string HumanBytes(uint64_t bytes) {
   static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
@@ -138,20 +197,21 @@ std::string SamplingLine(const v1::SamplingStatus& s, int64_t now_us) {
   return out;
 }
 
-std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us) {
-  std::string out;
-  out += fmt::format("node: {}\n", s.node_id());
-  out += StateLine(s, now_us) + "\n";
-  out += fmt::format(
-      "journal: {} used{}, {} free on its filesystem\n", HumanBytes(s.journal_bytes()),
-      s.journal_budget_bytes() ? " of a budget of " + HumanBytes(s.journal_budget_bytes()) : "",
-      HumanBytes(s.free_bytes()));
-  out += SamplingLine(s.sampling(), now_us);
-  out += "\n";
+namespace {
 
-  Table targets({"TARGET", "ROLE", "PRIORITY", "DRIVER", "ENABLED", "HEALTH", "STATE", "LAG",
-                 "APPLIED/S", "ETA"});
-  std::vector<std::string> target_notes;
+std::string RenderStreams(const v1::StatusResponse& s) {
+  Table streams({"STREAM", "PRI", "ORDERED", "FIRST", "HEAD", "JOURNAL"});
+  for (const auto& st : s.streams()) {
+    streams.Add({st.name(), std::to_string(st.priority()), st.ordered() ? "yes" : "no",
+                 std::to_string(st.first_lsn()), std::to_string(st.head_lsn()),
+                 HumanBytes(st.bytes())});
+  }
+  return streams.Render();
+}
+
+std::string RenderTargets(const v1::StatusResponse& s, int64_t now_us) {
+  Table targets({"TARGET", "ROLE", "PRI", "DRIVER", "ENABLED", "HEALTH", "STATE"});
+  std::string notes;
   for (const auto& t : s.targets()) {
     std::string name = t.name();
     if (t.active()) {
@@ -164,64 +224,100 @@ std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us) {
       health += " " + HumanAge(std::max<int64_t>(0, now_us - t.health_since_us()));
     }
     targets.Add({name, t.role(), t.role() == "primary" ? std::to_string(t.priority()) : "-",
-                 t.dialect(), t.enabled() ? "yes" : "no", health, t.state(),
-                 std::to_string(t.lag_records()), RateText(t.apply_per_s()), EtaText(t)});
+                 t.dialect(), t.enabled() ? "yes" : "no", health, t.state()});
     if (t.health() == "down") {
-      target_notes.push_back(WithReason(
-          fmt::format("{}: down{}", t.name(), SinceText(t.health_since_us(), now_us)),
-          t.health_detail()));
+      notes += WithReason(fmt::format("{}: down{}", t.name(), SinceText(t.health_since_us(), now_us)),
+                          t.health_detail()) +
+               "\n";
     } else if (!t.ineligible().empty() && !t.active()) {
-      target_notes.push_back(fmt::format("{}: cannot be active: it {}", t.name(), t.ineligible()));
+      notes += fmt::format("{}: cannot be active: it {}\n", t.name(), t.ineligible());
     }
   }
-  out += targets.Render();
-  if (!target_notes.empty()) {
-    for (const auto& n : target_notes) out += n + "\n";
-  }
-  out += "\n";
+  return targets.Render() + notes;
+}
 
-  std::map<std::string, uint64_t> heads;
-  for (const auto& st : s.streams()) heads[st.name()] = st.head_lsn();
-  Table appliers({"STREAM", "TARGET", "HEAD", "APPLIED", "LAG", "LAG BYTES", "OLDEST", "STATE"});
-  std::vector<std::string> notes;
-  // Grouped by stream, in the order the service lists streams.
-  for (const auto& st : s.streams()) {
-    for (const auto& a : s.appliers()) {
-      if (a.stream() != st.name()) continue;
-      std::string state = a.state();
-      if (a.diverged()) state += ", DIVERGED";
-      if (a.rejected() > 0) state += fmt::format(", {} rejected", a.rejected());
-      appliers.Add({a.stream(), a.target(), std::to_string(heads[a.stream()]),
-                    std::to_string(a.applied_lsn()), std::to_string(a.lag_records()),
-                    HumanBytes(a.lag_bytes()),
-                    a.lag_records() > 0 && a.oldest_unapplied_age_us() > 0
-                        ? HumanAge(a.oldest_unapplied_age_us())
-                        : "-",
-                    state});
-      if (!a.last_error().empty()) {
-        notes.push_back(fmt::format("{} / {}: {}", a.target(), a.stream(), a.last_error()));
+// What stops an applier or went wrong on it, in a word or two and its last error; "" when
+// nothing did (running, or the target's own state says it all: disabled, connecting).
+std::string ApplierNote(const v1::ApplierStatus& a) {
+  const std::string& state = a.state();
+  bool stuck = state == "blocked" || state == "needs resync" || state == "down";
+  if (!stuck && !a.diverged() && a.rejected() == 0 && a.last_error().empty()) return "";
+  std::string what = state;
+  if (a.diverged()) what += ", DIVERGED";
+  if (a.rejected() > 0) what += fmt::format(", {} rejected", a.rejected());
+  return WithReason(fmt::format("{} / {}: {}", a.target(), a.stream(), what), a.last_error());
+}
+
+// Per target: its catch-up, then what waits for it on each stream, in the order the
+// service lists streams (highest priority first).
+std::string RenderWaiting(const v1::StatusResponse& s, int64_t now_us) {
+  std::map<std::string, int> priority;
+  for (const auto& st : s.streams()) priority[st.name()] = st.priority();
+  std::string out;
+  for (const auto& t : s.targets()) {
+    out += fmt::format("\n{}: {}\n", t.name(), CatchUpText(t));
+    Table waiting({"STREAM", "PRI", "LAG", "LAG BYTES", "OLDEST (UTC)", "AGE", "RATE", "ETA"});
+    std::string notes;
+    for (const auto& st : s.streams()) {
+      for (const auto& a : s.appliers()) {
+        if (a.target() != t.name() || a.stream() != st.name()) continue;
+        bool lags = a.lag_records() > 0;
+        waiting.Add({a.stream(), std::to_string(priority[a.stream()]), std::to_string(a.lag_records()),
+                     HumanBytes(a.lag_bytes()),
+                     lags && a.oldest_unapplied_us() > 0 ? ClockText(a.oldest_unapplied_us(), now_us) : "-",
+                     lags && a.oldest_unapplied_us() > 0 ? HumanAge(a.oldest_unapplied_age_us()) : "-",
+                     RateText(a.apply_per_s()), EtaText(a.lag_records(), a.eta_s())});
+        if (std::string note = ApplierNote(a); !note.empty()) notes += note + "\n";
       }
     }
+    out += waiting.Render() + notes;
   }
-  out += appliers.Render();
-  if (!notes.empty()) {
-    out += "\n";
-    for (const auto& n : notes) out += n + "\n";
-  }
-
-  // Whatever keeps retention from deleting segments, named: a removed target's cursor
-  // holds the journal for ever unless an operator forgets it.
-  Table cursors({"STREAM", "CURSOR", "LSN", "HOLDS", "NOTE"});
-  bool any_cursor = false;
-  for (const auto& c : s.cursors()) {
-    if (c.held_bytes() == 0 && c.configured()) continue;
-    any_cursor = true;
-    std::string note = c.configured() ? "" : fmt::format("not configured: `sluice target forget {}` releases it", c.name());
-    if (c.needs_resync()) note += (note.empty() ? "" : "; ") + std::string("needs resync, holds nothing");
-    cursors.Add({c.stream(), c.name(), std::to_string(c.lsn()), HumanBytes(c.held_bytes()), note.empty() ? "-" : note});
-  }
-  if (any_cursor) out += "\ncursors holding journal segments:\n" + cursors.Render();
   return out;
+}
+
+// Whatever keeps retention from deleting segments, named: a removed target's cursor holds
+// the journal for ever unless an operator forgets it; a detached one (needs a resync)
+// holds nothing, but its target will not be fed until it is rebuilt.
+std::string RenderCursors(const v1::StatusResponse& s) {
+  Table cursors({"STREAM", "CURSOR", "LSN", "HOLDS", "NOTE"});
+  bool any = false;
+  std::vector<std::string> removed;
+  for (const auto& c : s.cursors()) {
+    if (c.held_bytes() == 0 && c.configured() && !c.needs_resync()) continue;
+    any = true;
+    std::string note;
+    if (!c.configured()) {
+      note = "not configured";
+      if (std::find(removed.begin(), removed.end(), c.name()) == removed.end()) removed.push_back(c.name());
+    }
+    if (c.needs_resync()) note += (note.empty() ? "" : "; ") + std::string("detached, needs resync");
+    cursors.Add({c.stream(), c.name(), std::to_string(c.lsn()), HumanBytes(c.held_bytes()),
+                 note.empty() ? "-" : note});
+  }
+  if (!any) return "";
+  std::string out = "\ncursors holding journal segments:\n" + cursors.Render();
+  for (const auto& name : removed) {
+    out += fmt::format("{}: not configured: `sluice target forget {}` releases it\n", name, name);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us) {
+  std::string out;
+  out += fmt::format("node: {}\n", s.node_id());
+  out += StateLine(s, now_us) + "\n";
+  out += fmt::format(
+      "journal: {} used{}, {} free on its filesystem\n", HumanBytes(s.journal_bytes()),
+      s.journal_budget_bytes() ? " of a budget of " + HumanBytes(s.journal_budget_bytes()) : "",
+      HumanBytes(s.free_bytes()));
+  out += SamplingLine(s.sampling(), now_us);
+  out += "\n" + RenderStreams(s);
+  out += "\n" + RenderTargets(s, now_us);
+  out += RenderWaiting(s, now_us);
+  out += RenderCursors(s);
+  return WrapLines(out);
 }
 
 SwitchProgress JudgeSwitch(const v1::StatusResponse& s, const std::string& target) {

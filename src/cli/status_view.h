@@ -24,6 +24,16 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// The width `sluice status` keeps to: every line of RenderStatus fits in it, unless a
+// name (a target's, a stream's) is longer than names usually are.
+inline constexpr size_t kPageWidth = 80;
+
+// Breaks each line of `text` longer than `width` into lines of at most `width` (a word
+// longer than that stays whole), continued lines indented by two spaces. Breaks after
+// "; " or ": " when one is far enough along the line, else at a space, so that a clause
+// such as "'a' is down: connection refused" stays on one line when it can.
+std::string WrapLines(const std::string& text, size_t width = kPageWidth);
+
 // "0 B", "512 B", "1.5 KiB", "12.0 MiB", ...
 std::string HumanBytes(uint64_t bytes);
 // "850ms", "12.3s", "4min 10s", "3h 5min", "2d 4h".
@@ -42,10 +52,16 @@ std::string StateLine(const v1::StatusResponse& s, int64_t now_us);
 // A target's catch-up: "caught up", or "lag 12000 records, 3400/s, ETA 3.5s" (the ETA
 // is "not shrinking" when the lag does not shrink at the current pace).
 std::string CatchUpText(const v1::TargetStatus& t);
-// The whole `sluice status` page: node, state line, journal, targets (role, priority,
-// driver, enabled, health, applier state, catch-up), why a primary cannot be active or
-// is down, then the stream x target table, then the cursors that hold journal segments
-// (and every cursor of a target that is no longer configured).
+// The ETA of a lag: "-" when there is none, "not shrinking" when `eta_s` < 0 (the lag does
+// not shrink at the current pace), else the time ("3.5s", "4min 10s").
+std::string EtaText(uint64_t lag_records, double eta_s);
+// The whole `sluice status` page, at most kPageWidth wide: node, state line, journal; the
+// streams (priority, ordered, head LSN, journal bytes); the targets (role, priority,
+// driver, enabled, health, applier state) and why a primary cannot be active or is down;
+// then per target its catch-up and, per stream by priority, what waits for it (records,
+// bytes, the oldest waiting record's commit time and age, rate, ETA) and what stops an
+// applier; then every cursor that holds journal segments, has been detached (needs a
+// resync) or belongs to a target no longer configured.
 std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us);
 // The "sampling: ..." lines of RenderStatus ("" when the status has no sampling part).
 std::string SamplingLine(const v1::SamplingStatus& s, int64_t now_us);

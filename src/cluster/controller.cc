@@ -462,12 +462,19 @@ void Controller::SampleCatchUpLocked() {
     }
   }
   std::map<std::string, uint64_t> applied;
+  std::map<std::pair<std::string, std::string>, uint64_t> applied_on_stream;
   for (const auto& c : journals_->Cursors()) {
-    if (heads.count(c.stream)) applied[c.name] += std::min<uint64_t>(c.lsn, heads[c.stream]);
+    if (!heads.count(c.stream)) continue;
+    uint64_t lsn = std::min<uint64_t>(c.lsn, heads[c.stream]);
+    applied[c.name] += lsn;
+    applied_on_stream[{c.name, c.stream}] = lsn;
   }
   for (const auto& t : config_->targets) {
     if (t.role == config::TargetRole::kOneway) continue;
     catch_up_[t.name].Sample(now, applied[t.name], journaled);
+    for (const auto& [stream, head] : heads) {
+      stream_catch_up_[{t.name, stream}].Sample(now, applied_on_stream[{t.name, stream}], head);
+    }
   }
 }
 
@@ -482,6 +489,10 @@ std::vector<TargetView> Controller::Targets() const {
     v.ineligible = IneligibleLocked(t.name);
     auto it = catch_up_.find(t.name);
     if (it != catch_up_.end()) v.catch_up = it->second.Get();
+    for (auto s = stream_catch_up_.lower_bound({t.name, ""});
+         s != stream_catch_up_.end() && s->first.first == t.name; ++s) {
+      v.by_stream[s->first.second] = s->second.Get();
+    }
     out.push_back(std::move(v));
   }
   return out;

@@ -67,7 +67,8 @@ struct TargetView {
   std::string name;
   TargetHealth health;
   std::string ineligible;  // why it cannot be active ("" when it can)
-  CatchUp catch_up;
+  CatchUp catch_up;                          // over every stream
+  std::map<std::string, CatchUp> by_stream;  // stream -> the same, on that stream alone
 };
 
 class Controller;
@@ -176,6 +177,8 @@ class Controller {
   std::string decider_;                // guarded by mu_
   bool decider_known_ = false;         // guarded by mu_
   std::map<std::string, CatchUpMeter> catch_up_;  // guarded by mu_
+  // (target, stream) -> its meter: what `sluice status` shows per stream.
+  std::map<std::pair<std::string, std::string>, CatchUpMeter> stream_catch_up_;  // guarded by mu_
   std::chrono::steady_clock::time_point last_sample_;  // guarded by mu_
   std::chrono::steady_clock::time_point started_at_;
   bool poked_ = false;  // guarded by mu_

@@ -128,6 +128,7 @@ v1::StatusResponse SampleStatus() {
     s->set_name(name);
     s->set_head_lsn(name[0] == 'm' ? 12 : 34);
     s->set_bytes(4096);
+    s->set_priority(name[0] == 'm' ? 30 : 0);
   }
   for (const char* t : {"a", "b"}) {
     auto* ts = st.add_targets();
@@ -145,6 +146,9 @@ v1::StatusResponse SampleStatus() {
       a->set_lag_records(s.head_lsn() - a->applied_lsn());
       a->set_lag_bytes(a->lag_records() * 100);
       a->set_oldest_unapplied_age_us(a->lag_records() > 0 ? 2'500'000 : 0);
+      a->set_oldest_unapplied_us(a->lag_records() > 0 ? 1'714'564'801'234'567 : 0);
+      a->set_apply_per_s(a->lag_records() > 0 ? 1234.5 : 0);
+      a->set_eta_s(a->lag_records() > 0 ? -1 : 0);
       a->set_rejected(t[0] == 'a' ? 2 : 0);
     }
   }
@@ -180,6 +184,7 @@ TEST(StatusMetricsTest, EveryNumberIsTheStatusAnswers) {
     EXPECT_EQ(p.Value("sluice_records_admitted_total", {{"stream", s.name()}}),
               double(s.head_lsn()));
     EXPECT_EQ(p.Value("sluice_stream_journal_bytes", {{"stream", s.name()}}), double(s.bytes()));
+    EXPECT_EQ(p.Value("sluice_stream_priority", {{"stream", s.name()}}), double(s.priority()));
   }
   for (const auto& a : st.appliers()) {
     testing::LabelSet l = {{"target", a.target()}, {"stream", a.stream()}};
@@ -187,6 +192,9 @@ TEST(StatusMetricsTest, EveryNumberIsTheStatusAnswers) {
     EXPECT_EQ(p.Value("sluice_lag_records", l), double(a.lag_records()));
     EXPECT_EQ(p.Value("sluice_lag_bytes", l), double(a.lag_bytes()));
     EXPECT_EQ(p.Value("sluice_oldest_unapplied_age_seconds", l), a.oldest_unapplied_age_us() / 1e6);
+    EXPECT_EQ(p.Value("sluice_oldest_unapplied_timestamp_seconds", l), a.oldest_unapplied_us() / 1e6);
+    EXPECT_EQ(p.Value("sluice_apply_records_per_second", l), a.apply_per_s());
+    EXPECT_EQ(p.Value("sluice_catch_up_eta_seconds", l), a.eta_s());
     EXPECT_EQ(p.Value("sluice_records_rejected_total", l), double(a.rejected()));
     auto it = open.find({a.target(), a.stream()});
     EXPECT_EQ(p.Value("sluice_open_errors", l), it == open.end() ? 0.0 : double(it->second));

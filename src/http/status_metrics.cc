@@ -42,6 +42,9 @@ void WriteStreams(const v1::StatusResponse& st, MetricsWriter& out) {
   out.Family("sluice_stream_journal_bytes", Type::kGauge,
              "Bytes of the stream's journal segments on disk.");
   for (const auto& s : st.streams()) out.Sample({{"stream", s.name()}}, s.bytes());
+  out.Family("sluice_stream_priority", Type::kGauge,
+             "The stream's priority: a target's appliers apply higher ones first.");
+  for (const auto& s : st.streams()) out.Sample({{"stream", s.name()}}, static_cast<double>(s.priority()));
 }
 
 void WriteAppliers(const v1::StatusResponse& st, const OpenErrorCounts& open_errors,
@@ -61,6 +64,17 @@ void WriteAppliers(const v1::StatusResponse& st, const OpenErrorCounts& open_err
   out.Family("sluice_oldest_unapplied_age_seconds", Type::kGauge,
              "Age of the oldest record the target has not applied (0 when caught up).");
   for (const auto& a : st.appliers()) out.Sample(labels(a), Seconds(a.oldest_unapplied_age_us()));
+  out.Family("sluice_oldest_unapplied_timestamp_seconds", Type::kGauge,
+             "When the oldest record the target has not applied was committed, seconds since the "
+             "Unix epoch (0 when caught up).");
+  for (const auto& a : st.appliers()) out.Sample(labels(a), Seconds(a.oldest_unapplied_us()));
+  out.Family("sluice_apply_records_per_second", Type::kGauge,
+             "Records of the stream the target applied per second, recently.");
+  for (const auto& a : st.appliers()) out.Sample(labels(a), a.apply_per_s());
+  out.Family("sluice_catch_up_eta_seconds", Type::kGauge,
+             "Seconds until the target is caught up on the stream at the current pace; 0 when "
+             "caught up, -1 when its lag does not shrink.");
+  for (const auto& a : st.appliers()) out.Sample(labels(a), a.eta_s());
   out.Family(
       "sluice_records_rejected_total", Type::kCounter,
       "Records the target rejected for good since sluiced started (each goes to its error log).");

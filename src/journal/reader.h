@@ -57,6 +57,11 @@ class Reader {
   bool WaitForRecords(std::chrono::milliseconds timeout) const;
 
   Lsn next_lsn() const { return next_; }
+  // Where next_lsn()'s frame starts: the number of the segment the reader is in and the
+  // byte offset in its file (what `sluice status` counts the bytes a target waits for
+  // from). 0, 0 before the first Read.
+  uint64_t segment_number() const { return it_ ? segment_.number : 0; }
+  uint64_t next_offset() const { return it_ ? it_->offset() : 0; }
 
  private:
   Reader(const Journal* journal, Lsn from) : journal_(journal), next_(from) {}

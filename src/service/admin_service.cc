@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "journal/format.h"
 #include "journal/reader.h"
 #include "journal/space_account.h"
 #include "record/record_codec.h"
@@ -25,18 +26,25 @@ int64_t NowMicros() {
       .count();
 }
 
-// Bytes of the journal a consumer at `applied` has still to read. Exact for whole
-// segments; within the segment it is in, proportional to the records left.
-uint64_t LagBytes(const journal::Journal& j, journal::Lsn applied) {
+// Bytes of the journal a consumer at `applied` has still to read: the frames (header and
+// payload) of every record after it. Exact when `first` locates the first of them (the
+// rest of its segment, then every later segment but its header); otherwise estimated
+// within that segment, in proportion to the records left.
+uint64_t LagBytes(const journal::Journal& j, journal::Lsn applied, const AdminService::FirstWaiting& first) {
   uint64_t bytes = 0;
   for (const auto& seg : j.Segments()) {
     if (seg.last_lsn < seg.first_lsn || seg.last_lsn <= applied) continue;
     if (seg.first_lsn > applied) {
-      bytes += seg.bytes;
+      bytes += seg.bytes - std::min<uint64_t>(seg.bytes, journal::kSegmentHeaderSize);
+      continue;
+    }
+    if (first.found && first.segment_number == seg.number) {
+      bytes += seg.bytes - std::min(seg.bytes, first.offset);
       continue;
     }
     uint64_t records = seg.last_lsn - seg.first_lsn + 1;
-    bytes += seg.bytes * (seg.last_lsn - applied) / records;
+    uint64_t frames = seg.bytes - std::min<uint64_t>(seg.bytes, journal::kSegmentHeaderSize);
+    bytes += frames * (seg.last_lsn - applied) / records;
   }
   return bytes;
 }
@@ -71,25 +79,31 @@ std::string Names(const std::vector<std::string>& names) {
 
 }  // namespace
 
-int64_t AdminService::AdmittedAt(const std::string& stream, journal::Lsn lsn) {
+AdminService::FirstWaiting AdminService::LocateFirstWaiting(const std::string& stream, journal::Lsn lsn) {
   {
     std::lock_guard lk(admitted_mu_);
-    auto it = admitted_cache_.find({stream, lsn});
-    if (it != admitted_cache_.end()) return it->second;
+    auto it = first_waiting_cache_.find({stream, lsn});
+    if (it != first_waiting_cache_.end()) return it->second;
   }
+  FirstWaiting out;
   journal::Journal* j = ctx_.journals->stream(stream);
-  if (j == nullptr || lsn > j->durable_lsn() || lsn < j->first_lsn()) return 0;
+  if (j == nullptr || lsn > j->durable_lsn() || lsn < j->first_lsn()) return out;
   auto reader = journal::Reader::Open(j, lsn);
-  if (!reader.ok()) return 0;
+  if (!reader.ok()) return out;
   journal::ReadBatch batch;
-  if (!(*reader)->Read(1, 1, &batch).ok() || batch.empty()) return 0;
+  if (!(*reader)->Read(1, 1, &batch).ok() || batch.empty()) return out;
   const auto& rv = batch.records().front();
   auto record = record::DecodeRecord(rv.lsn, rv.type, rv.payload);
-  int64_t at = record.ok() ? record->admitted_at_us() : 0;
+  out.found = true;
+  out.admitted_at_us = record.ok() ? record->admitted_at_us() : 0;
+  // The reader stands after the record now; its frame starts one frame back.
+  out.segment_number = (*reader)->segment_number();
+  uint64_t frame = journal::kFrameHeaderSize + rv.payload.size();
+  out.offset = (*reader)->next_offset() - std::min<uint64_t>((*reader)->next_offset(), frame);
   std::lock_guard lk(admitted_mu_);
-  if (admitted_cache_.size() > 4096) admitted_cache_.clear();
-  admitted_cache_[{stream, lsn}] = at;
-  return at;
+  if (first_waiting_cache_.size() > 4096) first_waiting_cache_.clear();
+  first_waiting_cache_[{stream, lsn}] = out;
+  return out;
 }
 
 v1::StatusResponse AdminService::BuildStatus() {
@@ -118,6 +132,7 @@ v1::StatusResponse AdminService::BuildStatus() {
     ss->set_first_lsn(j->first_lsn());
     ss->set_head_lsn(j->durable_lsn());
     ss->set_bytes(j->DiskBytes());
+    ss->set_priority(s.priority);
     heads[s.name] = j->durable_lsn();
   }
 
@@ -160,9 +175,20 @@ v1::StatusResponse AdminService::BuildStatus() {
       journal::Lsn head = heads[s.name];
       if (head > applied) {
         as->set_lag_records(head - applied);
-        as->set_lag_bytes(LagBytes(*j, applied));
-        int64_t at = AdmittedAt(s.name, applied + 1);
-        if (at > 0) as->set_oldest_unapplied_age_us(std::max<int64_t>(0, now - at));
+        FirstWaiting first = LocateFirstWaiting(s.name, applied + 1);
+        as->set_lag_bytes(LagBytes(*j, applied, first));
+        if (first.admitted_at_us > 0) {
+          as->set_oldest_unapplied_us(first.admitted_at_us);
+          as->set_oldest_unapplied_age_us(std::max<int64_t>(0, now - first.admitted_at_us));
+        }
+      }
+      // The controller's meter of this stream; until it has sampled twice, no pace yet.
+      as->set_eta_s(head > applied ? -1 : 0);
+      if (auto v = views.find(t.name); v != views.end()) {
+        if (auto c = v->second.by_stream.find(s.name); c != v->second.by_stream.end()) {
+          as->set_apply_per_s(c->second.apply_per_s);
+          as->set_eta_s(head > applied ? c->second.eta_s : 0);
+        }
       }
       if (Severity(as->state()) > Severity(worst)) worst = as->state();
     }

@@ -55,19 +55,28 @@ class AdminService final : public v1::Admin::Service {
   // The full status, without authentication (the daemon logs it, tests read it).
   v1::StatusResponse BuildStatus();
 
+  // The first record a consumer at `applied` waits for: its admission (commit) time and
+  // where its frame starts in the journal. `found` is false when it cannot be read (gone to
+  // retention, or not durable yet).
+  struct FirstWaiting {
+    bool found = false;
+    int64_t admitted_at_us = 0;
+    uint64_t segment_number = 0;
+    uint64_t offset = 0;
+  };
+
  private:
   enum class Action { kRetry, kDiscard };
   ::sluice::Status RunErrorAction(Action action, const v1::ErrorActionRequest& request,
                                   v1::ErrorActionResponse* response);
-  // Admission time of the record at `lsn` of `stream` (0 when it cannot be read).
-  int64_t AdmittedAt(const std::string& stream, journal::Lsn lsn);
+  FirstWaiting LocateFirstWaiting(const std::string& stream, journal::Lsn lsn);
 
   const ServiceContext ctx_;
   std::mutex admitted_mu_;
-  // (stream, LSN) -> admitted_at_us: a lagging target's oldest unapplied record stays the
-  // same between status calls, and reading it means scanning into a segment.
-  std::map<std::pair<std::string, journal::Lsn>, int64_t>
-      admitted_cache_;    // guarded by admitted_mu_
+  // (stream, LSN) -> the record there: a lagging target's oldest unapplied record stays
+  // the same between status calls, and reading it means scanning into a segment.
+  std::map<std::pair<std::string, journal::Lsn>, FirstWaiting>
+      first_waiting_cache_;  // guarded by admitted_mu_
   std::mutex action_mu_;  // one retry/discard/enable/disable at a time
 };
 
