@@ -55,10 +55,18 @@ class AdminService final : public v1::Admin::Service {
   // The full status, without authentication (the daemon logs it, tests read it).
   v1::StatusResponse BuildStatus();
 
- private:
+  // The bodies of ListErrors, RetryErrors/DiscardErrors and ListAlarms, without
+  // authentication: for the HTTP endpoint (docs/dashboard.md), which checks the bearer
+  // token itself, so both ways in run the same code.
+  ::sluice::Status ListErrorLog(const v1::ListErrorsRequest& request,
+                                v1::ListErrorsResponse* response);
   enum class Action { kRetry, kDiscard };
   ::sluice::Status RunErrorAction(Action action, const v1::ErrorActionRequest& request,
                                   v1::ErrorActionResponse* response);
+  // FailedPrecondition when the node runs no alarm engine.
+  ::sluice::Status ListAlarmSnapshot(v1::ListAlarmsResponse* response);
+
+ private:
   // Admission time of the record at `lsn` of `stream` (0 when it cannot be read).
   int64_t AdmittedAt(const std::string& stream, journal::Lsn lsn);
 
