@@ -6,8 +6,11 @@
 // asked size is saved as a PNG. Skipped, saying why, when chromium is not installed or
 // cannot run here.
 
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
