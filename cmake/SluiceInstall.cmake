@@ -2,6 +2,8 @@
 # build against, found with pkg-config (sluice.pc) or CMake (find_package(sluice)).
 #
 #   bin/sluiced, bin/sluice
+#   share/sluice/web/                               the dashboard (docs/dashboard.md), which
+#                                                   sluiced serves when [http] web_root is unset
 #   include/sluice/client.h, sluice.h, status.h     the public API (C++ and C)
 #   include/sluice/v1/records.pb.h, service.pb.h    its message types (generated)
 #   lib/libsluice_*.a                               the client library and what it uses
@@ -17,6 +19,11 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(TARGETS sluiced sluice RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES
+          ${PROJECT_SOURCE_DIR}/web/index.html
+          ${PROJECT_SOURCE_DIR}/web/dashboard.js
+          ${PROJECT_SOURCE_DIR}/web/dashboard.css
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/sluice/web)
 
 # In link order: each archive before the ones it uses.
 set(SLUICE_CLIENT_ARCHIVES sluice_client sluice_rpc sluice_journal sluice_grpc sluice_proto sluice_common)

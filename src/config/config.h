@@ -179,6 +179,9 @@ inline constexpr uint16_t kDefaultHttpPort = 7480;
 struct HttpConfig {
   bool enabled = false;
   ListenAddress listen = {"127.0.0.1", kDefaultHttpPort};
+  // The dashboard's files (docs/dashboard.md), resolved against the config file's
+  // directory; "" (not set): the installed share directory, when it is there.
+  std::string web_root;
   int line = 0;  // of [http] (0: not in the file)
 };
 // [alarms]: the alarm engine's checks (docs/alarms.md). Each check compares one value

@@ -88,6 +88,23 @@ TEST(ConfigHttpTest, ErrorsNameFileLineAndKey) {
                                     table)));
 }
 
+TEST(ConfigHttpTest, WebRootIsReadAbsoluteOrFromTheConfigFilesDirectory) {
+  Result<Config> none = Parse(WithMinimal("[http]\n"));
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->http.web_root, "");  // the installed files (docs/dashboard.md)
+  Result<Config> absolute = Parse(WithMinimal("[http]\nweb_root = \"/srv/sluice/web\"\n"));
+  ASSERT_TRUE(absolute.ok()) << absolute.status().ToString();
+  EXPECT_EQ(absolute->http.web_root, "/srv/sluice/web");
+  Result<Config> relative =
+      ParseConfig(WithMinimal("[http]\nweb_root = \"web\"\n"), "sluiced.toml", "/etc/sluice");
+  ASSERT_TRUE(relative.ok()) << relative.status().ToString();
+  EXPECT_EQ(relative->http.web_root, "/etc/sluice/web");
+  EXPECT_EQ(ErrorOf(WithMinimal("[http]\nweb_root = \"\"\n")),
+            fmt::format("sluiced.toml:{}:12: [http]: 'web_root' must not be empty (leave it out "
+                        "for the default)",
+                        MinimalLines() + 2));
+}
+
 TEST(ConfigHttpTest, APortOfTheGrpcServerIsRefusedNamingBoth) {
   // [node] listen is 127.0.0.1:7400 by default.
   const int table = MinimalLines() + 1;

@@ -36,6 +36,13 @@ void Parser::ReadHttp(const toml::table& root) {
       http_listen_at_ = r.ValueAt("listen");
     }
   }
+  if (auto v = r.String("web_root")) {
+    if (v->empty()) {
+      r.ErrorAtValue("web_root", "'web_root' must not be empty (leave it out for the default)");
+    } else {
+      h.web_root = Resolve(*v);
+    }
+  }
   r.CheckUnknownKeys();
 }
 

@@ -47,7 +47,7 @@ inline const std::vector<std::string_view> kHealthKeys = {
 inline const std::vector<std::string_view> kClientDedupKeys = {"idle_forget"};
 inline const std::vector<std::string_view> kSamplingKeys = {
     "enabled", "utc_offset", "day_start", "old_after_intervals", "late_tolerance_ms", "max_points", "stream"};
-inline const std::vector<std::string_view> kHttpKeys = {"enabled", "listen"};
+inline const std::vector<std::string_view> kHttpKeys = {"enabled", "listen", "web_root"};
 
 inline const std::vector<std::string_view> kAlarmsKeys = {
     "interval", "history", "disk_free", "journal_budget", "time_to_loss", "target_lag_records",

@@ -237,7 +237,10 @@ void Node::AddServices() {
   server_.AddService(std::make_unique<service::ModelService>(context_, sync));
   server_.AddService(std::make_unique<service::DownloadService>(context_, sync));
   server_.AddService(std::make_unique<service::SamplingService>(context_, sync, sampling_->parts()));
-  server_.AddService(std::make_unique<service::HistoryService>(context_, sync, sampling_->parts().catalog));
+  auto history =
+      std::make_unique<service::HistoryService>(context_, sync, sampling_->parts().catalog);
+  history_ = history.get();  // /api/history/* run the same reads
+  server_.AddService(std::move(history));
 }
 
 void Node::ReportRemovedTargets() {

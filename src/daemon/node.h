@@ -14,8 +14,9 @@
 //   NodeAlarms   the alarm engine of [alarms]: checks every interval, journals each raise
 //                and clear as an event (kind "sluice.alarm")
 //   Server       gRPC: Ingest, Admin, Sql, Model, Download, Sampling
-//   HttpServer   [http]: /healthz, /api/status, /metrics (docs/http.md); every gRPC call
-//                is timed into CallLatency for /metrics
+//   HttpServer   [http]: /healthz, /api/status, /metrics (docs/http.md), the dashboard
+//                and its JSON endpoints (docs/dashboard.md); every gRPC call is timed
+//                into CallLatency for /metrics
 //
 // Lifecycle: Open() (nothing serves yet) → Start() → Shutdown(). Shutdown stops
 // accepting calls, lets calls in progress finish (or cancels them at the grace deadline),
@@ -47,6 +48,7 @@
 #include "service/auth.h"
 #include "service/call_gate.h"
 #include "service/call_latency.h"
+#include "service/history_service.h"
 #include "admission/dedup_table.h"
 #include "service/read_pool.h"
 #include "service/server.h"
@@ -135,6 +137,8 @@ class Node {
   std::unique_ptr<NodeAlarms> alarms_;
   // Owned by server_; builds the status that the alarms, /api/status and /metrics see.
   service::AdminService* admin_ = nullptr;
+  // Owned by server_; /api/history/* run its reads.
+  service::HistoryService* history_ = nullptr;
   service::ServiceContext context_;
   service::CallLatency call_latency_;       // before server_: the services record into it
   service::Server server_;

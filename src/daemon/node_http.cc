@@ -1,5 +1,8 @@
 // The node's HTTP endpoint ([http], docs/http.md): what it serves is the node's own state,
-// read through the same parts Admin.Status reads.
+// read through the same parts Admin.Status reads, and the dashboard (docs/dashboard.md),
+// whose JSON endpoints call the Admin and History services' own code.
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "alarm/alarm_engine.h"
@@ -9,6 +12,9 @@
 
 namespace sluice::daemon {
 namespace {
+
+// Where `cmake --install` puts the dashboard's files (web/).
+constexpr char kDefaultWebRoot[] = SLUICE_DEFAULT_WEB_ROOT;
 
 // The alarm engine's active alarms by severity (docs/alarms.md), read at each scrape.
 class AlarmMetrics : public http::MetricsSource {
@@ -70,6 +76,22 @@ Status Node::StartHttp() {
   o.status = [this] { return admin_->BuildStatus(); };
   o.cluster_state = [this] { return controller_->state(); };
   for (auto& s : metrics_sources_) o.metrics.push_back(s.get());
+  o.admin = admin_;
+  o.history = history_;
+  o.web_root = config_.http.web_root;
+  if (o.web_root.empty()) {
+    // Not configured: the installed files, when they are there; a node built and run
+    // from a build tree without them still serves its API.
+    std::error_code ec;
+    if (std::filesystem::is_directory(kDefaultWebRoot, ec)) {
+      o.web_root = kDefaultWebRoot;
+    } else {
+      SLUICE_LOG_WARN(
+          "HTTP endpoint: no dashboard: {} is not there and [http] web_root is not set "
+          "(docs/dashboard.md)",
+          kDefaultWebRoot);
+    }
+  }
   http_ = std::make_unique<http::HttpServer>(std::move(o));
   return http_->Start();
 }

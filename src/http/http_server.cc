@@ -13,6 +13,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "common/log.h"
+#include "http/api_endpoints.h"
 #include "http/bearer_auth.h"
 #include "http/health.h"
 
@@ -22,7 +23,9 @@ namespace {
 // How long an idle keep-alive connection may hold a server thread, and so delay Stop().
 constexpr time_t kKeepAliveSeconds = 1;
 constexpr time_t kReadWriteTimeoutSeconds = 5;
-constexpr char kEndpoints[] = "/healthz, /api/status, /metrics";
+constexpr char kEndpoints[] =
+    "/healthz, /api/status, /metrics, /api/alarms, /api/errors, /api/history/raw, "
+    "/api/history/aggregates; POST /api/errors/retry, /api/errors/discard; the dashboard at /";
 
 std::optional<std::string> AuthorizationHeader(const httplib::Request& req) {
   if (!req.has_header("Authorization")) return std::nullopt;
@@ -44,9 +47,12 @@ struct HttpServer::Impl {
   std::atomic<bool> listen_returned{false};
   bool started = false;
 
+  std::unique_ptr<ApiEndpoints> api;
+
   // Whether the request may go on; when not, the response says why.
-  bool Allowed(const httplib::Request& req, httplib::Response& res) {
-    AuthAnswer a = CheckBearer(*options.auth, AuthorizationHeader(req), config::TokenRole::kRead,
+  bool Allowed(const httplib::Request& req, httplib::Response& res,
+               config::TokenRole role = config::TokenRole::kRead) {
+    AuthAnswer a = CheckBearer(*options.auth, AuthorizationHeader(req), role,
                                fmt::format("{} {}", req.method, req.path));
     if (a.status == 200) return true;
     if (a.status == 401) res.set_header("WWW-Authenticate", "Bearer");
@@ -91,6 +97,53 @@ struct HttpServer::Impl {
     res.set_content(out.text(), std::string(kExpositionContentType).c_str());
   }
 
+  // A dashboard endpoint: the token checked for `role`, then `answer`.
+  template <typename Answer>
+  void Api(const httplib::Request& req, httplib::Response& res, config::TokenRole role,
+           Answer answer) {
+    if (!Allowed(req, res, role)) return;
+    Params params(req.params.begin(), req.params.end());
+    ApiAnswer a = answer(params);
+    res.status = a.status;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(std::move(a.body), a.content_type);
+  }
+
+  void ApiRoutes() {
+    api = std::make_unique<ApiEndpoints>(options.admin, options.history);
+    using config::TokenRole;
+    auto get = [this](const char* path, auto answer) {
+      server.Get(path, [this, answer](const httplib::Request& req, httplib::Response& res) {
+        Api(req, res, TokenRole::kRead, answer);
+      });
+    };
+    get("/api/alarms", [this](const Params&) { return api->Alarms(); });
+    get("/api/errors", [this](const Params& p) { return api->Errors(p); });
+    get("/api/history/raw", [this](const Params& p) { return api->HistoryRaw(p); });
+    get("/api/history/aggregates", [this](const Params& p) { return api->HistoryAggregates(p); });
+    // Retry and discard change what reaches a target: the admin role, as in the gRPC API.
+    for (bool retry : {true, false}) {
+      server.Post(retry ? "/api/errors/retry" : "/api/errors/discard",
+                  [this, retry](const httplib::Request& req, httplib::Response& res) {
+                    Api(req, res, TokenRole::kAdmin,
+                        [&](const Params& p) { return api->ErrorAction(retry, p); });
+                  });
+    }
+  }
+
+  // The dashboard's files. They are served without a token: they hold nothing of the
+  // node's (the page asks for a token and sends it with every API request).
+  Status WebRoutes() {
+    if (options.web_root.empty()) return Status::OK();
+    if (!server.set_mount_point("/", options.web_root)) {
+      return Status::NotFound(fmt::format(
+          "HTTP endpoint: [http] web_root \"{}\" is not a directory (the dashboard's files: "
+          "index.html, dashboard.js, dashboard.css)",
+          options.web_root));
+    }
+    return Status::OK();
+  }
+
   void Routes() {
     server.Get("/healthz",
                [this](const httplib::Request&, httplib::Response& res) { Healthz(res); });
@@ -99,8 +152,10 @@ struct HttpServer::Impl {
     });
     server.Get("/metrics",
                [this](const httplib::Request& req, httplib::Response& res) { Metrics(req, res); });
+    // httplib calls this for every answer of 400 and above: only a path nothing answered
+    // (no body yet) gets the list; an endpoint's own 404 ("no target 'x'") keeps its reason.
     server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (res.status == 404) {
+      if (res.status == 404 && res.body.empty()) {
         SetText(res, 404,
                 fmt::format("no endpoint {} {} (endpoints: GET {})\n", req.method, req.path,
                             kEndpoints));
@@ -122,6 +177,8 @@ Status HttpServer::Start() {
                                 ? fmt::format(" ([http] listen, line {})", m.options.config_line)
                                 : std::string(" ([http] listen)");
   m.Routes();
+  m.ApiRoutes();
+  SLUICE_RETURN_IF_ERROR(m.WebRoutes());
   const int threads = m.options.threads;
   m.server.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));

@@ -3,6 +3,9 @@
 //   GET /healthz     no token: 200 "ok" while a target is active, else 503 and why
 //   GET /api/status  role "read": the Admin.Status answer as JSON (as `sluice status --json`)
 //   GET /metrics     role "read": the Prometheus text format 0.0.4, from every MetricsSource
+//   GET /api/alarms, /api/errors, /api/history/raw, /api/history/aggregates  role "read";
+//   POST /api/errors/retry, /api/errors/discard  role "admin" (api_endpoints.h)
+//   GET /            the dashboard's static files from `web_root` (docs/dashboard.md)
 // Any other path gets 404 naming the endpoints.
 //
 // Start() binds the address (failing with the address named when it cannot, e.g. when
@@ -22,7 +25,9 @@
 #include "common/status.h"
 #include "config/values.h"
 #include "http/metrics_source.h"
+#include "service/admin_service.h"
 #include "service/auth.h"
+#include "service/history_service.h"
 #include "sluice/v1/service.pb.h"
 
 namespace sluice::http {
@@ -34,6 +39,11 @@ struct HttpServerOptions {
   std::function<v1::StatusResponse()> status;    // Admin.Status's answer
   std::function<cluster::ClusterState()> cluster_state;  // for /healthz
   std::vector<MetricsSource*> metrics;                   // not owned; must outlive the server
+  // The dashboard's JSON endpoints call these (not owned; null: those endpoints answer 503).
+  service::AdminService* admin = nullptr;
+  service::HistoryService* history = nullptr;
+  // The dashboard's files (index.html, ...); "" serves no dashboard. Must be a directory.
+  std::string web_root;
   int threads = 4;
 };
 

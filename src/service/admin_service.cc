@@ -247,25 +247,29 @@ grpc::Status AdminService::ListErrors(grpc::ServerContext* context,
                                       v1::ListErrorsResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.ListErrors");
   if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
+  return rpc::ToGrpcStatus(ListErrorLog(*request, response));
+}
+
+SluiceStatus AdminService::ListErrorLog(const v1::ListErrorsRequest& request,
+                                        v1::ListErrorsResponse* response) {
   const config::Config& cfg = *ctx_.config;
-  if (!request->target().empty() && ctx_.replicator->error_log(request->target()) == nullptr) {
-    return rpc::ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no target '{}'", request->target())));
+  if (!request.target().empty() && ctx_.replicator->error_log(request.target()) == nullptr) {
+    return SluiceStatus::NotFound(fmt::format("no target '{}'", request.target()));
   }
-  if (!request->stream().empty() && cfg.FindStream(request->stream()) == nullptr) {
-    return rpc::ToGrpcStatus(SluiceStatus::NotFound(fmt::format("no stream '{}'", request->stream())));
+  if (!request.stream().empty() && cfg.FindStream(request.stream()) == nullptr) {
+    return SluiceStatus::NotFound(fmt::format("no stream '{}'", request.stream()));
   }
   replicate::ErrorFilter filter;
-  if (!request->stream().empty()) filter.stream = request->stream();
-  if (request->since_us() != 0) filter.since_us = request->since_us();
-  if (request->until_us() != 0) filter.until_us = request->until_us();
-  filter.include_resolved = request->include_resolved();
+  if (!request.stream().empty()) filter.stream = request.stream();
+  if (request.since_us() != 0) filter.since_us = request.since_us();
+  if (request.until_us() != 0) filter.until_us = request.until_us();
+  filter.include_resolved = request.include_resolved();
   for (const auto& t : cfg.targets) {
-    if (!request->target().empty() && t.name != request->target()) continue;
+    if (!request.target().empty() && t.name != request.target()) continue;
     replicate::ErrorLog* log = ctx_.replicator->error_log(t.name);
     if (log == nullptr) continue;
-    auto list = log->List(filter);
-    if (!list.ok()) return rpc::ToGrpcStatus(list.status());
-    for (const auto& e : *list) {
+    SLUICE_ASSIGN_OR_RETURN(auto list, log->List(filter));
+    for (const auto& e : list) {
       auto* out = response->add_errors();
       out->set_target(t.name);
       out->set_stream(e.stream);
@@ -277,7 +281,7 @@ grpc::Status AdminService::ListErrors(grpc::ServerContext* context,
       out->set_state(e.state);
     }
   }
-  return grpc::Status::OK;
+  return SluiceStatus::OK();
 }
 
 SluiceStatus AdminService::RunErrorAction(Action action, const v1::ErrorActionRequest& request,

@@ -65,10 +65,18 @@ class AdminService final : public v1::Admin::Service {
     uint64_t offset = 0;
   };
 
- private:
+  // The bodies of ListErrors, RetryErrors/DiscardErrors and ListAlarms, without
+  // authentication: for the HTTP endpoint (docs/dashboard.md), which checks the bearer
+  // token itself, so both ways in run the same code.
+  ::sluice::Status ListErrorLog(const v1::ListErrorsRequest& request,
+                                v1::ListErrorsResponse* response);
   enum class Action { kRetry, kDiscard };
   ::sluice::Status RunErrorAction(Action action, const v1::ErrorActionRequest& request,
                                   v1::ErrorActionResponse* response);
+  // FailedPrecondition when the node runs no alarm engine.
+  ::sluice::Status ListAlarmSnapshot(v1::ListAlarmsResponse* response);
+
+ private:
   FirstWaiting LocateFirstWaiting(const std::string& stream, journal::Lsn lsn);
 
   const ServiceContext ctx_;

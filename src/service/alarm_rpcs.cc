@@ -41,7 +41,11 @@ grpc::Status AdminService::ListAlarms(grpc::ServerContext* context, const v1::Li
                                       v1::ListAlarmsResponse* response) {
   auto caller = AdmitCall(ctx_, *context, TokenRole::kAdmin, "Admin.ListAlarms");
   if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
-  if (ctx_.alarms == nullptr) return rpc::ToGrpcStatus(NoAlarms());
+  return rpc::ToGrpcStatus(ListAlarmSnapshot(response));
+}
+
+SluiceStatus AdminService::ListAlarmSnapshot(v1::ListAlarmsResponse* response) {
+  if (ctx_.alarms == nullptr) return NoAlarms();
   alarm::AlarmSnapshot s = ctx_.alarms->GetSnapshot();
   for (const auto& a : s.active) FillAlarm(a, response->add_active());
   for (const auto& e : s.history) FillEvent(e, response->add_history());
@@ -49,7 +53,7 @@ grpc::Status AdminService::ListAlarms(grpc::ServerContext* context, const v1::Li
   response->set_info(s.counts[static_cast<size_t>(alarm::Severity::kInfo)]);
   response->set_warning(s.counts[static_cast<size_t>(alarm::Severity::kWarning)]);
   response->set_critical(s.counts[static_cast<size_t>(alarm::Severity::kCritical)]);
-  return grpc::Status::OK;
+  return SluiceStatus::OK();
 }
 
 grpc::Status AdminService::WatchAlarms(grpc::ServerContext* context, const v1::WatchAlarmsRequest*,

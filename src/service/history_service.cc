@@ -17,21 +17,20 @@ constexpr size_t kMaxPendingSamples = 2'000'000;
 
 // What every read needs before it asks the library.
 struct ReadSetup {
-  Admission admission;
   std::string active;
   std::optional<ReadPool::Lease> lease;
   std::vector<history::PointInfo> points;  // in the order of range.point_ids
   std::optional<history::PendingSamples> pending;
 };
 
-// Admits the caller, resolves the points from the catalog (an unknown one is refused,
-// naming it), leases a connection to the active target, and gathers the pending samples
-// when asked.
+// Resolves the points from the catalog (an unknown one is refused, naming it), leases a
+// connection to the active target, and gathers the pending samples when asked. The
+// caller was admitted before (a gRPC call by AdmitCall, an HTTP request by its bearer
+// token and the call gate).
 Result<ReadSetup> Prepare(const ServiceContext& ctx, const SyncServices& sync,
-                          const sampling::Catalog* catalog, const grpc::ServerContext& call,
-                          const v1::HistoryRange& range, std::string_view method) {
-  SLUICE_ASSIGN_OR_RETURN(Admission admission, AdmitCall(ctx, call, TokenRole::kRead, method));
-  ReadSetup setup{std::move(admission), {}, std::nullopt, {}, std::nullopt};
+                          const sampling::Catalog* catalog, const v1::HistoryRange& range,
+                          std::string_view method) {
+  ReadSetup setup;
   std::vector<int64_t> unknown;
   for (int64_t id : range.point_ids()) {
     std::optional<sampling::Point> p = catalog ? catalog->FindPoint(id) : std::nullopt;
@@ -73,63 +72,114 @@ Result<ReadSetup> Prepare(const ServiceContext& ctx, const SyncServices& sync,
 
 // Runs `read` on the setup, mapping errors (a broken connection is not reused).
 template <typename Read>
-grpc::Status Run(Result<ReadSetup> setup, std::string_view method, Read read) {
-  if (!setup.ok()) return rpc::ToGrpcStatus(setup.status());
+Status Run(Result<ReadSetup> setup, std::string_view method, Read read) {
+  if (!setup.ok()) return setup.status();
   const history::PendingSamples* pending = setup->pending ? &*setup->pending : nullptr;
   Status s = read(**setup->lease, std::span<const history::PointInfo>(setup->points), pending);
   if (!s.ok()) {
     if (s.retryable()) setup->lease->Discard();
-    return rpc::ToGrpcStatus(s.Annotate(method));
+    return s.Annotate(method);
   }
-  return grpc::Status::OK;
+  return Status::OK();
+}
+
+// A gRPC method: admitted with role "read", then `query`.
+template <typename Query>
+grpc::Status Serve(const ServiceContext& ctx, const grpc::ServerContext& call,
+                   std::string_view method, Query query) {
+  auto admission = AdmitCall(ctx, call, TokenRole::kRead, method);
+  if (!admission.ok()) return rpc::ToGrpcStatus(admission.status());
+  return rpc::ToGrpcStatus(query());
+}
+
+// An HTTP request: its token was checked by the endpoint; the call gate still refuses it
+// while sluiced shuts down, as it refuses a gRPC call.
+template <typename Query>
+Status ServeChecked(const ServiceContext& ctx, std::string_view method, Query query) {
+  CallGate::Pass pass = ctx.gate->Enter();
+  if (!pass) {
+    return Status::Unavailable(fmt::format("{}: sluiced is shutting down", method));
+  }
+  return query();
 }
 
 }  // namespace
 
-grpc::Status HistoryService::ReadRaw(grpc::ServerContext* context, const v1::ReadRawRequest* request,
-                                     v1::ReadRawResponse* response) {
+Status HistoryService::RunReadRaw(const v1::ReadRawRequest& request,
+                                  v1::ReadRawResponse* response) {
   constexpr std::string_view kMethod = "History.ReadRaw";
-  return Run(Prepare(ctx_, sync_, catalog_, *context, request->range(), kMethod), kMethod,
+  return Run(Prepare(ctx_, sync_, catalog_, request.range(), kMethod), kMethod,
              [&](store::Backend& db, std::span<const history::PointInfo>,
                  const history::PendingSamples* pending) {
-               return history::ReadRaw(db, *request, pending, history::QueryLimits(), response);
+               return history::ReadRaw(db, request, pending, history::QueryLimits(), response);
              });
+}
+
+Status HistoryService::RunReadAggregates(const v1::ReadAggregatesRequest& request,
+                                         v1::ReadAggregatesResponse* response) {
+  constexpr std::string_view kMethod = "History.ReadAggregates";
+  return Run(Prepare(ctx_, sync_, catalog_, request.range(), kMethod), kMethod,
+             [&](store::Backend& db, std::span<const history::PointInfo> points,
+                 const history::PendingSamples* pending) {
+               return history::ReadAggregates(db, request, points, pending,
+                                              history::QueryLimits(), response);
+             });
+}
+
+grpc::Status HistoryService::ReadRaw(grpc::ServerContext* context, const v1::ReadRawRequest* request,
+                                     v1::ReadRawResponse* response) {
+  return Serve(ctx_, *context, "History.ReadRaw",
+               [&] { return RunReadRaw(*request, response); });
 }
 
 grpc::Status HistoryService::ReadInterpolated(grpc::ServerContext* context,
                                               const v1::ReadInterpolatedRequest* request,
                                               v1::ReadAggregatesResponse* response) {
   constexpr std::string_view kMethod = "History.ReadInterpolated";
-  return Run(Prepare(ctx_, sync_, catalog_, *context, request->range(), kMethod), kMethod,
-             [&](store::Backend& db, std::span<const history::PointInfo> points,
-                 const history::PendingSamples* pending) {
-               return history::ReadInterpolated(db, *request, points, pending,
-                                                history::QueryLimits(), response);
-             });
+  return Serve(ctx_, *context, kMethod, [&] {
+    return Run(Prepare(ctx_, sync_, catalog_, request->range(), kMethod), kMethod,
+               [&](store::Backend& db, std::span<const history::PointInfo> points,
+                   const history::PendingSamples* pending) {
+                 return history::ReadInterpolated(db, *request, points, pending,
+                                                  history::QueryLimits(), response);
+               });
+  });
 }
 
 grpc::Status HistoryService::ReadAggregates(grpc::ServerContext* context,
                                             const v1::ReadAggregatesRequest* request,
                                             v1::ReadAggregatesResponse* response) {
-  constexpr std::string_view kMethod = "History.ReadAggregates";
-  return Run(Prepare(ctx_, sync_, catalog_, *context, request->range(), kMethod), kMethod,
-             [&](store::Backend& db, std::span<const history::PointInfo> points,
-                 const history::PendingSamples* pending) {
-               return history::ReadAggregates(db, *request, points, pending,
-                                              history::QueryLimits(), response);
-             });
+  return Serve(ctx_, *context, "History.ReadAggregates",
+               [&] { return RunReadAggregates(*request, response); });
 }
 
 grpc::Status HistoryService::ReadLimitStats(grpc::ServerContext* context,
                                             const v1::ReadLimitStatsRequest* request,
                                             v1::ReadLimitStatsResponse* response) {
   constexpr std::string_view kMethod = "History.ReadLimitStats";
-  return Run(Prepare(ctx_, sync_, catalog_, *context, request->range(), kMethod), kMethod,
-             [&](store::Backend& db, std::span<const history::PointInfo> points,
-                 const history::PendingSamples* pending) {
-               return history::ReadLimitStats(db, *request, points, pending,
-                                              history::QueryLimits(), response);
-             });
+  return Serve(ctx_, *context, kMethod, [&] {
+    return Run(Prepare(ctx_, sync_, catalog_, request->range(), kMethod), kMethod,
+               [&](store::Backend& db, std::span<const history::PointInfo> points,
+                   const history::PendingSamples* pending) {
+                 return history::ReadLimitStats(db, *request, points, pending,
+                                                history::QueryLimits(), response);
+               });
+  });
+}
+
+Status HistoryService::ReadRawChecked(const v1::ReadRawRequest& request,
+                                      v1::ReadRawResponse* response) {
+  return ServeChecked(ctx_, "History.ReadRaw", [&] { return RunReadRaw(request, response); });
+}
+
+Status HistoryService::ReadAggregatesChecked(const v1::ReadAggregatesRequest& request,
+                                             v1::ReadAggregatesResponse* response) {
+  return ServeChecked(ctx_, "History.ReadAggregates",
+                      [&] { return RunReadAggregates(request, response); });
+}
+
+std::optional<sampling::Point> HistoryService::FindPoint(int64_t point_id) const {
+  return catalog_ ? catalog_->FindPoint(point_id) : std::nullopt;
 }
 
 }  // namespace sluice::service

@@ -4,6 +4,7 @@
 // src/history; and ModifySamples, the manual correction of history, a synchronous write
 // journaled in the model stream (history_modify.cc). Roles: "read" for reads, "sql" for
 // ModifySamples.
+// ReadRawChecked/ReadAggregatesChecked/FindPoint serve the HTTP endpoint.
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -30,7 +31,20 @@ class HistoryService final : public v1::History::Service {
   grpc::Status ModifySamples(grpc::ServerContext* context, const v1::ModifySamplesRequest* request,
                              v1::ExecuteResponse* response) override;
 
+  // ReadRaw and ReadAggregates for a caller whose token was checked already (the HTTP
+  // endpoint's /api/history/*, docs/dashboard.md): the same code as the gRPC methods, past
+  // the call gate, without a second authentication.
+  Status ReadRawChecked(const v1::ReadRawRequest& request, v1::ReadRawResponse* response);
+  Status ReadAggregatesChecked(const v1::ReadAggregatesRequest& request,
+                               v1::ReadAggregatesResponse* response);
+  // The point as the catalog has it (its limits, for drawing); nullopt: not in it.
+  std::optional<sampling::Point> FindPoint(int64_t point_id) const;
+
  private:
+  Status RunReadRaw(const v1::ReadRawRequest& request, v1::ReadRawResponse* response);
+  Status RunReadAggregates(const v1::ReadAggregatesRequest& request,
+                           v1::ReadAggregatesResponse* response);
+
   const ServiceContext ctx_;
   const SyncServices sync_;
   sampling::Catalog* const catalog_;
