@@ -46,7 +46,7 @@ std::string FindOnPath(const std::string& program) {
   return "";
 }
 
-struct Run {
+struct ChromiumRun {
   int exit_code = -1;
   std::string out;  // stdout
   std::string err;  // stderr, for the failure message
@@ -54,14 +54,14 @@ struct Run {
 
 // Headless chromium on `url` with `args` (its own profile under `dir`); the page runs for
 // `budget_ms` of virtual time (timers run fast; network requests are waited for).
-Run Chromium(const std::string& chromium, const TempDir& dir, const std::string& args,
+ChromiumRun Chromium(const std::string& chromium, const TempDir& dir, const std::string& args,
              const std::string& url, int budget_ms = 10'000) {
   const std::string out = dir.Sub("chromium.out"), err = dir.Sub("chromium.err");
   const std::string cmd = fmt::format(
       "timeout 300 '{}' --headless --no-sandbox --disable-gpu --no-first-run "
       "--user-data-dir='{}' --virtual-time-budget={} {} '{}' >'{}' 2>'{}'",
       chromium, dir.Sub("profile"), budget_ms, args, url, out, err);
-  Run r;
+  ChromiumRun r;
   const int rc = std::system(cmd.c_str());
   r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   r.out = ReadFile(out);
@@ -128,7 +128,7 @@ TEST(DashboardBrowserTest, PageShowsTheStatusNumbersAndAScreenshotIsSaved) {
   }
   TempDir dir;
   {
-    Run probe = Chromium(chromium, dir, "--dump-dom", "data:text/html,<p>probe</p>", 100);
+    ChromiumRun probe = Chromium(chromium, dir, "--dump-dom", "data:text/html,<p>probe</p>", 100);
     if (probe.exit_code != 0 || probe.out.find("probe") == std::string::npos) {
       GTEST_SKIP() << "chromium cannot run here (exit " << probe.exit_code << "): " << probe.err;
     }
@@ -181,7 +181,7 @@ TEST(DashboardBrowserTest, PageShowsTheStatusNumbersAndAScreenshotIsSaved) {
 
   const std::string url = fmt::format("http://127.0.0.1:{}/#token={}", port, kAdminToken);
   const nlohmann::json before = FetchStatus(port);
-  Run page = Chromium(chromium, dir, "--dump-dom", url);
+  ChromiumRun page = Chromium(chromium, dir, "--dump-dom", url);
   const nlohmann::json after = FetchStatus(port);
   ASSERT_EQ(page.exit_code, 0) << page.err;
   const std::string& dom = page.out;
@@ -237,7 +237,7 @@ TEST(DashboardBrowserTest, PageShowsTheStatusNumbersAndAScreenshotIsSaved) {
 
   // The trend of point 41 over the last hour, with its limits, in a screenshot.
   const std::string png = dir.Sub("dashboard.png");
-  Run shot = Chromium(chromium, dir,
+  ChromiumRun shot = Chromium(chromium, dir,
                       fmt::format("--hide-scrollbars --window-size={},{} --screenshot='{}'",
                                   kWidth, kHeight, png),
                       url + "&point=41&interval=1s&range=3600");

@@ -3,6 +3,7 @@
 
 #include "http/api_params.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
