@@ -1,7 +1,9 @@
 // `sluice verify`: Admin.Verify, the consistency check between targets
 // (docs/verify.md). Prints "all N targets equal over ..." or the differing buckets and
 // rows as tables; --json prints the whole answer. Exit 0 equal, 1 the targets differ,
-// 2 any error (bad flags, refused, cannot reach the service).
+// 2 an error (bad flags, refused), 3 the service cannot be reached.
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,8 +11,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
@@ -85,7 +85,8 @@ std::string RangeText(const v1::VerifySummary& s) {
 
 std::string BucketText(const v1::VerifyBucket& b) {
   if (!b.timed()) return "(whole table)";
-  return fmt::format("{} .. {}", config::FormatTimestamp(b.start_us()), config::FormatTimestamp(b.end_us()));
+  return fmt::format("{} .. {}", config::FormatTimestamp(b.start_us()),
+                     config::FormatTimestamp(b.end_us()));
 }
 
 void PrintDifferences(const std::vector<v1::VerifyBucket>& buckets) {
@@ -101,7 +102,8 @@ void PrintDifferences(const std::vector<v1::VerifyBucket>& buckets) {
     bool first = true;
     for (const auto& t : b.targets()) {
       fmt::print("{:<{}}  {:<{}}  {:<{}}  {:>10}  {:>20}\n", first ? b.table() : "", table_w,
-                 first ? BucketText(b) : "", bucket_w, t.target(), target_w, t.rows(), t.checksum());
+                 first ? BucketText(b) : "", bucket_w, t.target(), target_w, t.rows(),
+                 t.checksum());
       first = false;
     }
   }
@@ -115,7 +117,8 @@ void PrintRows(const std::vector<v1::VerifyRow>& rows) {
   }
   fmt::print("\n{:<{}}  {:<{}}  {:<7}  {}\n", "TABLE", table_w, "TARGET", target_w, "ROW", "KEY");
   for (const auto& r : rows) {
-    fmt::print("{:<{}}  {:<{}}  {:<7}  {}\n", r.table(), table_w, r.target(), target_w, r.kind(), r.key());
+    fmt::print("{:<{}}  {:<{}}  {:<7}  {}\n", r.table(), table_w, r.target(), target_w, r.kind(),
+               r.key());
   }
 }
 
@@ -128,7 +131,8 @@ int RunVerifyCommand(Context* context, const VerifyArgs& args) {
   const int64_t now = NowUs();
   if (!args.from.empty()) {
     auto from = ParseVerifyTime(args.from, now);
-    if (!from.ok()) return usage(fmt::format("--from '{}': {}", args.from, from.status().message()));
+    if (!from.ok())
+      return usage(fmt::format("--from '{}': {}", args.from, from.status().message()));
     request.set_from_us(*from);
   }
   if (!args.to.empty()) {
@@ -161,7 +165,7 @@ int RunVerifyCommand(Context* context, const VerifyArgs& args) {
 
   int open_code = 0;
   auto conn = Connection::Open(context->service, "verify", &open_code);
-  if (conn == nullptr) return kExitVerifyError;
+  if (conn == nullptr) return open_code;  // 3: cannot be reached, as for every command
   // A check of a long range reads every row of it: no deadline but the operator's ^C.
   auto ctx = conn->NewContext(std::chrono::hours(24 * 365));
   auto reader = conn->admin().Verify(ctx.get(), request);
@@ -183,8 +187,8 @@ int RunVerifyCommand(Context* context, const VerifyArgs& args) {
   if (progress) fmt::print(stderr, "\r\033[K");
   grpc::Status status = reader->Finish();
   if (!status.ok()) {
-    conn->Fail("verify", status);
-    return kExitVerifyError;
+    // 1 means "the targets differ" here, so a refusal is 2; unreachable stays 3.
+    return conn->Fail("verify", status) == kExitError ? kExitError : kExitVerifyError;
   }
   if (!summary) {
     fmt::print(stderr, "sluice verify: the service ended the check without a summary\n");
@@ -204,9 +208,10 @@ int RunVerifyCommand(Context* context, const VerifyArgs& args) {
   }
   for (const auto& [target, lag] : summary->lag_records()) {
     if (lag > 0) {
-      fmt::print("note: target '{}' had {} record(s) to apply when the check began; its latest "
-                 "buckets differ until it has caught up\n",
-                 target, lag);
+      fmt::print(
+          "note: target '{}' had {} record(s) to apply when the check began; its latest "
+          "buckets differ until it has caught up\n",
+          target, lag);
     }
   }
   for (const auto& s : summary->skipped()) fmt::print("not compared: {}\n", s);
@@ -221,7 +226,8 @@ int RunVerifyCommand(Context* context, const VerifyArgs& args) {
   fmt::print("\ntargets differ over {}: {} of {} bucket(s) differ", RangeText(*summary),
              summary->differing_buckets(), summary->buckets());
   if (args.rows) {
-    fmt::print("; {} row(s) listed relative to '{}'{}", summary->differing_rows(), summary->reference(),
+    fmt::print("; {} row(s) listed relative to '{}'{}", summary->differing_rows(),
+               summary->reference(),
                summary->rows_truncated() ? fmt::format(" (more differ: raise --max-rows)") : "");
   } else {
     fmt::print(" (--rows lists the differing rows)");
@@ -238,16 +244,25 @@ void RegisterVerifyCommands(CLI::App& app, Context* context) {
       "verify",
       "compare every enabled target's rows: per table and time bucket, row count and checksum "
       "computed in each database; names the buckets (and with --rows the rows) that differ");
-  cmd->add_option("--from", args->from, "first time compared (RFC 3339, microseconds, now, now-DURATION); default: no bound");
+  cmd->add_option(
+      "--from", args->from,
+      "first time compared (RFC 3339, microseconds, now, now-DURATION); default: no bound");
   cmd->add_option("--to", args->to, "end of the range, exclusive (same forms); default: no bound");
-  cmd->add_option("--tables", args->tables, "compare only these tables, comma-separated (default: every Sluice-managed table that targets share)");
-  cmd->add_option("--targets", args->targets, "compare only these targets, comma-separated, disabled ones too (default: every enabled target)");
+  cmd->add_option("--tables", args->tables,
+                  "compare only these tables, comma-separated (default: every Sluice-managed table "
+                  "that targets share)");
+  cmd->add_option("--targets", args->targets,
+                  "compare only these targets, comma-separated, disabled ones too (default: every "
+                  "enabled target)");
   cmd->add_option("--bucket", args->bucket, "width of the time buckets (default 1d)");
-  cmd->add_flag("--rows", args->rows, "list the differing rows (missing, extra, changed; relative to the active target)");
-  cmd->add_option("--max-rows", args->max_rows, "list at most this many rows (default 100, at most 100000)");
+  cmd->add_flag("--rows", args->rows,
+                "list the differing rows (missing, extra, changed; relative to the active target)");
+  cmd->add_option("--max-rows", args->max_rows,
+                  "list at most this many rows (default 100, at most 100000)");
   cmd->add_flag("--json", args->json, "print the whole answer as JSON");
-  cmd->footer("Exit codes: 0 every target holds the same rows, 1 the targets differ, 2 error (bad flags, "
-              "refused, the service cannot be reached). docs/verify.md says what is compared.");
+  cmd->footer(
+      "Exit codes: 0 every target holds the same rows, 1 the targets differ, 2 error (bad flags, "
+      "refused), 3 the service cannot be reached. docs/verify.md says what is compared.");
   cmd->callback([context, args] { context->exit_code = RunVerifyCommand(context, *args); });
 }
 

@@ -19,7 +19,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include "support/daemon.h"
@@ -41,11 +40,16 @@ int64_t SampleTs(int day, int point) { return kT0 + day * kDayUs + point * 1'000
 
 double SampleValue(int day, int point) {
   switch (point % 5) {
-    case 0: return 0.1;
-    case 1: return -0.0;
-    case 2: return std::numeric_limits<double>::quiet_NaN();
-    case 3: return 1e300;
-    default: return day * 1000.0 + point / 3.0;
+    case 0:
+      return 0.1;
+    case 1:
+      return -0.0;
+    case 2:
+      return std::numeric_limits<double>::quiet_NaN();
+    case 3:
+      return 1e300;
+    default:
+      return day * 1000.0 + point / 3.0;
   }
 }
 
@@ -97,11 +101,12 @@ class VerifyDaemonTest : public ::testing::TestWithParam<std::string> {
       }
       ASSERT_NO_FATAL_FAILURE(Commit("samples", std::move(r)));
     }
-    ASSERT_NO_FATAL_FAILURE(
-        Commit("events", EventRecord(3, kT0 + 5, std::string(4000, 'w') + " Überspannung 過電壓 |N|")));
+    ASSERT_NO_FATAL_FAILURE(Commit(
+        "events", EventRecord(3, kT0 + 5, std::string(4000, 'w') + " Überspannung 過電壓 |N|")));
     v1::Record point;
     point.mutable_sql()->set_text(
-        "INSERT INTO point (point_id, name, description, lower_limit, deadband) VALUES ($1, $2, $3, $4, $5)");
+        "INSERT INTO point (point_id, name, description, lower_limit, deadband) VALUES ($1, $2, "
+        "$3, $4, $5)");
     point.mutable_sql()->add_params()->set_int_value(1);
     point.mutable_sql()->add_params()->set_text_value("BUS1.KV");
     point.mutable_sql()->add_params()->set_text_value("Sammelschiene 1 — 110 kV");
@@ -119,7 +124,8 @@ class VerifyDaemonTest : public ::testing::TestWithParam<std::string> {
       return;
     }
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2(daemon_->db("b").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open_v2(daemon_->db("b").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr),
+              SQLITE_OK);
     sqlite3_busy_timeout(db, 30'000);
     char* error = nullptr;
     const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
@@ -186,12 +192,16 @@ TEST_P(VerifyDaemonTest, EqualAfterALoadThenNamesChangedMissingAndExtraRows) {
 
   // Behind Sluice's back, in b: a value changed on day 0, a row deleted on day 1, a row
   // added on day 2.
-  const int64_t changed_ts = SampleTs(0, 4), missing_ts = SampleTs(1, 7), extra_ts = SampleTs(2, 30);
-  ASSERT_NO_FATAL_FAILURE(TamperB(fmt::format("UPDATE sample_1s SET value = 42.5 WHERE point_id = 4 AND ts = {}", changed_ts)));
-  ASSERT_NO_FATAL_FAILURE(TamperB(fmt::format("DELETE FROM sample_1s WHERE point_id = 7 AND ts = {}", missing_ts)));
-  ASSERT_NO_FATAL_FAILURE(TamperB(fmt::format(
-      "INSERT INTO sample_1s (point_id, ts, value, quality, ver, manual) VALUES (30, {}, 1.5, 0, 1, {})",
-      extra_ts, postgres() ? "false" : "0")));
+  const int64_t changed_ts = SampleTs(0, 4), missing_ts = SampleTs(1, 7),
+                extra_ts = SampleTs(2, 30);
+  ASSERT_NO_FATAL_FAILURE(TamperB(
+      fmt::format("UPDATE sample_1s SET value = 42.5 WHERE point_id = 4 AND ts = {}", changed_ts)));
+  ASSERT_NO_FATAL_FAILURE(
+      TamperB(fmt::format("DELETE FROM sample_1s WHERE point_id = 7 AND ts = {}", missing_ts)));
+  ASSERT_NO_FATAL_FAILURE(
+      TamperB(fmt::format("INSERT INTO sample_1s (point_id, ts, value, quality, ver, manual) "
+                          "VALUES (30, {}, 1.5, 0, 1, {})",
+                          extra_ts, postgres() ? "false" : "0")));
 
   RunResult differ = Verify({"--rows"});
   EXPECT_EQ(differ.exit_code, 1) << differ.output;
@@ -201,8 +211,8 @@ TEST_P(VerifyDaemonTest, EqualAfterALoadThenNamesChangedMissingAndExtraRows) {
                     "2024-03-03T00:00:00Z .. 2024-03-04T00:00:00Z",
                     fmt::format("changed  point_id=4 ts={}", changed_ts),
                     fmt::format("missing  point_id=7 ts={}", missing_ts),
-                    fmt::format("extra    point_id=30 ts={}", extra_ts),
-                    "targets differ over", "3 of", "3 row(s) listed relative to 'a'"});
+                    fmt::format("extra    point_id=30 ts={}", extra_ts), "targets differ over",
+                    "3 of", "3 row(s) listed relative to 'a'"});
 
   doc = VerifyJson({"--rows"}, 1);
   ASSERT_EQ(doc["differences"].size(), 3u) << doc.dump();
@@ -271,8 +281,9 @@ TEST_P(VerifySqliteOnlyTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
     ExpectIn(r, {c.named});
   }
   // A disabled target is not compared: one target left is nothing to compare.
-  RunResult disable = RunCommand({SLUICE_CLI_PATH, "target", "disable", "b"}, dir_.Sub("cli.out"),
-                                 {{"SLUICE_ADDRESS", daemon_->address()}, {"SLUICE_TOKEN", kAdminToken}});
+  RunResult disable =
+      RunCommand({SLUICE_CLI_PATH, "target", "disable", "b"}, dir_.Sub("cli.out"),
+                 {{"SLUICE_ADDRESS", daemon_->address()}, {"SLUICE_TOKEN", kAdminToken}});
   ASSERT_EQ(disable.exit_code, 0) << disable.output;
   RunResult alone = Verify({});
   EXPECT_EQ(alone.exit_code, 2) << alone.output;
@@ -285,6 +296,13 @@ TEST_P(VerifySqliteOnlyTest, BadFlagsAndUnknownTablesAreRefusedNamingThem) {
   RunResult unknown = Verify({"--targets", "a,nosuch"});
   EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
   ExpectIn(unknown, {"no target 'nosuch' (targets: a, b)"});
+
+  // Nothing listening: 3, as for every command, and the address named.
+  const std::string nobody = fmt::format("127.0.0.1:{}", FreePort());
+  RunResult unreachable = RunCommand({SLUICE_CLI_PATH, "--connect-timeout", "1", "verify"},
+                                     dir_.Sub("cli.out"), {{"SLUICE_ADDRESS", nobody}});
+  EXPECT_EQ(unreachable.exit_code, 3) << unreachable.output;
+  ExpectIn(unreachable, {nobody});
 
   RunResult help = Verify({"--help"});
   EXPECT_EQ(help.exit_code, 0) << help.output;
@@ -309,8 +327,11 @@ TEST_P(VerifySqliteOnlyTest, ACancelledCheckStops) {
     }
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(daemon_->log()).find("verify cancelled by the caller") != std::string::npos; },
-                      std::chrono::seconds(30)))
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ReadFile(daemon_->log()).find("verify cancelled by the caller") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
       << ReadFile(daemon_->log());
   EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(30));
   EXPECT_EQ(ReadFile(daemon_->log()).find("verify done"), std::string::npos);
