@@ -12,11 +12,16 @@
 # precompiled header would hide a missing #include), and for ccache users who build many
 # worktrees (a precompiled header differs per build directory, so ccache misses).
 
-# Off by default for now: with the precompiled header GCC 12 inlines differently and
-# raises its known false positive -Warray-bounds on `std::string + "..."` in test files
-# that build cleanly without it (verify_checksum_test.cc, trigger_cli_test.cc, and the
-# build stopped there); those must be rewritten before it can be the default.
-option(SLUICE_PCH "Precompile the heavy third-party headers shared by every target" OFF)
+# GCC 12 inlines differently with the precompiled header and then raises its known false
+# positive -Warray-bounds (memcpy "out of the bounds [0, 32]" of a std::string's inline
+# buffer) on `std::string(...) + "..."` and on a long string literal inserted into a
+# vector<string>, in test files that build cleanly without it. Which lines it flags
+# depends on the length of the literals, and those include the build directory's path
+# (SLUICE_CLI_PATH), so rewriting the flagged lines cannot keep a build elsewhere clean.
+# The test targets therefore build without -Warray-bounds on GCC 12 when the header is on;
+# the product's targets keep it, and the tests run under AddressSanitizer, which finds a
+# real out-of-bounds access.
+option(SLUICE_PCH "Precompile the heavy third-party headers shared by every target" ON)
 
 if(SLUICE_PCH)
   foreach(kind lib test)
@@ -42,4 +47,8 @@ function(sluice_use_pch target kind)
   target_link_libraries(${target} PRIVATE sluice_grpc fmt::fmt spdlog::spdlog)
   target_precompile_headers(${target} REUSE_FROM sluice_pch_${kind})
   target_compile_options(${target} PRIVATE -Winvalid-pch)
+  if(kind STREQUAL "test" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU"
+     AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    target_compile_options(${target} PRIVATE -Wno-array-bounds)
+  endif()
 endfunction()
