@@ -123,8 +123,8 @@ std::vector<Observation> CheckSet::Measure(int64_t now_us, const AlarmInputs& in
                      fmt::format("{} open error(s)", *t.open_errors)});
     }
     if (config_.database_size.enabled && t.database_bytes) {
-      out.push_back({kDatabaseSize, subject, static_cast<double>(*t.database_bytes),
-                     t.database_detail});
+      out.push_back(
+          {kDatabaseSize, subject, static_cast<double>(*t.database_bytes), t.database_detail});
     }
     if (config_.table_rows.enabled) {
       for (const auto& [table, rows] : t.table_rows) {

@@ -145,7 +145,8 @@ TEST(ConfigAlarmsTest, DatabaseSizeIsOffUntilALimitIsGivenAndClearsAtNinetyPerce
   auto off = Parse(WithMinimal(""));
   ASSERT_TRUE(off.ok()) << off.status().ToString();
   EXPECT_FALSE(off->alarms.database_size.enabled);
-  auto c = Parse(WithMinimal("[alarms.database_size]\nraise_above = \"10GiB\"\ninterval = \"30s\"\n"));
+  auto c =
+      Parse(WithMinimal("[alarms.database_size]\nraise_above = \"10GiB\"\ninterval = \"30s\"\n"));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   const AlarmsConfig& a = c->alarms;
   EXPECT_TRUE(a.database_size.enabled);
@@ -164,38 +165,40 @@ TEST(ConfigAlarmsTest, DatabaseSizeIsOffUntilALimitIsGivenAndClearsAtNinetyPerce
                 "[alarms.database_size]\nraise_above = \"1GiB\"\nclear_below = \"2GiB\"\n")),
             "sluiced.toml:16:15: [alarms.database_size]: 'clear_below' (2GiB) must be at or below "
             "'raise_above' (1GiB), or the alarm would flap");
-  EXPECT_EQ(ErrorOf(WithMinimal("[alarms.database_size]\nraise_above = \"1GiB\"\nintervall = \"1s\"\n")),
-            "sluiced.toml:16:1: [alarms.database_size]: unknown key 'intervall' (did you mean "
-            "'interval'?)");
+  EXPECT_EQ(
+      ErrorOf(WithMinimal("[alarms.database_size]\nraise_above = \"1GiB\"\nintervall = \"1s\"\n")),
+      "sluiced.toml:16:1: [alarms.database_size]: unknown key 'intervall' (did you mean "
+      "'interval'?)");
 }
 
 TEST(ConfigAlarmsTest, TableRowsTakesAMaximumPerTableAndAClearRatio) {
   auto off = Parse(WithMinimal(""));
   ASSERT_TRUE(off.ok()) << off.status().ToString();
   EXPECT_FALSE(off->alarms.table_rows.enabled);
-  auto c = Parse(WithMinimal(
-      "[alarms.table_rows]\nmax = { samples_1min = 50000000, event_log = 1000 }\n"
-      "clear_ratio = 0.75\ninterval = \"5min\"\nseverity = \"critical\"\n"));
+  auto c =
+      Parse(WithMinimal("[alarms.table_rows]\nmax = { samples_1min = 50000000, event_log = 1000 }\n"
+                        "clear_ratio = 0.75\ninterval = \"5min\"\nseverity = \"critical\"\n"));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   const AlarmsConfig& a = c->alarms;
   EXPECT_TRUE(a.table_rows.enabled);
   EXPECT_EQ(a.table_rows.severity, AlarmSeverity::kCritical);
-  EXPECT_EQ(a.table_rows_max, (std::map<std::string, uint64_t>{{"samples_1min", 50'000'000},
-                                                                {"event_log", 1000}}));
+  EXPECT_EQ(a.table_rows_max,
+            (std::map<std::string, uint64_t>{{"samples_1min", 50'000'000}, {"event_log", 1000}}));
   EXPECT_DOUBLE_EQ(a.table_rows.clear, 0.75);
   EXPECT_LE(a.table_rows.clear, a.table_rows.raise);
   EXPECT_EQ(a.table_rows_interval, std::chrono::minutes(5));
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.table_rows]\nmax = { samples = 0 }\n")),
-            "sluiced.toml:15:17: [alarms.table_rows] max: 'samples' must be at least 1, not 0");
+            "sluiced.toml:15:19: [alarms.table_rows] max: 'samples' must be at least 1, not 0");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.table_rows]\nmax = { samples = \"many\" }\n")),
-            "sluiced.toml:15:17: [alarms.table_rows] max: 'samples' must be an integer, not a "
+            "sluiced.toml:15:19: [alarms.table_rows] max: 'samples' must be an integer, not a "
             "string");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.table_rows]\nmax = 5\n")),
             "sluiced.toml:15:7: [alarms.table_rows]: 'max' must be a table of row counts by table "
             "name, e.g. max = { samples_1min = 50000000 }, not an integer");
-  EXPECT_EQ(ErrorOf(WithMinimal("[alarms.table_rows]\nmax = { samples = 10 }\nclear_ratio = 1.5\n")),
-            "sluiced.toml:16:15: [alarms.table_rows]: 'clear_ratio' must be a number above 0 and "
-            "at most 1 (the share of a table's maximum below which its alarm clears), e.g. 0.9");
+  EXPECT_EQ(
+      ErrorOf(WithMinimal("[alarms.table_rows]\nmax = { samples = 10 }\nclear_ratio = 1.5\n")),
+      "sluiced.toml:16:15: [alarms.table_rows]: 'clear_ratio' must be a number above 0 and "
+      "at most 1 (the share of a table's maximum below which its alarm clears), e.g. 0.9");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.table_rows]\nenabled = true\n")),
             "sluiced.toml:15:11: [alarms.table_rows]: 'max' is needed: give each table's maximum, "
             "e.g. max = { samples_1min = 50000000 }");
@@ -208,8 +211,8 @@ TEST(ConfigAlarmsTest, SamplingMissedCountsOverAWindow) {
   EXPECT_LE(d->alarms.sampling_missed.clear, d->alarms.sampling_missed.raise);
   EXPECT_GT(d->alarms.sampling_missed.raise, 0);  // one missed cycle raises
   EXPECT_LT(d->alarms.sampling_missed.raise, 1);
-  auto c = Parse(WithMinimal(
-      "[alarms.sampling_missed]\nraise_above = 5\nclear_below = 2\nwindow = \"1h\"\n"));
+  auto c = Parse(
+      WithMinimal("[alarms.sampling_missed]\nraise_above = 5\nclear_below = 2\nwindow = \"1h\"\n"));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->alarms.sampling_missed.raise, 5);
   EXPECT_EQ(c->alarms.sampling_missed.clear, 2);

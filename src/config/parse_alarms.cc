@@ -187,8 +187,7 @@ void Parser::ReadAlarms(const toml::table& root) {
   if (auto c = read_check("target_lag_records", kAboveKeys, &a.lag_records, false, Unit::kRecords,
                           false))
     c->CheckUnknownKeys();
-  if (auto c =
-          read_check("target_lag_bytes", kAboveKeys, &a.lag_bytes, false, Unit::kSize, false))
+  if (auto c = read_check("target_lag_bytes", kAboveKeys, &a.lag_bytes, false, Unit::kSize, false))
     c->CheckUnknownKeys();
   if (auto c = read_check("target_lag_age", kAboveKeys, &a.lag_age, false, Unit::kSeconds, false))
     c->CheckUnknownKeys();
@@ -197,13 +196,13 @@ void Parser::ReadAlarms(const toml::table& root) {
     c->CheckUnknownKeys();
   if (auto c = read_check("error_log", kSeverityKeys, &a.error_log, false, Unit::kRecords, false))
     c->CheckUnknownKeys();
-  if (auto c = read_check("database_size", kDatabaseSizeKeys, &a.database_size, false,
-                          Unit::kSize, false)) {
+  if (auto c = read_check("database_size", kDatabaseSizeKeys, &a.database_size, false, Unit::kSize,
+                          false)) {
     ReadDatabaseSize(*c, &a);
     c->CheckUnknownKeys();
   }
-  if (auto c = read_check("table_rows", kTableRowsKeys, &a.table_rows, false, Unit::kRecords,
-                          false)) {
+  if (auto c =
+          read_check("table_rows", kTableRowsKeys, &a.table_rows, false, Unit::kRecords, false)) {
     ReadTableRows(*c, &a);
     c->CheckUnknownKeys();
   }

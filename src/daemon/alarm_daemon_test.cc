@@ -5,6 +5,7 @@
 // table past its maximum, a SQLite file past its size limit), Admin.WatchAlarms in order, the
 // "sluice.alarm" rows in every target's event_log, and `sluice alarms` exit codes.
 
+#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -20,7 +21,6 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include "support/daemon.h"
 
@@ -405,10 +405,10 @@ uint64_t DatabaseFileBytes(const std::string& db) {
 TEST_F(AlarmDaemonTest, TableRowsRaisedByRowsPastTheMaximumAndClearedByDeletingThem) {
   constexpr int kMax = 100;
   DaemonConfig config;
-  config.extra = AlarmsToml(fmt::format(
-      "[alarms.table_rows]\nmax = {{ sample_1s = {} }}\nclear_ratio = 0.5\n"
-      "interval = \"100ms\"\n",
-      kMax));
+  config.extra =
+      AlarmsToml(fmt::format("[alarms.table_rows]\nmax = {{ sample_1s = {} }}\nclear_ratio = 0.5\n"
+                             "interval = \"100ms\"\n",
+                             kMax));
   daemon_ = std::make_unique<Daemon>(dir_, config);
   ASSERT_NO_FATAL_FAILURE(daemon_->Start());
   const std::string subject = "target 'a' table 'sample_1s'";
@@ -419,7 +419,8 @@ TEST_F(AlarmDaemonTest, TableRowsRaisedByRowsPastTheMaximumAndClearedByDeletingT
   // No probe pass is visible from outside: a few of the engine's (at least three probe
   // intervals) show that what it saw at the maximum raised nothing.
   const int64_t pass_after_max = List().last_check_us();
-  ASSERT_TRUE(WaitFor([&] { return List().last_check_us() > pass_after_max + 300'000; }, kDeadline));
+  ASSERT_TRUE(
+      WaitFor([&] { return List().last_check_us() > pass_after_max + 300'000; }, kDeadline));
   EXPECT_FALSE(IsActive(List(), "table_rows", subject));
   // One row more raises it, on every target.
   ASSERT_NO_FATAL_FAILURE(CommitSamples(kMax, 1));
@@ -463,8 +464,8 @@ TEST_F(AlarmDaemonTest, TableRowsRaisedByRowsPastTheMaximumAndClearedByDeletingT
 TEST_F(AlarmDaemonTest, DatabaseSizeRaisedWhenTheSqliteFileGrowsPastItsLimit) {
   constexpr uint64_t kLimit = 2 * 1024 * 1024;
   DaemonConfig config;
-  config.extra = AlarmsToml(fmt::format(
-      "[alarms.database_size]\nraise_above = {}\ninterval = \"100ms\"\n", kLimit));
+  config.extra = AlarmsToml(
+      fmt::format("[alarms.database_size]\nraise_above = {}\ninterval = \"100ms\"\n", kLimit));
   daemon_ = std::make_unique<Daemon>(dir_, config);
   ASSERT_NO_FATAL_FAILURE(daemon_->Start());
   daemon_->WaitCaughtUp();

@@ -348,9 +348,9 @@ TEST_F(SamplingDaemonTest, StalledSamplerRecordsMissedCyclesInEventLog) {
 // The sampling_missed alarm (docs/alarms.md): a stall that misses cycles raises it, and a
 // whole window without a missed cycle clears it; both reach event_log.
 TEST_F(SamplingDaemonTest, StalledSamplerRaisesSamplingMissedAndAQuietWindowClearsIt) {
-  ASSERT_NO_FATAL_FAILURE(StartDaemon(
-      "[alarms]\ninterval = \"100ms\"\n[alarms.time_to_loss]\nenabled = false\n"
-      "[alarms.sampling_missed]\nwindow = \"5s\"\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon("[alarms]\ninterval = \"100ms\"\n[alarms.time_to_loss]\nenabled = false\n"
+                  "[alarms.sampling_missed]\nwindow = \"5s\"\n"));
   auto active = [&] {
     v1::ListAlarmsResponse r;
     EXPECT_TRUE(daemon_->admin_stub().ListAlarms(Ctx().get(), v1::ListAlarmsRequest(), &r).ok());

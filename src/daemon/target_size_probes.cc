@@ -12,8 +12,8 @@ TargetSizeProbes::TargetSizeProbes(const config::Config& config) : alarms_(confi
   for (const auto& t : config.targets) {
     // sluiced serves no one-way target (no database of its own here).
     if (t.role == config::TargetRole::kOneway) continue;
-    targets_.push_back(
-        Probed{t.name, std::string(config::DialectName(t.dialect)), t.connection, nullptr, false, {}});
+    targets_.push_back(Probed{
+        t.name, std::string(config::DialectName(t.dialect)), t.connection, nullptr, false, {}});
   }
 }
 
@@ -117,9 +117,10 @@ void TargetSizeProbes::CountRows() {
         // kind) has no rows to count; said once, in case the name is wrong.
         rows[table] = 0;
         if (t.missing_tables.insert(table).second) {
-          SLUICE_LOG_WARN("alarms: [alarms.table_rows] max names table '{}', which target '{}' "
-                          "does not have (yet): counted as 0 rows",
-                          table, t.name);
+          SLUICE_LOG_WARN(
+              "alarms: [alarms.table_rows] max names table '{}', which target '{}' "
+              "does not have (yet): counted as 0 rows",
+              table, t.name);
         }
       } else {
         NoteFailure(t, count.status(), fmt::format("counting the rows of '{}'", table));

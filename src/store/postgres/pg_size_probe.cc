@@ -1,5 +1,6 @@
 #include "store/postgres/pg_size_probe.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -60,8 +61,8 @@ Result<DatabaseSize> PgSizeProbe::MeasureDatabase(std::chrono::milliseconds time
   auto r = Run(kDatabaseSizeSql, Params{}, "size probe: pg_database_size");
   if (!r.ok()) return r.status();
   if (PQntuples(r->get()) != 1) {
-    return Status::Internal(fmt::format("target '{}': pg_database_size returned {} rows", name_,
-                                        PQntuples(r->get())));
+    return Status::Internal(
+        fmt::format("target '{}': pg_database_size returned {} rows", name_, PQntuples(r->get())));
   }
   DatabaseSize out;
   out.bytes = std::strtoull(PQgetvalue(r->get(), 0, 0), nullptr, 10);

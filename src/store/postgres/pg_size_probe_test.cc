@@ -6,6 +6,7 @@
 #include "store/postgres/pg_size_probe.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -67,10 +68,15 @@ TEST_F(PgSizeProbeTest, DatabaseSizeIsPgDatabaseSizeAndGrowsWithTheRows) {
 TEST_F(PgSizeProbeTest, ATablespaceTheDatabaseUsesIsNamedInTheDetail) {
   const std::string location = server_->dir() + "/ts_alarms";
   std::filesystem::create_directories(location);
+  // The server owns its tablespaces' directories: give it ours, as its data directory is.
+  struct stat data {};
+  ASSERT_EQ(::stat(server_->data_dir().c_str(), &data), 0);
+  ASSERT_EQ(::chown(location.c_str(), data.st_uid, data.st_gid), 0) << location;
   Status made = server_->Exec("CREATE TABLESPACE ts_alarms LOCATION '" + location + "'");
   ASSERT_TRUE(made.ok()) << made.ToString() << "\n" << server_->LogTail();
-  ASSERT_TRUE(server_->Exec("CREATE TABLE placed (id int) TABLESPACE ts_alarms;"
-                            "INSERT INTO placed SELECT generate_series(1, 1000);")
+  ASSERT_TRUE(server_
+                  ->Exec("CREATE TABLE placed (id int) TABLESPACE ts_alarms;"
+                         "INSERT INTO placed SELECT generate_series(1, 1000);")
                   .ok());
   PgSizeProbe probe("pg", server_->ConnInfo());
   auto size = probe.MeasureDatabase(kTimeout);

@@ -46,8 +46,8 @@ Result<DatabaseSize> SqliteSizeProbe::MeasureDatabase(std::chrono::milliseconds)
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) {
     // Not there (yet): nothing to measure, like a server that cannot be reached.
-    return Status::Unavailable(fmt::format("target '{}': {}", name_,
-                                           Status::FromErrno("stat", path_, errno).message()));
+    return Status::Unavailable(
+        fmt::format("target '{}': {}", name_, Status::FromErrno("stat", path_, errno).message()));
   }
   const uint64_t main = static_cast<uint64_t>(st.st_size);
   auto wal = FileBytes(path_ + "-wal");
@@ -59,11 +59,11 @@ Result<DatabaseSize> SqliteSizeProbe::MeasureDatabase(std::chrono::milliseconds)
 }
 
 Result<uint64_t> SqliteSizeProbe::CountRows(const std::string& table,
-                                             std::chrono::milliseconds timeout) {
+                                            std::chrono::milliseconds timeout) {
   if (db_ == nullptr) {
     // Read-only and never creating: measuring must not make a file the appliers have not.
-    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       std::string why = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       Close();
@@ -89,8 +89,8 @@ Result<uint64_t> SqliteSizeProbe::CountRows(const std::string& table,
   sqlite3_finalize(stmt);
   if (rc == SQLITE_ROW) return static_cast<uint64_t>(rows);
   if (rc == SQLITE_BUSY) {
-    return Status::DeadlineExceeded(fmt::format("target '{}': {} stayed locked for {} ms", name_,
-                                                path_, timeout.count()));
+    return Status::DeadlineExceeded(
+        fmt::format("target '{}': {} stayed locked for {} ms", name_, path_, timeout.count()));
   }
   return Status::Unavailable(
       fmt::format("target '{}': counting the rows of '{}': {}", name_, table, why));
