@@ -111,7 +111,8 @@ class AlarmDaemonTest : public ::testing::Test {
   // Admin.Status's journal bytes not applied by `target`, over every stream.
   uint64_t LagBytes(const std::string& target) {
     uint64_t bytes = 0;
-    for (const auto& a : Status().appliers()) {
+    const v1::StatusResponse status = Status();  // the loop reads into it: keep it alive
+    for (const auto& a : status.appliers()) {
       if (a.target() == target) bytes += a.lag_bytes();
     }
     return bytes;
