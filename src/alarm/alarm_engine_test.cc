@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "alarm/checks.h"
+#include "alarm/counter_window.h"
 #include "alarm/growth_rate.h"
 
 namespace sluice::alarm {
@@ -203,6 +204,134 @@ TEST(CheckSetTest, TimeToLossIsRoomOverGrowthAndAbsentWhenIdle) {
   ASSERT_NE(spec, specs.end());
   EXPECT_FALSE(NextActive(*spec, false, ttl->value));
   EXPECT_FALSE(NextActive(*spec, true, ttl->value));
+}
+
+TEST(CheckSetTest, TargetLagBytesIsTheTargetsFigureInBytes) {
+  config::AlarmsConfig c;
+  c.lag_bytes.raise = 1000;
+  c.lag_bytes.clear = 100;
+  CheckSet checks(c);
+  AlarmInputs in;
+  TargetInputs t;
+  t.name = "dr";
+  t.lag_records = 7;
+  t.lag_bytes = 1500;
+  in.targets.push_back(t);
+  std::vector<Observation> obs = checks.Measure(0, in);
+  auto it = std::find_if(obs.begin(), obs.end(),
+                         [](const Observation& o) { return o.check == kLagBytes; });
+  ASSERT_NE(it, obs.end());
+  EXPECT_EQ(it->subject, TargetSubject(t.name));
+  EXPECT_DOUBLE_EQ(it->value, static_cast<double>(t.lag_bytes));
+  auto specs = SpecsFromConfig(c);
+  auto spec = std::find_if(specs.begin(), specs.end(),
+                           [](const CheckSpec& s) { return s.name == kLagBytes; });
+  ASSERT_NE(spec, specs.end());
+  EXPECT_EQ(spec->unit, Unit::kBytes);
+  EXPECT_TRUE(NextActive(*spec, false, it->value));
+  // Disabled: not measured at all.
+  c.lag_bytes.enabled = false;
+  CheckSet off(c);
+  obs = off.Measure(0, in);
+  EXPECT_TRUE(std::none_of(obs.begin(), obs.end(),
+                           [](const Observation& o) { return o.check == kLagBytes; }));
+}
+
+TEST(CheckSetTest, DatabaseSizeAndTableRowsFromTheLastMeasures) {
+  config::AlarmsConfig c;
+  c.database_size.enabled = true;
+  c.database_size.raise = 1000;
+  c.database_size.clear = 900;
+  c.table_rows.enabled = true;
+  c.table_rows_max = {{"samples", 100}, {"event_log", 50}};
+  CheckSet checks(c);
+  AlarmInputs in;
+  TargetInputs t;
+  t.name = "a";
+  // Not measured yet: no observation (nothing raises or clears on an unknown).
+  in.targets.push_back(t);
+  for (const Observation& o : checks.Measure(0, in)) {
+    EXPECT_NE(o.check, kDatabaseSize);
+    EXPECT_NE(o.check, kTableRows);
+  }
+  t.database_bytes = 1500;
+  t.table_rows = {{"samples", 101}, {"event_log", 50}, {"not_configured", 7}};
+  in.targets = {t};
+  std::map<std::string, double> rows_share;
+  const Observation* size = nullptr;
+  std::vector<Observation> obs = checks.Measure(1, in);
+  for (const Observation& o : obs) {
+    if (o.check == kDatabaseSize) size = &o;
+    if (o.check == kTableRows) rows_share[o.subject] = o.value;
+  }
+  ASSERT_NE(size, nullptr);
+  EXPECT_EQ(size->subject, TargetSubject("a"));
+  EXPECT_DOUBLE_EQ(size->value, 1500.0);
+  ASSERT_EQ(rows_share.size(), 2u);  // only the configured tables
+  EXPECT_DOUBLE_EQ(rows_share[TableSubject("a", "samples")], 101.0 / 100.0);
+  EXPECT_DOUBLE_EQ(rows_share[TableSubject("a", "event_log")], 1.0);
+  auto specs = SpecsFromConfig(c);
+  auto spec = std::find_if(specs.begin(), specs.end(),
+                           [](const CheckSpec& s) { return s.name == kTableRows; });
+  ASSERT_NE(spec, specs.end());
+  // One row over the maximum raises; exactly the maximum does not; clear below the ratio.
+  EXPECT_TRUE(NextActive(*spec, false, rows_share[TableSubject("a", "samples")]));
+  EXPECT_FALSE(NextActive(*spec, false, rows_share[TableSubject("a", "event_log")]));
+  EXPECT_TRUE(NextActive(*spec, true, c.table_rows.clear));
+  EXPECT_FALSE(NextActive(*spec, true, c.table_rows.clear - 0.01));
+}
+
+TEST(CounterWindowTest, IncreaseOverTheWindowAndAfterAReset) {
+  CounterWindow w(std::chrono::seconds(10));
+  EXPECT_EQ(w.Increase(), 0u);
+  w.Add(0, 5);
+  EXPECT_EQ(w.Increase(), 0u);
+  w.Add(4'000'000, 8);
+  EXPECT_EQ(w.Increase(), 8u - 5u);
+  w.Add(9'000'000, 8);
+  // The sample at 0 s falls out once one at or before the window's start (now - 10 s) is
+  // there: at 14 s the window starts at 4 s.
+  w.Add(14'000'000, 8);
+  EXPECT_EQ(w.Increase(), 0u);
+  w.Add(15'000'000, 11);
+  EXPECT_EQ(w.Increase(), 11u - 8u);
+  // A counter that went back (sluiced restarted) counts from its new value.
+  w.Add(16'000'000, 2);
+  EXPECT_EQ(w.Increase(), 0u);
+}
+
+TEST(CheckSetTest, SamplingMissedCountsTheWindowOnlyWhileSamplingIsOn) {
+  config::AlarmsConfig c;
+  c.sampling_missed_window = std::chrono::seconds(10);
+  CheckSet checks(c);
+  AlarmInputs in;
+  auto missed = [](const std::vector<Observation>& obs) -> const Observation* {
+    for (const auto& o : obs) {
+      if (o.check == kSamplingMissed) return &o;
+    }
+    return nullptr;
+  };
+  EXPECT_EQ(missed(checks.Measure(0, in)), nullptr);  // sampling off
+  in.sampling_missed_total = 4;
+  auto obs = checks.Measure(1'000'000, in);
+  ASSERT_NE(missed(obs), nullptr);
+  EXPECT_EQ(missed(obs)->value, 0);
+  in.sampling_missed_total = 7;
+  obs = checks.Measure(2'000'000, in);
+  ASSERT_NE(missed(obs), nullptr);
+  EXPECT_EQ(missed(obs)->value, 7 - 4);
+  EXPECT_EQ(missed(obs)->subject, "sampling");
+  auto specs = SpecsFromConfig(c);
+  auto spec = std::find_if(specs.begin(), specs.end(),
+                           [](const CheckSpec& s) { return s.name == kSamplingMissed; });
+  ASSERT_NE(spec, specs.end());
+  // The default: one missed cycle raises, a window without any clears.
+  EXPECT_TRUE(NextActive(*spec, false, 1));
+  EXPECT_FALSE(NextActive(*spec, false, 0));
+  EXPECT_FALSE(NextActive(*spec, true, 0));
+  obs = checks.Measure(20'000'000, in);
+  ASSERT_NE(missed(obs), nullptr);
+  EXPECT_EQ(missed(obs)->value, 0) << "a whole window without a missed cycle";
 }
 
 }  // namespace

@@ -17,6 +17,10 @@ CheckSpec Spec(std::string name, const config::AlarmCheckConfig& c, Direction d,
 
 std::string TargetSubject(const std::string& target) { return fmt::format("target '{}'", target); }
 
+std::string TableSubject(const std::string& target, const std::string& table) {
+  return fmt::format("target '{}' table '{}'", target, table);
+}
+
 std::vector<CheckSpec> SpecsFromConfig(const config::AlarmsConfig& c) {
   std::vector<CheckSpec> specs;
   if (c.disk_free.enabled) {
@@ -29,6 +33,8 @@ std::vector<CheckSpec> SpecsFromConfig(const config::AlarmsConfig& c) {
     specs.push_back(Spec(kTimeToLoss, c.time_to_loss, Direction::kBelow, Unit::kSeconds));
   if (c.lag_records.enabled)
     specs.push_back(Spec(kLagRecords, c.lag_records, Direction::kAbove, Unit::kCount));
+  if (c.lag_bytes.enabled)
+    specs.push_back(Spec(kLagBytes, c.lag_bytes, Direction::kAbove, Unit::kBytes));
   if (c.lag_age.enabled)
     specs.push_back(Spec(kLagAge, c.lag_age, Direction::kAbove, Unit::kSeconds));
   // A state and a count of open errors: raised at 1, cleared at 0.
@@ -36,6 +42,13 @@ std::vector<CheckSpec> SpecsFromConfig(const config::AlarmsConfig& c) {
     specs.push_back(Spec(kTargetState, c.target_state, Direction::kAbove, Unit::kCount));
   if (c.error_log.enabled)
     specs.push_back(Spec(kErrorLog, c.error_log, Direction::kAbove, Unit::kCount));
+  if (c.database_size.enabled)
+    specs.push_back(Spec(kDatabaseSize, c.database_size, Direction::kAbove, Unit::kBytes));
+  // Each table has its own maximum: the value is rows / maximum, raised above 1.
+  if (c.table_rows.enabled)
+    specs.push_back(Spec(kTableRows, c.table_rows, Direction::kAbove, Unit::kShare));
+  if (c.sampling_missed.enabled)
+    specs.push_back(Spec(kSamplingMissed, c.sampling_missed, Direction::kAbove, Unit::kCount));
   return specs;
 }
 
@@ -83,10 +96,19 @@ std::vector<Observation> CheckSet::Measure(int64_t now_us, const AlarmInputs& in
                          : fmt::format("{} left, not growing", FormatValue(room, Unit::kBytes))});
     }
   }
+  if (config_.sampling_missed.enabled && in.sampling_missed_total) {
+    missed_.Add(now_us, *in.sampling_missed_total);
+    out.push_back({kSamplingMissed, "sampling", static_cast<double>(missed_.Increase()),
+                   fmt::format("{} missed since sluiced started", *in.sampling_missed_total)});
+  }
   for (const TargetInputs& t : in.targets) {
     const std::string subject = TargetSubject(t.name);
     if (config_.lag_records.enabled) {
       out.push_back({kLagRecords, subject, static_cast<double>(t.lag_records), ""});
+    }
+    if (config_.lag_bytes.enabled) {
+      out.push_back({kLagBytes, subject, static_cast<double>(t.lag_bytes),
+                     t.lag_records > 0 ? fmt::format("{} records waiting", t.lag_records) : ""});
     }
     if (config_.lag_age.enabled) {
       out.push_back({kLagAge, subject, static_cast<double>(t.oldest_unapplied_age_us) / 1e6,
@@ -99,6 +121,19 @@ std::vector<Observation> CheckSet::Measure(int64_t now_us, const AlarmInputs& in
     if (config_.error_log.enabled && t.open_errors) {
       out.push_back({kErrorLog, subject, static_cast<double>(*t.open_errors),
                      fmt::format("{} open error(s)", *t.open_errors)});
+    }
+    if (config_.database_size.enabled && t.database_bytes) {
+      out.push_back(
+          {kDatabaseSize, subject, static_cast<double>(*t.database_bytes), t.database_detail});
+    }
+    if (config_.table_rows.enabled) {
+      for (const auto& [table, rows] : t.table_rows) {
+        auto max = config_.table_rows_max.find(table);
+        if (max == config_.table_rows_max.end() || max->second == 0) continue;
+        out.push_back({kTableRows, TableSubject(t.name, table),
+                       static_cast<double>(rows) / static_cast<double>(max->second),
+                       fmt::format("{} rows, maximum {}", rows, max->second)});
+      }
     }
   }
   return out;

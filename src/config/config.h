@@ -32,6 +32,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -211,12 +212,30 @@ struct AlarmsConfig {
   Duration time_to_loss_window = std::chrono::seconds(60);
   // Per target: records journaled and not applied, summed over the streams.
   AlarmCheckConfig lag_records{true, AlarmSeverity::kWarning, 1'000'000, 100'000};
+  // Per target: journal bytes not applied, summed over the streams (Admin.Status's figure).
+  AlarmCheckConfig lag_bytes{true, AlarmSeverity::kWarning, 1.0 * kGiB, 256.0 * kMiB};
   // Per target: age in seconds of the oldest record not applied.
   AlarmCheckConfig lag_age{true, AlarmSeverity::kWarning, 300, 60};
   // Per target: down, diverged, detached (needs resync) or blocked.
   AlarmCheckConfig target_state{true, AlarmSeverity::kCritical, 0.5, 0.5};
   // Per target: open entries in its error log.
   AlarmCheckConfig error_log{true, AlarmSeverity::kWarning, 0.5, 0.5};
+  // Per target: its database's size on disk, in bytes. No default limit (a database's
+  // normal size is the site's): enabled by setting raise_above; clear_below defaults to
+  // 90% of it. Measured every database_size_interval on a connection of its own.
+  AlarmCheckConfig database_size{false, AlarmSeverity::kWarning, 0, 0};
+  Duration database_size_interval = std::chrono::minutes(1);
+  // Per target and table: rows as a share of the table's maximum (table_rows_max):
+  // raised above 1 (more rows than the maximum), cleared below clear (clear_ratio).
+  // Enabled by a non-empty `max`. Measured every table_rows_interval.
+  AlarmCheckConfig table_rows{false, AlarmSeverity::kWarning, 1.0, 0.9};
+  std::map<std::string, uint64_t> table_rows_max;
+  Duration table_rows_interval = std::chrono::minutes(1);
+  // The sampler's missed cycles over sampling_missed_window. Default: raised at one
+  // (above 0.5), cleared when the window holds none (below 0.5); given thresholds are
+  // counts.
+  AlarmCheckConfig sampling_missed{true, AlarmSeverity::kWarning, 0.5, 0.5};
+  Duration sampling_missed_window = std::chrono::minutes(10);
   int line = 0;  // of [alarms] (0: not in the file)
 };
 std::string_view AlarmSeverityName(AlarmSeverity severity);  // "info", "warning", "critical"

@@ -20,10 +20,17 @@ const std::vector<std::string_view> kBelowKeys = {"enabled", "severity", "raise_
                                                   "clear_above"};
 const std::vector<std::string_view> kAboveKeys = {"enabled", "severity", "raise_above",
                                                   "clear_below"};
+const std::vector<std::string_view> kDatabaseSizeKeys = {"enabled", "severity", "raise_above",
+                                                         "clear_below", "interval"};
+const std::vector<std::string_view> kTableRowsKeys = {"enabled", "severity", "max", "clear_ratio",
+                                                      "interval"};
+const std::vector<std::string_view> kSamplingMissedKeys = {"enabled", "severity", "raise_above",
+                                                           "clear_below", "window"};
 const std::vector<std::string_view> kTimeToLossKeys = {"enabled", "severity", "raise_below",
                                                        "clear_above", "window"};
 
-enum class Unit { kShare, kBytes, kRecords, kSeconds };
+// kBytes: a percentage or a size (disk_free); kSize: a size only.
+enum class Unit { kShare, kBytes, kSize, kRecords, kSeconds };
 
 // "15%" -> 0.15; nullopt when the text is not a percentage in [0, 100].
 std::optional<double> ParsePercent(std::string_view text) {
@@ -42,6 +49,7 @@ std::string Shown(double v, Unit unit) {
     case Unit::kShare:
       return fmt::format("{:g}%", v * 100);
     case Unit::kBytes:
+    case Unit::kSize:
       return FormatSize(static_cast<uint64_t>(v));
     case Unit::kSeconds:
       return FormatDuration(Duration(static_cast<int64_t>(v * 1e6)));
@@ -78,6 +86,9 @@ std::optional<std::pair<double, Unit>> Threshold(TableReader& r, std::string_vie
       }
       return std::pair{static_cast<double>(*bytes), Unit::kBytes};
     }
+    case Unit::kSize:
+      if (auto v = r.Size(key)) return std::pair{static_cast<double>(*v), unit};
+      return std::nullopt;
     case Unit::kRecords:
       if (auto v = r.Integer(key, 0, std::numeric_limits<int64_t>::max())) {
         return std::pair{static_cast<double>(*v), unit};
@@ -176,6 +187,8 @@ void Parser::ReadAlarms(const toml::table& root) {
   if (auto c = read_check("target_lag_records", kAboveKeys, &a.lag_records, false, Unit::kRecords,
                           false))
     c->CheckUnknownKeys();
+  if (auto c = read_check("target_lag_bytes", kAboveKeys, &a.lag_bytes, false, Unit::kSize, false))
+    c->CheckUnknownKeys();
   if (auto c = read_check("target_lag_age", kAboveKeys, &a.lag_age, false, Unit::kSeconds, false))
     c->CheckUnknownKeys();
   if (auto c =
@@ -183,7 +196,82 @@ void Parser::ReadAlarms(const toml::table& root) {
     c->CheckUnknownKeys();
   if (auto c = read_check("error_log", kSeverityKeys, &a.error_log, false, Unit::kRecords, false))
     c->CheckUnknownKeys();
+  if (auto c = read_check("database_size", kDatabaseSizeKeys, &a.database_size, false, Unit::kSize,
+                          false)) {
+    ReadDatabaseSize(*c, &a);
+    c->CheckUnknownKeys();
+  }
+  if (auto c =
+          read_check("table_rows", kTableRowsKeys, &a.table_rows, false, Unit::kRecords, false)) {
+    ReadTableRows(*c, &a);
+    c->CheckUnknownKeys();
+  }
+  if (auto c = read_check("sampling_missed", kSamplingMissedKeys, &a.sampling_missed, false,
+                          Unit::kRecords, false)) {
+    if (auto v = c->Dur("window")) a.sampling_missed_window = *v;
+    c->CheckUnknownKeys();
+  }
   r.CheckUnknownKeys();
+}
+
+// No default limit: raise_above turns the check on (unless `enabled = false`), and
+// clear_below defaults to 90% of it.
+void Parser::ReadDatabaseSize(TableReader& c, AlarmsConfig* a) {
+  if (auto v = c.Dur("interval")) a->database_size_interval = *v;
+  const bool has_raise = c.Has("raise_above");
+  if (has_raise && !c.Has("enabled")) a->database_size.enabled = true;
+  if (has_raise && !c.Has("clear_below")) a->database_size.clear = 0.9 * a->database_size.raise;
+  if (a->database_size.enabled && !has_raise) {
+    c.ErrorAtValue("enabled",
+                   "'raise_above' is needed: a database has no default size limit (e.g. "
+                   "raise_above = \"500GiB\")");
+  }
+}
+
+// `max = { TABLE = ROWS, ... }` turns the check on (unless `enabled = false`); the alarm
+// clears below clear_ratio of the maximum.
+void Parser::ReadTableRows(TableReader& c, AlarmsConfig* a) {
+  if (auto v = c.Dur("interval")) a->table_rows_interval = *v;
+  if (c.Has("clear_ratio")) {
+    const toml::node* node = c.Node("clear_ratio");
+    std::optional<double> ratio;
+    if (node->is_floating_point()) ratio = node->as_floating_point()->get();
+    if (node->is_integer()) ratio = static_cast<double>(node->as_integer()->get());
+    if (!ratio || !(*ratio > 0 && *ratio <= 1)) {
+      c.ErrorAtValue("clear_ratio",
+                     "'clear_ratio' must be a number above 0 and at most 1 (the share of a "
+                     "table's maximum below which its alarm clears), e.g. 0.9");
+    } else {
+      a->table_rows.clear = *ratio;
+    }
+  }
+  if (c.Has("max")) {
+    const toml::table* max = c.Node("max")->as_table();
+    if (max == nullptr) {
+      c.ErrorAtValue("max",
+                     fmt::format("'max' must be a table of row counts by table name, e.g. max = {{ "
+                                 "samples_1min = 50000000 }}, not {}",
+                                 TypeName(*c.Node("max"))));
+      return;
+    }
+    TableReader m(&diag_, *max, "[alarms.table_rows] max", {});
+    for (const auto& [key, node] : *max) {
+      const std::string table(key.str());
+      if (!IsValidName(table)) {
+        m.Error(key.source(), fmt::format("'{}' is not a table name", table));
+        continue;
+      }
+      if (auto rows = m.Integer(table, 1, std::numeric_limits<int64_t>::max())) {
+        a->table_rows_max[table] = static_cast<uint64_t>(*rows);
+      }
+    }
+    if (!c.Has("enabled")) a->table_rows.enabled = !a->table_rows_max.empty();
+  }
+  if (a->table_rows.enabled && a->table_rows_max.empty()) {
+    c.ErrorAtValue("enabled",
+                   "'max' is needed: give each table's maximum, e.g. max = { samples_1min = "
+                   "50000000 }");
+  }
 }
 
 }  // namespace sluice::config::internal

@@ -51,7 +51,8 @@ inline const std::vector<std::string_view> kHttpKeys = {"enabled", "listen", "we
 
 inline const std::vector<std::string_view> kAlarmsKeys = {
     "interval", "history", "disk_free", "journal_budget", "time_to_loss", "target_lag_records",
-    "target_lag_age", "target_state", "error_log"};
+    "target_lag_bytes", "target_lag_age", "target_state", "error_log", "database_size",
+    "table_rows", "sampling_missed"};
 
 // What names of nodes, streams, targets and tokens may hold (IsValidName).
 inline constexpr std::string_view kNameRules = "use 1 to 64 characters of A-Z a-z 0-9 _ . -";
@@ -102,6 +103,8 @@ class Parser {
   void CheckHttp();
   // parse_alarms.cc
   void ReadAlarms(const toml::table& root);
+  void ReadDatabaseSize(TableReader& check, AlarmsConfig* alarms);
+  void ReadTableRows(TableReader& check, AlarmsConfig* alarms);
 
   // parse_targets.cc
   void ReadTargets(const toml::table& root);

@@ -33,6 +33,8 @@ class TableReader {
   void set_context(std::string context) { context_ = std::move(context); }
 
   bool Has(std::string_view key) const { return table_.contains(key); }
+  // The key's node, for values of a shape no typed reader covers; nullptr when absent.
+  const toml::node* Node(std::string_view key) const { return table_.get(key); }
   const toml::source_region& TableAt() const { return table_.source(); }
   const toml::source_region& KeyAt(std::string_view key) const {
     auto it = table_.find(key);

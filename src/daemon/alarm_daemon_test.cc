@@ -1,9 +1,11 @@
 // The alarm engine in a real sluiced (SQLite targets, real files): every check raised by
 // its real condition and cleared when the condition goes (free space on a size-limited
 // tmpfs, the journal's budget, time to loss under a steady load and not when idle, lag of
-// a disabled target, the error log of a poison record), Admin.WatchAlarms in order, the
+// a disabled target, in records and in bytes, the error log of a poison record, rows of a
+// table past its maximum, a SQLite file past its size limit), Admin.WatchAlarms in order, the
 // "sluice.alarm" rows in every target's event_log, and `sluice alarms` exit codes.
 
+#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -98,6 +100,29 @@ class AlarmDaemonTest : public ::testing::Test {
     auto ctx = daemon_->Context(kAdminToken);
     grpc::Status st = daemon_->admin_stub().SetTargetEnabled(ctx.get(), req, &resp);
     ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  v1::StatusResponse Status() {
+    v1::StatusResponse r;
+    auto ctx = daemon_->Context(kAdminToken);
+    grpc::Status st = daemon_->admin_stub().Status(ctx.get(), v1::StatusRequest(), &r);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return r;
+  }
+  // Admin.Status's journal bytes not applied by `target`, over every stream.
+  uint64_t LagBytes(const std::string& target) {
+    uint64_t bytes = 0;
+    const v1::StatusResponse status = Status();  // the loop reads into it: keep it alive
+    for (const auto& a : status.appliers()) {
+      if (a.target() == target) bytes += a.lag_bytes();
+    }
+    return bytes;
+  }
+  static const v1::Alarm* FindActive(const v1::ListAlarmsResponse& r, const std::string& check,
+                                     const std::string& subject) {
+    for (const auto& a : r.active()) {
+      if (a.check() == check && a.subject() == subject) return &a;
+    }
+    return nullptr;
   }
   void CommitSamples(int first_point, int rows) {
     v1::CommitRequest req;
@@ -331,6 +356,138 @@ TEST_F(AlarmDaemonTest, LagRaisedForADisabledTargetWithWritesPendingAndClearedAf
   // Every target caught up: no lag alarm is left, of any target.
   ASSERT_TRUE(WaitFor([&] { return List().active().empty(); }, kDeadline));
   ExpectEventLogRows("target_lag_records", "target 'dr'");
+  EXPECT_EQ(daemon_->Stop(), 0);
+}
+
+TEST_F(AlarmDaemonTest, LagBytesRaisedForADisabledTargetPastItsSizeAndClearedAfterEnabling) {
+  constexpr uint64_t kRaiseAbove = 8 * 1024;
+  DaemonConfig config;
+  config.extra = AlarmsToml(fmt::format(
+      "[alarms.target_lag_bytes]\nraise_above = {}\nclear_below = \"1\"\n"
+      "[alarms.target_lag_records]\nenabled = false\n[alarms.target_lag_age]\nenabled = false\n",
+      kRaiseAbove));
+  daemon_ = std::make_unique<Daemon>(dir_, config);
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  ASSERT_NO_FATAL_FAILURE(SetEnabled("dr", false));
+  // Records until Admin.Status itself says more than the limit waits for 'dr'.
+  int point = 0;
+  while (LagBytes("dr") <= kRaiseAbove) {
+    ASSERT_NO_FATAL_FAILURE(CommitSamples(point, 10));
+    point += 10;
+    ASSERT_LT(point, 100'000) << "the lag in bytes does not grow";
+  }
+  ASSERT_TRUE(WaitAlarm("target_lag_bytes", "target 'dr'", true)) << ReadFile(daemon_->log());
+  // The value is Admin.Status's figure: over the limit, and (while 'dr' is out, its lag
+  // only grows, by the alarm events too) never more than what Status says after it.
+  v1::ListAlarmsResponse r = List();
+  const v1::Alarm* a = FindActive(r, "target_lag_bytes", "target 'dr'");
+  ASSERT_NE(a, nullptr);
+  EXPECT_GT(a->value(), double(kRaiseAbove));
+  EXPECT_LE(a->value(), double(LagBytes("dr")));
+  // The targets that apply have nothing of that size waiting.
+  EXPECT_FALSE(IsActive(r, "target_lag_bytes", "target 'a'"));
+  EXPECT_FALSE(IsActive(r, "target_lag_bytes", "target 'b'"));
+  ASSERT_NO_FATAL_FAILURE(SetEnabled("dr", true));
+  ASSERT_TRUE(WaitAlarm("target_lag_bytes", "target 'dr'", false));
+  ExpectEventLogRows("target_lag_bytes", "target 'dr'");
+  EXPECT_EQ(daemon_->Stop(), 0);
+}
+
+// SQLite target files: the database and its WAL, as database_size measures them.
+uint64_t DatabaseFileBytes(const std::string& db) {
+  uint64_t bytes = 0;
+  for (const std::string& path : {db, db + "-wal"}) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) bytes += static_cast<uint64_t>(st.st_size);
+  }
+  return bytes;
+}
+
+TEST_F(AlarmDaemonTest, TableRowsRaisedByRowsPastTheMaximumAndClearedByDeletingThem) {
+  constexpr int kMax = 100;
+  DaemonConfig config;
+  config.extra =
+      AlarmsToml(fmt::format("[alarms.table_rows]\nmax = {{ sample_1s = {} }}\nclear_ratio = 0.5\n"
+                             "interval = \"100ms\"\n",
+                             kMax));
+  daemon_ = std::make_unique<Daemon>(dir_, config);
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  const std::string subject = "target 'a' table 'sample_1s'";
+  // Exactly the maximum: not over it.
+  ASSERT_NO_FATAL_FAILURE(CommitSamples(0, kMax));
+  daemon_->WaitCaughtUp();
+  ASSERT_EQ(CountRows(daemon_->db("a"), "sample_1s"), kMax);
+  // No probe pass is visible from outside: a few of the engine's (at least three probe
+  // intervals) show that what it saw at the maximum raised nothing.
+  const int64_t pass_after_max = List().last_check_us();
+  ASSERT_TRUE(
+      WaitFor([&] { return List().last_check_us() > pass_after_max + 300'000; }, kDeadline));
+  EXPECT_FALSE(IsActive(List(), "table_rows", subject));
+  // One row more raises it, on every target.
+  ASSERT_NO_FATAL_FAILURE(CommitSamples(kMax, 1));
+  for (const auto& t : kTargets) {
+    ASSERT_TRUE(WaitAlarm("table_rows", "target '" + t + "' table 'sample_1s'", true))
+        << ReadFile(daemon_->log());
+  }
+  v1::ListAlarmsResponse raised = List();
+  const v1::Alarm* a = FindActive(raised, "table_rows", subject);
+  ASSERT_NE(a, nullptr);
+  EXPECT_DOUBLE_EQ(a->value(), double(CountRows(daemon_->db("a"), "sample_1s")) / kMax);
+  // Deleting rows on 'a' down to the clear ratio's line changes nothing; below it clears.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(daemon_->db("a").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 60'000);
+  auto exec = [&](const std::string& sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+        << sql << ": " << (err ? err : "");
+    sqlite3_free(err);
+  };
+  exec("DELETE FROM sample_1s WHERE point_id >= " + std::to_string(kMax / 2));
+  sqlite3_close(db);
+  ASSERT_EQ(CountRows(daemon_->db("a"), "sample_1s"), kMax / 2);
+  const int64_t pass_on_line = List().last_check_us();
+  ASSERT_TRUE(WaitFor([&] { return List().last_check_us() > pass_on_line + 300'000; }, kDeadline));
+  EXPECT_TRUE(IsActive(List(), "table_rows", subject));
+  ASSERT_EQ(sqlite3_open(daemon_->db("a").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 60'000);
+  exec("DELETE FROM sample_1s WHERE point_id = 0");
+  sqlite3_close(db);
+  ASSERT_TRUE(WaitAlarm("table_rows", subject, false)) << ReadFile(daemon_->log());
+  // The other targets still hold every row.
+  v1::ListAlarmsResponse r = List();
+  EXPECT_TRUE(IsActive(r, "table_rows", "target 'b' table 'sample_1s'"));
+  EXPECT_TRUE(IsActive(r, "table_rows", "target 'dr' table 'sample_1s'"));
+  ExpectEventLogRows("table_rows", subject);
+  EXPECT_EQ(daemon_->Stop(), 0);
+}
+
+TEST_F(AlarmDaemonTest, DatabaseSizeRaisedWhenTheSqliteFileGrowsPastItsLimit) {
+  constexpr uint64_t kLimit = 2 * 1024 * 1024;
+  DaemonConfig config;
+  config.extra = AlarmsToml(
+      fmt::format("[alarms.database_size]\nraise_above = {}\ninterval = \"100ms\"\n", kLimit));
+  daemon_ = std::make_unique<Daemon>(dir_, config);
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  daemon_->WaitCaughtUp();
+  ASSERT_LT(DatabaseFileBytes(daemon_->db("a")), kLimit) << "the empty target is already big";
+  const int64_t pass = List().last_check_us();
+  ASSERT_TRUE(WaitFor([&] { return List().last_check_us() > pass + 300'000; }, kDeadline));
+  EXPECT_FALSE(IsActive(List(), "database_size", "target 'a'"));
+  int point = 0;
+  while (DatabaseFileBytes(daemon_->db("a")) <= kLimit) {
+    ASSERT_NO_FATAL_FAILURE(CommitSamples(point, 500));
+    point += 500;
+    daemon_->WaitCaughtUp();
+    ASSERT_LT(point, 10'000'000) << "the database does not grow";
+  }
+  ASSERT_TRUE(WaitAlarm("database_size", "target 'a'", true)) << ReadFile(daemon_->log());
+  v1::ListAlarmsResponse raised = List();
+  const v1::Alarm* a = FindActive(raised, "database_size", "target 'a'");
+  ASSERT_NE(a, nullptr);
+  EXPECT_GT(a->value(), double(kLimit));
+  // What was measured is the file and its WAL.
+  EXPECT_NE(a->detail().find("-wal"), std::string::npos) << a->detail();
   EXPECT_EQ(daemon_->Stop(), 0);
 }
 

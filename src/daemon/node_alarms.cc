@@ -35,9 +35,11 @@ NodeAlarms::NodeAlarms(const config::Config& config, admission::Admitter* admitt
       events_stream_(std::move(events_stream)),
       journal_dir_(JoinPath(config.node.data_dir, "journal")),
       checks_(config.alarms),
+      probes_(config),
       engine_(alarm::SpecsFromConfig(config.alarms), config.alarms.history) {}
 
 void NodeAlarms::Start(StatusFn status) {
+  probes_.Start();
   engine_.Start(
       config_.alarms.interval,
       [this, status = std::move(status)](int64_t now_us) {
@@ -59,6 +61,7 @@ alarm::AlarmInputs NodeAlarms::Inputs(const v1::StatusResponse& status) const {
   in.journal_bytes = status.journal_bytes();
   in.journal_budget_bytes = status.journal_budget_bytes();
   in.free_space_floor_bytes = config_.journal.free_space_floor;
+  if (status.sampling().enabled()) in.sampling_missed_total = status.sampling().missed();
   for (const auto& t : status.targets()) {
     alarm::TargetInputs ti = TargetFromStatus(status, t);
     if (replicate::ErrorLog* log = replicator_->error_log(t.name())) {
@@ -70,6 +73,7 @@ alarm::AlarmInputs NodeAlarms::Inputs(const v1::StatusResponse& status) const {
                         open.status().ToString());
       }
     }
+    probes_.Fill(&ti);
     in.targets.push_back(std::move(ti));
   }
   return in;
@@ -85,6 +89,8 @@ alarm::TargetInputs NodeAlarms::TargetFromStatus(const v1::StatusResponse& statu
   for (const auto& a : status.appliers()) {
     if (a.target() != t.name()) continue;
     ti.lag_records += a.lag_records();
+    // Admin.Status's exact figure (LocateFirstWaiting), so alarm and status agree.
+    ti.lag_bytes += a.lag_bytes();
     ti.oldest_unapplied_age_us = std::max(ti.oldest_unapplied_age_us, a.oldest_unapplied_age_us());
     if (a.diverged()) add(fmt::format("diverged on stream '{}'", a.stream()));
     if (a.state() == "needs resync") {

@@ -1,7 +1,8 @@
 #pragma once
 // The node's alarms: the alarm engine of [alarms] (src/alarm/), fed every interval with
 // what the node knows (the journal directory's free space, Admin.Status's journal and
-// target figures, every target's open errors), and its raises and clears journaled as
+// target figures, every target's open errors, the last database sizes and row counts of
+// TargetSizeProbes), and its raises and clears journaled as
 // events (kind "sluice.alarm") so that every target's event_log records them.
 //
 // Lifecycle: Open() (engine() is usable: no alarm yet) -> Start(status) -> Stop(). Stop
@@ -17,6 +18,7 @@
 #include "alarm/alarm_engine.h"
 #include "alarm/checks.h"
 #include "config/config.h"
+#include "daemon/target_size_probes.h"
 #include "replicate/replicator.h"
 #include "sluice/v1/service.pb.h"
 
@@ -32,7 +34,10 @@ class NodeAlarms {
 
   alarm::AlarmEngine* engine() { return &engine_; }
   void Start(StatusFn status);
-  void Stop() { engine_.Stop(); }
+  void Stop() {
+    engine_.Stop();
+    probes_.Stop();
+  }
 
   // What the checks see, from a status and the error logs.
   alarm::AlarmInputs Inputs(const v1::StatusResponse& status) const;
@@ -50,6 +55,8 @@ class NodeAlarms {
   const std::string events_stream_;
   const std::string journal_dir_;
   alarm::CheckSet checks_;  // the engine's thread only
+  // The databases' sizes and row counts, on a thread of their own (slow queries).
+  TargetSizeProbes probes_;
   alarm::AlarmEngine engine_;
 };
 

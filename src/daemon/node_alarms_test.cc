@@ -25,12 +25,13 @@ TEST(NodeAlarmsTest, TargetLagIsSummedOverStreamsAndAgeIsTheOldest) {
   auto* t = s.add_targets();
   t->set_name("a");
   t->set_health("up");
-  AddApplier(&s, "a", "model", "running", 3, 1'000);
-  AddApplier(&s, "a", "samples", "running", 40, 9'000);
-  AddApplier(&s, "b", "samples", "running", 1000, 99'000);  // another target's
+  AddApplier(&s, "a", "model", "running", 3, 1'000)->set_lag_bytes(300);
+  AddApplier(&s, "a", "samples", "running", 40, 9'000)->set_lag_bytes(4'000);
+  AddApplier(&s, "b", "samples", "running", 1000, 99'000)->set_lag_bytes(1 << 20);  // another's
   alarm::TargetInputs in = NodeAlarms::TargetFromStatus(s, *t);
   EXPECT_EQ(in.name, "a");
   EXPECT_EQ(in.lag_records, 43u);
+  EXPECT_EQ(in.lag_bytes, 300u + 4'000u);
   EXPECT_EQ(in.oldest_unapplied_age_us, 9'000);
   EXPECT_TRUE(in.trouble.empty()) << in.trouble;
   EXPECT_FALSE(in.open_errors.has_value());

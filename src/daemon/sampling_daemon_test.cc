@@ -345,6 +345,48 @@ TEST_F(SamplingDaemonTest, StalledSamplerRecordsMissedCyclesInEventLog) {
   EXPECT_NE(st.sampling().last_issue().find("missed"), std::string::npos);
 }
 
+// The sampling_missed alarm (docs/alarms.md): a stall that misses cycles raises it, and a
+// whole window without a missed cycle clears it; both reach event_log.
+TEST_F(SamplingDaemonTest, StalledSamplerRaisesSamplingMissedAndAQuietWindowClearsIt) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon("[alarms]\ninterval = \"100ms\"\n[alarms.time_to_loss]\nenabled = false\n"
+                  "[alarms.sampling_missed]\nwindow = \"5s\"\n"));
+  auto active = [&] {
+    v1::ListAlarmsResponse r;
+    EXPECT_TRUE(daemon_->admin_stub().ListAlarms(Ctx().get(), v1::ListAlarmsRequest(), &r).ok());
+    for (const auto& a : r.active()) {
+      if (a.check() == "sampling_missed" && a.subject() == "sampling") return true;
+    }
+    return false;
+  };
+  ASSERT_EQ(PutPoints({Point(1, "A")}).outcome(), v1::OUTCOME_APPLIED);
+  ASSERT_EQ(Define({1}, v1::SAMPLE_INTERVAL_1S).outcome(), v1::OUTCOME_APPLIED);
+  Update({{1, 1.0}});
+  ASSERT_TRUE(WaitForSamples(1, NowMicros()));
+  EXPECT_FALSE(active());
+  const pid_t pid = daemon_->process()->pid();
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  std::this_thread::sleep_for(seconds(4));  // the stall itself, not a synchronisation
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  ASSERT_TRUE(WaitFor(active, seconds(120))) << ReadFile(daemon_->log());
+  v1::StatusResponse st;
+  ASSERT_TRUE(daemon_->Admin(&st).ok());
+  EXPECT_GE(st.sampling().missed(), 2u);
+  // Nothing missed since: once the window has passed, it clears.
+  ASSERT_TRUE(WaitFor([&] { return !active(); }, seconds(120))) << ReadFile(daemon_->log());
+  daemon_->WaitCaughtUp();
+  for (const char* t : kTargets) {
+    for (const char* what : {"raised", "cleared"}) {
+      EXPECT_GE(CountRows(daemon_->db(t), "event_log",
+                          fmt::format("kind = 'sluice.alarm' AND text LIKE 'alarm {}: "
+                                      "sampling_missed on sampling%'",
+                                      what)),
+                1)
+          << "target " << t << ": no '" << what << "' row";
+    }
+  }
+}
+
 TEST_F(SamplingDaemonTest, CliImportsDefinesAndNamesTheLineOfABadPoint) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   auto sluice = [&](std::vector<std::string> args) {
