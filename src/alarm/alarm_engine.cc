@@ -23,42 +23,61 @@ AlarmEngine::AlarmEngine(std::vector<CheckSpec> specs, size_t history_limit, Clo
 
 AlarmEngine::~AlarmEngine() { Stop(); }
 
-std::vector<AlarmEvent> AlarmEngine::Evaluate(const std::vector<Observation>& observations) {
-  std::lock_guard eval(eval_mu_);
+std::vector<AlarmEvent> AlarmEngine::Evaluate(const std::vector<Observation>& observations,
+                                              const EventSink& before_publish) {
+  std::lock_guard eval(eval_mu_);  // only Evaluate changes active_: it stays as read below
   const int64_t now = clock_();
+  // First what changes, then each change handed to `before_publish` (logged and journaled),
+  // and only then visible to ListAlarms, WatchAlarms and /metrics: whoever sees an alarm
+  // raised or cleared and then waits for the journal's head finds its event_log row.
+  struct Still {
+    std::pair<std::string, std::string> key;
+    const Observation* observation;
+  };
+  std::vector<Still> still_active;
   std::vector<AlarmEvent> events;
+  {
+    std::lock_guard lk(mu_);
+    for (const Observation& o : observations) {
+      auto spec = std::find_if(specs_.begin(), specs_.end(),
+                               [&](const CheckSpec& s) { return s.name == o.check; });
+      if (spec == specs_.end()) continue;
+      auto key = std::make_pair(o.check, o.subject);
+      const bool was = active_.count(key) > 0;
+      const bool now_active = NextActive(*spec, was, o.value);
+      if (was && now_active) still_active.push_back({std::move(key), &o});
+      if (was == now_active) continue;
+      AlarmEvent e;
+      e.raised = now_active;
+      e.check = o.check;
+      e.subject = o.subject;
+      e.severity = spec->severity;
+      e.value = o.value;
+      e.threshold = now_active ? spec->raise : spec->clear;
+      e.unit = spec->unit;
+      e.detail = o.detail;
+      e.at_us = now;
+      e.seq = ++seq_;
+      events.push_back(std::move(e));
+    }
+  }
+  if (before_publish) {
+    for (const AlarmEvent& e : events) before_publish(e);
+  }
   std::lock_guard lk(mu_);
   last_pass_us_ = now;
-  for (const Observation& o : observations) {
-    auto spec = std::find_if(specs_.begin(), specs_.end(),
-                             [&](const CheckSpec& s) { return s.name == o.check; });
-    if (spec == specs_.end()) continue;
-    const auto key = std::make_pair(o.check, o.subject);
-    auto it = active_.find(key);
-    const bool was = it != active_.end();
-    const bool now_active = NextActive(*spec, was, o.value);
-    if (was && now_active) {
-      it->second.value = o.value;
-      it->second.detail = o.detail;
-      continue;
-    }
-    if (was == now_active) continue;
-    AlarmEvent e;
-    e.raised = now_active;
-    e.check = o.check;
-    e.subject = o.subject;
-    e.severity = spec->severity;
-    e.value = o.value;
-    e.threshold = now_active ? spec->raise : spec->clear;
-    e.unit = spec->unit;
-    e.detail = o.detail;
-    e.at_us = now;
-    e.seq = ++seq_;
-    if (now_active) {
-      active_[key] = ActiveAlarm{o.check,     o.subject,  spec->severity, o.value,
-                                 spec->raise, spec->unit, o.detail,       now};
+  for (const Still& s : still_active) {
+    ActiveAlarm& a = active_.at(s.key);
+    a.value = s.observation->value;
+    a.detail = s.observation->detail;
+  }
+  for (const AlarmEvent& e : events) {
+    const auto key = std::make_pair(e.check, e.subject);
+    if (e.raised) {
+      active_[key] =
+          ActiveAlarm{e.check, e.subject, e.severity, e.value, e.threshold, e.unit, e.detail, now};
     } else {
-      active_.erase(it);
+      active_.erase(key);
     }
     history_.push_back(e);
     if (history_.size() > history_limit_) history_.pop_front();
@@ -69,7 +88,6 @@ std::vector<AlarmEvent> AlarmEngine::Evaluate(const std::vector<Observation>& ob
         w->queue_.push_back(e);
       }
     }
-    events.push_back(std::move(e));
   }
   if (!events.empty()) cv_.notify_all();
   return events;
@@ -86,14 +104,14 @@ void AlarmEngine::Loop(std::chrono::microseconds interval, const MeasureFn& meas
   std::unique_lock lk(mu_);
   while (!stopped_) {
     lk.unlock();
-    for (const AlarmEvent& e : Evaluate(measure(clock_()))) {
+    Evaluate(measure(clock_()), [&sink](const AlarmEvent& e) {
       if (e.raised && e.severity != Severity::kInfo) {
         SLUICE_LOG_WARN("{}", Describe(e));
       } else {
         SLUICE_LOG_INFO("{}", Describe(e));
       }
       if (sink) sink(e);
-    }
+    });
     lk.lock();
     cv_.wait_for(lk, interval, [&] { return stopped_; });
   }

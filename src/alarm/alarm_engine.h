@@ -52,8 +52,11 @@ class AlarmEngine {
   AlarmEngine(const AlarmEngine&) = delete;
   AlarmEngine& operator=(const AlarmEngine&) = delete;
 
-  // One pass: applies the observations; returns the raises and clears, in order.
-  std::vector<AlarmEvent> Evaluate(const std::vector<Observation>& observations);
+  // One pass: applies the observations; returns the raises and clears, in order. Each
+  // of them goes to `before_publish` (the thread: log and journal) before it is visible
+  // to GetSnapshot(), Counts() and the watches.
+  std::vector<AlarmEvent> Evaluate(const std::vector<Observation>& observations,
+                                   const EventSink& before_publish = {});
 
   // Runs a pass at once, then every `interval`, on a thread of its own. REQUIRES: once.
   void Start(std::chrono::microseconds interval, MeasureFn measure, EventSink sink);

@@ -96,6 +96,24 @@ TEST(AlarmEngineTest, RaisesAndClearsOncePerCrossingWithHistoryAndCounts) {
   EXPECT_EQ(engine.Counts()[static_cast<size_t>(Severity::kCritical)], 1u);
 }
 
+// A raise or clear reaches the sink (the node journals it) before anyone can see it: a
+// caller that sees the change and then waits for the journal's head finds its row.
+TEST(AlarmEngineTest, EachChangeGoesToTheSinkBeforeItIsVisible) {
+  AlarmEngine engine({Above(100, 50)}, 10);
+  std::vector<size_t> active_seen_by_sink;
+  auto sink = [&](const AlarmEvent&) {
+    active_seen_by_sink.push_back(engine.GetSnapshot().active.size());
+  };
+  engine.Evaluate({{"lag", "target 'a'", 150, ""}}, sink);
+  EXPECT_EQ(engine.GetSnapshot().active.size(), 1u);
+  engine.Evaluate({{"lag", "target 'a'", 160, ""}}, sink);  // no change: no call
+  EXPECT_EQ(engine.GetSnapshot().active[0].value, 160);
+  engine.Evaluate({{"lag", "target 'a'", 10, ""}}, sink);
+  EXPECT_TRUE(engine.GetSnapshot().active.empty());
+  // The raise was handed over while nothing was active yet, the clear while it still was.
+  EXPECT_EQ(active_seen_by_sink, (std::vector<size_t>{0, 1}));
+}
+
 TEST(AlarmEngineTest, WatchSeesCurrentSetThenEveryEventInOrderAndEndsOnStop) {
   AlarmEngine engine({Above(100, 50)}, 10);
   engine.Evaluate({{"lag", "a", 500, ""}});
