@@ -141,6 +141,7 @@ Result<size_t> CatalogFollower::ReadAvailable() {
     if (!rec->has_outcome()) continue;
     auto it = pending_.find(rec->outcome().intent_lsn());
     if (it == pending_.end()) continue;
+    deciding_.insert(it->first);
     if (rec->outcome().applied()) {
       catalog_->Apply(it->second);
       ++applied_;
@@ -158,6 +159,10 @@ Result<size_t> CatalogFollower::ReadAvailable() {
     if (options_.on_change) options_.on_change();
     Status saved = Save();
     if (!saved.ok()) SLUICE_LOG_ERROR("saving the sampling catalog: {}", saved.ToString());
+  }
+  {
+    std::lock_guard lk(mu_);
+    deciding_.clear();
   }
   cv_.notify_all();
   return batch.size();
@@ -238,7 +243,8 @@ Status CatalogFollower::Save() {
 bool CatalogFollower::WaitDecided(uint64_t intent_lsn, std::chrono::milliseconds timeout) {
   std::unique_lock lk(mu_);
   return cv_.wait_for(lk, timeout, [&] {
-    return !error_.empty() || (lsn_ >= intent_lsn && !pending_.contains(intent_lsn));
+    return !error_.empty() || (lsn_ >= intent_lsn && !pending_.contains(intent_lsn) &&
+                               !deciding_.contains(intent_lsn));
   }) && error_.empty();
 }
 

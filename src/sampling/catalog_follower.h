@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -73,7 +74,8 @@ class CatalogFollower {
   Status Stop();
 
   // Waits until the outcome of the catalog intent at `intent_lsn` has been read (and, if
-  // applied, applied to the catalog). False when `timeout` passed first.
+  // applied, applied to the catalog and announced through on_change). False when
+  // `timeout` passed first.
   bool WaitDecided(uint64_t intent_lsn, std::chrono::milliseconds timeout);
 
   CatalogFollowerStats stats() const;
@@ -97,6 +99,9 @@ class CatalogFollower {
   uint64_t lsn_ = 0;                               // GUARDED_BY(mu_)
   uint64_t saved_lsn_ = 0;                         // GUARDED_BY(mu_)
   std::map<uint64_t, v1::CatalogChange> pending_;  // GUARDED_BY(mu_)
+  // Intents decided in the batch being read, until on_change has run for it: WaitDecided
+  // does not return for them before whoever follows the catalog has been told.
+  std::set<uint64_t> deciding_;  // GUARDED_BY(mu_)
   uint64_t applied_ = 0;                           // GUARDED_BY(mu_)
   uint64_t rejected_ = 0;                          // GUARDED_BY(mu_)
   std::string error_;                              // GUARDED_BY(mu_)
