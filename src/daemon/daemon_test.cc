@@ -39,7 +39,7 @@ v1::Record PointInsert(int64_t id) {
 void ExpectRows(Daemon& d, int64_t samples, int64_t events, int64_t points) {
   for (const char* t : {"a", "b", "dr"}) {
     EXPECT_EQ(CountRows(d.db(t), "sample_1s"), samples) << "target " << t;
-    EXPECT_EQ(CountRows(d.db(t), "event_log", "kind <> 'sluice.state'"), events) << "target " << t;
+    EXPECT_EQ(CountRows(d.db(t), "event_log", kClientEvents), events) << "target " << t;
     EXPECT_EQ(CountRows(d.db(t), "point"), points) << "target " << t;
   }
 }
@@ -519,7 +519,7 @@ TEST_F(DaemonTest, ShutdownWithAnIdleOpenStreamIsCleanAndQuick) {
   // What was acknowledged is there after a restart.
   ASSERT_NO_FATAL_FAILURE(d.Start());
   d.WaitCaughtUp();
-  EXPECT_EQ(CountRows(d.db("dr"), "event_log", "kind <> 'sluice.state'"), 1);
+  EXPECT_EQ(CountRows(d.db("dr"), "event_log", kClientEvents), 1);
   EXPECT_EQ(d.Stop(), 0);
 }
 

@@ -34,19 +34,6 @@ constexpr auto kDeadline = std::chrono::seconds(120);
 constexpr int kWidth = 1280;
 constexpr int kHeight = 1400;
 
-// A program on the PATH, or "".
-std::string FindOnPath(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return "";
-  std::stringstream dirs(path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    std::string candidate = dir + "/" + program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
 struct ChromiumRun {
   int exit_code = -1;
   std::string out;  // stdout

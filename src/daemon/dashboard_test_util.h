@@ -6,8 +6,6 @@
 //
 // Thread safety: one test thread.
 
-#include <httplib.h>
-
 #include <chrono>
 #include <memory>
 #include <string>
@@ -16,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "support/daemon.h"
+#include "support/http_client.h"
 
 #ifndef SLUICE_WEB_DIR
 #error "SLUICE_WEB_DIR must name the source tree's web/ directory"
@@ -26,36 +25,6 @@ namespace sluice::testing {
 // Tokens beside the harness's: role read only; roles sql and ingest (catalog writes).
 inline constexpr char kViewerToken[] = "viewer-token-0123456789abcdef";
 inline constexpr char kWriterToken[] = "writer-token-0123456789abcdef";
-
-struct HttpReply {
-  int status = 0;  // 0: no answer
-  std::string body;
-  std::string content_type;
-};
-
-inline HttpReply HttpGet(int port, const std::string& path, const std::string& token = "") {
-  httplib::Client cli("127.0.0.1", port);
-  cli.set_connection_timeout(std::chrono::seconds(10));
-  cli.set_read_timeout(std::chrono::seconds(60));
-  httplib::Headers headers;
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-  auto res = cli.Get(path.c_str(), headers);
-  if (!res) return {};
-  return {res->status, res->body, res->get_header_value("Content-Type")};
-}
-
-// A form POST (application/x-www-form-urlencoded), as the page sends it.
-inline HttpReply HttpPost(int port, const std::string& path, const httplib::Params& form,
-                          const std::string& token = "") {
-  httplib::Client cli("127.0.0.1", port);
-  cli.set_connection_timeout(std::chrono::seconds(10));
-  cli.set_read_timeout(std::chrono::seconds(60));
-  httplib::Headers headers;
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-  auto res = cli.Post(path.c_str(), headers, form);
-  if (!res) return {};
-  return {res->status, res->body, res->get_header_value("Content-Type")};
-}
 
 // sluiced with auth, the default SQLite targets and [http] on `http_port` serving web/.
 inline DaemonConfig DashboardConfig(int http_port) {

@@ -21,6 +21,7 @@
 
 #include "http/prometheus_text_test_util.h"
 #include "support/daemon.h"
+#include "support/http_client.h"
 
 namespace sluice::testing {
 namespace {
@@ -28,29 +29,6 @@ namespace {
 using http::testing::LabelSet;
 using http::testing::ParsedMetrics;
 using http::testing::ParsePrometheusText;
-
-struct Reply {
-  int status = 0;  // 0: no answer
-  std::string body;
-  std::string content_type;
-  std::string www_authenticate;
-};
-
-Reply Get(int port, const std::string& path, const std::string& token = "") {
-  httplib::Client cli("127.0.0.1", port);
-  cli.set_connection_timeout(std::chrono::seconds(10));
-  cli.set_read_timeout(std::chrono::seconds(60));
-  httplib::Headers headers;
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-  auto res = cli.Get(path.c_str(), headers);
-  Reply r;
-  if (!res) return r;
-  r.status = res->status;
-  r.body = res->body;
-  r.content_type = res->get_header_value("Content-Type");
-  r.www_authenticate = res->get_header_value("WWW-Authenticate");
-  return r;
-}
 
 std::string HttpSection(int port) {
   return fmt::format("[http]\nlisten = \"127.0.0.1:{}\"\n", port);
@@ -75,19 +53,6 @@ v1::StatusResponse Stable(v1::StatusResponse s) {
   return s;
 }
 
-// A program on the PATH, or "".
-std::string FindOnPath(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return "";
-  std::stringstream dirs(path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    std::string candidate = dir + "/" + program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
 class HttpDaemonTest : public ::testing::Test {
  protected:
   // A daemon with auth (kAdminToken has the read role, kIngestToken has not) and [http].
@@ -100,7 +65,7 @@ class HttpDaemonTest : public ::testing::Test {
   }
 
   ParsedMetrics Scrape(int port, std::string* page = nullptr) {
-    Reply r = Get(port, "/metrics", kAdminToken);
+    HttpReply r = HttpGet(port, "/metrics", kAdminToken);
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
     ParsedMetrics p = ParsePrometheusText(r.body);
@@ -117,8 +82,8 @@ TEST_F(HttpDaemonTest, HealthzIsOkWhileActiveAnd503WhenIsolated) {
   std::unique_ptr<Daemon> d;
   ASSERT_NO_FATAL_FAILURE(d = StartDaemon(dir_, port_));
   ASSERT_TRUE(
-      WaitFor([&] { return Get(port_, "/healthz").status == 200; }, std::chrono::seconds(60)));
-  EXPECT_EQ(Get(port_, "/healthz").body, "ok\n");
+      WaitFor([&] { return HttpGet(port_, "/healthz").status == 200; }, std::chrono::seconds(60)));
+  EXPECT_EQ(HttpGet(port_, "/healthz").body, "ok\n");
 
   // Both primaries taken out: no primary can serve (the replica is never active).
   for (const char* target : {"a", "b"}) {
@@ -130,10 +95,10 @@ TEST_F(HttpDaemonTest, HealthzIsOkWhileActiveAnd503WhenIsolated) {
     grpc::Status s = d->admin_stub().SetTargetEnabled(ctx.get(), req, &resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
-  Reply r;
+  HttpReply r;
   ASSERT_TRUE(WaitFor(
       [&] {
-        r = Get(port_, "/healthz");
+        r = HttpGet(port_, "/healthz");
         return r.status == 503 && r.body.find("isolated") != std::string::npos;
       },
       std::chrono::seconds(60)))
@@ -155,7 +120,7 @@ TEST_F(HttpDaemonTest, HealthzIsOkWhileActiveAnd503WhenIsolated) {
   auto ctx = d->Context(kAdminToken);
   ASSERT_TRUE(d->admin_stub().SetTargetEnabled(ctx.get(), req, &resp).ok());
   EXPECT_TRUE(
-      WaitFor([&] { return Get(port_, "/healthz").status == 200; }, std::chrono::seconds(60)));
+      WaitFor([&] { return HttpGet(port_, "/healthz").status == 200; }, std::chrono::seconds(60)));
   EXPECT_EQ(d->Stop(), 0);
 }
 
@@ -174,7 +139,7 @@ TEST_F(HttpDaemonTest, ApiStatusIsTheAdminStatusAnswer) {
   for (int attempt = 0; attempt < 20 && !compared; ++attempt) {
     v1::StatusResponse before, after, served;
     ASSERT_TRUE(d->Admin(&before).ok());
-    Reply r = Get(port_, "/api/status", kAdminToken);
+    HttpReply r = HttpGet(port_, "/api/status", kAdminToken);
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.content_type, "application/json");
     ASSERT_TRUE(d->Admin(&after).ok());
@@ -341,7 +306,7 @@ TEST_F(HttpDaemonTest, TokensAreTheApisAndHealthzNeedsNone) {
   ASSERT_NO_FATAL_FAILURE(d = StartDaemon(dir_, port_));
   for (const char* path : {"/metrics", "/api/status"}) {
     SCOPED_TRACE(path);
-    Reply none = Get(port_, path);
+    HttpReply none = HttpGet(port_, path);
     EXPECT_EQ(none.status, 401);
     EXPECT_EQ(none.www_authenticate, "Bearer");
     EXPECT_EQ(
@@ -349,21 +314,21 @@ TEST_F(HttpDaemonTest, TokensAreTheApisAndHealthzNeedsNone) {
         fmt::format("GET {}: no 'Authorization: Bearer <token>' header; this service requires "
                     "a token with role 'read'\n",
                     path));
-    Reply wrong = Get(port_, path, "not-a-token-of-this-service");
+    HttpReply wrong = HttpGet(port_, path, "not-a-token-of-this-service");
     EXPECT_EQ(wrong.status, 401);
     EXPECT_EQ(wrong.body,
               fmt::format("GET {}: the bearer token is not one this service knows\n", path));
-    Reply ingest = Get(port_, path, kIngestToken);  // a known token without the read role
+    HttpReply ingest = HttpGet(port_, path, kIngestToken);  // a known token without the read role
     EXPECT_EQ(ingest.status, 403);
     EXPECT_NE(ingest.body.find("lacks role 'read'"), std::string::npos) << ingest.body;
-    for (const Reply& r : {none, wrong, ingest}) {
+    for (const HttpReply& r : {none, wrong, ingest}) {
       EXPECT_EQ(r.body.find(kIngestToken), std::string::npos) << "a secret in: " << r.body;
       EXPECT_EQ(r.body.find('\n'), r.body.size() - 1) << "one line: " << r.body;
     }
-    EXPECT_EQ(Get(port_, path, kAdminToken).status, 200);
+    EXPECT_EQ(HttpGet(port_, path, kAdminToken).status, 200);
   }
-  EXPECT_EQ(Get(port_, "/healthz").status, 200);
-  Reply unknown = Get(port_, "/nope");
+  EXPECT_EQ(HttpGet(port_, "/healthz").status, 200);
+  HttpReply unknown = HttpGet(port_, "/nope");
   EXPECT_EQ(unknown.status, 404);
   EXPECT_NE(unknown.body.find("/metrics"), std::string::npos) << unknown.body;
   EXPECT_EQ(d->Stop(), 0);
@@ -387,7 +352,7 @@ TEST_F(HttpDaemonTest, ASecondNodeOnTheSamePortFailsNamingTheAddress) {
       << log;
   EXPECT_NE(log.find("[http] listen, line"), std::string::npos) << log;
   // The first node serves on, untouched.
-  EXPECT_EQ(Get(port_, "/healthz").status, 200);
+  EXPECT_EQ(HttpGet(port_, "/healthz").status, 200);
   EXPECT_EQ(first->Stop(), 0);
 }
 

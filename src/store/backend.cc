@@ -1,9 +1,9 @@
 #include "store/backend.h"
-#include "store/prober.h"
-#include "store/size_probe.h"
 
 #include <fmt/format.h>
 
+#include "store/prober.h"
+#include "store/size_probe.h"
 #include "store/sqlite/sqlite_backend.h"
 #include "store/sqlite/sqlite_prober.h"
 #include "store/sqlite/sqlite_size_probe.h"
@@ -15,38 +15,46 @@
 
 namespace sluice::store {
 
+namespace {
+
+// Why a target's dialect has no implementation here: not built in, or unknown.
+Status NoSuchDialect(std::string_view dialect, const std::string& target) {
+  if (dialect == "postgres") {
+    return Status::InvalidArgument(
+        fmt::format("target '{}': dialect 'postgres' is not built into this binary", target));
+  }
+  return Status::InvalidArgument(
+      fmt::format("target '{}': unknown dialect '{}' (known: sqlite, postgres)", target, dialect));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Backend>> NewBackend(std::string_view dialect,
                                             const BackendOptions& options) {
   if (dialect == "sqlite") {
     return std::unique_ptr<Backend>(std::make_unique<sqlite::SqliteBackend>(options));
   }
-  if (dialect == "postgres") {
 #ifdef SLUICE_HAVE_POSTGRES
+  if (dialect == "postgres") {
     return std::unique_ptr<Backend>(std::make_unique<postgres::PostgresBackend>(options));
-#else
-    return Status::InvalidArgument(
-        fmt::format("target '{}': dialect 'postgres' is not built into this binary", options.name));
-#endif
   }
-  return Status::InvalidArgument(fmt::format(
-      "target '{}': unknown dialect '{}' (known: sqlite, postgres)", options.name, dialect));
+#endif
+  return NoSuchDialect(dialect, options.name);
 }
 
 Result<std::unique_ptr<Prober>> NewProber(std::string_view dialect, std::string name,
                                           std::string connection) {
   if (dialect == "sqlite") {
-    return std::unique_ptr<Prober>(std::make_unique<sqlite::SqliteProber>(std::move(name), std::move(connection)));
+    return std::unique_ptr<Prober>(
+        std::make_unique<sqlite::SqliteProber>(std::move(name), std::move(connection)));
   }
-  if (dialect == "postgres") {
 #ifdef SLUICE_HAVE_POSTGRES
-    return std::unique_ptr<Prober>(std::make_unique<postgres::PgProber>(std::move(name), std::move(connection)));
-#else
-    return Status::InvalidArgument(
-        fmt::format("target '{}': dialect 'postgres' is not built into this binary", name));
-#endif
+  if (dialect == "postgres") {
+    return std::unique_ptr<Prober>(
+        std::make_unique<postgres::PgProber>(std::move(name), std::move(connection)));
   }
-  return Status::InvalidArgument(
-      fmt::format("target '{}': unknown dialect '{}' (known: sqlite, postgres)", name, dialect));
+#endif
+  return NoSuchDialect(dialect, name);
 }
 
 Result<std::unique_ptr<SizeProbe>> NewSizeProbe(std::string_view dialect, std::string name,
@@ -55,17 +63,13 @@ Result<std::unique_ptr<SizeProbe>> NewSizeProbe(std::string_view dialect, std::s
     return std::unique_ptr<SizeProbe>(
         std::make_unique<sqlite::SqliteSizeProbe>(std::move(name), std::move(connection)));
   }
-  if (dialect == "postgres") {
 #ifdef SLUICE_HAVE_POSTGRES
+  if (dialect == "postgres") {
     return std::unique_ptr<SizeProbe>(
         std::make_unique<postgres::PgSizeProbe>(std::move(name), std::move(connection)));
-#else
-    return Status::InvalidArgument(
-        fmt::format("target '{}': dialect 'postgres' is not built into this binary", name));
-#endif
   }
-  return Status::InvalidArgument(
-      fmt::format("target '{}': unknown dialect '{}' (known: sqlite, postgres)", name, dialect));
+#endif
+  return NoSuchDialect(dialect, name);
 }
 
 }  // namespace sluice::store

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string_view>
 #include <thread>
 
@@ -141,6 +143,18 @@ std::string ReadWholeFile(const std::string& path) {
 std::string FileTail(const std::string& path, size_t max_bytes) {
   std::string s = ReadWholeFile(path);
   return s.size() > max_bytes ? s.substr(s.size() - max_bytes) : s;
+}
+
+std::string FindOnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return "";
+  std::stringstream dirs(path);
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    std::string candidate = dir + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
 }
 
 }  // namespace sluice::testing

@@ -72,6 +72,10 @@ RunResult RunCommand(const std::vector<std::string>& args, const std::string& lo
                      std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 // The whole file (empty when it cannot be read); the last `max_bytes` of it.
+// The path of `program` in a directory of $PATH that lets us run it; "" when there is none
+// (a test that needs a tool Debian may lack says so and skips).
+std::string FindOnPath(const std::string& program);
+
 std::string ReadWholeFile(const std::string& path);
 std::string FileTail(const std::string& path, size_t max_bytes);
 

@@ -28,4 +28,9 @@ Result<int64_t> QueryInt(const std::string& db, const std::string& sql);
 // Count of rows of `table` (WHERE `where`, when given); -1 when it cannot be read.
 int64_t CountRows(const std::string& db, const std::string& table, const std::string& where = "");
 
+// The event_log rows the clients wrote, as a WHERE clause: not the service's own events
+// (kind "sluice.*": state changes, alarms, sampling issues), which come with what happens
+// on the machine (a disk_free alarm on a full disk) and are no test's to count.
+inline constexpr char kClientEvents[] = "kind NOT LIKE 'sluice.%'";
+
 }  // namespace sluice::testing
