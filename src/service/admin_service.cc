@@ -145,6 +145,7 @@ v1::StatusResponse AdminService::BuildStatus() {
     if (t.role == config::TargetRole::kOneway) continue;
     bool enabled = ctx_.replicator->target_enabled(t.name);
     std::string worst = enabled ? "running" : "disabled";
+    uint64_t target_lag = 0;  // exact, from the journal: what the appliers rows above say
     for (const auto& s : cfg.streams) {
       journal::Journal* j = ctx_.journals->stream(s.name);
       if (j == nullptr) continue;
@@ -182,14 +183,17 @@ v1::StatusResponse AdminService::BuildStatus() {
           as->set_oldest_unapplied_age_us(std::max<int64_t>(0, now - first.admitted_at_us));
         }
       }
-      // The controller's meter of this stream; until it has sampled twice, no pace yet.
+      // The controller's meter of this stream gives the pace. It samples every half second,
+      // so it may not have seen what waits now: until it has, the ETA is unknown (-1), never
+      // the 0 of a meter that saw nothing waiting.
       as->set_eta_s(head > applied ? -1 : 0);
       if (auto v = views.find(t.name); v != views.end()) {
         if (auto c = v->second.by_stream.find(s.name); c != v->second.by_stream.end()) {
           as->set_apply_per_s(c->second.apply_per_s);
-          as->set_eta_s(head > applied ? c->second.eta_s : 0);
+          if (head > applied && c->second.lag_records > 0) as->set_eta_s(c->second.eta_s);
         }
       }
+      target_lag += as->lag_records();
       if (Severity(as->state()) > Severity(worst)) worst = as->state();
     }
     auto* ts = out.add_targets();
@@ -200,14 +204,18 @@ v1::StatusResponse AdminService::BuildStatus() {
     ts->set_enabled(enabled);
     ts->set_active(st.phase == cluster::Phase::kActive && t.name == st.active);
     ts->set_state(worst);
+    // The target's lag is the sum of its streams' exact lags, not the meter's last sample
+    // (up to half a second old): a page must not say "caught up" above a row that lags.
+    ts->set_lag_records(target_lag);
+    ts->set_eta_s(target_lag > 0 ? -1 : 0);
     if (auto v = views.find(t.name); v != views.end()) {
       ts->set_health(std::string(cluster::HealthName(v->second.health.health)));
       ts->set_health_detail(v->second.health.detail);
       ts->set_health_since_us(v->second.health.since_us);
       if (t.role == config::TargetRole::kPrimary) ts->set_ineligible(v->second.ineligible);
-      ts->set_lag_records(v->second.catch_up.lag_records);
       ts->set_apply_per_s(v->second.catch_up.apply_per_s);
-      ts->set_eta_s(v->second.catch_up.eta_s);
+      // As per stream: the meter's ETA only once it has seen the lag.
+      if (target_lag > 0 && v->second.catch_up.lag_records > 0) ts->set_eta_s(v->second.catch_up.eta_s);
     }
   }
 
