@@ -65,9 +65,11 @@ alarm::AlarmInputs NodeAlarms::Inputs(const v1::StatusResponse& status) const {
   for (const auto& t : status.targets()) {
     alarm::TargetInputs ti = TargetFromStatus(status, t);
     if (replicate::ErrorLog* log = replicator_->error_log(t.name())) {
-      auto open = log->List(replicate::ErrorFilter{});
+      auto open = log->OpenCountsByStream();
       if (open.ok()) {
-        ti.open_errors = open->size();
+        uint64_t total = 0;
+        for (const auto& [stream, n] : *open) total += n;
+        ti.open_errors = total;
       } else {
         SLUICE_LOG_WARN("alarms: the error log of target '{}' cannot be read: {}", t.name(),
                         open.status().ToString());

@@ -46,14 +46,14 @@ http::OpenErrorCounts Node::OpenErrors() const {
   for (const auto& t : config_.targets) {
     replicate::ErrorLog* log = replicator_->error_log(t.name);
     if (log == nullptr) continue;
-    auto open = log->List(replicate::ErrorFilter{});  // open entries only
+    auto open = log->OpenCountsByStream();
     if (!open.ok()) {
       // Shown as 0 rather than failing the whole page; the log says why.
       SLUICE_LOG_WARN("/metrics: reading the error log of target '{}': {}", t.name,
                       open.status().ToString());
       continue;
     }
-    for (const auto& e : *open) ++counts[{t.name, e.stream}];
+    for (const auto& [stream, n] : *open) counts[{t.name, stream}] = n;
   }
   return counts;
 }

@@ -45,6 +45,7 @@ Status ErrorLog::AppendLine(const std::string& line) {
       }
     }
   }
+  ++appends_;  // even a failed append may have written part of a line
   Status s = file_->Append(line);
   if (s.ok()) s = file_->Sync();
   if (!s.ok()) file_.reset();  // reopen next time; a half line is skipped by List
@@ -166,6 +167,22 @@ Result<std::vector<ErrorRecord>> ErrorLog::List(const ErrorFilter& filter) const
     if (Matches(r, filter)) out.push_back(std::move(r));
   }
   return out;
+}
+
+Result<std::map<std::string, uint64_t>> ErrorLog::OpenCountsByStream() const {
+  std::lock_guard lk(mu_);
+  if (!fs_->Exists(path_)) return std::map<std::string, uint64_t>{};
+  SLUICE_ASSIGN_OR_RETURN(uint64_t size, fs_->FileSize(path_));
+  if (open_counts_ && open_counts_->file_size == size && open_counts_->appends == appends_) {
+    return open_counts_->by_stream;
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto all, ReadLog(fs_, path_));
+  OpenCounts counts{size, appends_, {}};
+  for (const auto& r : all) {
+    if (Matches(r, ErrorFilter{})) ++counts.by_stream[r.stream];
+  }
+  open_counts_ = std::move(counts);
+  return open_counts_->by_stream;
 }
 
 Result<ErrorRecord> ErrorLog::Find(const std::string& epoch, const std::string& stream,

@@ -23,6 +23,7 @@
 // Thread safety: safe from any thread (appends are serialised).
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -69,6 +70,11 @@ class ErrorLog {
   Result<std::vector<ErrorRecord>> List(const ErrorFilter& filter) const;
   // The rejection at (epoch, stream, lsn); an entry without an epoch matches too.
   Result<ErrorRecord> Find(const std::string& epoch, const std::string& stream, uint64_t lsn) const;
+  // How many rejections are open, per stream (streams without one are absent). Asked on
+  // every alarm pass and /metrics scrape, so it reads the log again only when it changed:
+  // the log is append-only, and every append goes through this object, so an unchanged
+  // size and no append since the last count mean the same contents.
+  Result<std::map<std::string, uint64_t>> OpenCountsByStream() const;
 
   const std::string& path() const { return path_; }
 
@@ -79,6 +85,15 @@ class ErrorLog {
   const std::string path_;
   mutable std::mutex mu_;
   std::unique_ptr<WritableFile> file_;  // guarded by mu_
+  uint64_t appends_ = 0;                // guarded by mu_; lines appended by this object
+
+  // The last OpenCountsByStream answer and what it was computed from; guarded by mu_.
+  struct OpenCounts {
+    uint64_t file_size = 0;
+    uint64_t appends = 0;
+    std::map<std::string, uint64_t> by_stream;
+  };
+  mutable std::optional<OpenCounts> open_counts_;
 };
 
 // Every target's rejections under DATA_DIR/errors/, filtered.
