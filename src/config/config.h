@@ -236,6 +236,8 @@ struct AlarmsConfig {
   // counts.
   AlarmCheckConfig sampling_missed{true, AlarmSeverity::kWarning, 0.5, 0.5};
   Duration sampling_missed_window = std::chrono::minutes(10);
+  // Bounds each database_size and table_rows probe (connect, waits, statement_timeout).
+  Duration probe_timeout = std::chrono::seconds(10);
   int line = 0;  // of [alarms] (0: not in the file)
 };
 std::string_view AlarmSeverityName(AlarmSeverity severity);  // "info", "warning", "critical"

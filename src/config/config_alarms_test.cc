@@ -16,6 +16,7 @@ TEST(ConfigAlarmsTest, DefaultsWithoutTheSection) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   const AlarmsConfig& a = c->alarms;
   EXPECT_EQ(a.interval, std::chrono::seconds(5));
+  EXPECT_EQ(a.probe_timeout, std::chrono::seconds(10));
   EXPECT_TRUE(a.disk_free.enabled);
   EXPECT_TRUE(a.disk_free_share);
   EXPECT_EQ(a.disk_free.severity, AlarmSeverity::kCritical);
@@ -33,6 +34,7 @@ TEST(ConfigAlarmsTest, EveryKeyIsRead) {
   auto c = Parse(WithMinimal(R"([alarms]
 interval = "2s"
 history = 50
+probe_timeout = "3s"
 [alarms.disk_free]
 raise_below = "2GiB"
 clear_above = "3GiB"
@@ -64,6 +66,7 @@ enabled = false
   const AlarmsConfig& a = c->alarms;
   EXPECT_EQ(a.interval, std::chrono::seconds(2));
   EXPECT_EQ(a.history, 50u);
+  EXPECT_EQ(a.probe_timeout, std::chrono::seconds(3));
   EXPECT_FALSE(a.disk_free_share);
   EXPECT_EQ(a.disk_free.raise, 2.0 * kGiB);
   EXPECT_EQ(a.disk_free.clear, 3.0 * kGiB);
@@ -88,6 +91,8 @@ TEST(ConfigAlarmsTest, ErrorsNameFileLineAndKey) {
   // kMinimal is 13 lines; [alarms] starts on line 14.
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms]\nintervall = \"1s\"\n")),
             "sluiced.toml:15:1: [alarms]: unknown key 'intervall' (did you mean 'interval'?)");
+  EXPECT_EQ(ErrorOf(WithMinimal("[alarms]\nprobe_timeout = \"0s\"\n")),
+            "sluiced.toml:15:17: [alarms]: 'probe_timeout' must be longer than zero");
   EXPECT_EQ(ErrorOf(WithMinimal("[alarms.disk_fre]\n")),
             "sluiced.toml:14:9: [alarms]: unknown key 'disk_fre' (did you mean 'disk_free'?)");
   EXPECT_EQ(

@@ -113,6 +113,7 @@ void Parser::ReadAlarms(const toml::table& root) {
   a.line = static_cast<int>(table->source().begin.line);
   if (auto v = r.Dur("interval")) a.interval = *v;
   if (auto v = r.Integer("history", 1, 100'000)) a.history = static_cast<uint64_t>(*v);
+  if (auto v = r.Dur("probe_timeout")) a.probe_timeout = *v;
 
   // One check's table: enabled, severity, and its thresholds (raise_KEY / clear_KEY in
   // `unit`; `below`: raised when the value falls below the raise threshold).

@@ -50,7 +50,7 @@ inline const std::vector<std::string_view> kSamplingKeys = {
 inline const std::vector<std::string_view> kHttpKeys = {"enabled", "listen", "web_root"};
 
 inline const std::vector<std::string_view> kAlarmsKeys = {
-    "interval", "history", "disk_free", "journal_budget", "time_to_loss", "target_lag_records",
+    "interval", "history", "probe_timeout", "disk_free", "journal_budget", "time_to_loss", "target_lag_records",
     "target_lag_bytes", "target_lag_age", "target_state", "error_log", "database_size",
     "table_rows", "sampling_missed"};
 

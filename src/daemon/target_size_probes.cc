@@ -86,7 +86,7 @@ void TargetSizeProbes::MeasureDatabases() {
   for (Probed& t : targets_) {
     store::SizeProbe* probe = ProbeOf(t);
     if (probe == nullptr) continue;
-    auto size = probe->MeasureDatabase(kProbeTimeout);
+    auto size = probe->MeasureDatabase(ProbeTimeout());
     if (!size.ok()) {
       // The last value stays out of the checks: an unreachable target is target_state's.
       NoteFailure(t, size.status(), "measuring its database size");
@@ -109,7 +109,7 @@ void TargetSizeProbes::CountRows() {
     std::map<std::string, uint64_t> rows;
     bool reached = true;
     for (const auto& [table, max] : alarms_.table_rows_max) {
-      auto count = probe->CountRows(table, kProbeTimeout);
+      auto count = probe->CountRows(table, ProbeTimeout());
       if (count.ok()) {
         rows[table] = *count;
       } else if (count.status().code() == Code::kNotFound) {

@@ -29,9 +29,6 @@ namespace sluice::daemon {
 
 class TargetSizeProbes {
  public:
-  // Bounds every probe call (connect, statement_timeout, waits).
-  static constexpr std::chrono::milliseconds kProbeTimeout{10'000};
-
   explicit TargetSizeProbes(const config::Config& config);
   ~TargetSizeProbes() { Stop(); }
   TargetSizeProbes(const TargetSizeProbes&) = delete;
@@ -39,7 +36,7 @@ class TargetSizeProbes {
 
   // Measures at once, then at each check's interval. No thread when neither check is on.
   void Start();
-  // Ends the thread; a probe in progress finishes (bounded by kProbeTimeout). Idempotent.
+  // Ends the thread; a probe in progress finishes (bounded by [alarms] probe_timeout). Idempotent.
   void Stop();
 
   // The last measures of `in->name` (none yet: left unset, so the checks skip it).
@@ -71,6 +68,10 @@ class TargetSizeProbes {
   // Logs the first failure of a run of them and the recovery after it.
   static void NoteFailure(Probed& t, const Status& status, std::string_view what);
   static void NoteSuccess(Probed& t);
+
+  std::chrono::milliseconds ProbeTimeout() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(alarms_.probe_timeout);
+  }
 
   const config::AlarmsConfig alarms_;
   std::vector<Probed> targets_;  // the probing thread's only
