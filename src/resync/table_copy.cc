@@ -1,5 +1,6 @@
 #include "resync/table_copy.h"
 
+#include <array>
 #include <bit>
 #include <charconv>
 #include <optional>
@@ -266,22 +267,22 @@ Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& de
       SLUICE_ASSIGN_OR_RETURN(std::vector<store::CopyRow> rows,
                               reader->ReadRows(table, after, options.batch_rows));
       const bool table_done = rows.size() < options.batch_rows;
-      const bool final = last_table && table_done;
-      if (!rows.empty() || final) {
-        SLUICE_RETURN_IF_ERROR(loader->WriteRows(table, rows, final ? &watermarks : nullptr));
+      const bool last_batch = last_table && table_done;
+      if (!rows.empty() || last_batch) {
+        SLUICE_RETURN_IF_ERROR(loader->WriteRows(table, rows, last_batch ? &watermarks : nullptr));
       }
       if (!rows.empty()) {
         after = store::KeyOf(table, rows.back());
         p.rows_copied += static_cast<int64_t>(rows.size());
         result.rows_this_run += static_cast<int64_t>(rows.size());
         ++p.batches;
-        if (!final) {
+        if (!last_batch) {
           const ResumeMark next{digest, table.name, after, p.rows_copied};
           Status written = WriteFileAtomically(fs, options.mark_path, EncodeMark(next));
           if (!written.ok()) return written.Annotate("table copy: writing the resume mark");
         }
       }
-      if (final) break;
+      if (last_batch) break;
       if (!rows.empty() && progress) SLUICE_RETURN_IF_ERROR(progress(p));
       if (table_done) break;
     }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -90,7 +91,10 @@ class TableCopyTest : public ::testing::Test {
   static void Apply(store::Backend& b, const store::WatermarkKey& key,
                     const std::vector<v1::Record>& records, store::Lsn first,
                     std::vector<store::ErrorEntry> errors = {}) {
-    Status s = store::testing::BackendConformanceTest::Apply(b, key, records, first, std::move(errors));
+    std::vector<store::ApplyItem> items;
+    for (size_t i = 0; i < records.size(); ++i) items.push_back({first + i, &records[i]});
+    const store::Lsn watermark = records.empty() ? first : first + records.size() - 1;
+    Status s = b.ApplyBatch(key, items, errors, watermark);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 

@@ -1,8 +1,10 @@
 #include "store/postgres/pg_copy.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -149,14 +151,13 @@ class PgSnapshot final : public SnapshotReader {
       : conn_(std::move(conn)), where_(std::move(where)) {}
 
   Status Begin() {
-    SLUICE_ASSIGN_OR_RETURN(PgResult set, conn_->Exec(kSessionSetup, Context("setting up the session")));
+    SLUICE_RETURN_IF_ERROR(conn_->Exec(kSessionSetup, Context("setting up the session")).status());
     // The snapshot is taken by the first statement after BEGIN, not by BEGIN itself.
-    SLUICE_ASSIGN_OR_RETURN(
-        PgResult begin,
-        conn_->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                    "SELECT count(*) FROM sluice_watermark",
-                    Context("opening the snapshot")));
-    return Status::OK();
+    return conn_
+        ->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+               "SELECT count(*) FROM sluice_watermark",
+               Context("opening the snapshot"))
+        .status();
   }
 
   Result<std::vector<CopyRow>> ReadWatermarks() override {
@@ -167,7 +168,7 @@ class PgSnapshot final : public SnapshotReader {
     SLUICE_ASSIGN_OR_RETURN(PgResult res,
                             conn_->Exec(fmt::format("SELECT count(*) FROM {}", table.name),
                                         Context("counting the rows of " + table.name)));
-    return std::stoll(PQgetvalue(res.get(), 0, 0));
+    return static_cast<int64_t>(std::stoll(PQgetvalue(res.get(), 0, 0)));
   }
 
   Result<std::vector<CopyRow>> ReadRows(const CopyTableSpec& table, const CopyRow& after,

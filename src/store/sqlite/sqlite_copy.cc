@@ -57,7 +57,7 @@ CopyRow ReadCopyRow(sqlite3_stmt* stmt, const CopyTableSpec& table) {
     }
     switch (table.columns[i].type) {
       case CopyColumnType::kInteger:
-      case CopyColumnType::kBool: row.emplace_back(int64_t{sqlite3_column_int64(stmt, col)}); break;
+      case CopyColumnType::kBool: row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, col))); break;
       case CopyColumnType::kReal: row.emplace_back(sqlite3_column_double(stmt, col)); break;
       case CopyColumnType::kText: {
         const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
@@ -97,7 +97,7 @@ class SqliteSnapshot final : public SnapshotReader {
     StatementUse use{stmt, true};
     rc = sqlite3_step(stmt);
     if (rc != SQLITE_ROW) return SqliteError(sqlite3_extended_errcode(db_), sqlite3_errmsg(db_), context);
-    return int64_t{sqlite3_column_int64(stmt, 0)};
+    return static_cast<int64_t>(sqlite3_column_int64(stmt, 0));
   }
 
   Result<std::vector<CopyRow>> ReadRows(const CopyTableSpec& table, const CopyRow& after,
