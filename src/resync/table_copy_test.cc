@@ -545,6 +545,12 @@ TEST_F(TableCopyTest, BadInputIsRefused) {
   EXPECT_NE(unknown.status().message().find("'oracle'"), std::string::npos)
       << unknown.status().ToString();
 
+  CopyEndpoint missing = NewTarget("sqlite", "missing");
+  auto no_source = CopyTables(missing, NewTarget("sqlite", "d1"), Options(), nullptr);
+  ASSERT_FALSE(no_source.ok());
+  EXPECT_NE(no_source.status().message().find("target 'missing'"), std::string::npos)
+      << no_source.status().ToString();
+
   CopyOptions no_mark = Options();
   no_mark.mark_path.clear();
   EXPECT_EQ(CopyTables(source, NewTarget("sqlite", "d2"), no_mark, nullptr).status().code(),
