@@ -177,8 +177,9 @@ Result<ResumeMark> DecodeMark(std::string_view contents, const std::string& path
   return mark;
 }
 
-std::string WatermarkDigest(const std::vector<store::CopyRow>& watermarks) {
-  std::string canonical;
+std::string WatermarkDigest(std::string_view source,
+                            const std::vector<store::CopyRow>& watermarks) {
+  std::string canonical = "t " + Hex(source) + "\n\n";
   for (const store::CopyRow& row : watermarks) {
     for (const store::CopyValue& v : row) canonical += EncodeValue(v) + "\n";
     canonical += "\n";
@@ -202,7 +203,8 @@ Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& de
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotReader> reader,
                           store::OpenSnapshotReader(source.dialect, source.options));
   SLUICE_ASSIGN_OR_RETURN(std::vector<store::CopyRow> watermarks, reader->ReadWatermarks());
-  const std::string digest = WatermarkDigest(watermarks);
+  const std::string digest =
+      WatermarkDigest(fmt::format("{}:{}", source.dialect, source.options.name), watermarks);
 
   CopyResult result;
   result.watermark_rows = watermarks.size();
@@ -214,8 +216,8 @@ Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& de
       mark = std::move(m);
     } else {
       result.restart_reason = fmt::format(
-          "the watermarks of source '{}' changed since the resume mark '{}' was written (the "
-          "source moved on): starting the copy over",
+          "the resume mark '{1}' was written for another source, or the watermarks of source "
+          "'{0}' changed since (the source moved on): starting the copy over",
           source.options.name, options.mark_path);
       SLUICE_LOG_WARN("{}", result.restart_reason);
     }

@@ -8,9 +8,9 @@
 // of the last batch: a destination that has watermark rows holds a complete copy. After
 // each committed batch, a resume mark (the table and the last key copied) replaces the
 // mark file atomically. A copy started again with the mark file of an interrupted one
-// continues after the mark, provided the source's watermark rows are still those the
-// mark was written against (the source has not moved on); otherwise it starts over and
-// says so (CopyResult::restart_reason). A finished copy deletes its mark file.
+// continues after the mark, provided it copies from the same source target and that
+// target's watermark rows are still those the mark was written against (it has not moved
+// on); otherwise it starts over and says so (CopyResult::restart_reason). A finished copy deletes its mark file.
 //
 // Thread safety: CopyTables uses its endpoints from the calling thread only, and calls
 // `progress` from it.
@@ -71,7 +71,7 @@ Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& de
 
 // The resume mark, as the mark file holds it (a text file, see table_copy.cc).
 struct ResumeMark {
-  std::string source_digest;  // of the source's watermark rows (WatermarkDigest)
+  std::string source_digest;  // of the source and its watermark rows (WatermarkDigest)
   std::string table;          // the table being copied
   store::CopyRow after;       // the last key committed in it
   int64_t rows_copied = 0;
@@ -81,7 +81,11 @@ std::string EncodeMark(const ResumeMark& mark);
 // Parses and validates a mark file's contents; errors (kCorruption) name `path` and what
 // is wrong.
 Result<ResumeMark> DecodeMark(std::string_view contents, const std::string& path);
-// A digest of watermark rows (hex), equal for equal rows in the same order.
-std::string WatermarkDigest(const std::vector<store::CopyRow>& watermarks);
+// A digest (hex) of the source's identity ("<dialect>:<target name>") and its watermark
+// rows: equal for the same source with equal rows in the same order. The identity is in
+// it because target-local ids (event_log.id) differ between targets that hold the same
+// records, so a copy begun from one target must not be continued from another.
+std::string WatermarkDigest(std::string_view source,
+                            const std::vector<store::CopyRow>& watermarks);
 
 }  // namespace sluice::resync

@@ -463,6 +463,28 @@ TEST_F(TableCopyTest, RestartsFromScratchWhenTheSourceMovedOn) {
   ExpectSame(want, Read(destination));
 }
 
+// A mark written while copying from one target is not used for another, even one with
+// the same watermarks: target-local ids may differ between them.
+TEST_F(TableCopyTest, RestartsFromScratchForAnotherSource) {
+  CopyEndpoint source = NewTarget("sqlite", "src");
+  CopyEndpoint twin = NewTarget("sqlite", "twin");
+  CopyEndpoint destination = NewTarget("sqlite", "dst");
+  ASSERT_NO_FATAL_FAILURE(Fill(source, 8, 3));
+  ASSERT_NO_FATAL_FAILURE(Fill(twin, 8, 3));
+  ASSERT_EQ(Read(source), Read(twin));
+  const CopyOptions options = Options(50);
+  auto first = CopyTables(source, destination, options, [&](const CopyProgress& p) {
+    return p.batches == 4 ? Status::Aborted("injected stop") : Status::OK();
+  });
+  ASSERT_FALSE(first.ok());
+  auto second = CopyTables(twin, destination, options, nullptr);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_FALSE(second->resumed);
+  EXPECT_NE(second->restart_reason.find("another source"), std::string::npos)
+      << second->restart_reason;
+  ExpectSame(Read(twin), Read(destination));
+}
+
 // A destination holding other rows (another history, other watermarks) ends with the
 // source's rows only.
 TEST_F(TableCopyTest, ExtraRowsInTheDestinationAreGone) {
@@ -572,8 +594,12 @@ TEST(ResumeMarkTest, RoundTripsEveryKind) {
   EXPECT_EQ(decoded->table, mark.table);
   EXPECT_EQ(decoded->after, mark.after);
   EXPECT_EQ(decoded->rows_copied, 123);
-  EXPECT_NE(WatermarkDigest({{std::string("a"), int64_t{1}}}),
-            WatermarkDigest({{std::string("a"), int64_t{2}}}));
+  EXPECT_NE(WatermarkDigest("sqlite:a", {{std::string("a"), int64_t{1}}}),
+            WatermarkDigest("sqlite:a", {{std::string("a"), int64_t{2}}}));
+  EXPECT_NE(WatermarkDigest("sqlite:a", {{std::string("a"), int64_t{1}}}),
+            WatermarkDigest("sqlite:b", {{std::string("a"), int64_t{1}}}));
+  EXPECT_EQ(WatermarkDigest("sqlite:a", {{std::string("a"), int64_t{1}}}),
+            WatermarkDigest("sqlite:a", {{std::string("a"), int64_t{1}}}));
 }
 
 }  // namespace
