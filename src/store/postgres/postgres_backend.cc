@@ -317,6 +317,21 @@ Status PostgresBackend::EnsurePartitionsFor(std::span<const ApplyItem> items) {
   return Status::OK();
 }
 
+Status PostgresBackend::EnsurePartitionsOf(const std::string& table,
+                                           std::span<const int64_t> ts) {
+  if (!connected()) return NotConnected();
+  auto it = partitions_.find(table);
+  if (it == partitions_.end()) {
+    return Status::InvalidArgument(
+        fmt::format("target '{}': {} is not a sample table", options_.name, table));
+  }
+  for (int64_t t : ts) {
+    if (partitions_[table].Covers(t)) continue;  // EnsurePartition reloads the map
+    SLUICE_RETURN_IF_ERROR(Check(EnsurePartition(table, t)));
+  }
+  return Status::OK();
+}
+
 Status PostgresBackend::Ping() {
   if (!connected()) return NotConnected();
   auto res = conn_->Exec("SELECT 1", "ping");

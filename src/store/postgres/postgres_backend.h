@@ -158,6 +158,10 @@ class PostgresBackend final : public Backend {
 
   bool connected() const;
 
+  // For a bulk copy (store/copy_io.h): makes sure sample table `table` has a partition
+  // for every ts in `ts`, each made in its own transaction. REQUIRES: connected.
+  Status EnsurePartitionsOf(const std::string& table, std::span<const int64_t> ts);
+
  private:
   // --- connection and schema (postgres_backend.cc) ---
   Status Migrate();
