@@ -17,13 +17,12 @@
 #include <fmt/ranges.h>
 
 #include "common/file_system.h"
-#include "common/log.h"
 #include "resync/table_copy.h"
 #include "store/backend.h"
 #include "store/backend_conformance_test_util.h"
 #include "store/copy_io.h"
 #include "store/schema.h"
-#include "support/pg_server.h"
+#include "support/pg_servers.h"
 #include "support/temp_dir.h"
 
 namespace sluice::resync {
@@ -41,19 +40,7 @@ constexpr int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
 // A table's rows as text that compares exactly (doubles by their bits), in key order.
 using Dump = std::map<std::string, std::vector<std::string>>;
 
-sluice::testing::PgServer* Server() {
-  static const bool quiet = [] {
-    log::Init("warn");
-    return true;
-  }();
-  (void)quiet;
-  static std::unique_ptr<sluice::testing::PgServer> server = [] {
-    auto started = sluice::testing::PgServer::CreateAndStart();
-    EXPECT_TRUE(started.ok()) << started.status().ToString();
-    return started.ok() ? std::move(started).value() : nullptr;
-  }();
-  return server.get();
-}
+sluice::testing::PgServer* Server() { return sluice::testing::SharedPgServer(); }
 
 class TableCopyTest : public ::testing::Test {
  protected:

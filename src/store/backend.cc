@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include "store/copy_io.h"
 #include "store/prober.h"
 #include "store/size_probe.h"
 #include "store/sqlite/sqlite_backend.h"
+#include "store/sqlite/sqlite_copy.h"
 #include "store/sqlite/sqlite_prober.h"
 #include "store/sqlite/sqlite_size_probe.h"
 #ifdef SLUICE_HAVE_POSTGRES
+#include "store/postgres/pg_copy.h"
 #include "store/postgres/pg_prober.h"
 #include "store/postgres/pg_size_probe.h"
 #include "store/postgres/postgres_backend.h"
@@ -70,6 +73,24 @@ Result<std::unique_ptr<SizeProbe>> NewSizeProbe(std::string_view dialect, std::s
   }
 #endif
   return NoSuchDialect(dialect, name);
+}
+
+Result<std::unique_ptr<SnapshotReader>> OpenSnapshotReader(std::string_view dialect,
+                                                           const BackendOptions& options) {
+  if (dialect == "sqlite") return sqlite::OpenSqliteSnapshot(options);
+#ifdef SLUICE_HAVE_POSTGRES
+  if (dialect == "postgres") return postgres::OpenPostgresSnapshot(options);
+#endif
+  return NoSuchDialect(dialect, options.name);
+}
+
+Result<std::unique_ptr<TableLoader>> OpenTableLoader(std::string_view dialect,
+                                                     const BackendOptions& options) {
+  if (dialect == "sqlite") return sqlite::OpenSqliteLoader(options);
+#ifdef SLUICE_HAVE_POSTGRES
+  if (dialect == "postgres") return postgres::OpenPostgresLoader(options);
+#endif
+  return NoSuchDialect(dialect, options.name);
 }
 
 }  // namespace sluice::store

@@ -24,9 +24,8 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
-#include "common/log.h"
 #include "store/backend.h"
-#include "support/pg_server.h"
+#include "support/pg_servers.h"
 #include "support/temp_dir.h"
 
 namespace sluice::store::testing {
@@ -153,19 +152,7 @@ class BackendConformanceTest : public ::testing::TestWithParam<std::string> {
  private:
   // The one server of this test binary, started by the first test that needs it and
   // stopped at exit; nullptr (and a failed test) when it does not start.
-  static sluice::testing::PgServer* Server() {
-    static const bool quiet = [] {
-      log::Init("warn");  // partition creation and schema steps log at info
-      return true;
-    }();
-    (void)quiet;
-    static std::unique_ptr<sluice::testing::PgServer> server = [] {
-      auto started = sluice::testing::PgServer::CreateAndStart();
-      EXPECT_TRUE(started.ok()) << started.status().ToString();
-      return started.ok() ? std::move(started).value() : nullptr;
-    }();
-    return server.get();
-  }
+  static sluice::testing::PgServer* Server() { return sluice::testing::SharedPgServer(); }
 
   sluice::testing::TempDir dir_{"sluice-conformance"};
   std::string dbname_;

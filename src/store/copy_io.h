@@ -58,6 +58,13 @@ const CopyTableSpec& WatermarkTable();
 const CopyTableSpec* FindCopyTable(std::string_view name);
 // The key of `row` (its first spec.key_columns values).
 CopyRow KeyOf(const CopyTableSpec& spec, const CopyRow& row);
+// "c1, c2, c3": every column of `table`, in schema order, for a statement.
+std::string ColumnList(const CopyTableSpec& table);
+// "k1, k2": its key columns.
+std::string KeyList(const CopyTableSpec& table);
+// "(k1, k2) > (P1, P2)", P being `placeholder` and the parameter's number ("$" on
+// PostgreSQL, "?" on SQLite): a row value comparison, which orders as ORDER BY does.
+std::string KeyAbove(const CopyTableSpec& table, std::string_view placeholder);
 // "int 3", "text 'a'", "real 1.5", "null": for messages.
 std::string ShowValue(const CopyValue& value);
 

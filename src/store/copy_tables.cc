@@ -124,6 +124,24 @@ CopyRow KeyOf(const CopyTableSpec& spec, const CopyRow& row) {
                                                 std::min(spec.key_columns, row.size())));
 }
 
+std::string ColumnList(const CopyTableSpec& table) {
+  std::vector<std::string> names;
+  for (const CopyColumn& c : table.columns) names.push_back(c.name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string KeyList(const CopyTableSpec& table) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < table.key_columns; ++i) names.push_back(table.columns[i].name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string KeyAbove(const CopyTableSpec& table, std::string_view placeholder) {
+  std::vector<std::string> marks;
+  for (size_t i = 0; i < table.key_columns; ++i) marks.push_back(fmt::format("{}{}", placeholder, i + 1));
+  return fmt::format("({}) > ({})", KeyList(table), fmt::join(marks, ", "));
+}
+
 std::string ShowValue(const CopyValue& value) {
   switch (value.index()) {
     case 0: return "null";

@@ -17,11 +17,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "common/log.h"
 #include "store/backend.h"
 #include "store/row_hash.h"
 #include "store/schema.h"
-#include "support/pg_server.h"
+#include "support/pg_servers.h"
 #include "support/temp_dir.h"
 #include "verify/verifier.h"
 
@@ -31,15 +30,7 @@ namespace {
 constexpr int64_t kDay = kDayUs;
 constexpr int64_t kT0 = 1'700'006'400'000'000;  // 2023-11-15T00:00:00Z, a day's start
 
-sluice::testing::PgServer* Server() {
-  static std::unique_ptr<sluice::testing::PgServer> server = [] {
-    log::Init("warn");
-    auto started = sluice::testing::PgServer::CreateAndStart();
-    EXPECT_TRUE(started.ok()) << started.status().ToString();
-    return started.ok() ? std::move(started).value() : nullptr;
-  }();
-  return server.get();
-}
+sluice::testing::PgServer* Server() { return sluice::testing::SharedPgServer(); }
 
 std::unique_ptr<store::Backend> Connected(std::string_view dialect, const std::string& name,
                                           const std::string& connection) {

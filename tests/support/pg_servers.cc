@@ -1,6 +1,9 @@
 #include "support/pg_servers.h"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/log.h"
 
 namespace sluice::testing {
 
@@ -18,6 +21,16 @@ Result<std::vector<std::unique_ptr<PgServer>>> StartPgServers(int count,
     servers.push_back(std::move(pg).value());
   }
   return servers;
+}
+
+PgServer* SharedPgServer() {
+  static std::unique_ptr<PgServer> server = [] {
+    log::Init("warn");
+    auto started = PgServer::CreateAndStart();
+    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    return started.ok() ? std::move(started).value() : nullptr;
+  }();
+  return server.get();
 }
 
 }  // namespace sluice::testing

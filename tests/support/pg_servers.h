@@ -20,4 +20,10 @@ namespace sluice::testing {
 Result<std::vector<std::unique_ptr<PgServer>>> StartPgServers(int count,
                                                               const std::string& dbname = "sluice");
 
+// The one server of a test binary whose tests each make a database in it: started by the
+// first test that asks (the log set to warn first: a backend's schema and partition
+// steps log at info) and stopped at exit. nullptr, with a failed test, if it does not
+// start.
+PgServer* SharedPgServer();
+
 }  // namespace sluice::testing

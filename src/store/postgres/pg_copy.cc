@@ -22,24 +22,6 @@ namespace {
 constexpr size_t kMaxParams = 65535;
 constexpr size_t kMaxRowsPerInsert = 1000;
 
-std::string ColumnList(const CopyTableSpec& table) {
-  std::vector<std::string> names;
-  for (const CopyColumn& c : table.columns) names.push_back(c.name);
-  return fmt::format("{}", fmt::join(names, ", "));
-}
-
-std::string KeyList(const CopyTableSpec& table) {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < table.key_columns; ++i) names.push_back(table.columns[i].name);
-  return fmt::format("{}", fmt::join(names, ", "));
-}
-
-std::string KeyAbove(const CopyTableSpec& table) {
-  std::vector<std::string> marks;
-  for (size_t i = 0; i < table.key_columns; ++i) marks.push_back(fmt::format("${}", i + 1));
-  return fmt::format("({}) > ({})", KeyList(table), fmt::join(marks, ", "));
-}
-
 Oid TypeOid(CopyColumnType type) {
   switch (type) {
     case CopyColumnType::kInteger: return kInt8Oid;
@@ -179,7 +161,7 @@ class PgSnapshot final : public SnapshotReader {
                                                  context, after.size(), table.key_columns));
     }
     std::string sql = fmt::format("SELECT {} FROM {}", ColumnList(table), table.name);
-    if (!after.empty()) sql += " WHERE " + KeyAbove(table);
+    if (!after.empty()) sql += " WHERE " + KeyAbove(table, "$");
     sql += fmt::format(" ORDER BY {}", KeyList(table));
     if (limit > 0) sql += fmt::format(" LIMIT {}", limit);
     OwnedParams owned;
@@ -235,7 +217,7 @@ class PgLoader final : public TableLoader {
     const Params params = owned.Build();
     return InTransaction(context, [&](const std::string& ctx) {
       return conn_
-          ->ExecParams(fmt::format("DELETE FROM {} WHERE {}", table.name, KeyAbove(table)),
+          ->ExecParams(fmt::format("DELETE FROM {} WHERE {}", table.name, KeyAbove(table, "$")),
                        params, ctx)
           .status();
     });

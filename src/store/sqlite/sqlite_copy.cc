@@ -15,25 +15,6 @@
 namespace sluice::store::sqlite {
 namespace {
 
-std::string ColumnList(const CopyTableSpec& table) {
-  std::vector<std::string> names;
-  for (const CopyColumn& c : table.columns) names.push_back(c.name);
-  return fmt::format("{}", fmt::join(names, ", "));
-}
-
-std::string KeyList(const CopyTableSpec& table) {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < table.key_columns; ++i) names.push_back(table.columns[i].name);
-  return fmt::format("{}", fmt::join(names, ", "));
-}
-
-// "(k1, k2) > (?1, ?2)": row values, which SQLite compares as ORDER BY does.
-std::string KeyAbove(const CopyTableSpec& table) {
-  std::vector<std::string> marks;
-  for (size_t i = 0; i < table.key_columns; ++i) marks.push_back(fmt::format("?{}", i + 1));
-  return fmt::format("({}) > ({})", KeyList(table), fmt::join(marks, ", "));
-}
-
 int Bind(sqlite3_stmt* stmt, int index, const CopyValue& v) {
   switch (v.index()) {
     case 0: return sqlite3_bind_null(stmt, index);
@@ -108,7 +89,7 @@ class SqliteSnapshot final : public SnapshotReader {
                                                  context, after.size(), table.key_columns));
     }
     std::string sql = fmt::format("SELECT {} FROM {}", ColumnList(table), table.name);
-    if (!after.empty()) sql += " WHERE " + KeyAbove(table);
+    if (!after.empty()) sql += " WHERE " + KeyAbove(table, "?");
     sql += fmt::format(" ORDER BY {}", KeyList(table));
     if (limit > 0) sql += fmt::format(" LIMIT {}", limit);
     sqlite3_stmt* stmt = nullptr;
@@ -170,7 +151,7 @@ class SqliteLoader final : public TableLoader {
     return InTransaction(context, [&]() -> Status {
       SLUICE_ASSIGN_OR_RETURN(
           sqlite3_stmt * stmt,
-          writer_->Cached(fmt::format("DELETE FROM {} WHERE {}", table.name, KeyAbove(table))));
+          writer_->Cached(fmt::format("DELETE FROM {} WHERE {}", table.name, KeyAbove(table, "?"))));
       StatementUse use{stmt, false};
       for (size_t i = 0; i < after.size(); ++i) {
         int rc = Bind(stmt, static_cast<int>(i + 1), after[i]);
