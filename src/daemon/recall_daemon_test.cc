@@ -327,10 +327,12 @@ TEST_F(RecallDaemonTest, LimitCrossingStartsAnEventAtATickHoldingTheCrossingValu
   const v1::CatalogRecall def = Recall(2, "hi", {4, 5}, 100 * kMs, 500 * kMs, 500 * kMs, true);
   ASSERT_TRUE(PutRecalls({def}).ok());
   Update({{4, 10}, {5, 1}});
-  // A tick must see the point inside its limits before a crossing can be one: wait until
-  // a few ticks have passed since the update.
+  // A tick must see the point inside its limits before a crossing can be one, and every
+  // tick of the event's pre-window must come after the update (a tick before it has no
+  // value): wait until the pre-window and a few ticks more have passed since the update.
   const int64_t inside_us = NowMicros();
-  ASSERT_TRUE(WaitFor([&] { return NowMicros() > inside_us + 3 * def.period_us(); }, seconds(60)));
+  ASSERT_TRUE(WaitFor(
+      [&] { return NowMicros() > inside_us + def.before_us() + 3 * def.period_us(); }, seconds(60)));
   v1::StatusResponse st;
   ASSERT_TRUE(daemon_->Admin(&st).ok());
   const uint64_t lost_before = st.sampling().recall_lost();
@@ -358,6 +360,7 @@ TEST_F(RecallDaemonTest, LimitCrossingStartsAnEventAtATickHoldingTheCrossingValu
   for (const auto& r : rows) {
     if (r[0] != "4") continue;
     const int64_t ts = std::stoll(r[1]);
+    ASSERT_FALSE(r[2].empty()) << "no value at " << ts << ", the crossing at " << event_ts;
     const double v = std::stod(r[2]);
     EXPECT_EQ(v, ts < event_ts ? 10 : 60) << "at " << ts << ", the crossing at " << event_ts;
     crossing_row = crossing_row || (ts == event_ts && v == 60);
