@@ -15,15 +15,10 @@
 #include "cli/alarm_view.h"
 #include "cli/client_connection.h"
 #include "cli/commands.h"
+#include "common/wall_clock.h"
 
 namespace sluice::cli {
 namespace {
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string OneLineJson(const google::protobuf::Message& m) {
   std::string out;

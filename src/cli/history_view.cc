@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/status_view.h"
+#include "cli/text_util.h"
 #include "config/values.h"
 #include "sluice/v1/records.pb.h"
 
@@ -27,17 +28,6 @@ std::string StatusText(v1::ValueStatus status) {
     case v1::VALUE_STATUS_UNCERTAIN: return "uncertain";
     default: return "bad";
   }
-}
-
-// A CSV field, quoted when it holds a separator, a quote or a line break.
-std::string CsvField(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string CsvLine(const std::vector<std::string>& fields) {

@@ -24,7 +24,7 @@ using journal::VerifyProblem;
 // than the daemon's current maximum may be older than a change of that maximum.
 constexpr uint32_t kDefaultMaxRecordBytes = journal::kMaxPayloadBytes;
 
-struct VerifyArgs {
+struct JournalVerifyArgs {
   std::string dir;
   uint32_t max_record_bytes = kDefaultMaxRecordBytes;
 };
@@ -57,7 +57,7 @@ void PrintProblem(const VerifyProblem& p) {
              p.offset, p.message);
 }
 
-int RunVerify(const VerifyArgs& args) {
+int RunVerify(const JournalVerifyArgs& args) {
   auto report = journal::VerifyJournals(FileSystem::Default(), args.dir, args.max_record_bytes);
   if (!report.ok()) {
     fmt::print(stderr, "sluice journal verify: {}\n", report.status().message());
@@ -163,7 +163,7 @@ void RegisterJournalCommands(CLI::App& app, Context* context) {
       "journal", "Read-only checks of a data directory's journals (safe beside a running sluiced)");
   journal->require_subcommand(1);
 
-  auto verify_args = std::make_shared<VerifyArgs>();
+  auto verify_args = std::make_shared<JournalVerifyArgs>();
   CLI::App* verify = journal->add_subcommand(
       "verify",
       "Check every segment and record of every stream: checksums, segment chain, epoch. Prints "

@@ -17,6 +17,8 @@
 #include "cli/history_plot.h"
 #include "cli/history_view.h"
 #include "cli/sample_csv.h"
+#include "cli/text_util.h"
+#include "common/wall_clock.h"
 #include "config/values.h"
 #include "sampling/intervals.h"
 
@@ -58,14 +60,6 @@ bool Usage(Context* context, std::string_view command, const std::string& messag
   return false;
 }
 
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 Result<int64_t> ParseQueryTime(std::string_view text, int64_t now_us) {
   if (text == "now") return now_us;
   if (text.starts_with("now-")) {
@@ -74,12 +68,6 @@ Result<int64_t> ParseQueryTime(std::string_view text, int64_t now_us) {
     return now_us - std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
   }
   return ParseSampleTime(text);
-}
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Parses the shared options, reaches the service and resolves the points.
@@ -95,7 +83,7 @@ std::optional<Resolved> Resolve(Context* context, std::string_view command, cons
     return std::nullopt;
   }
   r.range.set_interval(*interval);
-  const int64_t now = NowUs();
+  const int64_t now = NowMicros();
   auto to = args.to.empty() ? Result<int64_t>(now) : ParseQueryTime(args.to, now);
   if (!to.ok()) return Usage(context, command, fmt::format("--to {}: {}", args.to, to.status().message())), std::nullopt;
   auto from = args.from.empty() ? Result<int64_t>(*to - 3'600'000'000LL) : ParseQueryTime(args.from, now);

@@ -16,6 +16,7 @@
 #include "cli/client_connection.h"
 #include "cli/commands.h"
 #include "cli/sample_csv.h"
+#include "cli/text_util.h"
 #include "config/values.h"
 
 namespace sluice::cli {
@@ -45,14 +46,6 @@ std::optional<int64_t> SecondsToUs(double seconds, std::string_view option) {
     return std::nullopt;
   }
   return static_cast<int64_t>(std::llround(seconds * 1e6));
-}
-
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
 }
 
 void RunRecallDefine(Context* context, const RecallDefineArgs& args) {

@@ -14,6 +14,7 @@
 
 #include "cli/client_connection.h"
 #include "cli/commands.h"
+#include "cli/text_util.h"
 #include "config/values.h"
 
 namespace sluice::cli {
@@ -85,7 +86,7 @@ bool ParseParam(const std::string& spec, v1::SqlValue* out, std::string* error) 
   return true;
 }
 
-std::string Hex(const std::string& bytes) {
+std::string BlobHex(const std::string& bytes) {
   std::string out = "\\x";
   out.reserve(2 + bytes.size() * 2);
   for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
@@ -104,7 +105,7 @@ std::string ValueText(const v1::SqlValue& v, std::string_view null_text) {
     case v1::SqlValue::kClobValue:
       return v.clob_value();
     case v1::SqlValue::kBlobValue:
-      return Hex(v.blob_value());
+      return BlobHex(v.blob_value());
     case v1::SqlValue::kTimestampUs:
       return config::FormatTimestamp(v.timestamp_us());
     case v1::SqlValue::kNullValue:
@@ -276,17 +277,6 @@ void RunSql(Context* context, const SqlArgs& args) {
     }
   }
   context->exit_code = Report(resp, args.json);
-}
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
 }
 
 void RunDownload(Context* context, const DownloadArgs& args) {

@@ -14,6 +14,7 @@
 #include "cli/client_connection.h"
 #include "cli/commands.h"
 #include "cli/sample_csv.h"
+#include "cli/text_util.h"
 #include "cli/trigger_values.h"
 #include "cli/catalog_write_report.h"
 
@@ -33,14 +34,6 @@ struct TriggerArgs {
   std::optional<int64_t> time_us;
   std::vector<std::string> values;
 };
-
-// A CSV field, quoted when it holds a comma or a quote.
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 void RunTypePut(Context* context, const TypePutArgs& args) {
   auto conn = Connection::Open(context->service, "trigger-types put", &context->exit_code);

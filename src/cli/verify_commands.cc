@@ -18,6 +18,7 @@
 #include "cli/client_connection.h"
 #include "cli/commands.h"
 #include "cli/sample_csv.h"
+#include "common/wall_clock.h"
 #include "config/values.h"
 
 namespace sluice::cli {
@@ -36,12 +37,6 @@ struct VerifyArgs {
   int64_t max_rows = 100;
   bool json = false;
 };
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // RFC 3339, microseconds, "now" or "now-DURATION".
 Result<int64_t> ParseVerifyTime(std::string_view text, int64_t now_us) {
@@ -128,7 +123,7 @@ int RunVerifyCommand(Context* context, const VerifyArgs& args) {
     return kExitVerifyError;
   };
   v1::VerifyRequest request;
-  const int64_t now = NowUs();
+  const int64_t now = NowMicros();
   if (!args.from.empty()) {
     auto from = ParseVerifyTime(args.from, now);
     if (!from.ok())

@@ -4,18 +4,13 @@
 
 #include "common/failpoint.h"
 #include "common/log.h"
+#include "common/wall_clock.h"
 
 namespace sluice::cluster {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using replicate::ApplierState;
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The stream whose intents the active target decides.
 constexpr char kSyncStream[] = "model";

@@ -3,18 +3,13 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/wall_clock.h"
 #include "store/prober.h"
 
 namespace sluice::cluster {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 

@@ -63,12 +63,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 constexpr double kUsPerMs = 1e3;
 constexpr double kUsPerSecond = 1e6;
 
-// share/whole >= percent/100, exactly (lengths in µs may be large).
+}  // namespace
+
 bool ShareAtLeast(int64_t share, int64_t whole, int percent) {
   return static_cast<__int128>(share) * 100 >= static_cast<__int128>(whole) * percent;
 }
-
-}  // namespace
 
 std::span<const Aggregate> AllAggregates() { return kAll; }
 

@@ -126,6 +126,9 @@ struct AggregateConfig {
 };
 // Refuses percentages outside 0..100, naming the key.
 Status ValidateConfig(const AggregateConfig& config);
+// share/whole >= percent/100, exactly (lengths in µs may be large): the good/bad share
+// tests of the status of an interval, raw and pushed down alike.
+bool ShareAtLeast(int64_t share, int64_t whole, int percent);
 
 inline constexpr int64_t kDefaultMaxIntervals = 1'000'000;
 

@@ -47,7 +47,7 @@ std::string PushDownSql(std::string_view table) {
       table, severity);
 }
 
-v1::SqlValue Int(int64_t v) {
+v1::SqlValue IntParam(int64_t v) {
   v1::SqlValue value;
   value.set_int_value(v);
   return value;
@@ -68,11 +68,6 @@ Result<std::optional<double>> NumberAt(const std::vector<v1::SqlValue>& row, siz
     default:
       return Status::Internal(fmt::format("push-down row: column {} is not a number", i));
   }
-}
-
-// As the engine's (aggregates.cc): share/whole >= percent/100, exactly.
-bool ShareAtLeast(int64_t share, int64_t whole, int percent) {
-  return static_cast<__int128>(share) * 100 >= static_cast<__int128>(whole) * percent;
 }
 
 struct Bucket {
@@ -131,13 +126,13 @@ Status PushDownAggregates(store::Backend& backend, const PointRows& point, const
                           std::span<v1::AggregateSeries* const> series) {
   v1::SqlStatement statement;
   statement.set_text(PushDownSql(point.table));
-  *statement.add_params() = Int(point.point_id);
-  *statement.add_params() = Int(grid.start_us);
-  *statement.add_params() = Int(grid.end_us);
-  *statement.add_params() = Int(grid.step_us);
-  *statement.add_params() = Int(config.treat_uncertain_as_bad ? 0 : 1);  // worst usable severity
+  *statement.add_params() = IntParam(point.point_id);
+  *statement.add_params() = IntParam(grid.start_us);
+  *statement.add_params() = IntParam(grid.end_us);
+  *statement.add_params() = IntParam(grid.step_us);
+  *statement.add_params() = IntParam(config.treat_uncertain_as_bad ? 0 : 1);  // worst usable severity
   const int64_t count = IntervalCount(grid);
-  *statement.add_params() = Int(count - 1);
+  *statement.add_params() = IntParam(count - 1);
   // The intervals with rows, collected first (one per interval at most, as the response
   // holds anyway): the bound before may have to be read, and not inside this read.
   std::vector<std::pair<int64_t, Bucket>> buckets;

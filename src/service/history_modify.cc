@@ -24,7 +24,7 @@ int64_t WallMicros() {
       .count();
 }
 
-grpc::Status Refuse(const Status& s) { return rpc::ToGrpcStatus(s.Annotate(kMethod)); }
+grpc::Status RefuseModify(const Status& s) { return rpc::ToGrpcStatus(s.Annotate(kMethod)); }
 
 // The edited samples' rows on the active target. The connection goes back to the pool
 // before the write waits for its outcome.
@@ -67,18 +67,18 @@ grpc::Status HistoryService::ModifySamples(grpc::ServerContext* context,
   const auto known = catalog_->KnownPoints();
   Status checked = CheckSampleEdits(
       *request, limits, [&](int64_t id) { return known->contains(id); }, WallMicros());
-  if (!checked.ok()) return Refuse(checked);
+  if (!checked.ok()) return RefuseModify(checked);
 
   // What the samples hold now, on the active target: the old values every target logs.
   auto stored = ReadStored(ctx_, sync_, *request);
-  if (!stored.ok()) return Refuse(stored.status());
+  if (!stored.ok()) return RefuseModify(stored.status());
   auto intent = BuildSampleModify(*request, *stored, admitted->caller.name);
-  if (!intent.ok()) return Refuse(intent.status());
+  if (!intent.ok()) return RefuseModify(intent.status());
   // `why` is repeated in every correction: many edits with a long reason may not fit one
   // record (the version and times the admitter adds are a few bytes more).
   const size_t bytes = intent->ByteSizeLong() + 64;
   if (bytes > ctx_.config->journal.max_record_size) {
-    return Refuse(Status::InvalidArgument(
+    return RefuseModify(Status::InvalidArgument(
         fmt::format("{} edits with a reason of {} bytes make a record of {} bytes, above "
                     "journal.max_record_size = {}; send fewer edits per request",
                     request->edits_size(), request->why().size(), bytes,

@@ -22,7 +22,7 @@ namespace {
 
 using config::TokenRole;
 
-grpc::Status Invalid(std::string message) {
+grpc::Status InvalidRecall(std::string message) {
   return rpc::ToGrpcStatus(Status::InvalidArgument(std::move(message)));
 }
 
@@ -46,7 +46,7 @@ grpc::Status SamplingService::PutRecalls(grpc::ServerContext* context,
                                          v1::ExecuteResponse* response) {
   constexpr std::string_view kMethod = "Sampling.PutRecalls";
   if (request->recalls_size() == 0)
-    return Invalid("Sampling.PutRecalls: no recall definition given");
+    return InvalidRecall("Sampling.PutRecalls: no recall definition given");
   v1::CatalogChange change;
   *change.mutable_put_recalls() = request->recalls();
   // After the catalog's checks (they name the entry): the whole set as the node's recall
@@ -75,7 +75,7 @@ grpc::Status SamplingService::PutRecalls(grpc::ServerContext* context,
 grpc::Status SamplingService::DeleteRecalls(grpc::ServerContext* context,
                                             const v1::DeleteRecallsRequest* request,
                                             v1::ExecuteResponse* response) {
-  if (request->recall_ids_size() == 0) return Invalid("Sampling.DeleteRecalls: no recall id given");
+  if (request->recall_ids_size() == 0) return InvalidRecall("Sampling.DeleteRecalls: no recall id given");
   v1::CatalogChange change;
   *change.mutable_delete_recalls() = request->recall_ids();
   return WriteChange(context, std::move(change), request->request_id(), "Sampling.DeleteRecalls",
@@ -130,7 +130,7 @@ grpc::Status SamplingService::TriggerRecall(grpc::ServerContext* context,
             fmt::format("{}: no recall definition named '{}'", kMethod, request->recall_name())));
       }
       if (ids.size() > 1) {
-        return Invalid(
+        return InvalidRecall(
             fmt::format("{}: the name '{}' is that of recall definitions {}; trigger by id",
                         kMethod, request->recall_name(), fmt::join(ids, ", ")));
       }
@@ -138,11 +138,11 @@ grpc::Status SamplingService::TriggerRecall(grpc::ServerContext* context,
       break;
     }
     default:
-      return Invalid(
+      return InvalidRecall(
           fmt::format("{}: name the recall definition (recall_id or recall_name)", kMethod));
   }
   if (request->event_ts_us() < 0) {
-    return Invalid(fmt::format("{}: event_ts_us {} is negative (0: the time of the call)", kMethod,
+    return InvalidRecall(fmt::format("{}: event_ts_us {} is negative (0: the time of the call)", kMethod,
                                request->event_ts_us()));
   }
   const int64_t event_ts_us = request->event_ts_us() == 0 ? now_us : request->event_ts_us();

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "common/log.h"
+#include "common/wall_clock.h"
 
 namespace sluice::store::postgres {
 namespace {
@@ -26,12 +27,6 @@ struct Registry {
 Registry& GetRegistry() {
   static Registry* const registry = new Registry;  // leaked: used until process exit
   return *registry;
-}
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string HostName() {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/wall_clock.h"
 #include "store/postgres/copy_writer.h"
 #include "store/postgres/node_claim.h"
 #include "store/postgres/pg_conn.h"
@@ -19,12 +20,6 @@ namespace {
 constexpr int64_t kSchemaLockKey = 0x536c756963655343;  // "SluiceSC"
 // Attempts of a batch that keeps finding a missing partition (someone drops them).
 constexpr int kMissingPartitionAttempts = 5;
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool IsRaceOnCreate(std::string_view sqlstate) {
   return sqlstate == "42P07"     // duplicate_table: the other creator's table
