@@ -20,16 +20,11 @@
 #include "cli/commands.h"
 #include "cli/status_view.h"
 #include "cli/status_watch.h"
+#include "common/wall_clock.h"
 #include "config/values.h"
 
 namespace sluice::cli {
 namespace {
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string ToJson(const google::protobuf::Message& m) {
   std::string out;
@@ -386,7 +381,7 @@ void RegisterAdminCommands(CLI::App& app, Context* context) {
   }
 
   CLI::App* target = app.add_subcommand(
-      "target", "Take a target out for maintenance and bring it back; forget a removed one");
+      "target", "Take a target out for maintenance and bring it back; rebuild one from another; forget a removed one");
   target->require_subcommand(1);
   for (bool enable : {false, true}) {
     auto name = std::make_shared<std::string>();
@@ -413,6 +408,7 @@ void RegisterAdminCommands(CLI::App& app, Context* context) {
                  "(NOT_FOUND).");
   forget->callback(
       [context, forget_name] { context->exit_code = RunTargetForget(context->service, *forget_name); });
+  RegisterResyncCommand(*target, context);
 }
 
 }  // namespace sluice::cli

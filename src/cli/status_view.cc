@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/status_watch.h"
+
 namespace sluice::cli {
 
 std::string Table::Render() const {
@@ -302,7 +304,40 @@ std::string RenderCursors(const v1::StatusResponse& s) {
   return out;
 }
 
+std::string RenderResyncs(const v1::StatusResponse& s) {
+  if (s.resyncs().empty()) return "";
+  std::string out = "\nresyncs:\n";
+  for (const auto& r : s.resyncs()) out += "  " + ResyncLine(r) + "\n";
+  return out;
+}
+
 }  // namespace
+
+std::string ResyncLine(const v1::ResyncProgress& p) {
+  std::string out = fmt::format("resync of {} from {}: {}", p.target(), p.from(), p.state());
+  if (p.state() == "interrupted") {
+    return out + fmt::format("; the target stays stopped until `sluice target resync {} --from {}` continues it",
+                             p.target(), p.from());
+  }
+  if (p.state() == "failed") return out + ": " + p.error();
+  if (p.rows_total() > 0) {
+    const double fraction = static_cast<double>(p.rows_copied()) / static_cast<double>(p.rows_total());
+    out += fmt::format(" {} {:.0f}%, {} of {} rows", ProgressBar(fraction, 20), std::min(1.0, fraction) * 100,
+                       p.rows_copied(), p.rows_total());
+  } else {
+    out += fmt::format(", {} rows", p.rows_copied());
+  }
+  if (p.state() == "done") {
+    const int64_t took = p.finished_us() - p.started_us();
+    return out + fmt::format(" in {}{}", HumanAge(took), p.resumed() ? " (continued an interrupted copy)" : "");
+  }
+  if (!p.table().empty()) {
+    out += fmt::format(", table {} ({} of {} tables)", p.table(), p.tables_done() + 1, p.tables_total());
+  }
+  if (p.rows_per_s() > 0) out += ", " + RateText(p.rows_per_s());
+  if (p.eta_s() >= 0) out += ", ETA " + HumanAge(p.eta_s() * 1'000'000);
+  return out;
+}
 
 std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us) {
   std::string out;
@@ -316,6 +351,7 @@ std::string RenderStatus(const v1::StatusResponse& s, int64_t now_us) {
   out += "\n" + RenderStreams(s);
   out += "\n" + RenderTargets(s, now_us);
   out += RenderWaiting(s, now_us);
+  out += RenderResyncs(s);
   out += RenderCursors(s);
   return WrapLines(out);
 }

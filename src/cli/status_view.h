@@ -55,6 +55,10 @@ std::string CatchUpText(const v1::TargetStatus& t);
 // The ETA of a lag: "-" when there is none, "not shrinking" when `eta_s` < 0 (the lag does
 // not shrink at the current pace), else the time ("3.5s", "4min 10s").
 std::string EtaText(uint64_t lag_records, double eta_s);
+// One resync job (Admin.ResyncTarget, Admin.Status): "resync of b from a: running
+// [####......] 40%, 400000 of 1000000 rows, table sample_1min (3 of 18 tables), 52000/s,
+// ETA 11.5s"; a failed one says why, an interrupted one how to continue it.
+std::string ResyncLine(const v1::ResyncProgress& p);
 // The whole `sluice status` page, at most kPageWidth wide: node, state line, journal; the
 // streams (priority, ordered, head LSN, journal bytes); the targets (role, priority,
 // driver, enabled, health, applier state) and why a primary cannot be active or is down;

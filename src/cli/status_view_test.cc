@@ -418,3 +418,48 @@ TEST(StatusViewTest, SamplingLineCountsRecallWindowsWhenThereAreAny) {
 
 }  // namespace
 }  // namespace sluice::cli
+
+namespace sluice::cli {
+namespace {
+
+TEST(StatusViewTest, ResyncLinesSayHowFarWhatFailedAndHowToContinue) {
+  v1::ResyncProgress p;
+  p.set_target("dr");
+  p.set_from("a");
+  p.set_state("running");
+  p.set_table("sample_1s");
+  p.set_tables_done(4);
+  p.set_tables_total(18);
+  p.set_rows_copied(250);
+  p.set_rows_total(1000);
+  p.set_rows_per_s(50);
+  p.set_eta_s(15);
+  EXPECT_EQ(ResyncLine(p),
+            "resync of dr from a: running [#####...............] 25%, 250 of 1000 rows, table sample_1s "
+            "(5 of 18 tables), 50/s, ETA 15.0s");
+  p.set_rows_total(-1);
+  p.set_eta_s(-1);
+  p.set_rows_per_s(0);
+  EXPECT_EQ(ResyncLine(p), "resync of dr from a: running, 250 rows, table sample_1s (5 of 18 tables)");
+
+  p.set_state("done");
+  p.set_rows_copied(1000);
+  p.set_rows_total(1000);
+  p.set_started_us(1'000'000);
+  p.set_finished_us(3'500'000);
+  p.set_resumed(true);
+  EXPECT_EQ(ResyncLine(p),
+            "resync of dr from a: done [####################] 100%, 1000 of 1000 rows in 2.5s (continued an "
+            "interrupted copy)");
+
+  p.set_state("failed");
+  p.set_error("unavailable: connection refused");
+  EXPECT_EQ(ResyncLine(p), "resync of dr from a: failed: unavailable: connection refused");
+
+  p.set_state("interrupted");
+  EXPECT_NE(ResyncLine(p).find("`sluice target resync dr --from a` continues it"), std::string::npos)
+      << ResyncLine(p);
+}
+
+}  // namespace
+}  // namespace sluice::cli

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/wall_clock.h"
 #include "service/download_service.h"
 #include "service/ingest_service.h"
 #include "service/model_service.h"
@@ -50,6 +51,7 @@ Status Node::OpenParts() {
   SLUICE_RETURN_IF_ERROR(OpenSampling(state_dir));
   SLUICE_RETURN_IF_ERROR(OpenCluster(state_dir));
   context_.cluster = controller_.get();
+  OpenResync(state_dir);
   OpenAlarms();
   AddServices();
   return Status::OK();
@@ -142,6 +144,12 @@ Status Node::OpenReplicator() {
           t.name, *chosen ? "enabled" : "disabled", t.enabled);
       spec.enabled = *chosen;
     }
+    if (auto from = target_states_->resync_from(t.name)) {
+      // An incomplete copy: its appliers wait for the resync to finish (OpenResync).
+      SLUICE_LOG_WARN("target '{}': a resync from '{}' was under way; the target stays stopped until it is done",
+                      t.name, *from);
+      spec.enabled = false;
+    }
     ro.targets.push_back(std::move(spec));
   }
   for (const config::StreamConfig* s : cfg.StreamsByPriority()) {
@@ -213,6 +221,32 @@ Status Node::OpenSampling(const std::string& state_dir) {
   SLUICE_ASSIGN_OR_RETURN(sampling_, NodeSampling::Open(config_, journals_.get(), admitter_.get(), state_dir));
   context_.sampling_status = [s = sampling_.get()](v1::SamplingStatus* out) { s->FillStatus(out); };
   return Status::OK();
+}
+
+// `sluice target resync`: the jobs, which journal their beginning and end into the
+// events stream like the state changes (every target's event_log has them).
+void Node::OpenResync(const std::string& state_dir) {
+  resync::ResyncOptions ro;
+  ro.config = &config_;
+  ro.journals = journals_.get();
+  ro.replicator = replicator_.get();
+  ro.states = target_states_.get();
+  ro.state_dir = state_dir;
+  const std::string events =
+      config_.FindStream("events") != nullptr ? "events" : config_.StreamsByPriority().front()->name;
+  ro.events_stream = events;
+  ro.journal_event = [this, events](int severity, const std::string& text) {
+    v1::Record r;
+    auto* ev = r.mutable_events()->add_events();
+    ev->set_ts_us(NowMicros());
+    ev->set_kind("sluice.resync");
+    ev->set_severity(severity);
+    ev->set_source(config_.node.id);
+    ev->set_text(text);
+    return admitter_->Admit(events, std::move(r), /*wait=*/true);
+  };
+  resync_ = std::make_unique<resync::TargetResync>(std::move(ro));
+  context_.resync = resync_.get();
 }
 
 // Alarms go to the events stream, like the state changes, so every target's event_log
@@ -287,6 +321,9 @@ Status Node::Start() {
   SLUICE_RETURN_IF_ERROR(dedup_->Save());
   SLUICE_RETURN_IF_ERROR(server_.Start(so));
   started_ = true;
+  // Interrupted resyncs first: their sources' snapshots are taken before the appliers
+  // move them.
+  resync_->ResumePending();
   replicator_->Start();
   health_->Start();
   controller_->Start();
@@ -363,6 +400,9 @@ Status Node::Shutdown() {
   // 0b. The alarm checks stop, and with them every Admin.WatchAlarms, which would
   //     otherwise hold the drain below for its whole grace.
   if (alarms_) alarms_->Stop();
+  // 0c. Resyncs stop after their current batch (a restart continues them), and with them
+  //     every Admin.ResyncTarget following one.
+  if (resync_) resync_->Stop();
   // 1. No switch from here on: the state machine stops before what it journals into.
   if (controller_) controller_->Stop();
   // 2. No new calls; calls in progress get a moment to finish (their records are

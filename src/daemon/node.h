@@ -11,6 +11,8 @@
 //                (DATA_DIR/state/cluster.json)
 //   NodeSampling the point table, the sampling catalog (DATA_DIR/state/sampling.json,
 //                following the model journal) and the sampler
+//   TargetResync `sluice target resync` jobs (docs/resync.md; interrupted ones are
+//                continued at Start)
 //   NodeAlarms   the alarm engine of [alarms]: checks every interval, journals each raise
 //                and clear as an event (kind "sluice.alarm")
 //   Server       gRPC: Ingest, Admin, Sql, Model, Download, Sampling
@@ -44,6 +46,7 @@
 #include "http/status_metrics.h"
 #include "journal/journal_set.h"
 #include "replicate/replicator.h"
+#include "resync/target_resync.h"
 #include "service/admin_service.h"
 #include "service/auth.h"
 #include "service/call_gate.h"
@@ -109,6 +112,7 @@ class Node {
   // The health monitor and the controller (DATA_DIR/state/cluster.json).
   Status OpenCluster(const std::string& state_dir);
   // The alarm engine (not running until Start()).
+  void OpenResync(const std::string& state_dir);
   void OpenAlarms();
   void AddServices();
   // node_http.cc: the HTTP endpoint when [http] enables it (bound first in Start(), so a
@@ -134,6 +138,7 @@ class Node {
   std::unique_ptr<cluster::HealthMonitor> health_;
   std::unique_ptr<cluster::Controller> controller_;
   std::unique_ptr<NodeSampling> sampling_;
+  std::unique_ptr<resync::TargetResync> resync_;
   std::unique_ptr<NodeAlarms> alarms_;
   // Owned by server_; builds the status that the alarms, /api/status and /metrics see.
   service::AdminService* admin_ = nullptr;

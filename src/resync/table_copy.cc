@@ -203,6 +203,7 @@ Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& de
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotReader> reader,
                           store::OpenSnapshotReader(source.dialect, source.options));
   SLUICE_ASSIGN_OR_RETURN(std::vector<store::CopyRow> watermarks, reader->ReadWatermarks());
+  if (options.on_snapshot) options.on_snapshot();
   const std::string digest =
       WatermarkDigest(fmt::format("{}:{}", source.dialect, source.options.name), watermarks);
 

@@ -42,6 +42,9 @@ struct CopyOptions {
   // Count every table's rows in the snapshot first, for CopyProgress::rows_total.
   bool count_rows = true;
   FileSystem* fs = FileSystem::Default();
+  // Called once the source's snapshot is open (its watermarks read), before anything is
+  // written: from then on the source may change without changing the copy.
+  std::function<void()> on_snapshot;
 };
 
 struct CopyProgress {

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <chrono>
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/wall_clock.h"
 #include "journal/format.h"
 #include "journal/reader.h"
 #include "journal/space_account.h"
@@ -19,12 +22,6 @@ using config::TokenRole;
 using replicate::ApplierState;
 // AdminService::Status (the RPC) hides sluice::Status inside the class.
 using SluiceStatus = ::sluice::Status;
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Bytes of the journal a consumer at `applied` has still to read: the frames (header and
 // payload) of every record after it. Exact when `first` locates the first of them (the
@@ -104,6 +101,28 @@ AdminService::FirstWaiting AdminService::LocateFirstWaiting(const std::string& s
   if (first_waiting_cache_.size() > 4096) first_waiting_cache_.clear();
   first_waiting_cache_[{stream, lsn}] = out;
   return out;
+}
+
+// The resync jobs of this run, and those recorded as interrupted (a target that stays
+// stopped until its resync is continued) that no job has taken up.
+void AdminService::AddResyncs(v1::StatusResponse* out) const {
+  std::set<std::string> shown;
+  if (ctx_.resync != nullptr) {
+    for (const auto& job : ctx_.resync->List()) {
+      FillResyncProgress(job, out->add_resyncs());
+      shown.insert(job.target);
+    }
+  }
+  if (ctx_.target_states == nullptr) return;
+  for (const auto& [target, from] : ctx_.target_states->Resyncs()) {
+    if (shown.contains(target)) continue;
+    auto* r = out->add_resyncs();
+    r->set_target(target);
+    r->set_from(from);
+    r->set_state("interrupted");
+    r->set_rows_total(-1);
+    r->set_eta_s(-1);
+  }
 }
 
 v1::StatusResponse AdminService::BuildStatus() {
@@ -239,6 +258,7 @@ v1::StatusResponse AdminService::BuildStatus() {
   uint64_t free = space.available_bytes();
   out.set_free_bytes(free == UINT64_MAX ? 0 : free);
   if (ctx_.sampling_status) ctx_.sampling_status(out.mutable_sampling());
+  AddResyncs(&out);
   return out;
 }
 

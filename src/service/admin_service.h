@@ -13,6 +13,7 @@
 //   ListAlarms        the active alarms and the recent raises and clears (alarm_rpcs.cc)
 //   WatchAlarms       the active alarms, then every raise and clear as it happens
 //   Verify            compare the targets' rows (admin_verify.cc, docs/verify.md)
+//   ResyncTarget      rebuild a target from a healthy one (admin_resync.cc, docs/resync.md)
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -24,6 +25,9 @@
 #include "sluice/v1/service.grpc.pb.h"
 
 namespace sluice::service {
+
+// A resync job as Admin.ResyncTarget and Admin.Status show it.
+void FillResyncProgress(const resync::JobStatus& job, v1::ResyncProgress* out);
 
 class AdminService final : public v1::Admin::Service {
  public:
@@ -46,6 +50,8 @@ class AdminService final : public v1::Admin::Service {
                             v1::ForgetTargetResponse* response) override;
   grpc::Status Verify(grpc::ServerContext* context, const v1::VerifyRequest* request,
                       grpc::ServerWriter<v1::VerifyResponse>* writer) override;
+  grpc::Status ResyncTarget(grpc::ServerContext* context, const v1::ResyncTargetRequest* request,
+                            grpc::ServerWriter<v1::ResyncProgress>* writer) override;
 
   grpc::Status ListAlarms(grpc::ServerContext* context, const v1::ListAlarmsRequest* request,
                           v1::ListAlarmsResponse* response) override;
@@ -78,6 +84,7 @@ class AdminService final : public v1::Admin::Service {
 
  private:
   FirstWaiting LocateFirstWaiting(const std::string& stream, journal::Lsn lsn);
+  void AddResyncs(v1::StatusResponse* out) const;
 
   const ServiceContext ctx_;
   std::mutex admitted_mu_;

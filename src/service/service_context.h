@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "journal/journal_set.h"
 #include "replicate/replicator.h"
+#include "resync/target_resync.h"
 #include "service/auth.h"
 #include "service/call_gate.h"
 #include "service/call_latency.h"
@@ -41,6 +42,8 @@ struct ServiceContext {
   std::function<void(v1::SamplingStatus*)> sampling_status;
   // The alarm engine (Admin.ListAlarms, Admin.WatchAlarms; null: no alarms).
   alarm::AlarmEngine* alarms = nullptr;
+  // Admin.ResyncTarget's jobs (null: resync is not offered, as in tools).
+  resync::TargetResync* resync = nullptr;
 };
 
 // The start of every method: the call gate (kUnavailable while shutting down), then

@@ -1,0 +1,307 @@
+// `sluice target resync NAME --from OTHER` against a live sluiced (docs/resync.md): a
+// damaged target is rebuilt while clients go on writing, a sluiced killed in the middle
+// of a copy continues it when it starts again, and PostgreSQL and SQLite targets are
+// rebuilt from each other. Each ends with the rebuilt target holding the same rows as its
+// source, table by table, and the counts the test wrote.
+
+#include <gtest/gtest.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "store/copy_io.h"
+#include "support/daemon.h"
+#include "support/pg_servers.h"
+
+#ifndef SLUICE_CLI_PATH
+#error "SLUICE_CLI_PATH must name the sluice binary"
+#endif
+
+namespace sluice::testing {
+namespace {
+
+constexpr int kRowsPerCommit = 500;
+
+struct Endpoint {
+  std::string dialect;
+  std::string connection;
+};
+
+// Every row of every copied table and the watermarks, read from one snapshot. The
+// target-local id of event_log and sample_edit_log is left out and the rows sorted: rows
+// applied after a resync get ids of the target's own.
+std::map<std::string, std::vector<store::CopyRow>> ReadAll(const Endpoint& e) {
+  std::map<std::string, std::vector<store::CopyRow>> out;
+  store::BackendOptions o;
+  o.name = "check";
+  o.connection = e.connection;
+  auto reader = store::OpenSnapshotReader(e.dialect, o);
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  if (!reader.ok()) return out;
+  std::vector<const store::CopyTableSpec*> tables;
+  for (const auto& t : store::CopyTables()) tables.push_back(&t);
+  for (const store::CopyTableSpec* t : tables) {
+    std::vector<store::CopyRow> rows;
+    store::CopyRow after;
+    for (;;) {
+      auto batch = (*reader)->ReadRows(*t, after, 10000);
+      EXPECT_TRUE(batch.ok()) << t->name << ": " << batch.status().ToString();
+      if (!batch.ok() || batch->empty()) break;
+      after = store::KeyOf(*t, batch->back());
+      for (auto& r : *batch) {
+        if (t->identity) r.erase(r.begin());
+        rows.push_back(std::move(r));
+      }
+    }
+    std::sort(rows.begin(), rows.end());
+    out[t->name] = std::move(rows);
+  }
+  auto w = (*reader)->ReadWatermarks();
+  EXPECT_TRUE(w.ok()) << w.status().ToString();
+  if (w.ok()) out["sluice_watermark(node, epoch, stream, lsn)"] = *w;
+  return out;
+}
+
+// The watermark rows carry the time of each target's own last commit: compared without it.
+void DropWatermarkTimes(std::map<std::string, std::vector<store::CopyRow>>* all) {
+  for (auto& row : (*all)["sluice_watermark(node, epoch, stream, lsn)"]) row.resize(4);
+}
+
+void ExpectSameRows(const Endpoint& source, const Endpoint& copy) {
+  auto want = ReadAll(source);
+  auto got = ReadAll(copy);
+  DropWatermarkTimes(&want);
+  DropWatermarkTimes(&got);
+  ASSERT_EQ(want.size(), got.size());
+  for (const auto& [table, rows] : want) {
+    const auto& other = got[table];
+    EXPECT_EQ(rows.size(), other.size()) << "table " << table;
+    if (rows != other) {
+      for (size_t i = 0; i < std::min(rows.size(), other.size()); ++i) {
+        if (rows[i] != other[i]) {
+          ADD_FAILURE() << "table " << table << ": row " << i << " differs";
+          break;
+        }
+      }
+    }
+  }
+}
+
+class ResyncDaemonTest : public ::testing::Test {
+ protected:
+  void StartDaemon(DaemonConfig config = {}, const ChildEnv& env = {}) {
+    daemon_ = std::make_unique<Daemon>(dir_, std::move(config));
+    ASSERT_NO_FATAL_FAILURE(daemon_->Start(env));
+  }
+
+  RunResult Sluice(std::vector<std::string> args) {
+    args.insert(args.begin(), SLUICE_CLI_PATH);
+    return RunCommand(args, dir_.Sub("cli.out"),
+                      {{"SLUICE_ADDRESS", daemon_->address()}, {"SLUICE_TOKEN", kAdminToken}},
+                      std::chrono::minutes(10));
+  }
+
+  // `commits` commits of kRowsPerCommit sample rows each, at distinct times; returns
+  // how many rows it wrote.
+  int64_t WriteSamples(int commits, const std::string& client) {
+    int64_t rows = 0;
+    for (int i = 0; i < commits; ++i) {
+      v1::CommitRequest req;
+      req.set_stream("samples");
+      req.set_client_id(client);
+      req.set_sequence(static_cast<uint64_t>(i) + 1);
+      *req.add_records() = SampleRecord(1, kRowsPerCommit, base_us_ + (next_ts_++) * 1'000'000);
+      v1::CommitResponse resp;
+      grpc::Status st = daemon_->Commit(req, &resp);
+      EXPECT_TRUE(st.ok()) << st.error_message();
+      if (!st.ok()) break;
+      rows += kRowsPerCommit;
+    }
+    return rows;
+  }
+
+  // Commits on the events stream until `stop`; returns how many events.
+  int64_t WriteEventsUntil(const std::atomic<bool>& stop, const std::string& client) {
+    int64_t events = 0;
+    uint64_t seq = 0;
+    while (!stop) {
+      v1::CommitRequest req;
+      req.set_stream("events");
+      req.set_client_id(client);
+      req.set_sequence(++seq);
+      *req.add_records() = EventRecord(5, base_us_ + static_cast<int64_t>(seq) * 1000);
+      v1::CommitResponse resp;
+      grpc::Status st = daemon_->Commit(req, &resp);
+      EXPECT_TRUE(st.ok()) << st.error_message();
+      if (!st.ok()) break;
+      events += 5;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return events;
+  }
+
+  Endpoint Sqlite(const std::string& target) const { return {"sqlite", daemon_->db(target)}; }
+
+  // The resync of `target` as Admin.Status shows it, once `done` holds for it.
+  std::optional<v1::ResyncProgress> WaitResync(const std::string& target,
+                                               const std::function<bool(const v1::ResyncProgress&)>& done) {
+    std::optional<v1::ResyncProgress> out;
+    WaitFor(
+        [&] {
+          v1::StatusResponse s;
+          if (!daemon_->Admin(&s).ok()) return false;
+          for (const auto& r : s.resyncs()) {
+            if (r.target() == target && done(r)) {
+              out = r;
+              return true;
+            }
+          }
+          return false;
+        },
+        std::chrono::minutes(5), std::chrono::milliseconds(100));
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Daemon> daemon_;
+  const int64_t base_us_ = NowMicros() - 3'600'000'000;  // an hour ago: inside the limits
+  int64_t next_ts_ = 0;
+};
+
+TEST_F(ResyncDaemonTest, ADamagedTargetIsRebuiltWhileClientsWrite) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  int64_t samples = WriteSamples(40, "scada-1");
+  ASSERT_EQ(samples, 40 * kRowsPerCommit);
+  daemon_->WaitCaughtUp();
+  // The replica is restored from a stale backup, so to speak: rows missing, a row that
+  // was never written, and its appliers go on from its watermark as if nothing happened.
+  ASSERT_EQ(daemon_->Stop(), 0);
+  for (const char* sql : {"DELETE FROM sample_1s WHERE point_id % 2 = 0",
+                          "INSERT INTO point (point_id, name) VALUES (999999, 'ghost')"}) {
+    auto r = QueryRows(daemon_->db("dr"), sql);
+    ASSERT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
+  }
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  ASSERT_LT(CountRows(daemon_->db("dr"), "sample_1s"), samples);
+
+  std::atomic<bool> stop{false};
+  int64_t events = 0;
+  std::thread writer([&] { events = WriteEventsUntil(stop, "scada-2"); });
+  RunResult r = Sluice({"target", "resync", "dr", "--from", "a"});
+  // More samples after the resync, which the rebuilt target gets from the journal.
+  samples += WriteSamples(4, "scada-3");
+  stop = true;
+  writer.join();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resync of dr from a: done"), std::string::npos) << r.output;
+  EXPECT_GT(events, 0);
+
+  daemon_->WaitCaughtUp();
+  EXPECT_EQ(CountRows(daemon_->db("dr"), "sample_1s"), samples);
+  EXPECT_EQ(CountRows(daemon_->db("dr"), "point", "point_id = 999999"), 0);
+  EXPECT_EQ(CountRows(daemon_->db("dr"), "event_log", kClientEvents), events);
+  ExpectSameRows(Sqlite("a"), Sqlite("dr"));
+  // Its beginning and end are in every target's event_log.
+  for (const char* t : {"a", "b", "dr"}) {
+    EXPECT_EQ(CountRows(daemon_->db(t), "event_log", "kind = 'sluice.resync'"), 2) << t;
+  }
+  // And `sluice status` shows it done.
+  RunResult st = Sluice({"status"});
+  EXPECT_NE(st.output.find("resync of dr from a: done"), std::string::npos) << st.output;
+}
+
+TEST_F(ResyncDaemonTest, RefusalsNameWhatIsWrong) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"target", "resync", "nope", "--from", "a"}, "no target 'nope'"},
+           {{"target", "resync", "dr", "--from", "nope"}, "no target 'nope' in the config to copy from"},
+           {{"target", "resync", "dr", "--from", "dr"}, "cannot be resynced from itself"},
+           {{"target", "resync", "a", "--from", "b"}, "is the active target"},
+       }) {
+    RunResult r = Sluice(c.args);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find(c.says), std::string::npos) << r.output;
+  }
+  ASSERT_EQ(Sluice({"target", "disable", "b"}).exit_code, 0);
+  RunResult r = Sluice({"target", "resync", "dr", "--from", "b"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("'b' is disabled"), std::string::npos) << r.output;
+  RunResult usage = Sluice({"target", "resync", "dr"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
+TEST_F(ResyncDaemonTest, ACopyInterruptedByACrashContinuesAtTheNextStart) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  const int64_t samples = WriteSamples(40, "scada-1");
+  daemon_->WaitCaughtUp();
+  ASSERT_EQ(daemon_->Stop(), 0);
+  // The second committed batch of the copy kills sluiced (20,000 sample rows are four
+  // batches of 5,000 and more).
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start({{"SLUICE_FAILPOINTS", "resync.after_batch=2*crash"}}));
+  RunResult r = Sluice({"target", "resync", "dr", "--from", "a"});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ExitCode(daemon_->sluiced().WaitExit(std::chrono::seconds(60))), 137);
+  const std::string state = ReadFile(dir_.Sub("data/state/targets.json"));
+  EXPECT_NE(state.find("\"resync_from\": \"a\""), std::string::npos) << state;
+  EXPECT_TRUE(std::filesystem::exists(dir_.Sub("data/state/resync/dr.mark")));
+
+  // Started again, sluiced continues the copy by itself.
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  auto done = WaitResync("dr", [](const v1::ResyncProgress& p) { return p.state() != "running"; });
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->state(), "done") << done->error();
+  // It continued after its mark, or, when the source had moved on since the mark (the
+  // service's own events at its start may have been applied to it first), it started
+  // over and said why: either way it never left the target half-copied and running.
+  if (!done->resumed()) {
+    EXPECT_FALSE(done->restart_reason().empty());
+    std::cout << "the copy started over: " << done->restart_reason() << "\n";
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("data/state/resync/dr.mark")));
+  EXPECT_EQ(ReadFile(dir_.Sub("data/state/targets.json")).find("resync_from"), std::string::npos);
+  daemon_->WaitCaughtUp();
+  EXPECT_EQ(CountRows(daemon_->db("dr"), "sample_1s"), samples);
+  ExpectSameRows(Sqlite("a"), Sqlite("dr"));
+}
+
+// SQLite into PostgreSQL, then PostgreSQL into SQLite, with clients writing.
+TEST_F(ResyncDaemonTest, PostgresAndSqliteAreRebuiltFromEachOther) {
+  PgServer* pg = SharedPgServer();
+  ASSERT_NE(pg, nullptr);
+  ASSERT_TRUE(pg->CreateDatabase("resync_pg").ok());
+  const std::string conninfo = pg->ConnInfo("resync_pg");
+  DaemonConfig config;
+  config.targets = {PrimaryTarget("a", "sqlite", "targets/a.db", 100), PrimaryTarget("b", "sqlite", "targets/b.db", 90),
+                    ReplicaTarget("pg", "postgres", conninfo)};
+  ASSERT_NO_FATAL_FAILURE(StartDaemon(config));
+  int64_t samples = WriteSamples(30, "scada-1");
+  daemon_->WaitCaughtUp();
+
+  std::atomic<bool> stop{false};
+  int64_t events = 0;
+  std::thread writer([&] { events = WriteEventsUntil(stop, "scada-2"); });
+  RunResult into_pg = Sluice({"target", "resync", "pg", "--from", "a"});
+  RunResult into_sqlite = Sluice({"target", "resync", "b", "--from", "pg"});
+  stop = true;
+  writer.join();
+  ASSERT_EQ(into_pg.exit_code, 0) << into_pg.output;
+  ASSERT_EQ(into_sqlite.exit_code, 0) << into_sqlite.output;
+  samples += WriteSamples(2, "scada-3");
+  daemon_->WaitCaughtUp();
+
+  EXPECT_EQ(CountRows(daemon_->db("b"), "sample_1s"), samples);
+  EXPECT_EQ(CountRows(daemon_->db("b"), "event_log", kClientEvents), events);
+  ExpectSameRows(Sqlite("a"), {"postgres", conninfo});
+  ExpectSameRows({"postgres", conninfo}, Sqlite("b"));
+}
+
+}  // namespace
+}  // namespace sluice::testing
