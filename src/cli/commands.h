@@ -39,7 +39,8 @@ void RegisterServiceOptions(CLI::App& app, Context* context);
 void RegisterJournalCommands(CLI::App& app, Context* context);
 // Registers `sluice status`, `sluice switch`, `sluice errors ...` and `sluice target ...`.
 void RegisterAdminCommands(CLI::App& app, Context* context);
-// Registers `sluice target resync` on the `target` group (resync_commands.cc).
+// Registers `sluice target resync` and `sluice target accept` on the `target` group
+// (resync_commands.cc).
 void RegisterResyncCommand(CLI::App& target, Context* context);
 // Registers `sluice commit`.
 void RegisterIngestCommands(CLI::App& app, Context* context);

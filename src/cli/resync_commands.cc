@@ -70,6 +70,21 @@ int RunTargetResync(const ServiceOptions& so, const ResyncArgs& args) {
   return kExitOk;
 }
 
+int RunTargetAccept(const ServiceOptions& so, const std::string& target, const std::string& reason) {
+  int code = kExitOk;
+  auto conn = Connection::Open(so, "target accept", &code);
+  if (!conn) return code;
+  v1::AcceptDifferenceRequest req;
+  req.set_target(target);
+  req.set_reason(reason);
+  v1::AcceptDifferenceResponse resp;
+  auto ctx = conn->NewContext();
+  grpc::Status st = conn->admin().AcceptDifference(ctx.get(), req, &resp);
+  if (!st.ok()) return conn->Fail("Admin.AcceptDifference", st);
+  fmt::print("{}\n", resp.message());
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterResyncCommand(CLI::App& target, Context* context) {
@@ -89,6 +104,22 @@ void RegisterResyncCommand(CLI::App& target, Context* context) {
       "resync failed (message on stderr; running the command again continues it), 2 usage "
       "error, 3 cannot reach the service.");
   resync->callback([context, args] { context->exit_code = RunTargetResync(context->service, *args); });
+
+  auto accept_target = std::make_shared<std::string>();
+  auto accept_reason = std::make_shared<std::string>();
+  CLI::App* accept = target.add_subcommand(
+      "accept",
+      "Clear a target's \"diverged\" verdict without copying: accept that it differs from its peers "
+      "(after `sluice verify --rows` named the rows). Recorded in every target's event_log; the "
+      "other way out is `sluice target resync NAME --from OTHER`");
+  accept->add_option("NAME", *accept_target, "The diverged target")->required();
+  accept->add_option("--reason", *accept_reason, "Why (goes into event_log with the operator's name)");
+  accept->footer(
+      "Exit codes: 0 accepted, 1 the service refused (not diverged, unknown target), 2 usage "
+      "error, 3 cannot reach the service.");
+  accept->callback([context, accept_target, accept_reason] {
+    context->exit_code = RunTargetAccept(context->service, *accept_target, *accept_reason);
+  });
 }
 
 }  // namespace sluice::cli

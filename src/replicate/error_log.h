@@ -45,6 +45,8 @@ struct ErrorRecord {
   std::string payload_json;  // the record, readable
   int64_t failed_at_us = 0;
   // open | retried | discarded | applied (in its order, after its rejection) | withdrawn
+  // (the target itself failed, or a resync replaced what it held) | accepted (the
+  // operator accepted that the target differs: no longer evidence of divergence)
   std::string state = "open";
   int64_t resolved_at_us = 0;
 };

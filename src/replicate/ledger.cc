@@ -1,5 +1,7 @@
 #include "replicate/ledger.h"
 
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -42,6 +44,44 @@ void StreamLedger::NoteRetried(const std::string& target, uint64_t lsn) {
     changed = EvaluateLocked() || changed;
   }
   Changed(changed);
+}
+
+void StreamLedger::Adopt(const std::string& target, const std::string& source, uint64_t watermark) {
+  {
+    std::lock_guard lk(mu_);
+    for (auto it = rejected_.begin(); it != rejected_.end();) {
+      it->second.erase(target);
+      if (it->first <= watermark && it->second.count(source)) it->second.insert(target);
+      it = it->second.empty() ? rejected_.erase(it) : std::next(it);
+    }
+    applied_[target] = watermark;
+    diverged_.erase(target);
+    EvaluateLocked();
+  }
+  Changed(true);
+}
+
+std::vector<uint64_t> StreamLedger::Accept(const std::string& target) {
+  std::vector<uint64_t> accepted;
+  {
+    std::lock_guard lk(mu_);
+    for (auto it = rejected_.begin(); it != rejected_.end();) {
+      const auto& [lsn, rejecters] = *it;
+      bool applied_elsewhere = false;
+      for (const auto& [other, watermark] : applied_) {
+        if (watermark >= lsn && !rejecters.count(other)) applied_elsewhere = true;
+      }
+      if (rejecters.count(target) && applied_elsewhere) {
+        accepted.push_back(lsn);
+        it->second.erase(target);
+      }
+      it = it->second.empty() ? rejected_.erase(it) : std::next(it);
+    }
+    diverged_.erase(target);
+    EvaluateLocked();
+  }
+  Changed(true);
+  return accepted;
 }
 
 void StreamLedger::NoteDiverged(const std::string& target, const std::string& reason) {

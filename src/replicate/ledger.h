@@ -17,6 +17,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace sluice::replicate {
 
@@ -35,6 +36,15 @@ class StreamLedger {
   // `target` diverged for a reason the ledger cannot see from applies and rejections (an
   // orphaned decision, or a verdict persisted before a restart).
   void NoteDiverged(const std::string& target, const std::string& reason);
+  // `target` was rebuilt from a copy of `source` that holds `source`'s rows up to
+  // `watermark`: it now rejected what `source` rejected up to there, and nothing else; its
+  // verdict goes (a copy of a diverged source is refused before).
+  void Adopt(const std::string& target, const std::string& source, uint64_t watermark);
+  // The operator accepts that `target` differs: its rejections of records another target
+  // applied stop counting as evidence, and its verdict goes. Rejections its peers share
+  // stay (dropping them would make the target look as if it had applied those records,
+  // and its peers diverged). Returns the LSNs whose rejection no longer counts.
+  std::vector<uint64_t> Accept(const std::string& target);
   bool diverged(const std::string& target) const;
   // Why `target` is diverged ("" when it is not).
   std::string divergence(const std::string& target) const;

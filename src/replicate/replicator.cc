@@ -144,6 +144,63 @@ void Replicator::SaveDivergence() {
   }
 }
 
+::sluice::Status Replicator::AdoptResync(const std::string& target, const std::string& source,
+                                        const std::map<std::string, uint64_t>& watermarks) {
+  ErrorLog* mine = error_log(target);
+  ErrorLog* theirs = error_log(source);
+  if (mine == nullptr || theirs == nullptr) {
+    return ::sluice::Status::NotFound(fmt::format("no target '{}' or '{}'", target, source));
+  }
+  const std::string epoch = journal::EpochToHex(journals_->epoch());
+  ErrorFilter all;
+  all.include_resolved = true;
+  SLUICE_ASSIGN_OR_RETURN(std::vector<ErrorRecord> old, mine->List(all));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<ErrorRecord> copied, theirs->List(all));
+  // Withdrawn first, then the source's appended: a rejection after a resolution opens
+  // the entry again, so one both rejected ends up as the source's.
+  for (const auto& e : old) {
+    if (e.state != "open" && e.state != "discarded") continue;
+    if (!e.epoch.empty() && e.epoch != epoch) continue;
+    SLUICE_RETURN_IF_ERROR(mine->MarkResolved(e.epoch, e.stream, e.lsn, "withdrawn"));
+  }
+  for (ErrorRecord e : copied) {
+    if (e.state != "open" && e.state != "discarded") continue;
+    if (!e.epoch.empty() && e.epoch != epoch) continue;
+    auto w = watermarks.find(e.stream);
+    if (w == watermarks.end() || e.lsn > w->second) continue;
+    const std::string state = e.state;
+    e.target = target;
+    SLUICE_RETURN_IF_ERROR(mine->AppendRejection(e));
+    if (state == "discarded") SLUICE_RETURN_IF_ERROR(mine->MarkResolved(e.epoch, e.stream, e.lsn, state));
+  }
+  for (const auto& [stream, ledger] : ledgers_) {
+    auto w = watermarks.find(stream);
+    ledger->Adopt(target, source, w == watermarks.end() ? 0 : w->second);
+  }
+  return ::sluice::Status::OK();
+}
+
+Result<size_t> Replicator::AcceptDifference(const std::string& target) {
+  ErrorLog* log = error_log(target);
+  if (log == nullptr) return ::sluice::Status::NotFound(fmt::format("no target '{}'", target));
+  bool diverged = false;
+  for (const auto& [stream, ledger] : ledgers_) diverged = diverged || ledger->diverged(target);
+  if (!diverged) {
+    return ::sluice::Status::FailedPrecondition(fmt::format("target '{}' has not diverged", target));
+  }
+  const std::string epoch = journal::EpochToHex(journals_->epoch());
+  size_t accepted = 0;
+  for (const auto& [stream, ledger] : ledgers_) {
+    // The ledger first: the error log's "accepted" is what a restart rebuilds it from,
+    // and a crash in between leaves the rejection counting, never a lost verdict.
+    for (uint64_t lsn : ledger->Accept(target)) {
+      SLUICE_RETURN_IF_ERROR(log->MarkResolved(epoch, stream, lsn, "accepted"));
+      ++accepted;
+    }
+  }
+  return accepted;
+}
+
 void Replicator::NoteDiverged(const std::string& target, const std::string& stream, const std::string& reason) {
   auto it = ledgers_.find(stream);
   if (it != ledgers_.end()) it->second->NoteDiverged(target, reason);

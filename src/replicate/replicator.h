@@ -104,6 +104,18 @@ class Replicator {
   // decision of a synchronous write); persisted like every verdict.
   void NoteDiverged(const std::string& target, const std::string& stream, const std::string& reason);
 
+  // After a resync (REQUIRES: the target stopped): `target` holds `source`'s rows up to
+  // `watermarks` (per stream). Its open rejections are withdrawn and `source`'s up to the
+  // watermarks become its own, in its error log and in the ledgers, so neither it nor
+  // the targets that rejected what `source` rejected count as diverged; its verdicts go.
+  ::sluice::Status AdoptResync(const std::string& target, const std::string& source,
+                               const std::map<std::string, uint64_t>& watermarks);
+  // The operator accepts that `target` differs from its peers: its rejections of records
+  // another target applied become "accepted" in its error log (no longer evidence) and
+  // its verdicts go. Returns how many rejections were accepted; kFailedPrecondition when
+  // it has not diverged.
+  Result<size_t> AcceptDifference(const std::string& target);
+
   // The target answers again: its appliers retry at once instead of waiting out their
   // backoff.
   void RetryTargetNow(const std::string& target);

@@ -6,11 +6,13 @@
 
 #include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "store/copy_io.h"
@@ -146,6 +148,37 @@ class ResyncDaemonTest : public ::testing::Test {
 
   Endpoint Sqlite(const std::string& target) const { return {"sqlite", daemon_->db(target)}; }
 
+  void CommitSql(const std::string& text) {
+    v1::CommitRequest c;
+    c.set_stream("sql");
+    c.add_records()->mutable_sql()->set_text(text);
+    v1::CommitResponse cr;
+    grpc::Status st = daemon_->Commit(c, &cr);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  // The targets diverged on some stream, after everything journaled is applied.
+  std::set<std::string> Diverged() {
+    std::set<std::string> out;
+    const v1::StatusResponse status = daemon_->WaitCaughtUp();
+    for (const auto& a : status.appliers()) {
+      if (a.diverged()) out.insert(a.target());
+    }
+    return out;
+  }
+
+  // b rejects an insert the others apply (a row with its key was written into b behind
+  // sluiced's back), and every target rejects an insert into a table none has: b alone
+  // is diverged.
+  void DivergeB() {
+    auto planted = QueryRows(daemon_->db("b"), "INSERT INTO point (point_id, name) VALUES (5, 'planted')");
+    ASSERT_TRUE(planted.ok()) << planted.status().ToString();
+    ASSERT_NO_FATAL_FAILURE(CommitSql("INSERT INTO point (point_id, name) VALUES (5, 'p5')"));
+    ASSERT_NO_FATAL_FAILURE(CommitSql("INSERT INTO no_such_table VALUES (1)"));
+    ASSERT_TRUE(WaitFor([&] { return Diverged() == std::set<std::string>{"b"}; }, std::chrono::minutes(2)))
+        << "diverged: " << fmt::format("{}", fmt::join(Diverged(), ", "));
+  }
+
   // The resync of `target` as Admin.Status shows it, once `done` holds for it.
   std::optional<v1::ResyncProgress> WaitResync(const std::string& target,
                                                const std::function<bool(const v1::ResyncProgress&)>& done) {
@@ -270,6 +303,64 @@ TEST_F(ResyncDaemonTest, ACopyInterruptedByACrashContinuesAtTheNextStart) {
   daemon_->WaitCaughtUp();
   EXPECT_EQ(CountRows(daemon_->db("dr"), "sample_1s"), samples);
   ExpectSameRows(Sqlite("a"), Sqlite("dr"));
+}
+
+// A resync clears the verdict of the target it rebuilds, and the rejections it takes over
+// from its source (a record every target rejected) make no other target diverged, now or
+// after a restart.
+TEST_F(ResyncDaemonTest, AResyncClearsDivergenceAndMakesNoOtherTargetDiverged) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  // dr is out while the bad records come, so it never sees them.
+  ASSERT_EQ(Sluice({"target", "disable", "dr"}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(DivergeB());
+  RunResult r = Sluice({"target", "resync", "b", "--from", "a"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Diverged(), std::set<std::string>{});
+  // dr rebuilt past the record every target rejected holds a's rejection of it as its
+  // own: otherwise it would count as having applied it, and a and b as diverged.
+  RunResult dr = Sluice({"target", "resync", "dr", "--from", "a"});
+  ASSERT_EQ(dr.exit_code, 0) << dr.output;
+  ASSERT_EQ(Sluice({"target", "enable", "dr"}).exit_code, 0);
+  EXPECT_EQ(Diverged(), std::set<std::string>{});
+  RunResult dr_errors = Sluice({"errors", "list", "--target", "dr"});
+  EXPECT_NE(dr_errors.output.find("no_such_table"), std::string::npos) << dr_errors.output;
+  EXPECT_EQ(CountRows(daemon_->db("b"), "point", "point_id = 5 AND name = 'p5'"), 1);
+  // b took a's rejection of the insert into no_such_table as its own; its own rejection
+  // of the insert of point 5 is withdrawn.
+  RunResult errors = Sluice({"errors", "list", "--target", "b"});
+  EXPECT_NE(errors.output.find("no_such_table"), std::string::npos) << errors.output;
+  EXPECT_EQ(errors.output.find("'p5'"), std::string::npos) << errors.output;
+
+  ASSERT_EQ(daemon_->Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  EXPECT_EQ(Diverged(), std::set<std::string>{});
+  // The others go on rejecting and applying alike with b.
+  ASSERT_NO_FATAL_FAILURE(CommitSql("INSERT INTO point (point_id, name) VALUES (6, 'p6')"));
+  EXPECT_EQ(Diverged(), std::set<std::string>{});
+  for (const char* t : {"a", "b", "dr"}) EXPECT_EQ(CountRows(daemon_->db(t), "point", "point_id IN (5, 6)"), 2) << t;
+}
+
+// Accepting the difference clears the verdict without copying, is recorded in every
+// target's event_log, and holds after a restart.
+TEST_F(ResyncDaemonTest, AcceptingTheDifferenceClearsTheVerdictAndIsRecorded) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  RunResult not_diverged = Sluice({"target", "accept", "a"});
+  EXPECT_EQ(not_diverged.exit_code, 1) << not_diverged.output;
+  EXPECT_NE(not_diverged.output.find("has not diverged"), std::string::npos) << not_diverged.output;
+
+  ASSERT_NO_FATAL_FAILURE(DivergeB());
+  RunResult r = Sluice({"target", "accept", "b", "--reason", "row checked by hand"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("accepted that target 'b' differs"), std::string::npos) << r.output;
+  EXPECT_EQ(Diverged(), std::set<std::string>{});
+  EXPECT_EQ(CountRows(daemon_->db("b"), "point", "point_id = 5 AND name = 'planted'"), 1) << "nothing was copied";
+  for (const char* t : {"a", "b", "dr"}) {
+    EXPECT_EQ(CountRows(daemon_->db(t), "event_log", "kind = 'sluice.accept' AND text LIKE '%row checked by hand%'"), 1)
+        << t;
+  }
+  ASSERT_EQ(daemon_->Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  EXPECT_EQ(Diverged(), std::set<std::string>{});
 }
 
 // SQLite into PostgreSQL, then PostgreSQL into SQLite, with clients writing.

@@ -209,6 +209,7 @@ Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& de
 
   CopyResult result;
   result.watermark_rows = watermarks.size();
+  result.watermarks = watermarks;
   std::optional<ResumeMark> mark;
   if (fs->Exists(options.mark_path)) {
     SLUICE_ASSIGN_OR_RETURN(std::string contents, ReadWholeFile(fs, options.mark_path));

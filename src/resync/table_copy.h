@@ -67,6 +67,8 @@ struct CopyResult {
   std::string restart_reason;  // why a mark found was not used; "" when there was none
   int64_t rows_this_run = 0;
   size_t watermark_rows = 0;
+  // The watermark rows copied (node, epoch, stream, lsn, updated_at), as in the snapshot.
+  std::vector<store::CopyRow> watermarks;
 };
 
 Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& destination,

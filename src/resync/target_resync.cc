@@ -6,6 +6,7 @@
 #include "common/file_system.h"
 #include "common/log.h"
 #include "common/wall_clock.h"
+#include "journal/format.h"
 
 namespace sluice::resync {
 namespace {
@@ -151,7 +152,8 @@ std::string TargetResync::MarkPath(const std::string& target) const {
   return JoinPath(JoinPath(options_.state_dir, "resync"), target + ".mark");
 }
 
-Status TargetResync::Copy(const std::string& target, const std::string& from, journal::Lsn begun_lsn) {
+Result<std::map<std::string, uint64_t>> TargetResync::Copy(const std::string& target, const std::string& from,
+                                                           journal::Lsn begun_lsn) {
   SLUICE_RETURN_IF_ERROR(HoldJournal(target, from));
   if (begun_lsn > 0) {
     // The copy holds its own "begun" event, and a source that has applied it and is
@@ -198,11 +200,29 @@ Status TargetResync::Copy(const std::string& target, const std::string& from, jo
     s.resumed = r.resumed;
     s.restart_reason = r.restart_reason;
   });
-  return Status::OK();
+  // Rows (node, epoch, stream, lsn, updated_at): this node's, of this journal.
+  std::map<std::string, uint64_t> watermarks;
+  const std::string epoch = journal::EpochToHex(options_.journals->epoch());
+  for (const auto& row : r.watermarks) {
+    const auto* node = row.size() >= 4 ? std::get_if<std::string>(&row[0]) : nullptr;
+    const auto* ep = row.size() >= 4 ? std::get_if<std::string>(&row[1]) : nullptr;
+    const auto* stream = row.size() >= 4 ? std::get_if<std::string>(&row[2]) : nullptr;
+    const auto* lsn = row.size() >= 4 ? std::get_if<int64_t>(&row[3]) : nullptr;
+    if (node && ep && stream && lsn && *node == options_.config->node.id && *ep == epoch && *lsn >= 0) {
+      watermarks[*stream] = static_cast<uint64_t>(*lsn);
+    }
+  }
+  return watermarks;
 }
 
 void TargetResync::Run(const std::string& target, const std::string& from, journal::Lsn begun_lsn) {
-  Status s = Copy(target, from, begun_lsn);
+  auto copied = Copy(target, from, begun_lsn);
+  Status s = copied.status();
+  if (s.ok()) {
+    // The target now rejected what the source rejected (error log, divergence ledgers):
+    // before the mark goes, so a crash here redoes it.
+    s = options_.replicator->AdoptResync(target, from, *copied);
+  }
   if (s.ok()) {
     // The copy is complete: the mark goes, then the appliers continue from the copied
     // watermarks (unless an operator had disabled the target).

@@ -113,7 +113,9 @@ class TargetResync {
   Status HoldJournal(const std::string& target, const std::string& from);
   void Launch(const std::string& target, const std::string& from, journal::Lsn begun_lsn = 0);
   void Run(const std::string& target, const std::string& from, journal::Lsn begun_lsn);
-  Status Copy(const std::string& target, const std::string& from, journal::Lsn begun_lsn);
+  // The copy; the copied watermarks of this node and journal epoch, per stream.
+  Result<std::map<std::string, uint64_t>> Copy(const std::string& target, const std::string& from,
+                                               journal::Lsn begun_lsn);
   void Update(const std::string& target, const std::function<void(JobStatus&)>& change);
   std::string MarkPath(const std::string& target) const;
   // Logs and journals; the event's LSN (0 when it was not journaled).

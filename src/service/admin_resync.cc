@@ -1,12 +1,14 @@
-// Admin.ResyncTarget (docs/resync.md): starts or follows a resync job of the node
-// (resync::TargetResync) and streams its progress. The job belongs to sluiced, not to
-// the call: a caller that goes leaves it running.
+// What an operator does about a target whose rows cannot be trusted (docs/resync.md):
+// Admin.ResyncTarget starts or follows a resync job of the node (resync::TargetResync)
+// and streams its progress; the job belongs to sluiced, not to the call, so a caller that
+// goes leaves it running. Admin.AcceptDifference clears a diverged verdict instead.
 
 #include <chrono>
 
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/wall_clock.h"
 #include "rpc/status_mapping.h"
 #include "service/admin_service.h"
 
@@ -83,6 +85,44 @@ grpc::Status AdminService::ResyncTarget(grpc::ServerContext* context, const v1::
     }
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "resync: the caller went");
   }
+}
+
+grpc::Status AdminService::AcceptDifference(grpc::ServerContext* context, const v1::AcceptDifferenceRequest* request,
+                                            v1::AcceptDifferenceResponse* response) {
+  auto caller = AdmitCall(ctx_, *context, config::TokenRole::kAdmin, "Admin.AcceptDifference");
+  if (!caller.ok()) return rpc::ToGrpcStatus(caller.status());
+  const std::string& target = request->target();
+  if (target.empty()) return rpc::ToGrpcStatus(SluiceStatus::InvalidArgument("accept: no target named"));
+  std::string verdicts;
+  for (const auto& a : ctx_.replicator->Status()) {
+    if (a.target == target && a.diverged) verdicts += fmt::format("{}stream '{}'", verdicts.empty() ? "" : ", ", a.stream);
+  }
+  Result<size_t> accepted = [&] {
+    std::lock_guard lk(action_mu_);
+    return ctx_.replicator->AcceptDifference(target);
+  }();
+  if (!accepted.ok()) return rpc::ToGrpcStatus(accepted.status().Annotate("accept"));
+  const std::string text = fmt::format(
+      "operator ({}) accepted that target '{}' differs from its peers{}{}; {} rejection(s) no longer count as "
+      "evidence of divergence",
+      caller->caller.name, target, verdicts.empty() ? "" : " (diverged on " + verdicts + ")",
+      request->reason().empty() ? "" : ": " + request->reason(), *accepted);
+  SLUICE_LOG_WARN("{}", text);
+  v1::Record r;
+  auto* ev = r.mutable_events()->add_events();
+  ev->set_ts_us(NowMicros());
+  ev->set_kind("sluice.accept");
+  ev->set_severity(1);
+  ev->set_source(ctx_.config->node.id);
+  ev->set_text(text);
+  const config::Config& cfg = *ctx_.config;
+  const std::string events = cfg.FindStream("events") != nullptr ? "events" : cfg.StreamsByPriority().front()->name;
+  auto lsn = ctx_.admitter->Admit(events, std::move(r), /*wait=*/true);
+  if (!lsn.ok()) SLUICE_LOG_ERROR("journaling the acceptance on stream '{}': {}", events, lsn.status().ToString());
+  response->set_rejections(static_cast<uint32_t>(*accepted));
+  response->set_message(text);
+  if (ctx_.cluster != nullptr) ctx_.cluster->Poke();  // it may become eligible again
+  return grpc::Status::OK;
 }
 
 }  // namespace sluice::service

@@ -14,6 +14,7 @@
 //   WatchAlarms       the active alarms, then every raise and clear as it happens
 //   Verify            compare the targets' rows (admin_verify.cc, docs/verify.md)
 //   ResyncTarget      rebuild a target from a healthy one (admin_resync.cc, docs/resync.md)
+//   AcceptDifference  clear a diverged verdict by accepting the difference (admin_resync.cc)
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -52,6 +53,8 @@ class AdminService final : public v1::Admin::Service {
                       grpc::ServerWriter<v1::VerifyResponse>* writer) override;
   grpc::Status ResyncTarget(grpc::ServerContext* context, const v1::ResyncTargetRequest* request,
                             grpc::ServerWriter<v1::ResyncProgress>* writer) override;
+  grpc::Status AcceptDifference(grpc::ServerContext* context, const v1::AcceptDifferenceRequest* request,
+                                v1::AcceptDifferenceResponse* response) override;
 
   grpc::Status ListAlarms(grpc::ServerContext* context, const v1::ListAlarmsRequest* request,
                           v1::ListAlarmsResponse* response) override;
