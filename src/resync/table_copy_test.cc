@@ -388,7 +388,7 @@ TEST_P(TableCopyExactValues, KeepsEveryValueBitForBit) {
             store::testing::Text(fmt::format("P{}", i)), store::testing::Text(texts[i % texts.size()]),
             store::testing::Text(texts[(i + 1) % texts.size()]), reals[i % reals.size()],
             reals[(i + 1) % reals.size()], reals[(i + 2) % reals.size()],
-            i == 0 ? store::testing::Null() : store::testing::Text(texts[(i + 2) % texts.size()])}) {
+            store::testing::Text(texts[(i + 2) % texts.size()])}) {
         *r.mutable_sql()->add_params() = v;
       }
       m.push_back(std::move(r));
