@@ -45,7 +45,7 @@ Status FillModel(PGconn* conn, int64_t points) {
           "INSERT INTO point (point_id, name, description, unit, lower_limit, upper_limit, "
           "kind, deadband, station, element, updated_at) "
           "SELECT i, 'bench.' || i, 'Bench point ' || i || E'\\twith a tab', 'MW', "
-          "80 + i * 0.1, 120 + i / 3.0, 0, 0.25, 'ST' || (i % 7), NULL, 0 "
+          "80 + i * 0.1, 120 + i / 3.0, 0, 0.25, 'ST' || (i % 7), 'E' || i, 0 "
           "FROM generate_series(1, {0}) i; "
           "INSERT INTO sample_define (point_id, sample_interval, mode, enabled) "
           "SELECT i, 3, 1, true FROM generate_series(1, {0}) i; "
