@@ -386,8 +386,9 @@ TEST_P(TableCopyExactValues, KeepsEveryValueBitForBit) {
       for (const v1::SqlValue& v :
            {store::testing::Int(static_cast<int64_t>(i + 1)),
             store::testing::Text(fmt::format("P{}", i)), store::testing::Text(texts[i % texts.size()]),
+            // Only lower_limit takes the NULL (reals' last): the others are NOT NULL.
             store::testing::Text(texts[(i + 1) % texts.size()]), reals[i % reals.size()],
-            reals[(i + 1) % reals.size()], reals[(i + 2) % reals.size()],
+            reals[(i + 1) % (reals.size() - 1)], reals[(i + 2) % (reals.size() - 1)],
             store::testing::Text(texts[(i + 2) % texts.size()])}) {
         *r.mutable_sql()->add_params() = v;
       }
