@@ -42,4 +42,9 @@ void RegisterSamplerBench(CLI::App& app, Context* context);
 // same server; peak memory over one and seven days (issue #12).
 void RegisterQueryBench(CLI::App& app, Context* context);
 
+// `sluice-bench resync`: the table copy of `sluice target resync` (issue #15) from a
+// PostgreSQL target into a fresh PostgreSQL and SQLite target, against a raw
+// COPY TO STDOUT | COPY FROM STDIN pipe of the same tables.
+void RegisterResyncBench(CLI::App& app, Context* context);
+
 }  // namespace sluice::bench

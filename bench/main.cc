@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   sluice::bench::RegisterIntentRecoveryBench(app, &context);
   sluice::bench::RegisterSamplerBench(app, &context);
   sluice::bench::RegisterQueryBench(app, &context);
+  sluice::bench::RegisterResyncBench(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

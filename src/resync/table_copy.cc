@@ -10,6 +10,7 @@
 
 #include "common/crc32c.h"
 #include "common/log.h"
+#include "resync/batch_prefetch.h"
 #include "store/row_hash.h"
 
 namespace sluice::resync {
@@ -262,16 +263,15 @@ Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& de
   }
   p.tables_done = start;
 
-  for (size_t i = start; i < tables.size(); ++i) {
-    const store::CopyTableSpec& table = tables[i];
-    const bool last_table = i + 1 == tables.size();
-    p.table = table.name;
-    if (i != start) after.clear();
+  {
+    // The source reads the next batch while the destination writes this one.
+    BatchPrefetcher batches(reader.get(), tables, start, after, options.batch_rows);
     for (;;) {
-      SLUICE_ASSIGN_OR_RETURN(std::vector<store::CopyRow> rows,
-                              reader->ReadRows(table, after, options.batch_rows));
-      const bool table_done = rows.size() < options.batch_rows;
-      const bool last_batch = last_table && table_done;
+      SLUICE_ASSIGN_OR_RETURN(BatchPrefetcher::Batch batch, batches.Next());
+      const store::CopyTableSpec& table = tables[batch.table];
+      const std::vector<store::CopyRow>& rows = batch.rows;
+      const bool last_batch = batch.table + 1 == tables.size() && batch.table_done;
+      p.table = table.name;
       if (!rows.empty() || last_batch) {
         SLUICE_RETURN_IF_ERROR(loader->WriteRows(table, rows, last_batch ? &watermarks : nullptr));
       }
@@ -286,11 +286,13 @@ Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& de
           if (!written.ok()) return written.Annotate("table copy: writing the resume mark");
         }
       }
-      if (last_batch) break;
+      if (last_batch) {
+        p.tables_done = tables.size();
+        break;
+      }
       if (!rows.empty() && progress) SLUICE_RETURN_IF_ERROR(progress(p));
-      if (table_done) break;
+      if (batch.table_done) p.tables_done = batch.table + 1;
     }
-    p.tables_done = i + 1;
   }
 
   // Complete: the watermarks are in. A mark left now would only make a later copy resume

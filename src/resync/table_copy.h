@@ -12,8 +12,9 @@
 // target's watermark rows are still those the mark was written against (it has not moved
 // on); otherwise it starts over and says so (CopyResult::restart_reason). A finished copy deletes its mark file.
 //
-// Thread safety: CopyTables uses its endpoints from the calling thread only, and calls
-// `progress` from it.
+// Thread safety: CopyTables writes the destination from the calling thread and calls
+// `progress` from it; the source is read on a thread of its own, one batch ahead
+// (resync/batch_prefetch.h), which ends before CopyTables returns.
 
 #include <cstddef>
 #include <cstdint>

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -188,9 +190,9 @@ class TableCopyTest : public ::testing::Test {
   }
 
   // Every copied table and the watermark rows, read through Backend::Query. SQLite reads
-  // -0.0 back as 0 (store/schema.h); `fold_negative_zero` does the same to the rows of a
-  // source whose copy goes to SQLite.
-  Dump Read(const CopyEndpoint& e, bool fold_negative_zero = false) {
+  // -0.0 back as 0 and stores a NaN as NULL (store/schema.h); `as_sqlite` does the same
+  // to the rows of a source whose copy goes to SQLite.
+  Dump Read(const CopyEndpoint& e, bool as_sqlite = false) {
     Dump dump;
     auto b = Connect(e);
     if (b == nullptr) return dump;
@@ -209,10 +211,9 @@ class TableCopyTest : public ::testing::Test {
                               std::vector<std::vector<v1::SqlValue>>& rows) {
                             for (auto& row : rows) {
                               for (v1::SqlValue& v : row) {
-                                if (fold_negative_zero && v.has_double_value() &&
-                                    v.double_value() == 0.0) {
-                                  v.set_double_value(0.0);
-                                }
+                                if (!as_sqlite || !v.has_double_value()) continue;
+                                if (v.double_value() == 0.0) v.set_double_value(0.0);
+                                if (std::isnan(v.double_value())) v.set_null_value(true);
                               }
                               out.push_back(fmt::format("{}", fmt::join(Show(row), " | ")));
                             }
@@ -345,6 +346,80 @@ INSTANTIATE_TEST_SUITE_P(
                       std::pair<std::string, std::string>{"sqlite", "postgres"},
                       std::pair<std::string, std::string>{"postgres", "sqlite"},
                       std::pair<std::string, std::string>{"postgres", "postgres"}),
+    [](const auto& info) { return info.param.first + "_to_" + info.param.second; });
+
+// Values a text form could bend arrive bit for bit: NaN (PostgreSQL only: SQLite stores
+// it as NULL), -0.0, infinities, the smallest subnormal and the largest double, NULL;
+// texts with tabs, newlines, carriage returns, backslashes and "\N" (the escapes of COPY's
+// text format), quotes, non-ASCII, an empty text and a long one. On SQLite, -0.0 reads
+// back as 0 and a NaN as NULL (Read's as_sqlite).
+class TableCopyExactValues
+    : public TableCopyTest,
+      public ::testing::WithParamInterface<std::pair<std::string, std::string>> {};
+
+TEST_P(TableCopyExactValues, KeepsEveryValueBitForBit) {
+  const auto& [from, to] = GetParam();
+  CopyEndpoint source = NewTarget(from, "src");
+  CopyEndpoint destination = NewTarget(to, "dst");
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const std::vector<v1::SqlValue> reals = {
+      store::testing::Double(-0.0), store::testing::Double(kInf),
+      store::testing::Double(-kInf), store::testing::Double(std::numeric_limits<double>::denorm_min()),
+      store::testing::Double(std::numeric_limits<double>::max()), store::testing::Double(0.1),
+      store::testing::Double(-1e-300), store::testing::Double(1.0 / 3.0), store::testing::Null()};
+  const std::vector<std::string> texts = {"tab\there", "new\nline\r\n", "back\\slash \\N \\. \\\\",
+                                          "quote ' and \"", "", "ünïcödé ✓ 𝄞",
+                                          std::string(70'000, 'x') + "\t"};
+  {
+    auto b = Connect(source);
+    ASSERT_NE(b, nullptr);
+    std::vector<v1::Record> m;
+    uint64_t version = 0;
+    for (size_t i = 0; i < std::max(reals.size(), texts.size()); ++i) {
+      // The NaN as a literal: a bound NaN parameter is written as NULL on every dialect.
+      v1::Record r = DialectSql(
+          ++version,
+          "INSERT INTO point (point_id, name, description, unit, lower_limit, upper_limit, "
+          "deadband, hihi_limit, station) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+          "INSERT INTO point (point_id, name, description, unit, lower_limit, upper_limit, "
+          "deadband, hihi_limit, station) VALUES ($1, $2, $3, $4, $5, $6, $7, 'NaN'::float8, $8)");
+      for (const v1::SqlValue& v :
+           {store::testing::Int(static_cast<int64_t>(i + 1)),
+            store::testing::Text(fmt::format("P{}", i)), store::testing::Text(texts[i % texts.size()]),
+            // Only lower_limit takes the NULL (reals' last): the others are NOT NULL.
+            store::testing::Text(texts[(i + 1) % texts.size()]), reals[i % reals.size()],
+            reals[(i + 1) % (reals.size() - 1)], reals[(i + 2) % (reals.size() - 1)],
+            store::testing::Text(texts[(i + 2) % texts.size()])}) {
+        *r.mutable_sql()->add_params() = v;
+      }
+      m.push_back(std::move(r));
+    }
+    v1::Record ev;
+    ev.set_version(++version);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      v1::Event* e = ev.mutable_events()->add_events();
+      e->set_ts_us(kT0 + static_cast<int64_t>(i));
+      e->set_kind(texts[i]);
+      e->set_text(texts[(i + 3) % texts.size()]);
+    }
+    m.push_back(std::move(ev));
+    Apply(*b, {"node-a", "epoch-1", "model\tstream"}, m, 1);
+  }
+  const Dump want = Read(source, to == "sqlite");
+  ASSERT_EQ(want.at("point").size(), std::max(reals.size(), texts.size()));
+  if (from == "postgres") {
+    ASSERT_NE(want.at("point").front().find(to == "sqlite" ? "null" : "nan"), std::string::npos);
+  }
+  auto copied = CopyTables(source, destination, Options(4), nullptr);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  ExpectSame(want, Read(destination));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Dialects, TableCopyExactValues,
+    ::testing::Values(std::pair<std::string, std::string>{"postgres", "postgres"},
+                      std::pair<std::string, std::string>{"postgres", "sqlite"},
+                      std::pair<std::string, std::string>{"sqlite", "postgres"}),
     [](const auto& info) { return info.param.first + "_to_" + info.param.second; });
 
 // Stopped after some batches (the progress callback fails, as a crash would stop it

@@ -247,11 +247,11 @@ Result<PgResult> PgConn::Exec(std::string_view sql, std::string_view context) {
 }
 
 Result<PgResult> PgConn::ExecParams(std::string_view sql, const Params& params,
-                                    std::string_view context) {
+                                    std::string_view context, bool binary_result) {
   if (broken()) return Broken(context, "connection lost");
   if (PQsendQueryParams(conn_, std::string(sql).c_str(), params.size(), params.types.data(),
                         params.values.data(), params.lengths.data(), params.formats.data(),
-                        /*resultFormat=*/0) != 1) {
+                        /*resultFormat=*/binary_result ? 1 : 0) != 1) {
     return Broken(context, PQerrorMessage(conn_));
   }
   SLUICE_RETURN_IF_ERROR(Flush(context));

@@ -129,8 +129,10 @@ class PgConn {
   // Returns the last result (PGRES_TUPLES_OK or PGRES_COMMAND_OK) or the first error,
   // classified, with `context` in its message.
   Result<PgResult> Exec(std::string_view sql, std::string_view context);
-  // One statement with parameters (extended protocol, unnamed statement).
-  Result<PgResult> ExecParams(std::string_view sql, const Params& params, std::string_view context);
+  // One statement with parameters (extended protocol, unnamed statement). Its rows come
+  // in text form, or in binary form with `binary_result` (the types' wire forms).
+  Result<PgResult> ExecParams(std::string_view sql, const Params& params, std::string_view context,
+                              bool binary_result = false);
 
   // Runs `steps` in one pipeline: one round trip for all of them. Returns the last result
   // of each step, or the first error (later steps are then skipped by the server).

@@ -1,9 +1,7 @@
 #include "store/postgres/pg_copy.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <iterator>
 #include <set>
 #include <string>
@@ -12,15 +10,16 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "store/postgres/copy_writer.h"
 #include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_copy_binary.h"
 #include "store/postgres/postgres_backend.h"
 
 namespace sluice::store::postgres {
 namespace {
 
-// PostgreSQL binds at most 65535 parameters per statement.
-constexpr size_t kMaxParams = 65535;
-constexpr size_t kMaxRowsPerInsert = 1000;
+// COPY data is handed to libpq in chunks of about this size.
+constexpr size_t kCopyChunkBytes = 1 << 20;
 
 Oid TypeOid(CopyColumnType type) {
   switch (type) {
@@ -74,47 +73,6 @@ class OwnedParams {
   std::vector<std::string> texts_;
 };
 
-Status ParseError(const CopyTableSpec& table, size_t column, std::string_view text) {
-  return Status::Corruption(fmt::format("{}.{}: cannot read the value '{}'", table.name,
-                                        table.columns[column].name, text));
-}
-
-Result<CopyRow> ReadCopyRow(const PGresult* res, int r, const CopyTableSpec& table) {
-  CopyRow row;
-  row.reserve(table.columns.size());
-  for (size_t i = 0; i < table.columns.size(); ++i) {
-    const int c = static_cast<int>(i);
-    if (PQgetisnull(res, r, c)) {
-      row.emplace_back(std::monostate{});
-      continue;
-    }
-    const char* text = PQgetvalue(res, r, c);
-    const size_t len = static_cast<size_t>(PQgetlength(res, r, c));
-    switch (table.columns[i].type) {
-      case CopyColumnType::kInteger: {
-        int64_t v = 0;
-        auto [end, ec] = std::from_chars(text, text + len, v);
-        if (ec != std::errc() || end != text + len) return ParseError(table, i, text);
-        row.emplace_back(v);
-        break;
-      }
-      case CopyColumnType::kBool:
-        if (len != 1 || (text[0] != 't' && text[0] != 'f')) return ParseError(table, i, text);
-        row.emplace_back(int64_t{text[0] == 't' ? 1 : 0});
-        break;
-      case CopyColumnType::kReal: {
-        char* end = nullptr;
-        const double v = std::strtod(text, &end);  // also "NaN", "Infinity", "-Infinity"
-        if (end != text + len) return ParseError(table, i, text);
-        row.emplace_back(v);
-        break;
-      }
-      case CopyColumnType::kText: row.emplace_back(std::string(text, len)); break;
-    }
-  }
-  return row;
-}
-
 ConnOptions Options(const BackendOptions& options, std::string_view what) {
   ConnOptions co;
   co.conninfo = options.connection;
@@ -167,11 +125,13 @@ class PgSnapshot final : public SnapshotReader {
     OwnedParams owned;
     for (size_t i = 0; i < after.size(); ++i) owned.Add(after[i], table.columns[i].type);
     const Params params = owned.Build();
-    SLUICE_ASSIGN_OR_RETURN(PgResult res, conn_->ExecParams(sql, params, context));
+    // Binary rows: no number is parsed from text (pg_copy_binary.h).
+    SLUICE_ASSIGN_OR_RETURN(PgResult res,
+                            conn_->ExecParams(sql, params, context, /*binary_result=*/true));
     std::vector<CopyRow> rows;
     rows.reserve(static_cast<size_t>(PQntuples(res.get())));
     for (int r = 0; r < PQntuples(res.get()); ++r) {
-      auto row = ReadCopyRow(res.get(), r, table);
+      auto row = ReadBinaryRow(res.get(), r, table);
       if (!row.ok()) return row.status().Annotate(where_);
       rows.push_back(std::move(row).value());
     }
@@ -247,10 +207,10 @@ class PgLoader final : public TableLoader {
       SLUICE_RETURN_IF_ERROR(made);
     }
     return InTransaction(context, [&](const std::string& ctx) -> Status {
-      SLUICE_RETURN_IF_ERROR(Insert(table, rows, ctx));
+      SLUICE_RETURN_IF_ERROR(Copy(table, rows, ctx));
       if (watermarks == nullptr) return Status::OK();
       SLUICE_RETURN_IF_ERROR(conn_->Exec("DELETE FROM sluice_watermark", ctx).status());
-      SLUICE_RETURN_IF_ERROR(Insert(WatermarkTable(), *watermarks, ctx));
+      SLUICE_RETURN_IF_ERROR(Copy(WatermarkTable(), *watermarks, ctx));
       // Ids made later by this target continue after the copied ones.
       for (const CopyTableSpec& t : CopyTables()) {
         if (!t.identity) continue;
@@ -282,34 +242,46 @@ class PgLoader final : public TableLoader {
     return s;
   }
 
-  Status Insert(const CopyTableSpec& table, std::span<const CopyRow> rows,
-                const std::string& context) {
-    const size_t per_statement =
-        std::max<size_t>(1, std::min(kMaxRowsPerInsert, kMaxParams / table.columns.size()));
-    for (size_t first = 0; first < rows.size(); first += per_statement) {
-      const size_t n = std::min(per_statement, rows.size() - first);
-      std::string sql = fmt::format("INSERT INTO {} ({}){} VALUES ", table.name, ColumnList(table),
-                                    table.identity ? " OVERRIDING SYSTEM VALUE" : "");
-      OwnedParams owned;
-      size_t param = 0;
-      for (size_t r = 0; r < n; ++r) {
-        const CopyRow& row = rows[first + r];
-        sql += r == 0 ? "(" : ", (";
-        for (size_t c = 0; c < row.size(); ++c) {
-          owned.Add(row[c], table.columns[c].type);
-          fmt::format_to(std::back_inserter(sql), "{}${}", c == 0 ? "" : ", ", ++param);
-        }
-        sql += ")";
-      }
-      const Params params = owned.Build();
-      SLUICE_RETURN_IF_ERROR(conn_->ExecParams(sql, params, context).status());
+  // COPY ... FROM STDIN (FORMAT binary) of `rows`, inside the caller's transaction.
+  // COPY writes the given ids into an identity column even when it is GENERATED ALWAYS.
+  Status Copy(const CopyTableSpec& table, std::span<const CopyRow> rows,
+              const std::string& context) {
+    if (rows.empty()) return Status::OK();
+    const std::string sql =
+        fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary)", table.name, ColumnList(table));
+    if (PQsendQuery(conn_->raw(), sql.c_str()) != 1) {
+      return conn_->Broken(context, PQerrorMessage(conn_->raw()));
     }
-    return Status::OK();
+    SLUICE_RETURN_IF_ERROR(conn_->Flush(context));
+    SLUICE_ASSIGN_OR_RETURN(PgResult started, conn_->NextResult(context));
+    if (!started) return conn_->Broken(context, "the server did not start the COPY");
+    if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
+      Status err = conn_->ErrorStatus(started.get(), context);
+      if (!conn_->broken()) conn_->DrainResults(context).status().IgnoreError();
+      return err;
+    }
+    writer_.Clear();
+    writer_.Header();
+    for (const CopyRow& row : rows) {
+      Status s = AppendBinaryRow(table, row, &writer_).Annotate(context);
+      if (s.ok() && writer_.size() >= kCopyChunkBytes) {
+        s = conn_->PutCopyData(writer_.buffer().data(), writer_.size(), context);
+        writer_.Clear();
+      }
+      if (!s.ok()) {
+        if (!conn_->broken()) conn_->EndCopy("sluice: row refused", context).status().IgnoreError();
+        return s;
+      }
+    }
+    writer_.Trailer();
+    SLUICE_RETURN_IF_ERROR(conn_->PutCopyData(writer_.buffer().data(), writer_.size(), context));
+    return conn_->EndCopy(nullptr, context).status();
   }
 
   std::unique_ptr<PostgresBackend> backend_;  // schema and partitions
   std::unique_ptr<PgConn> conn_;
   const std::string where_;
+  CopyWriter writer_{kCopyChunkBytes + 4096};  // reused by every COPY
 };
 
 }  // namespace
