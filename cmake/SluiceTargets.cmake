@@ -50,6 +50,14 @@ function(sluice_executable name)
   sluice_use_pch(${name} lib)
 endfunction()
 
+# Test code is compiled at -O1 in the optimized builds: the code under test (the
+# libraries, sluiced, sluice) keeps -O2, and the test files, half of the build's compile
+# time, compile a quarter faster (applier_sqlite_test.cc: 9.9 s at -O2, 6.9 s at -O1).
+# Their precompiled header (SluicePch.cmake) is compiled the same way.
+function(sluice_test_optimization target)
+  target_compile_options(${target} PRIVATE $<$<CONFIG:RelWithDebInfo,Release>:-O1>)
+endfunction()
+
 # sluice_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [TIMEOUT seconds] [SERIAL])
 # One binary per test file; tests are discovered from the binary by CTest. SERIAL: CTest
 # runs these tests alone (for the few that watch the wall clock, so that a parallel test
@@ -58,6 +66,7 @@ function(sluice_test name)
   cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   sluice_target_flags(${name})
+  sluice_test_optimization(${name})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
   sluice_use_pch(${name} test)
   if(NOT ARG_TIMEOUT)
