@@ -271,6 +271,27 @@ TEST_F(ResyncDaemonTest, RefusalsNameWhatIsWrong) {
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
 }
 
+// A target being resynced holds an incomplete copy: enabling it is refused, and it
+// starts by itself once the copy is done.
+TEST_F(ResyncDaemonTest, ATargetBeingResyncedCannotBeEnabled) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  const int64_t samples = WriteSamples(40, "scada-1");
+  daemon_->WaitCaughtUp();
+  ASSERT_EQ(daemon_->Stop(), 0);
+  // Every committed batch of the copy takes a second more: time to try.
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start({{"SLUICE_FAILPOINTS", "resync.after_batch=sleep(1000)"}}));
+  RunResult begun = Sluice({"target", "resync", "dr", "--from", "a", "--no-wait"});
+  ASSERT_EQ(begun.exit_code, 0) << begun.output;
+  RunResult enable = Sluice({"target", "enable", "dr"});
+  EXPECT_EQ(enable.exit_code, 1) << enable.output;
+  EXPECT_NE(enable.output.find("is being resynced from 'a'"), std::string::npos) << enable.output;
+  auto done = WaitResync("dr", [](const v1::ResyncProgress& p) { return p.state() != "running"; });
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->state(), "done") << done->error();
+  daemon_->WaitCaughtUp();
+  EXPECT_EQ(CountRows(daemon_->db("dr"), "sample_1s"), samples);
+}
+
 TEST_F(ResyncDaemonTest, ACopyInterruptedByACrashContinuesAtTheNextStart) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   const int64_t samples = WriteSamples(40, "scada-1");

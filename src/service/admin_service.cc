@@ -405,6 +405,13 @@ grpc::Status AdminService::SetTargetEnabled(grpc::ServerContext* context,
         SluiceStatus::NotFound(fmt::format("no target '{}' (targets: {})", name, Names(names))));
   }
   std::lock_guard lk(action_mu_);
+  if (auto from = ctx_.target_states->resync_from(name); from && request->enabled()) {
+    // Its database holds an incomplete copy: its appliers start when the copy is done.
+    return rpc::ToGrpcStatus(SluiceStatus::FailedPrecondition(fmt::format(
+        "target '{}' is being resynced from '{}': it starts by itself once the copy is done (sluice status "
+        "shows how far it is)",
+        name, *from)));
+  }
   // Persisted first: once the caller hears OK, a restart keeps the choice.
   SluiceStatus s = ctx_.target_states->SetEnabled(name, request->enabled());
   if (s.ok()) {
