@@ -60,5 +60,7 @@ void RegisterAlarmCommands(CLI::App& app, Context* context);
 void RegisterModifyCommands(CLI::App& app, Context* context);
 // Registers `sluice verify` (Admin.Verify, verify_commands.cc).
 void RegisterVerifyCommands(CLI::App& app, Context* context);
+// Registers `sluice config reload` (Admin.ReloadConfig, config_commands.cc).
+void RegisterConfigCommands(CLI::App& app, Context* context);
 
 }  // namespace sluice::cli

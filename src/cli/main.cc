@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   RegisterModifyCommands(app, &context);
   RegisterAlarmCommands(app, &context);
   RegisterVerifyCommands(app, &context);
+  RegisterConfigCommands(app, &context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

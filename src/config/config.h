@@ -27,6 +27,9 @@
 // are resolved against the directory of the config file; a relative SQLite target file is
 // resolved against node.data_dir, so targets can live "under the data dir".
 //
+// Every struct compares field by field, line numbers included (config_diff.h compares
+// two configs without them).
+//
 // Thread safety: the functions are pure (apart from reading the files named) and may be
 // called from any thread; a Config is a plain value.
 
@@ -48,6 +51,8 @@ struct NodeConfig {
   std::vector<ListenAddress> listen = {{"127.0.0.1", 7400}};
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
   std::string log_file;            // empty: stderr only
+
+  bool operator==(const NodeConfig&) const = default;
 };
 
 enum class AckMode { kDurable, kWritten };
@@ -59,6 +64,8 @@ struct JournalConfig {
   uint64_t free_space_floor = 1 * kGiB;  // 0: no floor
   AckMode ack = AckMode::kDurable;
   Duration retention_interval = std::chrono::seconds(1);
+
+  bool operator==(const JournalConfig&) const = default;
 };
 
 enum class OnError { kSkip, kBlock };
@@ -78,6 +85,8 @@ struct StreamConfig {
   uint64_t batch_bytes = 0;
   Duration batch_delay{0};
   int line = 0;  // where it is defined in the config file (0: a default stream)
+
+  bool operator==(const StreamConfig&) const = default;
 };
 
 // Batch defaults for an ordered or unordered stream.
@@ -112,6 +121,8 @@ struct TargetConfig {
   RetentionPolicy retention_policy = RetentionPolicy::kHold;  // default: primary hold, else detach
   bool enabled = true;
   int line = 0;  // where it is defined in the config file
+
+  bool operator==(const TargetConfig&) const = default;
 };
 
 struct LimitsConfig {
@@ -121,6 +132,8 @@ struct LimitsConfig {
   uint64_t max_string_length = 65536;
   int64_t timestamp_min = 946'684'800'000'000;  // 2000-01-01T00:00:00Z, µs
   Duration timestamp_max_ahead = std::chrono::hours(24);
+
+  bool operator==(const LimitsConfig&) const = default;
 };
 
 enum class TokenRole { kIngest, kRead, kSql, kAdmin };
@@ -134,11 +147,15 @@ struct TokenConfig {
   int line = 0;
 
   bool HasRole(TokenRole role) const;
+
+  bool operator==(const TokenConfig&) const = default;
 };
 
 struct AuthConfig {
   bool required = true;  // false only when every listen address is loopback
   std::vector<TokenConfig> tokens;
+
+  bool operator==(const AuthConfig&) const = default;
 };
 
 struct TlsConfig {
@@ -147,6 +164,8 @@ struct TlsConfig {
   std::string ca_file;  // optional: verify client certificates against it
 
   bool enabled() const { return !cert_file.empty(); }
+
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct HealthConfig {
@@ -155,6 +174,8 @@ struct HealthConfig {
   // After a broken connection, the reconnect-and-probe waits this long first (0: at once).
   Duration reconnect_probe_delay{0};
   Duration switch_deadline = std::chrono::seconds(2);
+
+  bool operator==(const HealthConfig&) const = default;
 };
 
 // [sampling]: the periodic sampler of the daemon (docs/sampling.md).
@@ -169,6 +190,8 @@ struct SamplingConfig {
   uint64_t max_points = 2'000'000;    // of the real-time point table
   std::string stream = "samples";     // where sampled records are journaled
   int line = 0;                       // of [sampling] (0: not in the file)
+
+  bool operator==(const SamplingConfig&) const = default;
 };
 
 // [http]: the HTTP endpoint of the daemon (/metrics, /api/status, /healthz; docs/http.md).
@@ -184,6 +207,8 @@ struct HttpConfig {
   // directory; "" (not set): the installed share directory, when it is there.
   std::string web_root;
   int line = 0;  // of [http] (0: not in the file)
+
+  bool operator==(const HttpConfig&) const = default;
 };
 // [alarms]: the alarm engine's checks (docs/alarms.md). Each check compares one value
 // with a raise and a clear threshold (hysteresis): raised when the value crosses `raise`,
@@ -196,6 +221,8 @@ struct AlarmCheckConfig {
   double raise = 0;
   double clear = 0;
   int line = 0;  // of the check's table (0: not in the file)
+
+  bool operator==(const AlarmCheckConfig&) const = default;
 };
 struct AlarmsConfig {
   Duration interval = std::chrono::seconds(5);  // how often the checks run
@@ -239,11 +266,15 @@ struct AlarmsConfig {
   // Bounds each database_size and table_rows probe (connect, waits, statement_timeout).
   Duration probe_timeout = std::chrono::seconds(10);
   int line = 0;  // of [alarms] (0: not in the file)
+
+  bool operator==(const AlarmsConfig&) const = default;
 };
 std::string_view AlarmSeverityName(AlarmSeverity severity);  // "info", "warning", "critical"
 
 struct ClientDedupConfig {
   Duration idle_forget = std::chrono::hours(24 * 30);
+
+  bool operator==(const ClientDedupConfig&) const = default;
 };
 
 struct Config {

@@ -63,6 +63,8 @@ struct ListenAddress {
   bool IsLoopback() const;
   // "127.0.0.1:7400", "[::1]:7400": the form gRPC takes.
   std::string ToString() const;
+
+  bool operator==(const ListenAddress&) const = default;
 };
 Result<ListenAddress> ParseListenAddress(std::string_view text);
 

@@ -1,5 +1,8 @@
 // `sluiced --config FILE [--check]`: the Sluice history data service daemon.
 //
+// SIGHUP (or `sluice config reload`) reads the config file again and applies it
+// (docs/reload.md); a file that does not parse is refused and the running config stays.
+//
 // Exit codes: 0 after a clean shutdown (SIGTERM or SIGINT), or a valid config with
 // --check; 1 the node could not start (data directory locked, address in use, damaged
 // state) or did not shut down cleanly; 2 usage error or invalid config file (the message
@@ -8,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -17,7 +21,7 @@
 
 #include "common/log.h"
 #include "config/config.h"
-#include "daemon/node.h"
+#include "daemon/reloading_node.h"
 
 namespace {
 
@@ -39,37 +43,40 @@ int Run(const std::string& config_path, bool check) {
     return kExitOk;
   }
 
-  // SIGTERM and SIGINT are taken by sigwait() below: blocked here, before any thread
-  // starts, so every thread inherits the mask and none of them is interrupted.
+  // SIGTERM, SIGINT and SIGHUP are taken by sigwait() below: blocked here, before any
+  // thread starts, so every thread inherits the mask and none of them is interrupted.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error on its socket, not a death
 
   sluice::log::Init(cfg->node.log_level, cfg->node.log_file);
   for (const auto& w : cfg->warnings) SLUICE_LOG_WARN("config: {}", w);
 
-  auto node = sluice::daemon::Node::Open(std::move(cfg).value());
-  if (!node.ok()) {
-    SLUICE_LOG_ERROR("sluiced cannot start: {}", node.status().ToString());
-    return kExitFailed;
-  }
-  sluice::Status started = (*node)->Start();
+  // Admin.ReloadConfig wakes this thread the way an operator's SIGHUP does.
+  sluice::daemon::ReloadingNode node({}, [] { kill(getpid(), SIGHUP); });
+  sluice::Status started = node.Start(std::move(cfg).value());
   if (!started.ok()) {
     SLUICE_LOG_ERROR("sluiced cannot start: {}", started.ToString());
-    (*node)->Shutdown().IgnoreError();  // the start error is the one that matters
     return kExitFailed;
   }
-  SLUICE_LOG_INFO("sluiced started: {}", (*node)->Summary());
+  SLUICE_LOG_INFO("sluiced started: {}", node.node()->Summary());
 
-  int sig = 0;
-  while (sigwait(&signals, &sig) != 0) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig != SIGHUP) {
+      SLUICE_LOG_INFO("received {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    SLUICE_LOG_INFO("reloading the config file {}", config_path);
+    node.Reload().IgnoreError();  // logged; a refused or failed reload keeps the running config
+    if (!node.running()) return kExitFailed;
   }
-  SLUICE_LOG_INFO("received {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  sluice::Status stopped = (*node)->Shutdown();
-  node->reset();
+  sluice::Status stopped = node.Shutdown();
   if (!stopped.ok()) {
     SLUICE_LOG_ERROR("sluiced stopped with an error: {}", stopped.ToString());
     return kExitFailed;
@@ -88,7 +95,8 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "the configuration file (TOML)")->required();
   app.add_flag("--check", check, "check the configuration file and exit");
   app.footer(
-      "Runs until SIGTERM or SIGINT, then shuts down cleanly: nothing acknowledged is lost.\n"
+      "Runs until SIGTERM or SIGINT, then shuts down cleanly: nothing acknowledged is lost. "
+      "SIGHUP reloads the config file (docs/reload.md).\n"
       "Exit codes: 0 clean shutdown, or a valid config with --check; 1 could not start or "
       "did not stop cleanly (see the log); 2 usage error or invalid config file (the message "
       "names file, line and key).");

@@ -53,6 +53,7 @@ Status Node::OpenParts() {
   context_.cluster = controller_.get();
   OpenResync(state_dir);
   OpenAlarms();
+  OfferReload();
   AddServices();
   return Status::OK();
 }
@@ -192,6 +193,7 @@ void Node::OpenServiceContext() {
   auth_ = std::make_unique<service::Authenticator>(config_.auth);
 
   context_.config = &config_;
+  context_.opened_us = NowMicros();
   context_.journals = journals_.get();
   context_.admitter = admitter_.get();
   context_.replicator = replicator_.get();
@@ -232,18 +234,9 @@ void Node::OpenResync(const std::string& state_dir) {
   ro.replicator = replicator_.get();
   ro.states = target_states_.get();
   ro.state_dir = state_dir;
-  const std::string events =
-      config_.FindStream("events") != nullptr ? "events" : config_.StreamsByPriority().front()->name;
-  ro.events_stream = events;
-  ro.journal_event = [this, events](int severity, const std::string& text) {
-    v1::Record r;
-    auto* ev = r.mutable_events()->add_events();
-    ev->set_ts_us(NowMicros());
-    ev->set_kind("sluice.resync");
-    ev->set_severity(severity);
-    ev->set_source(config_.node.id);
-    ev->set_text(text);
-    return admitter_->Admit(events, std::move(r), /*wait=*/true);
+  ro.events_stream = EventsStream();
+  ro.journal_event = [this](int severity, const std::string& text) {
+    return JournalEvent("sluice.resync", severity, text);
   };
   resync_ = std::make_unique<resync::TargetResync>(std::move(ro));
   context_.resync = resync_.get();
@@ -252,9 +245,7 @@ void Node::OpenResync(const std::string& state_dir) {
 // Alarms go to the events stream, like the state changes, so every target's event_log
 // has them.
 void Node::OpenAlarms() {
-  const std::string events =
-      config_.FindStream("events") != nullptr ? "events" : config_.StreamsByPriority().front()->name;
-  alarms_ = std::make_unique<NodeAlarms>(config_, admitter_.get(), replicator_.get(), events);
+  alarms_ = std::make_unique<NodeAlarms>(config_, admitter_.get(), replicator_.get(), EventsStream());
   context_.alarms = alarms_->engine();
 }
 
@@ -360,7 +351,7 @@ Status Node::OpenCluster(const std::string& state_dir) {
   for (const config::StreamConfig* s : cfg.StreamsByPriority()) {
     if (s->ordered) co.ordered_streams.push_back(s->name);
   }
-  co.events_stream = cfg.FindStream("events") != nullptr ? "events" : cfg.StreamsByPriority().front()->name;
+  co.events_stream = EventsStream();
   // The SyncWriter first: once a target stops deciding, a late decision of its is refused.
   auto on_decider = [this](const std::string& target) {
     sync_writer_->SetDecider(target);

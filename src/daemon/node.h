@@ -28,6 +28,7 @@
 // Thread safety: Open/Start/Shutdown from one thread.
 
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,7 @@
 #include "config/config.h"
 #include "daemon/node_alarms.h"
 #include "daemon/node_sampling.h"
+#include "daemon/reload_plan.h"
 #include "http/http_server.h"
 #include "http/metrics_source.h"
 #include "http/status_metrics.h"
@@ -67,6 +69,9 @@ struct NodeOptions {
   // How long calls in progress may run on after a shutdown begins.
   std::chrono::milliseconds shutdown_grace{5'000};
   int max_server_threads = 64;
+  // Admin.ReloadConfig hands an accepted (and committed) reload to the daemon, which
+  // applies it once the call has answered (null: Admin.ReloadConfig is refused).
+  std::function<void(ReloadPlan)> apply_reload;
 };
 
 class Node {
@@ -89,6 +94,23 @@ class Node {
   const config::Config& config() const { return config_; }
   // One paragraph for the startup log: node, data dir, streams, targets, addresses.
   std::string Summary() const;
+
+  // A reload of the config file (docs/reload.md; node_reload.cc). The plan: the file's
+  // config against the running one, and the running target each added target is copied
+  // from. Refused, saying why, when the file does not parse, changes node.id or
+  // node.data_dir, removes a target in a resync, or adds one that nothing running can be
+  // copied from now.
+  Result<ReloadPlan> PlanReload() const;
+  // Records the added targets' resyncs (the node opened with the new config creates them
+  // stopped and copies them before any applier starts) and journals the reload as an
+  // event (kind "sluice.config") naming `by`.
+  Status CommitReload(const ReloadPlan& plan, const std::string& by);
+  // Clears what CommitReload recorded, in the data directory of `running`, when the node
+  // could not be opened with the new config. REQUIRES: no node open on that directory.
+  static void UndoReload(const config::Config& running, const ReloadPlan& plan);
+  // Journals an event of `kind` on the events stream (every target's event_log): severity
+  // 0 info, 1 warning, 2 error. Its LSN once durable.
+  Result<journal::Lsn> JournalEvent(std::string_view kind, int severity, const std::string& text);
 
   // One more source of /metrics (the alarm engine's counts, ...), after the node's own.
   // REQUIRES: before Start().
@@ -115,6 +137,9 @@ class Node {
   void OpenResync(const std::string& state_dir);
   void OpenAlarms();
   void AddServices();
+  // Admin.ReloadConfig, when the daemon applies reloads (NodeOptions::apply_reload).
+  void OfferReload();
+  std::string EventsStream() const;
   // node_http.cc: the HTTP endpoint when [http] enables it (bound first in Start(), so a
   // taken port fails the start before anything runs), and its metrics sources.
   Status StartHttp();
@@ -150,6 +175,9 @@ class Node {
   service::CallGate gate_;
   std::vector<std::unique_ptr<http::MetricsSource>> metrics_sources_;
   std::unique_ptr<http::HttpServer> http_;
+
+  std::mutex reload_mu_;
+  bool reload_handed_ = false;  // guarded by reload_mu_; the daemon has a reload to apply
 
   bool started_ = false;
   bool shut_down_ = false;

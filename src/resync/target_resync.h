@@ -97,6 +97,10 @@ class TargetResync {
   // Stops the running copies (their marks stay: a restart continues them) and waits.
   void Stop();
 
+  // OK when `from` can be copied from now: running, not being resynced itself, not in
+  // need of a resync, not diverged; kFailedPrecondition saying why otherwise.
+  Status CheckSource(const std::string& from) const;
+
   std::optional<JobStatus> Get(const std::string& target) const;
   // Waits until the job's version is past `after` (or `timeout`); the job as it is then,
   // or nullopt when there is none or Stop() was called.
@@ -109,7 +113,6 @@ class TargetResync {
     JobStatus status;
     std::thread thread;
   };
-  Status CheckSource(const std::string& from) const;
   Status HoldJournal(const std::string& target, const std::string& from);
   void Launch(const std::string& target, const std::string& from, journal::Lsn begun_lsn = 0);
   void Run(const std::string& target, const std::string& from, journal::Lsn begun_lsn);

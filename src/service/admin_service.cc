@@ -129,6 +129,7 @@ v1::StatusResponse AdminService::BuildStatus() {
   const config::Config& cfg = *ctx_.config;
   v1::StatusResponse out;
   out.set_node_id(cfg.node.id);
+  out.set_opened_us(ctx_.opened_us);
   cluster::ClusterState st = ctx_.cluster->state();
   out.set_state(std::string(cluster::PhaseName(st.phase)));
   out.set_active_target(st.active);

@@ -15,6 +15,7 @@
 //   Verify            compare the targets' rows (admin_verify.cc, docs/verify.md)
 //   ResyncTarget      rebuild a target from a healthy one (admin_resync.cc, docs/resync.md)
 //   AcceptDifference  clear a diverged verdict by accepting the difference (admin_resync.cc)
+//   ReloadConfig      read the config file again and apply it (admin_reload.cc, docs/reload.md)
 //
 // Thread safety: the gRPC server calls methods from many threads at once.
 
@@ -55,6 +56,8 @@ class AdminService final : public v1::Admin::Service {
                             grpc::ServerWriter<v1::ResyncProgress>* writer) override;
   grpc::Status AcceptDifference(grpc::ServerContext* context, const v1::AcceptDifferenceRequest* request,
                                 v1::AcceptDifferenceResponse* response) override;
+  grpc::Status ReloadConfig(grpc::ServerContext* context, const v1::ReloadConfigRequest* request,
+                            v1::ReloadConfigResponse* response) override;
 
   grpc::Status ListAlarms(grpc::ServerContext* context, const v1::ListAlarmsRequest* request,
                           v1::ListAlarmsResponse* response) override;

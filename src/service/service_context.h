@@ -24,6 +24,7 @@ class ReadPool;
 
 struct ServiceContext {
   const config::Config* config = nullptr;
+  int64_t opened_us = 0;  // when the node's parts were opened (Admin.Status)
   journal::JournalSet* journals = nullptr;
   admission::Admitter* admitter = nullptr;
   replicate::Replicator* replicator = nullptr;
@@ -44,6 +45,9 @@ struct ServiceContext {
   alarm::AlarmEngine* alarms = nullptr;
   // Admin.ResyncTarget's jobs (null: resync is not offered, as in tools).
   resync::TargetResync* resync = nullptr;
+  // Admin.ReloadConfig: plans a reload of the config file and, unless `dry_run`, has the
+  // daemon apply it once the call has answered (null: not offered, as in tools).
+  std::function<Result<v1::ReloadConfigResponse>(bool dry_run, const std::string& caller)> reload_config;
 };
 
 // The start of every method: the call gate (kUnavailable while shutting down), then

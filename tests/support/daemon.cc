@@ -40,6 +40,19 @@ Daemon::Daemon(const TempDir& dir, DaemonConfig config)
     : dir_(dir), config_(std::move(config)), sluiced_(SLUICED_PATH, dir.path()) {
   EXPECT_NE(sluiced_.port(), 0) << "no free loopback port";
   config_path_ = sluiced_.config_path();
+  WriteConfig();
+  sluiced_.SetClientCredentials(config_.auth ? kAdminToken : "",
+                                config_.tls_ca);
+}
+
+void Daemon::RewriteConfig(DaemonConfig config) {
+  config.tls_ca = config_.tls_ca;
+  config.auth = config_.auth;
+  config_ = std::move(config);
+  WriteConfig();
+}
+
+void Daemon::WriteConfig() {
   ConfigBuilder b(config_.node_id);
   b.Listen(sluiced_.port()).NodeLines(config_.node).JournalLines(config_.journal);
   if (config_.auth) {
@@ -50,8 +63,6 @@ Daemon::Daemon(const TempDir& dir, DaemonConfig config)
   for (auto& t : config_.targets.empty() ? SQLiteTargets() : config_.targets) b.Target(t);
   if (!config_.extra.empty()) b.Extra(config_.extra);
   WriteFile(config_path_, b.Toml());
-  sluiced_.SetClientCredentials(config_.auth ? kAdminToken : "",
-                                config_.tls_ca);
 }
 
 void Daemon::Start(const ChildEnv& env) {

@@ -65,6 +65,10 @@ class Daemon {
   Daemon(const TempDir& dir, DaemonConfig config = {});
   ~Daemon() { Kill(); }
 
+  // Writes the config file again from `config` (same port, tokens and TLS), for a test of
+  // a reload; the running sluiced reads it at SIGHUP or `sluice config reload`.
+  void RewriteConfig(DaemonConfig config);
+
   std::string address() const { return sluiced_.address(); }
   const std::string& config_path() const { return config_path_; }
   std::string db(const std::string& target) const {
@@ -106,6 +110,8 @@ class Daemon {
   v1::StatusResponse WaitCaughtUp(std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
  private:
+  void WriteConfig();
+
   const TempDir& dir_;
   DaemonConfig config_;
   Sluiced sluiced_;
