@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/hex.h"
 #include "journal/dump.h"
 #include "journal/verify.h"
 
@@ -116,17 +117,6 @@ std::string Preview(std::string_view payload, size_t max) {
   return out;
 }
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char ch : bytes) {
-    auto c = static_cast<unsigned char>(ch);
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0xf];
-  }
-  return out;
-}
 
 int RunDump(const DumpArgs& args) {
   auto print = [&](const std::string& stream, Lsn lsn, uint16_t type, std::string_view payload) {
@@ -137,7 +127,7 @@ int RunDump(const DumpArgs& args) {
           {"lsn", lsn},
           {"type", type},
           {"bytes", payload.size()},
-          {"payload_hex", Hex(cut ? payload.substr(0, args.preview) : payload)},
+          {"payload_hex", HexEncode(cut ? payload.substr(0, args.preview) : payload)},
           {"truncated", cut},
       };
       fmt::print("{}\n", line.dump());

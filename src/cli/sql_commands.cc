@@ -15,6 +15,7 @@
 #include "cli/client_connection.h"
 #include "cli/commands.h"
 #include "cli/text_util.h"
+#include "common/hex.h"
 #include "config/values.h"
 
 namespace sluice::cli {
@@ -86,12 +87,7 @@ bool ParseParam(const std::string& spec, v1::SqlValue* out, std::string* error) 
   return true;
 }
 
-std::string BlobHex(const std::string& bytes) {
-  std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
-  return out;
-}
+std::string BlobHex(const std::string& bytes) { return "\\x" + HexEncode(bytes); }
 
 // A value as text (tables and CSV); null as `null_text`.
 std::string ValueText(const v1::SqlValue& v, std::string_view null_text) {

@@ -1,11 +1,13 @@
 #include "journal/format.h"
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
 #include <fmt/format.h>
 
 #include "common/crc32c.h"
+#include "common/hex.h"
 
 namespace sluice::journal {
 namespace {
@@ -153,26 +155,14 @@ std::optional<Lsn> ParseSegmentFileName(std::string_view name) {
 }
 
 std::string EpochToHex(const Epoch& epoch) {
-  std::string s;
-  s.reserve(32);
-  for (uint8_t b : epoch) s += fmt::format("{:02x}", b);
-  return s;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(epoch.data()), epoch.size()));
 }
 
 std::optional<Epoch> EpochFromHex(std::string_view hex) {
-  if (hex.size() != 32) return std::nullopt;
+  std::optional<std::string> bytes = HexDecode(hex);
+  if (!bytes || bytes->size() != 16) return std::nullopt;
   Epoch e{};
-  for (size_t i = 0; i < 16; ++i) {
-    unsigned v = 0;
-    for (size_t j = 0; j < 2; ++j) {
-      char c = hex[2 * i + j];
-      v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-      else return std::nullopt;
-    }
-    e[i] = static_cast<uint8_t>(v);
-  }
+  std::copy(bytes->begin(), bytes->end(), e.begin());
   return e;
 }
 

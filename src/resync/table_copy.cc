@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/crc32c.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "resync/batch_prefetch.h"
 #include "store/row_hash.h"
@@ -27,25 +28,6 @@ namespace {
 //   crc32c <8 hex digits: CRC32C of every byte before this line>
 constexpr std::string_view kMagic = "sluice-resync-mark 1";
 
-std::string Hex(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) fmt::format_to(std::back_inserter(out), "{:02x}", c);
-  return out;
-}
-
-std::optional<std::string> Unhex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    unsigned v = 0;
-    auto [end, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, v, 16);
-    if (ec != std::errc() || end != hex.data() + i + 2) return std::nullopt;
-    out.push_back(static_cast<char>(v));
-  }
-  return out;
-}
-
 template <typename T>
 std::optional<T> ParseNumber(std::string_view text, int base = 10) {
   T v{};
@@ -60,7 +42,7 @@ std::string EncodeValue(const store::CopyValue& v) {
     case 0: return "n";
     case 1: return fmt::format("i {}", std::get<int64_t>(v));
     case 2: return fmt::format("r {:016x}", std::bit_cast<uint64_t>(std::get<double>(v)));
-    default: return "t " + Hex(std::get<std::string>(v));
+    default: return "t " + HexEncode(std::get<std::string>(v));
   }
 }
 
@@ -163,7 +145,7 @@ Result<ResumeMark> DecodeMark(std::string_view contents, const std::string& path
       if (!x || l.size() != 18) return bad(n + 1, "not 16 hex digits");
       v = std::bit_cast<double>(*x);
     } else if (l.starts_with("t ")) {
-      auto x = Unhex(l.substr(2));
+      auto x = HexDecode(l.substr(2));
       if (!x) return bad(n + 1, "not hex text");
       v = std::move(*x);
     } else {
@@ -180,13 +162,13 @@ Result<ResumeMark> DecodeMark(std::string_view contents, const std::string& path
 
 std::string WatermarkDigest(std::string_view source,
                             const std::vector<store::CopyRow>& watermarks) {
-  std::string canonical = "t " + Hex(source) + "\n\n";
+  std::string canonical = "t " + HexEncode(source) + "\n\n";
   for (const store::CopyRow& row : watermarks) {
     for (const store::CopyValue& v : row) canonical += EncodeValue(v) + "\n";
     canonical += "\n";
   }
   const std::array<uint8_t, 16> md5 = store::Md5(canonical);
-  return Hex(std::string_view(reinterpret_cast<const char*>(md5.data()), md5.size()));
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(md5.data()), md5.size()));
 }
 
 Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& destination,
