@@ -26,6 +26,7 @@ std::string_view JobStateName(JobState state) {
     case JobState::kRunning: return "running";
     case JobState::kDone: return "done";
     case JobState::kFailed: return "failed";
+    case JobState::kInterrupted: return "interrupted";
   }
   return "?";
 }
@@ -234,7 +235,7 @@ void TargetResync::Run(const std::string& target, const std::string& from, journ
   std::optional<JobStatus> done;
   Update(target, [&](JobStatus& j) {
     j.finished_us = NowMicros();
-    j.state = s.ok() ? JobState::kDone : JobState::kFailed;
+    j.state = s.ok() ? JobState::kDone : s.code() == Code::kAborted ? JobState::kInterrupted : JobState::kFailed;
     j.error = s.ok() ? "" : s.ToString();
     done = j;
   });
@@ -262,13 +263,6 @@ void TargetResync::Update(const std::string& target, const std::function<void(Jo
     ++it->second.status.version;
   }
   cv_.notify_all();
-}
-
-std::optional<JobStatus> TargetResync::Get(const std::string& target) const {
-  std::lock_guard lk(mu_);
-  auto it = jobs_.find(target);
-  if (it == jobs_.end()) return std::nullopt;
-  return it->second.status;
 }
 
 std::optional<JobStatus> TargetResync::WaitChange(const std::string& target, uint64_t after,

@@ -41,7 +41,8 @@
 
 namespace sluice::resync {
 
-enum class JobState { kRunning, kDone, kFailed };
+// kInterrupted: sluiced stopped during the copy; its next start continues it.
+enum class JobState { kRunning, kDone, kFailed, kInterrupted };
 std::string_view JobStateName(JobState state);
 
 struct JobStatus {
@@ -101,7 +102,6 @@ class TargetResync {
   // need of a resync, not diverged; kFailedPrecondition saying why otherwise.
   Status CheckSource(const std::string& from) const;
 
-  std::optional<JobStatus> Get(const std::string& target) const;
   // Waits until the job's version is past `after` (or `timeout`); the job as it is then,
   // or nullopt when there is none or Stop() was called.
   std::optional<JobStatus> WaitChange(const std::string& target, uint64_t after,

@@ -66,7 +66,7 @@ grpc::Status AdminService::ResyncTarget(grpc::ServerContext* context, const v1::
     if (!s.ok()) return rpc::ToGrpcStatus(s.Annotate("resync"));
   }
   SLUICE_LOG_INFO("operator ({}): resync target '{}' from '{}'", caller->caller.name, target, request->from());
-  ctx_.cluster->Poke();
+  if (ctx_.cluster != nullptr) ctx_.cluster->Poke();
 
   uint64_t seen = 0;
   for (;;) {
@@ -80,6 +80,9 @@ grpc::Status AdminService::ResyncTarget(grpc::ServerContext* context, const v1::
     }
     if (request->no_wait()) return grpc::Status::OK;
     if (job->state == resync::JobState::kDone) return grpc::Status::OK;
+    if (job->state == resync::JobState::kInterrupted) {
+      return rpc::ToGrpcStatus(SluiceStatus::Unavailable("sluiced is stopping; the resync continues at its next start"));
+    }
     if (job->state == resync::JobState::kFailed) {
       return grpc::Status(grpc::StatusCode::ABORTED, fmt::format("resync failed: {}", job->error));
     }
