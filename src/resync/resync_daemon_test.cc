@@ -167,6 +167,81 @@ TEST_F(ResyncDaemonTest, AResyncClearsDivergenceAndMakesNoOtherTargetDiverged) {
   for (const char* t : {"a", "b", "dr"}) EXPECT_EQ(CountRows(daemon_->db(t), "point", "point_id IN (5, 6)"), 2) << t;
 }
 
+// sluiced dies after the rebuilt target took over its source's rejections and before the
+// record of the resync goes: the next start redoes the adoption, and it comes out the same
+// (nothing diverged, b's own rejection withdrawn, a's made b's).
+TEST_F(ResyncDaemonTest, ACrashAfterTheAdoptionRedoesItTheSameWay) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  ASSERT_NO_FATAL_FAILURE(DivergeB());
+  ASSERT_EQ(daemon_->Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start({{"SLUICE_FAILPOINTS", "resync.after_adopt=crash"}}));
+  RunResult r = Sluice({"target", "resync", "b", "--from", "a"});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ExitCode(daemon_->sluiced().WaitExit(std::chrono::seconds(60))), 137);
+  EXPECT_NE(ReadFile(dir_.Sub("data/state/targets.json")).find("\"resync_from\": \"a\""), std::string::npos);
+
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start());
+  auto done = WaitResync("b", [](const v1::ResyncProgress& p) { return p.state() == "done" || p.state() == "failed"; });
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->state(), "done") << done->error();
+  EXPECT_EQ(Diverged(), std::set<std::string>{});
+  RunResult errors = Sluice({"errors", "list", "--target", "b"});
+  EXPECT_NE(errors.output.find("no_such_table"), std::string::npos) << errors.output;
+  EXPECT_EQ(errors.output.find("'p5'"), std::string::npos) << errors.output;
+  EXPECT_EQ(ReadFile(dir_.Sub("data/state/targets.json")).find("resync_from"), std::string::npos);
+  ExpectSameRows(Sqlite("a"), Sqlite("b"));
+}
+
+// The source's server dies in the middle of a copy: the resync fails saying so, the
+// target stays stopped with its resync recorded, and once the source is back the same
+// command finishes it.
+TEST_F(ResyncDaemonTest, ASourceKilledMidCopyFailsTheResyncAndItIsFinishedLater) {
+  auto pg = PgServer::CreateAndStart();
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  ASSERT_TRUE((*pg)->CreateDatabase("source").ok());
+  const std::string conninfo = (*pg)->ConnInfo("source");
+  DaemonConfig config;
+  config.targets = {PrimaryTarget("a", "sqlite", "targets/a.db", 100), PrimaryTarget("b", "sqlite", "targets/b.db", 90),
+                    ReplicaTarget("pg", "postgres", conninfo)};
+  ASSERT_NO_FATAL_FAILURE(StartDaemon(config));
+  const int64_t samples = WriteSamples(40, "scada-1");
+  daemon_->WaitCaughtUp();
+  ASSERT_EQ(daemon_->Stop(), 0);
+  // Every committed batch of the copy takes a second more: time to kill the source.
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start({{"SLUICE_FAILPOINTS", "resync.after_batch=sleep(1000)"}}));
+  ASSERT_EQ(Sluice({"target", "resync", "b", "--from", "pg", "--no-wait"}).exit_code, 0);
+  ASSERT_TRUE(WaitResync("b", [](const v1::ResyncProgress& p) { return p.rows_copied() > 0; }).has_value());
+  ASSERT_TRUE((*pg)->Kill(SIGKILL).ok());
+
+  auto failed = WaitResync("b", [](const v1::ResyncProgress& p) { return p.state() != "running"; });
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->state(), "failed");
+  EXPECT_FALSE(failed->error().empty());
+  std::cout << "the resync failed with: " << failed->error() << "\n";
+  EXPECT_NE(ReadFile(dir_.Sub("data/state/targets.json")).find("\"resync_from\": \"pg\""), std::string::npos);
+  v1::StatusResponse s;
+  ASSERT_TRUE(daemon_->Admin(&s).ok());
+  for (const auto& t : s.targets()) {
+    if (t.name() == "b") {
+      EXPECT_FALSE(t.enabled()) << "a half-copied target must not apply";
+    }
+  }
+
+  ASSERT_TRUE((*pg)->Start().ok());
+  // Once sluiced sees the source up again, the same command finishes the copy.
+  RunResult again;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        again = Sluice({"target", "resync", "b", "--from", "pg"});
+        return again.exit_code == 0;
+      },
+      std::chrono::minutes(3), std::chrono::seconds(1)))
+      << again.output;
+  daemon_->WaitCaughtUp();
+  EXPECT_EQ(CountRows(daemon_->db("b"), "sample_1s"), samples);
+  ExpectSameRows({"postgres", conninfo}, Sqlite("b"));
+}
+
 // Accepting the difference clears the verdict without copying, is recorded in every
 // target's event_log, and holds after a restart.
 TEST_F(ResyncDaemonTest, AcceptingTheDifferenceClearsTheVerdictAndIsRecorded) {

@@ -223,6 +223,9 @@ void TargetResync::Run(const std::string& target, const std::string& from, journ
     // The target now rejected what the source rejected (error log, divergence ledgers):
     // before the mark goes, so a crash here redoes it.
     s = options_.replicator->AdoptResync(target, from, *copied);
+    // Adopted, the mark not gone yet: a restart redoes the adoption, which must come out
+    // the same.
+    if (s.ok()) SLUICE_FAILPOINT("resync.after_adopt");
   }
   if (s.ok()) {
     // The copy is complete: the mark goes, then the appliers continue from the copied
