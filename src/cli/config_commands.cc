@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -105,6 +106,13 @@ int RunConfigReload(const ServiceOptions& so, const ReloadArgs& args) {
   if (!st.ok()) return conn->Fail("Admin.ReloadConfig", st);
   PrintPlan(resp);
   if (!resp.applied()) return kExitOk;
+  const bool moves = std::find(resp.changed_settings().begin(), resp.changed_settings().end(), "node.listen") !=
+                     resp.changed_settings().end();
+  if (moves) {
+    // The reopened node may not answer here any more.
+    fmt::print("follow it with `sluice --address NEW status` (node.listen changes)\n");
+    return kExitOk;
+  }
   if (args.no_wait) {
     fmt::print("follow it with `sluice status`\n");
     return kExitOk;

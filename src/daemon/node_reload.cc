@@ -107,6 +107,12 @@ Result<ReloadPlan> Node::PlanReload() const {
       plan.resyncs.push_back({name, chosen});
     }
   }
+  if (plan.next.node.listen != config_.node.listen) {
+    std::vector<std::string> addresses;
+    for (const auto& a : plan.next.node.listen) addresses.push_back(a.ToString());
+    plan.notes.push_back(fmt::format("sluiced will listen on {}: clients and `sluice --address` must use it",
+                                     fmt::join(addresses, ", ")));
+  }
   for (const auto& name : plan.diff.removed_targets) {
     if (name == controller_->state().active) {
       plan.notes.push_back(fmt::format("target '{}' is the active target: another primary takes over", name));

@@ -121,6 +121,20 @@ TEST_F(ReloadDaemonTest, AReloadThatCannotBeAppliedIsRefusedAndTheRunningConfigS
   EXPECT_NE(dry.output.find("a reload would apply: target 'c' added (copied from 'a' first)"), std::string::npos)
       << dry.output;
 
+  // A new listen address is announced: `sluice` would lose the node at the old one.
+  {
+    std::string text = ReadFile(daemon_->config_path());
+    const std::string old_address = daemon_->address();
+    const std::string new_address = fmt::format("127.0.0.1:{}", FreePort());
+    ASSERT_NE(text.find(old_address), std::string::npos) << text;
+    text.replace(text.find(old_address), old_address.size(), new_address);
+    ASSERT_NO_FATAL_FAILURE(WriteFile(daemon_->config_path(), text));
+    RunResult moved = Sluice({"config", "reload", "--dry-run"});
+    EXPECT_EQ(moved.exit_code, 0) << moved.output;
+    EXPECT_NE(moved.output.find("sluiced will listen on " + new_address), std::string::npos) << moved.output;
+    EXPECT_NE(moved.output.find("settings: node.listen"), std::string::npos) << moved.output;
+  }
+
   // A misspelt key: the message names file, line and key.
   DaemonConfig typo = WithTargetC();
   typo.targets.back().extra = "prority = 5\n";
