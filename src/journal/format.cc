@@ -8,25 +8,13 @@
 
 #include "common/crc32c.h"
 #include "common/hex.h"
+#include "common/little_endian.h"
 
 namespace sluice::journal {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'L', 'C', 'J', 'S', 'E', 'G', '1'};
 constexpr size_t kHeaderCrcOffset = 124;
-
-template <typename T>
-void PutLe(char* dst, T v) {
-  static_assert(std::is_unsigned_v<T>);
-  for (size_t i = 0; i < sizeof(T); ++i) dst[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-template <typename T>
-T GetLe(const char* src) {
-  T v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<uint8_t>(src[i])) << (8 * i);
-  return v;
-}
 
 }  // namespace
 
