@@ -107,6 +107,8 @@ TEST_F(ReloadDaemonTest, ATargetAddedByAReloadIsCopiedFirstWhileClientsWrite) {
   }
   ExpectSameRows(Sqlite("a"), Sqlite("c"));
   EXPECT_EQ(ReadFile(dir_.Sub("data/state/targets.json")).find("resync_from"), std::string::npos);
+  // The reopened node stops cleanly (under the sanitizers: nothing of the first one leaked).
+  EXPECT_EQ(daemon_->Stop(), 0) << ReadFile(daemon_->log());
 }
 
 TEST_F(ReloadDaemonTest, AReloadThatCannotBeAppliedIsRefusedAndTheRunningConfigStays) {
