@@ -17,10 +17,11 @@
 // schema comes from the backend's Connect() and whose partitions are created before the
 // clock starts.
 //
-// Sluice: CopyTables with the defaults the command will use (5,000 rows per batch and
-// transaction, rows counted first, a resume mark written after each batch), timed from
-// the call to its return: it includes opening both ends, creating or migrating the
-// destination's schema, emptying it, creating partitions and writing the watermarks.
+// Sluice: CopyTables with the defaults the command will use (CopyOptions: 50,000 rows
+// per batch and transaction, fewer for wide tables, rows counted first, a resume mark
+// written after each batch), timed from the call to its return: it includes opening
+// both ends, creating or migrating the destination's schema, emptying it, creating
+// partitions and writing the watermarks.
 //
 // SQLite has no COPY, so its row is measured against the same PostgreSQL pipe figure
 // (the result's `baseline` says so): the question the issue asks is how close a resync
@@ -75,7 +76,7 @@ struct Args {
   std::string dir = SLUICE_BENCH_DEFAULT_DIR;
   int64_t rows = 5'000'000;
   int64_t points = 1000;
-  size_t batch_rows = 5000;
+  size_t batch_rows = sluice::resync::CopyOptions{}.batch_rows;  // the command's default
   int rounds = 1;
   std::vector<std::string> backends = {"postgres", "sqlite"};
   std::string pg_shared_buffers = "128MB";

@@ -21,19 +21,27 @@
 
 namespace sluice::resync {
 
+// The rows per batch of `table`: `batch_rows`, or fewer when the table's rows are wide,
+// so that a batch's rows take about `batch_bytes` of memory at most as CopyRows (the
+// row vectors and their values; text longer than the string's inline buffer is not
+// counted). At least 1; `batch_bytes` 0: no byte limit.
+size_t BatchRows(const store::CopyTableSpec& table, size_t batch_rows, size_t batch_bytes);
+
 class BatchPrefetcher {
  public:
   struct Batch {
     size_t table = 0;  // index into the tables given
     std::vector<store::CopyRow> rows;
-    bool table_done = false;  // the last batch of its table (fewer than batch_rows rows)
+    bool table_done = false;  // the last batch of its table (fewer rows than its limit)
   };
 
-  // Reads tables[first], tables[first + 1], ... in batches of `batch_rows` rows ordered
-  // by key, the first table's from after `after` (from its start when empty), each later
-  // table's from its start, keeping up to `depth` batches ready.
+  // Reads tables[first], tables[first + 1], ... in batches of BatchRows(table,
+  // batch_rows, batch_bytes) rows ordered by key, the first table's from after `after`
+  // (from its start when empty), each later table's from its start, keeping up to
+  // `depth` batches ready.
   BatchPrefetcher(store::SnapshotReader* reader, std::span<const store::CopyTableSpec> tables,
-                  size_t first, store::CopyRow after, size_t batch_rows, size_t depth = 1);
+                  size_t first, store::CopyRow after, size_t batch_rows, size_t batch_bytes,
+                  size_t depth = 1);
   ~BatchPrefetcher();
   BatchPrefetcher(const BatchPrefetcher&) = delete;
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
@@ -50,6 +58,7 @@ class BatchPrefetcher {
   store::SnapshotReader* const reader_;
   const std::span<const store::CopyTableSpec> tables_;
   const size_t batch_rows_;
+  const size_t batch_bytes_;
   const size_t depth_;
   std::mutex mu_;
   std::condition_variable changed_;

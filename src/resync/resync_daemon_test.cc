@@ -103,8 +103,9 @@ TEST_F(ResyncDaemonTest, ACopyInterruptedByACrashContinuesAtTheNextStart) {
   const int64_t samples = WriteSamples(40, "scada-1");
   daemon_->WaitCaughtUp();
   ASSERT_EQ(daemon_->Stop(), 0);
-  // The second committed batch of the copy kills sluiced (20,000 sample rows are four
-  // batches of 5,000 and more).
+  // The second committed batch of the copy kills sluiced. With the default 50,000 rows a
+  // batch every table here fits in one (the 20,000 sample rows too), so the copy resumes
+  // at a table boundary (a resume inside a table is table_copy_test's TableCopyResume).
   ASSERT_NO_FATAL_FAILURE(daemon_->Start({{"SLUICE_FAILPOINTS", "resync.after_batch=2*crash"}}));
   RunResult r = Sluice({"target", "resync", "dr", "--from", "a"});
   EXPECT_NE(r.exit_code, 0) << r.output;

@@ -247,7 +247,8 @@ Result<CopyResult> CopyTables(const CopyEndpoint& source, const CopyEndpoint& de
 
   {
     // The source reads the next batch while the destination writes this one.
-    BatchPrefetcher batches(reader.get(), tables, start, after, options.batch_rows);
+    BatchPrefetcher batches(reader.get(), tables, start, after, options.batch_rows,
+                            options.batch_bytes);
     for (;;) {
       SLUICE_ASSIGN_OR_RETURN(BatchPrefetcher::Batch batch, batches.Next());
       const store::CopyTableSpec& table = tables[batch.table];

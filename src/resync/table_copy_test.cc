@@ -19,6 +19,7 @@
 #include <fmt/ranges.h>
 
 #include "common/file_system.h"
+#include "resync/batch_prefetch.h"
 #include "resync/table_copy.h"
 #include "store/backend.h"
 #include "store/backend_conformance_test_util.h"
@@ -569,6 +570,43 @@ TEST_F(TableCopyTest, ExtraRowsInTheDestinationAreGone) {
     ASSERT_TRUE(copied.ok()) << copied.status().ToString();
     ExpectSame(want, Read(destination));
   }
+}
+
+// A byte limit smaller than a batch of batch_rows rows: every table goes in batches of
+// its own size (the sample tables' several rows, burst_sample's one), and the copy is
+// whole and exact.
+TEST_F(TableCopyTest, ByteLimitMakesSmallerBatchesOfWideTables) {
+  CopyEndpoint source = NewTarget("postgres", "src");
+  CopyEndpoint destination = NewTarget("postgres", "dst");
+  ASSERT_NO_FATAL_FAILURE(Fill(source, 1, /*sample_batches=*/3));  // a batch per few rows
+  const Dump want = Read(source);
+  CopyOptions options = Options(1000);
+  options.batch_bytes = 2000;
+  auto copied = CopyTables(source, destination, options, nullptr);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ(copied->rows_this_run, static_cast<int64_t>(Rows(want)));
+  EXPECT_GT(copied->progress.batches, static_cast<int64_t>(Rows(want) / 16));  // 7 sample rows a batch
+  ExpectSame(want, Read(destination));
+}
+
+TEST(BatchRowsTest, LimitsWideTablesByBytes) {
+  const store::CopyTableSpec* sample = nullptr;
+  const store::CopyTableSpec* burst = nullptr;
+  for (const store::CopyTableSpec& t : store::CopyTables()) {
+    if (t.name == "sample_1min") sample = &t;
+    if (t.name == "burst_sample") burst = &t;
+  }
+  ASSERT_NE(sample, nullptr);
+  ASSERT_NE(burst, nullptr);
+  const CopyOptions defaults;
+  // The defaults: sample rows by batch_rows, burst_sample rows by bytes.
+  EXPECT_EQ(BatchRows(*sample, defaults.batch_rows, defaults.batch_bytes), defaults.batch_rows);
+  const size_t burst_rows = BatchRows(*burst, defaults.batch_rows, defaults.batch_bytes);
+  EXPECT_LT(burst_rows, defaults.batch_rows);
+  EXPECT_GT(burst_rows, 1000u);
+  EXPECT_LE(burst_rows * burst->columns.size() * sizeof(store::CopyValue), defaults.batch_bytes);
+  EXPECT_EQ(BatchRows(*burst, 100, 0), 100u);  // no byte limit
+  EXPECT_EQ(BatchRows(*burst, 100, 1), 1u);    // at least one row
 }
 
 TEST_F(TableCopyTest, CorruptMarkFileIsAClearError) {

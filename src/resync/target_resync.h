@@ -75,7 +75,7 @@ struct ResyncOptions {
   // the snapshot (so that the copy holds the event and an interrupted copy of an
   // otherwise idle source can continue after a restart).
   std::chrono::milliseconds begun_event_wait{10'000};
-  size_t batch_rows = 5000;
+  size_t batch_rows = CopyOptions{}.batch_rows;  // per batch of the copy, at most
 };
 
 class TargetResync {
