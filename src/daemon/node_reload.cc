@@ -162,8 +162,12 @@ void Node::OfferReload() {
     v1::ReloadConfigResponse out;
     plan.Fill(!dry_run, &out);
     if (dry_run) return out;
-    if (!plan.diff.empty()) SLUICE_RETURN_IF_ERROR(CommitReload(plan, fmt::format("by operator {}", caller)));
-    reload_handed_ = true;
+    if (!plan.diff.empty()) {
+      SLUICE_RETURN_IF_ERROR(CommitReload(plan, fmt::format("by operator {}", caller)));
+      // This node is reopened: no second reload until then. An unchanged file only has the
+      // log reopened, and the node stays, so it may be asked again.
+      reload_handed_ = true;
+    }
     options_.apply_reload(std::move(plan));
     return out;
   };
