@@ -2,8 +2,6 @@
 // Prints what the reload does, waits until sluiced answers with its parts opened again,
 // then follows the copy of every target the file added, with the resync's progress line.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -16,6 +14,7 @@
 
 #include "cli/client_connection.h"
 #include "cli/commands.h"
+#include "cli/resync_progress.h"
 #include "cli/status_view.h"
 
 namespace sluice::cli {
@@ -29,8 +28,6 @@ struct ReloadArgs {
 constexpr std::chrono::milliseconds kPoll{250};
 // How long a reload may take to stop and open the node again.
 constexpr std::chrono::seconds kReopenWait{120};
-// Without a terminal: a progress line at most this often.
-constexpr std::chrono::seconds kProgressLineEvery{5};
 
 std::optional<v1::StatusResponse> TryStatus(Connection& conn) {
   v1::StatusResponse status;
@@ -64,8 +61,7 @@ std::optional<v1::ResyncProgress> ResyncOf(const v1::StatusResponse& s, const st
 
 // Follows the copies of the added targets; false when one failed (it printed why).
 bool FollowResyncs(Connection& conn, const v1::ReloadConfigResponse& plan) {
-  const bool terminal = isatty(STDERR_FILENO) == 1;
-  auto last_line = std::chrono::steady_clock::now() - kProgressLineEvery;
+  ResyncProgressPrinter progress;
   bool ok = true;
   for (const auto& r : plan.resyncs()) {
     std::optional<v1::ResyncProgress> last;
@@ -73,16 +69,10 @@ bool FollowResyncs(Connection& conn, const v1::ReloadConfigResponse& plan) {
       auto status = TryStatus(conn);
       last = status ? ResyncOf(*status, r.target()) : std::nullopt;
       if (last && last->state() != "running" && last->state() != "interrupted") break;
-      const auto now = std::chrono::steady_clock::now();
-      if (last && terminal) {
-        fmt::print(stderr, "\r{}\033[K", ResyncLine(*last));
-      } else if (last && now - last_line >= kProgressLineEvery) {
-        fmt::print(stderr, "{}\n", ResyncLine(*last));
-        last_line = now;
-      }
+      if (last) progress.Show(*last);
       std::this_thread::sleep_for(kPoll);
     }
-    if (terminal) fmt::print(stderr, "\r\033[K");
+    progress.Clear();
     fmt::print("{}\n", ResyncLine(*last));
     if (last->state() == "failed") {
       fmt::print(stderr, "sluice config reload: the copy of target {} failed: {}\n  `sluice target resync {} --from {}` continues it\n",

@@ -3,8 +3,6 @@
 // it is done; the resync itself runs in sluiced, so ^C or a lost session only stops the
 // following (the same command follows it again).
 
-#include <unistd.h>
-
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -14,6 +12,7 @@
 
 #include "cli/client_connection.h"
 #include "cli/commands.h"
+#include "cli/resync_progress.h"
 #include "cli/status_view.h"
 
 namespace sluice::cli {
@@ -24,9 +23,6 @@ struct ResyncArgs {
   std::string from;
   bool no_wait = false;
 };
-
-// Without a terminal: a line at most this often (and the last one).
-constexpr std::chrono::seconds kLogLineEvery{5};
 
 int RunTargetResync(const ServiceOptions& so, const ResyncArgs& args) {
   int code = kExitOk;
@@ -39,21 +35,14 @@ int RunTargetResync(const ServiceOptions& so, const ResyncArgs& args) {
   // A resync of a large target takes as long as it takes: no deadline but ^C.
   auto ctx = conn->NewContext(std::chrono::hours(24 * 365));
   auto reader = conn->admin().ResyncTarget(ctx.get(), req);
-  const bool terminal = isatty(STDERR_FILENO) == 1;
-  auto last_line = std::chrono::steady_clock::now() - kLogLineEvery;
+  ResyncProgressPrinter progress;
   v1::ResyncProgress p;
   std::optional<v1::ResyncProgress> last;
   while (reader->Read(&p)) {
     last = p;
-    const auto now = std::chrono::steady_clock::now();
-    if (terminal) {
-      fmt::print(stderr, "\r{}\033[K", ResyncLine(p));
-    } else if (now - last_line >= kLogLineEvery && p.state() == "running") {
-      fmt::print(stderr, "{}\n", ResyncLine(p));
-      last_line = now;
-    }
+    progress.Show(p);
   }
-  if (terminal && last) fmt::print(stderr, "\r\033[K");
+  progress.Clear();
   grpc::Status st = reader->Finish();
   if (!st.ok()) return conn->Fail("Admin.ResyncTarget", st);
   if (!last) {
