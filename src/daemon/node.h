@@ -28,8 +28,8 @@
 // Thread safety: Open/Start/Shutdown from one thread.
 
 #include <chrono>
-#include <functional>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -95,16 +95,10 @@ class Node {
   // One paragraph for the startup log: node, data dir, streams, targets, addresses.
   std::string Summary() const;
 
-  // A reload of the config file (docs/reload.md; node_reload.cc). The plan: the file's
-  // config against the running one, and the running target each added target is copied
-  // from. Refused, saying why, when the file does not parse, changes node.id or
-  // node.data_dir, removes a target in a resync, or adds one that nothing running can be
-  // copied from now.
-  Result<ReloadPlan> PlanReload() const;
-  // Records the added targets' resyncs (the node opened with the new config creates them
-  // stopped and copies them before any applier starts) and journals the reload as an
-  // event (kind "sluice.config") naming `by`.
-  Status CommitReload(const ReloadPlan& plan, const std::string& by);
+  // A reload of the config file (docs/reload.md; node_reload.cc): PlanReload, then
+  // CommitReload when something changed. One reload per node: a second (Admin.ReloadConfig
+  // and SIGHUP at once) is refused while the first is applied.
+  Result<ReloadPlan> ClaimReload(const std::string& by);
   // Clears what CommitReload recorded, in the data directory of `running`, when the node
   // could not be opened with the new config. REQUIRES: no node open on that directory.
   static void UndoReload(const config::Config& running, const ReloadPlan& plan);
@@ -137,6 +131,15 @@ class Node {
   void OpenResync(const std::string& state_dir);
   void OpenAlarms();
   void AddServices();
+  // The plan of a reload: the file's config against the running one, and the running
+  // target each added target is copied from. Refused, saying why, when the file does not parse, changes node.id or
+  // node.data_dir, removes a target in a resync, or adds one that nothing running can be
+  // copied from now.
+  Result<ReloadPlan> PlanReload() const;
+  // Records the added targets' resyncs (the node opened with the new config creates them
+  // stopped and copies them before any applier starts) and journals the reload as an
+  // event (kind "sluice.config") naming `by`.
+  Status CommitReload(const ReloadPlan& plan, const std::string& by);
   // Admin.ReloadConfig, when the daemon applies reloads (NodeOptions::apply_reload).
   void OfferReload();
   std::string EventsStream() const;
@@ -177,7 +180,7 @@ class Node {
   std::unique_ptr<http::HttpServer> http_;
 
   std::mutex reload_mu_;
-  bool reload_handed_ = false;  // guarded by reload_mu_; the daemon has a reload to apply
+  bool reload_claimed_ = false;  // guarded by reload_mu_; this node is being reloaded
 
   bool started_ = false;
   bool shut_down_ = false;

@@ -152,22 +152,31 @@ void Node::UndoReload(const config::Config& running, const ReloadPlan& plan) {
   }
 }
 
+Result<ReloadPlan> Node::ClaimReload(const std::string& by) {
+  std::lock_guard lk(reload_mu_);
+  if (reload_claimed_) return Status::FailedPrecondition("a reload is under way already");
+  SLUICE_ASSIGN_OR_RETURN(ReloadPlan plan, PlanReload());
+  if (!plan.diff.empty()) {
+    SLUICE_RETURN_IF_ERROR(CommitReload(plan, by));
+    // This node is reopened: no second reload of it. An unchanged file only has the log
+    // reopened and the node stays, so it may be asked again.
+    reload_claimed_ = true;
+  }
+  return plan;
+}
+
 // Admin.ReloadConfig: planned here, applied by the daemon once the call has answered.
 void Node::OfferReload() {
   if (!options_.apply_reload) return;
   context_.reload_config = [this](bool dry_run, const std::string& caller) -> Result<v1::ReloadConfigResponse> {
-    std::lock_guard lk(reload_mu_);
-    if (reload_handed_) return Status::FailedPrecondition("a reload is under way already");
-    SLUICE_ASSIGN_OR_RETURN(ReloadPlan plan, PlanReload());
     v1::ReloadConfigResponse out;
-    plan.Fill(!dry_run, &out);
-    if (dry_run) return out;
-    if (!plan.diff.empty()) {
-      SLUICE_RETURN_IF_ERROR(CommitReload(plan, fmt::format("by operator {}", caller)));
-      // This node is reopened: no second reload until then. An unchanged file only has the
-      // log reopened, and the node stays, so it may be asked again.
-      reload_handed_ = true;
+    if (dry_run) {
+      SLUICE_ASSIGN_OR_RETURN(ReloadPlan plan, PlanReload());
+      plan.Fill(/*applied=*/false, &out);
+      return out;
     }
+    SLUICE_ASSIGN_OR_RETURN(ReloadPlan plan, ClaimReload(fmt::format("by operator {}", caller)));
+    plan.Fill(/*applied=*/true, &out);
     options_.apply_reload(std::move(plan));
     return out;
   };

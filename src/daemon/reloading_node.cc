@@ -43,19 +43,14 @@ Status ReloadingNode::Reload() {
     plan.swap(handed_);
   }
   if (!plan) {
-    auto planned = node_->PlanReload();
-    if (!planned.ok()) {
-      SLUICE_LOG_ERROR("SIGHUP: reload refused: {}", planned.status().message());
-      return planned.status();
+    auto claimed = node_->ClaimReload("SIGHUP");
+    if (!claimed.ok()) {
+      // Also when Admin.ReloadConfig claimed the reload a moment ago: its own wake-up
+      // comes next and applies it.
+      SLUICE_LOG_ERROR("SIGHUP: reload refused: {}", claimed.status().message());
+      return claimed.status();
     }
-    if (!planned->diff.empty()) {
-      Status committed = node_->CommitReload(*planned, "SIGHUP");
-      if (!committed.ok()) {
-        SLUICE_LOG_ERROR("SIGHUP: reload refused: {}", committed.ToString());
-        return committed;
-      }
-    }
-    plan = std::move(planned).value();
+    plan = std::move(claimed).value();
   }
   if (plan->diff.empty()) {
     OpenLog(node_->config());

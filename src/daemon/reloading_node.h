@@ -1,7 +1,7 @@
 #pragma once
 // sluiced's node across reloads of its config file (docs/reload.md). A reload, asked by
 // SIGHUP or by Admin.ReloadConfig, is planned and recorded by the running node
-// (Node::PlanReload, CommitReload); this class then shuts the node down cleanly and opens
+// (Node::ClaimReload); this class then shuts the node down cleanly and opens
 // it again, in the same process, with the new config. Every part is built from one config
 // and never changes under a running thread, which is what keeps a reload as safe as a
 // restart: nothing acknowledged is lost, and clients see UNAVAILABLE for the moment it
