@@ -200,6 +200,34 @@ TEST_F(ReloadDaemonTest, ANewConfigThatCannotBeOpenedFallsBackToTheRunningOne) {
   EXPECT_EQ(CountRows(daemon_->db("a"), "sample_1s"), samples);
 }
 
+// Removing a target whose copy is under way would leave it half copied: refused until the
+// resync is done, then the same file reloads.
+TEST_F(ReloadDaemonTest, RemovingATargetBeingResyncedIsRefusedUntilTheCopyIsDone) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  WriteSamples(10, "scada-1");
+  daemon_->WaitCaughtUp();
+  ASSERT_EQ(daemon_->Stop(), 0);
+  // Every committed batch of the copy takes a second more: time to try.
+  ASSERT_NO_FATAL_FAILURE(daemon_->Start({{"SLUICE_FAILPOINTS", "resync.after_batch=sleep(1000)"}}));
+  ASSERT_EQ(Sluice({"target", "resync", "dr", "--from", "a", "--no-wait"}).exit_code, 0);
+  DaemonConfig without_dr;
+  without_dr.targets = SQLiteTargets();
+  without_dr.targets.pop_back();
+  daemon_->RewriteConfig(without_dr);
+  RunResult r = Sluice({"config", "reload"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("target 'dr' is removed, but a resync of 'dr' from 'a' is under way"), std::string::npos)
+      << r.output;
+  EXPECT_TRUE(HasTarget(Status(), "dr"));
+
+  auto done = WaitResync("dr", [](const v1::ResyncProgress& p) { return p.state() == "done" || p.state() == "failed"; });
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->state(), "done") << done->error();
+  RunResult again = Sluice({"config", "reload"});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_FALSE(HasTarget(Status(), "dr"));
+}
+
 TEST_F(ReloadDaemonTest, ANewTargetWithNothingToCopyFromIsRefused) {
   DaemonConfig one;
   one.targets = {PrimaryTarget("a", "sqlite", "targets/a.db", 100)};
